@@ -36,8 +36,10 @@ pub mod __private {
         string_enum_from_string, unknown_tag,
     };
     pub use crate::tolerant::{
-        Empty, TOLERANT, absent, boolean, float, int, opt_int, opt_text, opt_uint, or_empty,
-        set_tolerated, text, tolerated, try_exact_variant, try_tolerant_variant, uint,
+        BoolSeed, Empty, FloatSeed, IntSeed, Key, OptIntSeed, OptTextSeed, OptUintSeed,
+        OrEmptySeed, TOLERANT, TextSeed, UintSeed, absent, boolean, float, int, keep, opt_int,
+        opt_text, opt_uint, or_absent, or_empty, present, put, required, set_tolerated, text,
+        tolerated, try_exact_variant, try_tolerant_variant, uint,
     };
     pub use serde;
     pub use serde_json;

@@ -320,6 +320,165 @@ pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(d)?.unwrap_or_else(absent))
 }
 
+// ---------------------------------------------------------------------------
+// What each generated struct's `Deserialize` calls (written by the generator,
+// `xtask/src/codegen/emit.rs`, `struct_deserialize`): it reads an object key by
+// key, each known field through a seed below, every other key into the
+// struct's `extra`, then settles the fields that were absent. One hand-made
+// visitor per struct, instead of `derive(Deserialize)` with a
+// `#[serde(flatten)]` map, keeps unknown keys without serde's buffering of
+// flattened maps (which more than doubled the types' build time).
+
+/// An object key, borrowed from the input when it can be.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl Key<'_> {
+    /// The key's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Stores a field's value; a field given twice is an error (as with derived
+/// `Deserialize`).
+#[doc(hidden)]
+pub fn put<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// Keeps a key the struct does not name, with its value, in `extra`.
+#[doc(hidden)]
+pub fn keep<'de, A: de::MapAccess<'de>>(
+    extra: &mut crate::Extra,
+    key: Key<'de>,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    let value: Value = map.next_value()?;
+    extra.insert(key.0.into_owned(), value);
+    Ok(())
+}
+
+/// A required field at the end of the object: absent reads as empty when
+/// tolerant (counted), and is an error under `--cfg oai_strict`.
+#[doc(hidden)]
+pub fn required<T: Empty, E: de::Error>(slot: Option<T>, name: &'static str) -> Result<T, E> {
+    match slot {
+        Some(v) => Ok(v),
+        None if TOLERANT => Ok(absent()),
+        None => Err(E::missing_field(name)),
+    }
+}
+
+/// A required field that may be absent even under `--cfg oai_strict` (a
+/// nullable one, or one the generator tolerates always): absent reads as
+/// empty, counted when tolerant.
+#[doc(hidden)]
+pub fn or_absent<T: Empty + Default>(slot: Option<T>) -> T {
+    match slot {
+        Some(v) => v,
+        None if TOLERANT => absent(),
+        None => T::default(),
+    }
+}
+
+/// A required field that must be present in any build (a file).
+#[doc(hidden)]
+pub fn present<T, E: de::Error>(slot: Option<T>, name: &'static str) -> Result<T, E> {
+    slot.ok_or_else(|| E::missing_field(name))
+}
+
+/// A field value read through one of the tolerant readers above when
+/// tolerant, and as its type's own `Deserialize` under `--cfg oai_strict`.
+macro_rules! seeds {
+    ($($(#[$doc:meta])* $seed:ident => $reader:ident: $ty:ty;)+) => {
+        $(
+            $(#[$doc])*
+            #[doc(hidden)]
+            #[derive(Debug, Clone, Copy)]
+            pub struct $seed;
+
+            impl<'de> de::DeserializeSeed<'de> for $seed {
+                type Value = $ty;
+                fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<$ty, D::Error> {
+                    if TOLERANT {
+                        $reader(d)
+                    } else {
+                        <$ty>::deserialize(d)
+                    }
+                }
+            }
+        )+
+    };
+}
+
+seeds! {
+    /// A required signed integer ([`int`]).
+    IntSeed => int: i64;
+    /// An optional signed integer ([`opt_int`]).
+    OptIntSeed => opt_int: Option<i64>;
+    /// A required unsigned integer ([`uint`]).
+    UintSeed => uint: u64;
+    /// An optional unsigned integer ([`opt_uint`]).
+    OptUintSeed => opt_uint: Option<u64>;
+    /// A required text ([`text`]).
+    TextSeed => text: String;
+    /// An optional text ([`opt_text`]).
+    OptTextSeed => opt_text: Option<String>;
+    /// A required float ([`float`]).
+    FloatSeed => float: f64;
+    /// A required boolean ([`boolean`]).
+    BoolSeed => boolean: bool;
+}
+
+/// A required generated type, list or map ([`or_empty`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct OrEmptySeed<T>(PhantomData<T>);
+
+impl<T> OrEmptySeed<T> {
+    /// The seed.
+    pub const NEW: Self = Self(PhantomData);
+}
+
+impl<'de, T: Deserialize<'de> + Empty> de::DeserializeSeed<'de> for OrEmptySeed<T> {
+    type Value = T;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        if TOLERANT {
+            or_empty(d)
+        } else {
+            T::deserialize(d)
+        }
+    }
+}
+
 /// A constant string that is not the expected one: accepted (counted) when
 /// tolerant.
 pub(crate) fn other_constant() -> bool {

@@ -104,7 +104,7 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
                 || derives_default(model, &t.name, &mut BTreeSet::new());
             let _ = writeln!(
                 out,
-                "#[derive(Debug, Clone, PartialEq, {}Serialize, Deserialize)]",
+                "#[derive(Debug, Clone, PartialEq, {}Serialize)]",
                 if default { "Default, " } else { "" }
             );
             let _ = writeln!(out, "pub struct {} {{", t.name);
@@ -119,6 +119,7 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
             }
             extra_field(out);
             out.push_str("}\n\n");
+            struct_deserialize(out, &t.name, fields);
         }
         Kind::Enum(values) => {
             let _ = writeln!(out, "crate::string_enum! {{");
@@ -219,77 +220,57 @@ fn variant_ty(v: &Variant) -> String {
     }
 }
 
-/// The path of the `oai_types::tolerant` function a field's tolerant
-/// `deserialize_with` names, if its type has one (see that module for the
-/// rules).
-fn tolerant_reader(f: &Field) -> Option<&'static str> {
+/// The seed (in `oai_types::tolerant`) a generated `Deserialize` reads a
+/// field's value with: one of the tolerant readers when tolerant, the type's
+/// own `Deserialize` under `--cfg oai_strict`. `None`: the type's own
+/// `Deserialize` in any build.
+fn tolerant_seed(f: &Field) -> Option<&'static str> {
     if f.boxed && f.option {
         return None;
     }
     Some(match (&f.ty, f.option) {
-        (Ty::I64, false) => "int",
-        (Ty::I64, true) => "opt_int",
-        (Ty::U64, false) => "uint",
-        (Ty::U64, true) => "opt_uint",
-        (Ty::String, false) => "text",
-        (Ty::String, true) => "opt_text",
-        (Ty::F64, false) => "float",
-        (Ty::Bool, false) => "boolean",
+        (Ty::I64, false) => "IntSeed",
+        (Ty::I64, true) => "OptIntSeed",
+        (Ty::U64, false) => "UintSeed",
+        (Ty::U64, true) => "OptUintSeed",
+        (Ty::String, false) => "TextSeed",
+        (Ty::String, true) => "OptTextSeed",
+        (Ty::F64, false) => "FloatSeed",
+        (Ty::Bool, false) => "BoolSeed",
         (Ty::Value | Ty::Const(_) | Ty::File, _) | (_, true) => return None,
-        (_, false) => "or_empty",
+        (_, false) => "OrEmptySeed::NEW",
     })
 }
 
-fn field(out: &mut String, f: &Field) {
-    doc(out, &f.doc);
-    // Always; only with `--cfg oai_strict`; only without it.
-    let mut attrs = Vec::new();
-    let mut strict = Vec::new();
-    let mut tolerant = Vec::new();
-    let plain = f.name.trim_start_matches("r#");
-    if plain != f.wire {
-        attrs.push(format!("rename = {:?}", f.wire));
-    }
+/// What a field reads as when its key is absent, as the call that settles it
+/// (`slot` is the local holding what was read).
+fn when_absent(f: &Field, slot: &str) -> String {
+    let wire = format!("{:?}", f.wire);
     let required = !f.skip_none;
-    let absent = "default = \"crate::__private::absent\"".to_owned();
     if matches!(f.ty, Ty::Const(_)) && !f.option {
-        attrs.push("default".into());
+        // A constant is its type's only value.
+        format!("{slot}.unwrap_or_default()")
     } else if f.option {
         if required {
-            strict.push("default".to_owned());
-            tolerant.push(absent);
+            // Required and nullable: `None` either way, counted when tolerant.
+            format!("crate::__private::or_absent({slot})")
         } else {
-            attrs.push("default".into());
-        }
-        if f.skip_none {
-            attrs.push("skip_serializing_if = \"Option::is_none\"".into());
+            format!("{slot}.unwrap_or_default()")
         }
     } else if f.ty == Ty::File {
         if f.default_when_absent {
-            attrs.push("default".into());
+            format!("{slot}.unwrap_or_default()")
+        } else {
+            format!("crate::__private::present({slot}, {wire})?")
         }
+    } else if f.default_when_absent {
+        format!("crate::__private::or_absent({slot})")
     } else {
-        if f.default_when_absent {
-            strict.push("default".to_owned());
-        }
-        tolerant.push(absent);
+        format!("crate::__private::required({slot}, {wire})?")
     }
-    if let Some(reader) = tolerant_reader(f) {
-        tolerant.push(format!("deserialize_with = \"crate::__private::{reader}\""));
-    }
-    if !attrs.is_empty() {
-        let _ = writeln!(out, "#[serde({})]", attrs.join(", "));
-    }
-    if !strict.is_empty() {
-        let _ = writeln!(out, "#[cfg_attr(oai_strict, serde({}))]", strict.join(", "));
-    }
-    if !tolerant.is_empty() {
-        let _ = writeln!(
-            out,
-            "#[cfg_attr(not(oai_strict), serde({}))]",
-            tolerant.join(", ")
-        );
-    }
+}
+
+fn field_ty(f: &Field) -> String {
     let mut ty = ty_text(&f.ty);
     if f.boxed {
         ty = format!("Box<{ty}>");
@@ -297,7 +278,70 @@ fn field(out: &mut String, f: &Field) {
     if f.option {
         ty = format!("Option<{ty}>");
     }
-    let _ = writeln!(out, "pub {}: {ty},", f.name);
+    ty
+}
+
+/// A struct's `Deserialize`: an object read key by key, each known field
+/// through its seed, every other key into `extra`; then each absent field
+/// settled by its rule (see `oai_types::tolerant`, which holds the helpers and
+/// the rules, and switches them off under `--cfg oai_strict`).
+fn struct_deserialize(out: &mut String, name: &str, fields: &[Field]) {
+    let slot = |f: &Field| format!("v_{}", f.name.trim_start_matches("r#"));
+    let _ = writeln!(
+        out,
+        "#[allow(deprecated)]\nimpl<'de> Deserialize<'de> for {name} {{\n\
+         fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {{\n\
+         struct Visit;\n\
+         impl<'de> serde::de::Visitor<'de> for Visit {{\n\
+         type Value = {name};\n\
+         fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {{\n\
+         f.write_str(\"a `{name}` object\")\n}}\n\
+         fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{"
+    );
+    for f in fields {
+        let _ = writeln!(out, "let mut {}: Option<{}> = None;", slot(f), field_ty(f));
+    }
+    out.push_str("let mut extra = crate::Extra::new();\n");
+    out.push_str(
+        "while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {\nmatch key.as_str() {\n",
+    );
+    for f in fields {
+        let read = match tolerant_seed(f) {
+            Some(seed) => format!("map.next_value_seed(crate::__private::{seed})?"),
+            None => "map.next_value()?".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "{:?} => crate::__private::put(&mut {}, {read}, {:?})?,",
+            f.wire,
+            slot(f),
+            f.wire
+        );
+    }
+    out.push_str("_ => crate::__private::keep(&mut extra, key, &mut map)?,\n}\n}\n");
+    let _ = write!(out, "Ok({name} {{ ");
+    for f in fields {
+        let _ = write!(out, "{}: {}, ", f.name, when_absent(f, &slot(f)));
+    }
+    out.push_str("extra })\n}\n}\ndeserializer.deserialize_map(Visit)\n}\n}\n\n");
+}
+
+fn field(out: &mut String, f: &Field) {
+    doc(out, &f.doc);
+    // Serialization only: reading is the struct's own `Deserialize`
+    // (`struct_deserialize`).
+    let mut attrs = Vec::new();
+    let plain = f.name.trim_start_matches("r#");
+    if plain != f.wire {
+        attrs.push(format!("rename = {:?}", f.wire));
+    }
+    if f.option && f.skip_none {
+        attrs.push("skip_serializing_if = \"Option::is_none\"".into());
+    }
+    if !attrs.is_empty() {
+        let _ = writeln!(out, "#[serde({})]", attrs.join(", "));
+    }
+    let _ = writeln!(out, "pub {}: {},", f.name, field_ty(f));
 }
 
 /// The field every struct has for what the server sent that the schema does

@@ -6,71 +6,111 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `AdminApiKey` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AdminApiKey {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationAdminApiKey,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `redacted_value`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub redacted_value: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `expires_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub expires_at: Option<i64>,
     /// `last_used_at`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<i64>,
     /// `owner`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub owner: AdminApiKeyOwner,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AdminApiKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AdminApiKey;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AdminApiKey` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AdminApiKey, A::Error> {
+                let mut v_object: Option<consts::OrganizationAdminApiKey> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_redacted_value: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_last_used_at: Option<Option<i64>> = None;
+                let mut v_owner: Option<AdminApiKeyOwner> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "redacted_value" => crate::__private::put(
+                            &mut v_redacted_value,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "redacted_value",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "last_used_at" => crate::__private::put(
+                            &mut v_last_used_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "last_used_at",
+                        )?,
+                        "owner" => crate::__private::put(
+                            &mut v_owner,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "owner",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AdminApiKey {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: v_name.unwrap_or_default(),
+                    redacted_value: crate::__private::required(v_redacted_value, "redacted_value")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    expires_at: crate::__private::or_absent(v_expires_at),
+                    last_used_at: v_last_used_at.unwrap_or_default(),
+                    owner: crate::__private::required(v_owner, "owner")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AdminApiKey {
@@ -100,81 +140,121 @@ impl Empty for AdminApiKey {
 }
 
 /// The `AdminApiKeyCreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AdminApiKeyCreateResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationAdminApiKey,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `redacted_value`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub redacted_value: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `expires_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub expires_at: Option<i64>,
     /// `last_used_at`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<i64>,
     /// `owner`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub owner: AdminApiKeyCreateResponseOwner,
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub value: crate::SecretValue,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AdminApiKeyCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AdminApiKeyCreateResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AdminApiKeyCreateResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AdminApiKeyCreateResponse, A::Error> {
+                let mut v_object: Option<consts::OrganizationAdminApiKey> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_redacted_value: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_last_used_at: Option<Option<i64>> = None;
+                let mut v_owner: Option<AdminApiKeyCreateResponseOwner> = None;
+                let mut v_value: Option<crate::SecretValue> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "redacted_value" => crate::__private::put(
+                            &mut v_redacted_value,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "redacted_value",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "last_used_at" => crate::__private::put(
+                            &mut v_last_used_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "last_used_at",
+                        )?,
+                        "owner" => crate::__private::put(
+                            &mut v_owner,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "owner",
+                        )?,
+                        "value" => crate::__private::put(
+                            &mut v_value,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "value",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AdminApiKeyCreateResponse {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: v_name.unwrap_or_default(),
+                    redacted_value: crate::__private::required(v_redacted_value, "redacted_value")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    expires_at: crate::__private::or_absent(v_expires_at),
+                    last_used_at: v_last_used_at.unwrap_or_default(),
+                    owner: crate::__private::required(v_owner, "owner")?,
+                    value: crate::__private::required(v_value, "value")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AdminApiKeyCreateResponse {
@@ -209,50 +289,99 @@ impl Empty for AdminApiKeyCreateResponse {
 pub type AdminApiKeyCreateResponseOwner = AdminApiKeyOwner;
 
 /// Inline schema in `AdminApiKey`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AdminApiKeyOwner {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `created_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<i64>,
     /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AdminApiKeyOwner {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AdminApiKeyOwner;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AdminApiKeyOwner` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AdminApiKeyOwner, A::Error> {
+                let mut v_type: Option<Option<String>> = None;
+                let mut v_object: Option<Option<String>> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_created_at: Option<Option<i64>> = None;
+                let mut v_role: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "type",
+                        )?,
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "object",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "created_at",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AdminApiKeyOwner {
+                    r#type: v_type.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    id: v_id.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    created_at: v_created_at.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AdminApiKeyOwner {
@@ -271,28 +400,59 @@ impl Empty for AdminApiKeyOwner {
 }
 
 /// The `AdminApiKeysCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AdminApiKeysCreateRequest {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `expires_in_seconds`, optional.
     /// Constraints: minimum 1, maximum 31536000.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in_seconds: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AdminApiKeysCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AdminApiKeysCreateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AdminApiKeysCreateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AdminApiKeysCreateRequest, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_expires_in_seconds: Option<Option<u64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "expires_in_seconds" => crate::__private::put(
+                            &mut v_expires_in_seconds,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "expires_in_seconds",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AdminApiKeysCreateRequest {
+                    name: crate::__private::required(v_name, "name")?,
+                    expires_in_seconds: v_expires_in_seconds.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AdminApiKeysCreateRequest {
@@ -307,32 +467,64 @@ impl Empty for AdminApiKeysCreateRequest {
 }
 
 /// The `AdminApiKeysDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AdminApiKeysDeleteResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationAdminApiKeyDeleted,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AdminApiKeysDeleteResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AdminApiKeysDeleteResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AdminApiKeysDeleteResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AdminApiKeysDeleteResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::OrganizationAdminApiKeyDeleted> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AdminApiKeysDeleteResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AdminApiKeysDeleteResponse {
@@ -348,27 +540,67 @@ impl Empty for AdminApiKeysDeleteResponse {
 }
 
 /// The `AdminApiKeysListParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AdminApiKeysListParams {
     /// `after`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<AdminApiKeysListParamsOrder>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AdminApiKeysListParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AdminApiKeysListParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AdminApiKeysListParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AdminApiKeysListParams, A::Error> {
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<AdminApiKeysListParamsOrder>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AdminApiKeysListParams {
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AdminApiKeysListParams {
@@ -384,46 +616,84 @@ impl Empty for AdminApiKeysListParams {
 }
 
 /// The `ApiKeyList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApiKeyList {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<AdminApiKey>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApiKeyList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApiKeyList;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApiKeyList` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApiKeyList, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<AdminApiKey>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApiKeyList {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ApiKeyList {
@@ -441,108 +711,150 @@ impl Empty for ApiKeyList {
 }
 
 /// The `AssignedRoleDetails` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssignedRoleDetails {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `permissions`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub permissions: Vec<String>,
     /// `resource_type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub resource_type: String,
     /// `predefined_role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub predefined_role: bool,
     /// `description`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub description: Option<String>,
     /// `created_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub created_at: Option<i64>,
     /// `updated_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub updated_at: Option<i64>,
     /// `created_by`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub created_by: Option<String>,
     /// `created_by_user_obj`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub created_by_user_obj: Option<serde_json::Value>,
     /// `metadata`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<serde_json::Value>,
     /// `assignment_sources`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub assignment_sources: Option<Vec<AssignedRoleDetailsAssignmentSourcesItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssignedRoleDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssignedRoleDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssignedRoleDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssignedRoleDetails, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_permissions: Option<Vec<String>> = None;
+                let mut v_resource_type: Option<String> = None;
+                let mut v_predefined_role: Option<bool> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_created_at: Option<Option<i64>> = None;
+                let mut v_updated_at: Option<Option<i64>> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut v_created_by_user_obj: Option<Option<serde_json::Value>> = None;
+                let mut v_metadata: Option<Option<serde_json::Value>> = None;
+                let mut v_assignment_sources: Option<
+                    Option<Vec<AssignedRoleDetailsAssignmentSourcesItem>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "permissions" => crate::__private::put(
+                            &mut v_permissions,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "permissions",
+                        )?,
+                        "resource_type" => crate::__private::put(
+                            &mut v_resource_type,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "resource_type",
+                        )?,
+                        "predefined_role" => crate::__private::put(
+                            &mut v_predefined_role,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "predefined_role",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "created_at",
+                        )?,
+                        "updated_at" => crate::__private::put(
+                            &mut v_updated_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "updated_at",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        "created_by_user_obj" => crate::__private::put(
+                            &mut v_created_by_user_obj,
+                            map.next_value()?,
+                            "created_by_user_obj",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "assignment_sources" => crate::__private::put(
+                            &mut v_assignment_sources,
+                            map.next_value()?,
+                            "assignment_sources",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssignedRoleDetails {
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    permissions: crate::__private::required(v_permissions, "permissions")?,
+                    resource_type: crate::__private::required(v_resource_type, "resource_type")?,
+                    predefined_role: crate::__private::required(
+                        v_predefined_role,
+                        "predefined_role",
+                    )?,
+                    description: crate::__private::or_absent(v_description),
+                    created_at: crate::__private::or_absent(v_created_at),
+                    updated_at: crate::__private::or_absent(v_updated_at),
+                    created_by: crate::__private::or_absent(v_created_by),
+                    created_by_user_obj: crate::__private::or_absent(v_created_by_user_obj),
+                    metadata: crate::__private::or_absent(v_metadata),
+                    assignment_sources: crate::__private::or_absent(v_assignment_sources),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssignedRoleDetails {
@@ -580,29 +892,57 @@ impl Empty for AssignedRoleDetails {
 }
 
 /// Inline schema in `AssignedRoleDetails`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssignedRoleDetailsAssignmentSourcesItem {
     /// `principal_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub principal_id: String,
     /// `principal_type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub principal_type: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssignedRoleDetailsAssignmentSourcesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssignedRoleDetailsAssignmentSourcesItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssignedRoleDetailsAssignmentSourcesItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssignedRoleDetailsAssignmentSourcesItem, A::Error> {
+                let mut v_principal_id: Option<String> = None;
+                let mut v_principal_type: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "principal_id" => crate::__private::put(
+                            &mut v_principal_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "principal_id",
+                        )?,
+                        "principal_type" => crate::__private::put(
+                            &mut v_principal_type,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "principal_type",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssignedRoleDetailsAssignmentSourcesItem {
+                    principal_id: crate::__private::required(v_principal_id, "principal_id")?,
+                    principal_type: crate::__private::required(v_principal_type, "principal_type")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssignedRoleDetailsAssignmentSourcesItem {
@@ -617,353 +957,215 @@ impl Empty for AssignedRoleDetailsAssignmentSourcesItem {
 }
 
 /// The `AuditLog` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditLog {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: AuditLogEventType,
     /// `effective_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub effective_at: i64,
     /// `project`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project: Option<AuditLogProject>,
     /// `actor`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub actor: Option<AuditLogActor>,
     /// `api_key.created`, optional.
-    #[serde(
-        rename = "api_key.created",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "api_key.created", skip_serializing_if = "Option::is_none")]
     pub api_key_created: Option<AuditLogApiKeyCreated>,
     /// `api_key.updated`, optional.
-    #[serde(
-        rename = "api_key.updated",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "api_key.updated", skip_serializing_if = "Option::is_none")]
     pub api_key_updated: Option<AuditLogApiKeyUpdated>,
     /// `api_key.deleted`, optional.
-    #[serde(
-        rename = "api_key.deleted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "api_key.deleted", skip_serializing_if = "Option::is_none")]
     pub api_key_deleted: Option<AuditLogApiKeyDeleted>,
     /// `checkpoint.permission.created`, optional.
     #[serde(
         rename = "checkpoint.permission.created",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub checkpoint_permission_created: Option<AuditLogCheckpointPermissionCreated>,
     /// `checkpoint.permission.deleted`, optional.
     #[serde(
         rename = "checkpoint.permission.deleted",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub checkpoint_permission_deleted: Option<AuditLogCheckpointPermissionDeleted>,
     /// `external_key.registered`, optional.
     #[serde(
         rename = "external_key.registered",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub external_key_registered: Option<AuditLogExternalKeyRegistered>,
     /// `external_key.removed`, optional.
     #[serde(
         rename = "external_key.removed",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub external_key_removed: Option<AuditLogExternalKeyRemoved>,
     /// `group.created`, optional.
-    #[serde(
-        rename = "group.created",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "group.created", skip_serializing_if = "Option::is_none")]
     pub group_created: Option<AuditLogGroupCreated>,
     /// `group.updated`, optional.
-    #[serde(
-        rename = "group.updated",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "group.updated", skip_serializing_if = "Option::is_none")]
     pub group_updated: Option<AuditLogGroupUpdated>,
     /// `group.deleted`, optional.
-    #[serde(
-        rename = "group.deleted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "group.deleted", skip_serializing_if = "Option::is_none")]
     pub group_deleted: Option<AuditLogGroupDeleted>,
     /// `scim.enabled`, optional.
-    #[serde(
-        rename = "scim.enabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "scim.enabled", skip_serializing_if = "Option::is_none")]
     pub scim_enabled: Option<AuditLogScimEnabled>,
     /// `scim.disabled`, optional.
-    #[serde(
-        rename = "scim.disabled",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "scim.disabled", skip_serializing_if = "Option::is_none")]
     pub scim_disabled: Option<AuditLogScimDisabled>,
     /// `invite.sent`, optional.
-    #[serde(
-        rename = "invite.sent",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "invite.sent", skip_serializing_if = "Option::is_none")]
     pub invite_sent: Option<AuditLogInviteSent>,
     /// `invite.accepted`, optional.
-    #[serde(
-        rename = "invite.accepted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "invite.accepted", skip_serializing_if = "Option::is_none")]
     pub invite_accepted: Option<AuditLogInviteAccepted>,
     /// `invite.deleted`, optional.
-    #[serde(
-        rename = "invite.deleted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "invite.deleted", skip_serializing_if = "Option::is_none")]
     pub invite_deleted: Option<AuditLogInviteDeleted>,
     /// `ip_allowlist.created`, optional.
     #[serde(
         rename = "ip_allowlist.created",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub ip_allowlist_created: Option<AuditLogIpAllowlistCreated>,
     /// `ip_allowlist.updated`, optional.
     #[serde(
         rename = "ip_allowlist.updated",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub ip_allowlist_updated: Option<AuditLogIpAllowlistUpdated>,
     /// `ip_allowlist.deleted`, optional.
     #[serde(
         rename = "ip_allowlist.deleted",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub ip_allowlist_deleted: Option<AuditLogIpAllowlistDeleted>,
     /// `ip_allowlist.config.activated`, optional.
     #[serde(
         rename = "ip_allowlist.config.activated",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub ip_allowlist_config_activated: Option<AuditLogIpAllowlistConfigActivated>,
     /// `ip_allowlist.config.deactivated`, optional.
     #[serde(
         rename = "ip_allowlist.config.deactivated",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub ip_allowlist_config_deactivated: Option<AuditLogIpAllowlistConfigDeactivated>,
     /// `login.succeeded`, optional.
-    #[serde(
-        rename = "login.succeeded",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "login.succeeded", skip_serializing_if = "Option::is_none")]
     pub login_succeeded: Option<serde_json::Value>,
     /// `login.failed`, optional.
-    #[serde(
-        rename = "login.failed",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "login.failed", skip_serializing_if = "Option::is_none")]
     pub login_failed: Option<AuditLogLoginFailed>,
     /// `logout.succeeded`, optional.
-    #[serde(
-        rename = "logout.succeeded",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "logout.succeeded", skip_serializing_if = "Option::is_none")]
     pub logout_succeeded: Option<serde_json::Value>,
     /// `logout.failed`, optional.
-    #[serde(
-        rename = "logout.failed",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "logout.failed", skip_serializing_if = "Option::is_none")]
     pub logout_failed: Option<AuditLogLogoutFailed>,
     /// `organization.updated`, optional.
     #[serde(
         rename = "organization.updated",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub organization_updated: Option<AuditLogOrganizationUpdated>,
     /// `project.created`, optional.
-    #[serde(
-        rename = "project.created",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "project.created", skip_serializing_if = "Option::is_none")]
     pub project_created: Option<AuditLogProjectCreated>,
     /// `project.updated`, optional.
-    #[serde(
-        rename = "project.updated",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "project.updated", skip_serializing_if = "Option::is_none")]
     pub project_updated: Option<AuditLogProjectUpdated>,
     /// `project.archived`, optional.
-    #[serde(
-        rename = "project.archived",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "project.archived", skip_serializing_if = "Option::is_none")]
     pub project_archived: Option<AuditLogProjectArchived>,
     /// `project.deleted`, optional.
-    #[serde(
-        rename = "project.deleted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "project.deleted", skip_serializing_if = "Option::is_none")]
     pub project_deleted: Option<AuditLogProjectDeleted>,
     /// `rate_limit.updated`, optional.
-    #[serde(
-        rename = "rate_limit.updated",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "rate_limit.updated", skip_serializing_if = "Option::is_none")]
     pub rate_limit_updated: Option<AuditLogRateLimitUpdated>,
     /// `rate_limit.deleted`, optional.
-    #[serde(
-        rename = "rate_limit.deleted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "rate_limit.deleted", skip_serializing_if = "Option::is_none")]
     pub rate_limit_deleted: Option<AuditLogRateLimitDeleted>,
     /// `role.created`, optional.
-    #[serde(
-        rename = "role.created",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "role.created", skip_serializing_if = "Option::is_none")]
     pub role_created: Option<AuditLogRoleCreated>,
     /// `role.updated`, optional.
-    #[serde(
-        rename = "role.updated",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "role.updated", skip_serializing_if = "Option::is_none")]
     pub role_updated: Option<AuditLogRoleUpdated>,
     /// `role.deleted`, optional.
-    #[serde(
-        rename = "role.deleted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "role.deleted", skip_serializing_if = "Option::is_none")]
     pub role_deleted: Option<AuditLogRoleDeleted>,
     /// `role.assignment.created`, optional.
     #[serde(
         rename = "role.assignment.created",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub role_assignment_created: Option<AuditLogRoleAssignmentCreated>,
     /// `role.assignment.deleted`, optional.
     #[serde(
         rename = "role.assignment.deleted",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub role_assignment_deleted: Option<AuditLogRoleAssignmentDeleted>,
     /// `role.bound_to_resource`, optional.
     #[serde(
         rename = "role.bound_to_resource",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub role_bound_to_resource: Option<AuditLogRoleBoundToResource>,
     /// `role.unbound_from_resource`, optional.
     #[serde(
         rename = "role.unbound_from_resource",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub role_unbound_from_resource: Option<AuditLogRoleUnboundFromResource>,
     /// `service_account.created`, optional.
     #[serde(
         rename = "service_account.created",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub service_account_created: Option<AuditLogServiceAccountCreated>,
     /// `service_account.updated`, optional.
     #[serde(
         rename = "service_account.updated",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub service_account_updated: Option<AuditLogServiceAccountUpdated>,
     /// `service_account.deleted`, optional.
     #[serde(
         rename = "service_account.deleted",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub service_account_deleted: Option<AuditLogServiceAccountDeleted>,
     /// `workload_identity_provider.created`, optional.
     #[serde(
         rename = "workload_identity_provider.created",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub workload_identity_provider_created: Option<AuditLogWorkloadIdentityProviderCreated>,
     /// `workload_identity_provider.updated`, optional.
     #[serde(
         rename = "workload_identity_provider.updated",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub workload_identity_provider_updated: Option<AuditLogWorkloadIdentityProviderUpdated>,
     /// `workload_identity_provider.deleted`, optional.
     #[serde(
         rename = "workload_identity_provider.deleted",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub workload_identity_provider_deleted: Option<AuditLogWorkloadIdentityProviderDeleted>,
     /// `workload_identity_provider_mapping.created`, optional.
     #[serde(
         rename = "workload_identity_provider_mapping.created",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub workload_identity_provider_mapping_created:
@@ -971,7 +1173,6 @@ pub struct AuditLog {
     /// `workload_identity_provider_mapping.updated`, optional.
     #[serde(
         rename = "workload_identity_provider_mapping.updated",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub workload_identity_provider_mapping_updated:
@@ -979,70 +1180,536 @@ pub struct AuditLog {
     /// `workload_identity_provider_mapping.deleted`, optional.
     #[serde(
         rename = "workload_identity_provider_mapping.deleted",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub workload_identity_provider_mapping_deleted:
         Option<AuditLogWorkloadIdentityProviderMappingDeleted>,
     /// `user.added`, optional.
-    #[serde(
-        rename = "user.added",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "user.added", skip_serializing_if = "Option::is_none")]
     pub user_added: Option<AuditLogUserAdded>,
     /// `user.updated`, optional.
-    #[serde(
-        rename = "user.updated",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "user.updated", skip_serializing_if = "Option::is_none")]
     pub user_updated: Option<AuditLogUserUpdated>,
     /// `user.deleted`, optional.
-    #[serde(
-        rename = "user.deleted",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "user.deleted", skip_serializing_if = "Option::is_none")]
     pub user_deleted: Option<AuditLogUserDeleted>,
     /// `certificate.created`, optional.
     #[serde(
         rename = "certificate.created",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub certificate_created: Option<AuditLogCertificateCreated>,
     /// `certificate.updated`, optional.
     #[serde(
         rename = "certificate.updated",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub certificate_updated: Option<AuditLogCertificateUpdated>,
     /// `certificate.deleted`, optional.
     #[serde(
         rename = "certificate.deleted",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub certificate_deleted: Option<AuditLogCertificateDeleted>,
     /// `certificates.activated`, optional.
     #[serde(
         rename = "certificates.activated",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub certificates_activated: Option<AuditLogCertificatesActivated>,
     /// `certificates.deactivated`, optional.
     #[serde(
         rename = "certificates.deactivated",
-        default,
         skip_serializing_if = "Option::is_none"
     )]
     pub certificates_deactivated: Option<AuditLogCertificatesDeactivated>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLog {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLog;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLog` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLog, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<AuditLogEventType> = None;
+                let mut v_effective_at: Option<i64> = None;
+                let mut v_project: Option<Option<AuditLogProject>> = None;
+                let mut v_actor: Option<Option<AuditLogActor>> = None;
+                let mut v_api_key_created: Option<Option<AuditLogApiKeyCreated>> = None;
+                let mut v_api_key_updated: Option<Option<AuditLogApiKeyUpdated>> = None;
+                let mut v_api_key_deleted: Option<Option<AuditLogApiKeyDeleted>> = None;
+                let mut v_checkpoint_permission_created: Option<
+                    Option<AuditLogCheckpointPermissionCreated>,
+                > = None;
+                let mut v_checkpoint_permission_deleted: Option<
+                    Option<AuditLogCheckpointPermissionDeleted>,
+                > = None;
+                let mut v_external_key_registered: Option<Option<AuditLogExternalKeyRegistered>> =
+                    None;
+                let mut v_external_key_removed: Option<Option<AuditLogExternalKeyRemoved>> = None;
+                let mut v_group_created: Option<Option<AuditLogGroupCreated>> = None;
+                let mut v_group_updated: Option<Option<AuditLogGroupUpdated>> = None;
+                let mut v_group_deleted: Option<Option<AuditLogGroupDeleted>> = None;
+                let mut v_scim_enabled: Option<Option<AuditLogScimEnabled>> = None;
+                let mut v_scim_disabled: Option<Option<AuditLogScimDisabled>> = None;
+                let mut v_invite_sent: Option<Option<AuditLogInviteSent>> = None;
+                let mut v_invite_accepted: Option<Option<AuditLogInviteAccepted>> = None;
+                let mut v_invite_deleted: Option<Option<AuditLogInviteDeleted>> = None;
+                let mut v_ip_allowlist_created: Option<Option<AuditLogIpAllowlistCreated>> = None;
+                let mut v_ip_allowlist_updated: Option<Option<AuditLogIpAllowlistUpdated>> = None;
+                let mut v_ip_allowlist_deleted: Option<Option<AuditLogIpAllowlistDeleted>> = None;
+                let mut v_ip_allowlist_config_activated: Option<
+                    Option<AuditLogIpAllowlistConfigActivated>,
+                > = None;
+                let mut v_ip_allowlist_config_deactivated: Option<
+                    Option<AuditLogIpAllowlistConfigDeactivated>,
+                > = None;
+                let mut v_login_succeeded: Option<Option<serde_json::Value>> = None;
+                let mut v_login_failed: Option<Option<AuditLogLoginFailed>> = None;
+                let mut v_logout_succeeded: Option<Option<serde_json::Value>> = None;
+                let mut v_logout_failed: Option<Option<AuditLogLogoutFailed>> = None;
+                let mut v_organization_updated: Option<Option<AuditLogOrganizationUpdated>> = None;
+                let mut v_project_created: Option<Option<AuditLogProjectCreated>> = None;
+                let mut v_project_updated: Option<Option<AuditLogProjectUpdated>> = None;
+                let mut v_project_archived: Option<Option<AuditLogProjectArchived>> = None;
+                let mut v_project_deleted: Option<Option<AuditLogProjectDeleted>> = None;
+                let mut v_rate_limit_updated: Option<Option<AuditLogRateLimitUpdated>> = None;
+                let mut v_rate_limit_deleted: Option<Option<AuditLogRateLimitDeleted>> = None;
+                let mut v_role_created: Option<Option<AuditLogRoleCreated>> = None;
+                let mut v_role_updated: Option<Option<AuditLogRoleUpdated>> = None;
+                let mut v_role_deleted: Option<Option<AuditLogRoleDeleted>> = None;
+                let mut v_role_assignment_created: Option<Option<AuditLogRoleAssignmentCreated>> =
+                    None;
+                let mut v_role_assignment_deleted: Option<Option<AuditLogRoleAssignmentDeleted>> =
+                    None;
+                let mut v_role_bound_to_resource: Option<Option<AuditLogRoleBoundToResource>> =
+                    None;
+                let mut v_role_unbound_from_resource: Option<
+                    Option<AuditLogRoleUnboundFromResource>,
+                > = None;
+                let mut v_service_account_created: Option<Option<AuditLogServiceAccountCreated>> =
+                    None;
+                let mut v_service_account_updated: Option<Option<AuditLogServiceAccountUpdated>> =
+                    None;
+                let mut v_service_account_deleted: Option<Option<AuditLogServiceAccountDeleted>> =
+                    None;
+                let mut v_workload_identity_provider_created: Option<
+                    Option<AuditLogWorkloadIdentityProviderCreated>,
+                > = None;
+                let mut v_workload_identity_provider_updated: Option<
+                    Option<AuditLogWorkloadIdentityProviderUpdated>,
+                > = None;
+                let mut v_workload_identity_provider_deleted: Option<
+                    Option<AuditLogWorkloadIdentityProviderDeleted>,
+                > = None;
+                let mut v_workload_identity_provider_mapping_created: Option<
+                    Option<AuditLogWorkloadIdentityProviderMappingCreated>,
+                > = None;
+                let mut v_workload_identity_provider_mapping_updated: Option<
+                    Option<AuditLogWorkloadIdentityProviderMappingUpdated>,
+                > = None;
+                let mut v_workload_identity_provider_mapping_deleted: Option<
+                    Option<AuditLogWorkloadIdentityProviderMappingDeleted>,
+                > = None;
+                let mut v_user_added: Option<Option<AuditLogUserAdded>> = None;
+                let mut v_user_updated: Option<Option<AuditLogUserUpdated>> = None;
+                let mut v_user_deleted: Option<Option<AuditLogUserDeleted>> = None;
+                let mut v_certificate_created: Option<Option<AuditLogCertificateCreated>> = None;
+                let mut v_certificate_updated: Option<Option<AuditLogCertificateUpdated>> = None;
+                let mut v_certificate_deleted: Option<Option<AuditLogCertificateDeleted>> = None;
+                let mut v_certificates_activated: Option<Option<AuditLogCertificatesActivated>> =
+                    None;
+                let mut v_certificates_deactivated: Option<
+                    Option<AuditLogCertificatesDeactivated>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        "effective_at" => crate::__private::put(
+                            &mut v_effective_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "effective_at",
+                        )?,
+                        "project" => {
+                            crate::__private::put(&mut v_project, map.next_value()?, "project")?
+                        }
+                        "actor" => crate::__private::put(&mut v_actor, map.next_value()?, "actor")?,
+                        "api_key.created" => crate::__private::put(
+                            &mut v_api_key_created,
+                            map.next_value()?,
+                            "api_key.created",
+                        )?,
+                        "api_key.updated" => crate::__private::put(
+                            &mut v_api_key_updated,
+                            map.next_value()?,
+                            "api_key.updated",
+                        )?,
+                        "api_key.deleted" => crate::__private::put(
+                            &mut v_api_key_deleted,
+                            map.next_value()?,
+                            "api_key.deleted",
+                        )?,
+                        "checkpoint.permission.created" => crate::__private::put(
+                            &mut v_checkpoint_permission_created,
+                            map.next_value()?,
+                            "checkpoint.permission.created",
+                        )?,
+                        "checkpoint.permission.deleted" => crate::__private::put(
+                            &mut v_checkpoint_permission_deleted,
+                            map.next_value()?,
+                            "checkpoint.permission.deleted",
+                        )?,
+                        "external_key.registered" => crate::__private::put(
+                            &mut v_external_key_registered,
+                            map.next_value()?,
+                            "external_key.registered",
+                        )?,
+                        "external_key.removed" => crate::__private::put(
+                            &mut v_external_key_removed,
+                            map.next_value()?,
+                            "external_key.removed",
+                        )?,
+                        "group.created" => crate::__private::put(
+                            &mut v_group_created,
+                            map.next_value()?,
+                            "group.created",
+                        )?,
+                        "group.updated" => crate::__private::put(
+                            &mut v_group_updated,
+                            map.next_value()?,
+                            "group.updated",
+                        )?,
+                        "group.deleted" => crate::__private::put(
+                            &mut v_group_deleted,
+                            map.next_value()?,
+                            "group.deleted",
+                        )?,
+                        "scim.enabled" => crate::__private::put(
+                            &mut v_scim_enabled,
+                            map.next_value()?,
+                            "scim.enabled",
+                        )?,
+                        "scim.disabled" => crate::__private::put(
+                            &mut v_scim_disabled,
+                            map.next_value()?,
+                            "scim.disabled",
+                        )?,
+                        "invite.sent" => crate::__private::put(
+                            &mut v_invite_sent,
+                            map.next_value()?,
+                            "invite.sent",
+                        )?,
+                        "invite.accepted" => crate::__private::put(
+                            &mut v_invite_accepted,
+                            map.next_value()?,
+                            "invite.accepted",
+                        )?,
+                        "invite.deleted" => crate::__private::put(
+                            &mut v_invite_deleted,
+                            map.next_value()?,
+                            "invite.deleted",
+                        )?,
+                        "ip_allowlist.created" => crate::__private::put(
+                            &mut v_ip_allowlist_created,
+                            map.next_value()?,
+                            "ip_allowlist.created",
+                        )?,
+                        "ip_allowlist.updated" => crate::__private::put(
+                            &mut v_ip_allowlist_updated,
+                            map.next_value()?,
+                            "ip_allowlist.updated",
+                        )?,
+                        "ip_allowlist.deleted" => crate::__private::put(
+                            &mut v_ip_allowlist_deleted,
+                            map.next_value()?,
+                            "ip_allowlist.deleted",
+                        )?,
+                        "ip_allowlist.config.activated" => crate::__private::put(
+                            &mut v_ip_allowlist_config_activated,
+                            map.next_value()?,
+                            "ip_allowlist.config.activated",
+                        )?,
+                        "ip_allowlist.config.deactivated" => crate::__private::put(
+                            &mut v_ip_allowlist_config_deactivated,
+                            map.next_value()?,
+                            "ip_allowlist.config.deactivated",
+                        )?,
+                        "login.succeeded" => crate::__private::put(
+                            &mut v_login_succeeded,
+                            map.next_value()?,
+                            "login.succeeded",
+                        )?,
+                        "login.failed" => crate::__private::put(
+                            &mut v_login_failed,
+                            map.next_value()?,
+                            "login.failed",
+                        )?,
+                        "logout.succeeded" => crate::__private::put(
+                            &mut v_logout_succeeded,
+                            map.next_value()?,
+                            "logout.succeeded",
+                        )?,
+                        "logout.failed" => crate::__private::put(
+                            &mut v_logout_failed,
+                            map.next_value()?,
+                            "logout.failed",
+                        )?,
+                        "organization.updated" => crate::__private::put(
+                            &mut v_organization_updated,
+                            map.next_value()?,
+                            "organization.updated",
+                        )?,
+                        "project.created" => crate::__private::put(
+                            &mut v_project_created,
+                            map.next_value()?,
+                            "project.created",
+                        )?,
+                        "project.updated" => crate::__private::put(
+                            &mut v_project_updated,
+                            map.next_value()?,
+                            "project.updated",
+                        )?,
+                        "project.archived" => crate::__private::put(
+                            &mut v_project_archived,
+                            map.next_value()?,
+                            "project.archived",
+                        )?,
+                        "project.deleted" => crate::__private::put(
+                            &mut v_project_deleted,
+                            map.next_value()?,
+                            "project.deleted",
+                        )?,
+                        "rate_limit.updated" => crate::__private::put(
+                            &mut v_rate_limit_updated,
+                            map.next_value()?,
+                            "rate_limit.updated",
+                        )?,
+                        "rate_limit.deleted" => crate::__private::put(
+                            &mut v_rate_limit_deleted,
+                            map.next_value()?,
+                            "rate_limit.deleted",
+                        )?,
+                        "role.created" => crate::__private::put(
+                            &mut v_role_created,
+                            map.next_value()?,
+                            "role.created",
+                        )?,
+                        "role.updated" => crate::__private::put(
+                            &mut v_role_updated,
+                            map.next_value()?,
+                            "role.updated",
+                        )?,
+                        "role.deleted" => crate::__private::put(
+                            &mut v_role_deleted,
+                            map.next_value()?,
+                            "role.deleted",
+                        )?,
+                        "role.assignment.created" => crate::__private::put(
+                            &mut v_role_assignment_created,
+                            map.next_value()?,
+                            "role.assignment.created",
+                        )?,
+                        "role.assignment.deleted" => crate::__private::put(
+                            &mut v_role_assignment_deleted,
+                            map.next_value()?,
+                            "role.assignment.deleted",
+                        )?,
+                        "role.bound_to_resource" => crate::__private::put(
+                            &mut v_role_bound_to_resource,
+                            map.next_value()?,
+                            "role.bound_to_resource",
+                        )?,
+                        "role.unbound_from_resource" => crate::__private::put(
+                            &mut v_role_unbound_from_resource,
+                            map.next_value()?,
+                            "role.unbound_from_resource",
+                        )?,
+                        "service_account.created" => crate::__private::put(
+                            &mut v_service_account_created,
+                            map.next_value()?,
+                            "service_account.created",
+                        )?,
+                        "service_account.updated" => crate::__private::put(
+                            &mut v_service_account_updated,
+                            map.next_value()?,
+                            "service_account.updated",
+                        )?,
+                        "service_account.deleted" => crate::__private::put(
+                            &mut v_service_account_deleted,
+                            map.next_value()?,
+                            "service_account.deleted",
+                        )?,
+                        "workload_identity_provider.created" => crate::__private::put(
+                            &mut v_workload_identity_provider_created,
+                            map.next_value()?,
+                            "workload_identity_provider.created",
+                        )?,
+                        "workload_identity_provider.updated" => crate::__private::put(
+                            &mut v_workload_identity_provider_updated,
+                            map.next_value()?,
+                            "workload_identity_provider.updated",
+                        )?,
+                        "workload_identity_provider.deleted" => crate::__private::put(
+                            &mut v_workload_identity_provider_deleted,
+                            map.next_value()?,
+                            "workload_identity_provider.deleted",
+                        )?,
+                        "workload_identity_provider_mapping.created" => crate::__private::put(
+                            &mut v_workload_identity_provider_mapping_created,
+                            map.next_value()?,
+                            "workload_identity_provider_mapping.created",
+                        )?,
+                        "workload_identity_provider_mapping.updated" => crate::__private::put(
+                            &mut v_workload_identity_provider_mapping_updated,
+                            map.next_value()?,
+                            "workload_identity_provider_mapping.updated",
+                        )?,
+                        "workload_identity_provider_mapping.deleted" => crate::__private::put(
+                            &mut v_workload_identity_provider_mapping_deleted,
+                            map.next_value()?,
+                            "workload_identity_provider_mapping.deleted",
+                        )?,
+                        "user.added" => crate::__private::put(
+                            &mut v_user_added,
+                            map.next_value()?,
+                            "user.added",
+                        )?,
+                        "user.updated" => crate::__private::put(
+                            &mut v_user_updated,
+                            map.next_value()?,
+                            "user.updated",
+                        )?,
+                        "user.deleted" => crate::__private::put(
+                            &mut v_user_deleted,
+                            map.next_value()?,
+                            "user.deleted",
+                        )?,
+                        "certificate.created" => crate::__private::put(
+                            &mut v_certificate_created,
+                            map.next_value()?,
+                            "certificate.created",
+                        )?,
+                        "certificate.updated" => crate::__private::put(
+                            &mut v_certificate_updated,
+                            map.next_value()?,
+                            "certificate.updated",
+                        )?,
+                        "certificate.deleted" => crate::__private::put(
+                            &mut v_certificate_deleted,
+                            map.next_value()?,
+                            "certificate.deleted",
+                        )?,
+                        "certificates.activated" => crate::__private::put(
+                            &mut v_certificates_activated,
+                            map.next_value()?,
+                            "certificates.activated",
+                        )?,
+                        "certificates.deactivated" => crate::__private::put(
+                            &mut v_certificates_deactivated,
+                            map.next_value()?,
+                            "certificates.deactivated",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLog {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: crate::__private::required(v_type, "type")?,
+                    effective_at: crate::__private::required(v_effective_at, "effective_at")?,
+                    project: v_project.unwrap_or_default(),
+                    actor: v_actor.unwrap_or_default(),
+                    api_key_created: v_api_key_created.unwrap_or_default(),
+                    api_key_updated: v_api_key_updated.unwrap_or_default(),
+                    api_key_deleted: v_api_key_deleted.unwrap_or_default(),
+                    checkpoint_permission_created: v_checkpoint_permission_created
+                        .unwrap_or_default(),
+                    checkpoint_permission_deleted: v_checkpoint_permission_deleted
+                        .unwrap_or_default(),
+                    external_key_registered: v_external_key_registered.unwrap_or_default(),
+                    external_key_removed: v_external_key_removed.unwrap_or_default(),
+                    group_created: v_group_created.unwrap_or_default(),
+                    group_updated: v_group_updated.unwrap_or_default(),
+                    group_deleted: v_group_deleted.unwrap_or_default(),
+                    scim_enabled: v_scim_enabled.unwrap_or_default(),
+                    scim_disabled: v_scim_disabled.unwrap_or_default(),
+                    invite_sent: v_invite_sent.unwrap_or_default(),
+                    invite_accepted: v_invite_accepted.unwrap_or_default(),
+                    invite_deleted: v_invite_deleted.unwrap_or_default(),
+                    ip_allowlist_created: v_ip_allowlist_created.unwrap_or_default(),
+                    ip_allowlist_updated: v_ip_allowlist_updated.unwrap_or_default(),
+                    ip_allowlist_deleted: v_ip_allowlist_deleted.unwrap_or_default(),
+                    ip_allowlist_config_activated: v_ip_allowlist_config_activated
+                        .unwrap_or_default(),
+                    ip_allowlist_config_deactivated: v_ip_allowlist_config_deactivated
+                        .unwrap_or_default(),
+                    login_succeeded: v_login_succeeded.unwrap_or_default(),
+                    login_failed: v_login_failed.unwrap_or_default(),
+                    logout_succeeded: v_logout_succeeded.unwrap_or_default(),
+                    logout_failed: v_logout_failed.unwrap_or_default(),
+                    organization_updated: v_organization_updated.unwrap_or_default(),
+                    project_created: v_project_created.unwrap_or_default(),
+                    project_updated: v_project_updated.unwrap_or_default(),
+                    project_archived: v_project_archived.unwrap_or_default(),
+                    project_deleted: v_project_deleted.unwrap_or_default(),
+                    rate_limit_updated: v_rate_limit_updated.unwrap_or_default(),
+                    rate_limit_deleted: v_rate_limit_deleted.unwrap_or_default(),
+                    role_created: v_role_created.unwrap_or_default(),
+                    role_updated: v_role_updated.unwrap_or_default(),
+                    role_deleted: v_role_deleted.unwrap_or_default(),
+                    role_assignment_created: v_role_assignment_created.unwrap_or_default(),
+                    role_assignment_deleted: v_role_assignment_deleted.unwrap_or_default(),
+                    role_bound_to_resource: v_role_bound_to_resource.unwrap_or_default(),
+                    role_unbound_from_resource: v_role_unbound_from_resource.unwrap_or_default(),
+                    service_account_created: v_service_account_created.unwrap_or_default(),
+                    service_account_updated: v_service_account_updated.unwrap_or_default(),
+                    service_account_deleted: v_service_account_deleted.unwrap_or_default(),
+                    workload_identity_provider_created: v_workload_identity_provider_created
+                        .unwrap_or_default(),
+                    workload_identity_provider_updated: v_workload_identity_provider_updated
+                        .unwrap_or_default(),
+                    workload_identity_provider_deleted: v_workload_identity_provider_deleted
+                        .unwrap_or_default(),
+                    workload_identity_provider_mapping_created:
+                        v_workload_identity_provider_mapping_created.unwrap_or_default(),
+                    workload_identity_provider_mapping_updated:
+                        v_workload_identity_provider_mapping_updated.unwrap_or_default(),
+                    workload_identity_provider_mapping_deleted:
+                        v_workload_identity_provider_mapping_deleted.unwrap_or_default(),
+                    user_added: v_user_added.unwrap_or_default(),
+                    user_updated: v_user_updated.unwrap_or_default(),
+                    user_deleted: v_user_deleted.unwrap_or_default(),
+                    certificate_created: v_certificate_created.unwrap_or_default(),
+                    certificate_updated: v_certificate_updated.unwrap_or_default(),
+                    certificate_deleted: v_certificate_deleted.unwrap_or_default(),
+                    certificates_activated: v_certificates_activated.unwrap_or_default(),
+                    certificates_deactivated: v_certificates_deactivated.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLog {
@@ -1176,20 +1843,61 @@ impl Empty for AuditLog {
 }
 
 /// The `AuditLogActor` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogActor {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<AuditLogActorType>,
     /// `session`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<AuditLogActorSession>,
     /// `api_key`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key: Option<AuditLogActorApiKey>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogActor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogActor;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogActor` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogActor, A::Error> {
+                let mut v_type: Option<Option<AuditLogActorType>> = None;
+                let mut v_session: Option<Option<AuditLogActorSession>> = None;
+                let mut v_api_key: Option<Option<AuditLogActorApiKey>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => {
+                            crate::__private::put(&mut v_session, map.next_value()?, "session")?
+                        }
+                        "api_key" => {
+                            crate::__private::put(&mut v_api_key, map.next_value()?, "api_key")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogActor {
+                    r#type: v_type.unwrap_or_default(),
+                    session: v_session.unwrap_or_default(),
+                    api_key: v_api_key.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogActor {
@@ -1205,27 +1913,71 @@ impl Empty for AuditLogActor {
 }
 
 /// The `AuditLogActorApiKey` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogActorApiKey {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<AuditLogActorApiKeyType>,
     /// `user`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<AuditLogActorUser>,
     /// `service_account`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<AuditLogActorServiceAccount>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogActorApiKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogActorApiKey;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogActorApiKey` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogActorApiKey, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_type: Option<Option<AuditLogActorApiKeyType>> = None;
+                let mut v_user: Option<Option<AuditLogActorUser>> = None;
+                let mut v_service_account: Option<Option<AuditLogActorServiceAccount>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "user" => crate::__private::put(&mut v_user, map.next_value()?, "user")?,
+                        "service_account" => crate::__private::put(
+                            &mut v_service_account,
+                            map.next_value()?,
+                            "service_account",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogActorApiKey {
+                    id: v_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    service_account: v_service_account.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogActorApiKey {
@@ -1252,18 +2004,49 @@ ServiceAccount = "service_account",
 }
 
 /// The `AuditLogActorServiceAccount` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogActorServiceAccount {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogActorServiceAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogActorServiceAccount;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogActorServiceAccount` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogActorServiceAccount, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogActorServiceAccount {
+                    id: v_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogActorServiceAccount {
@@ -1277,21 +2060,55 @@ impl Empty for AuditLogActorServiceAccount {
 }
 
 /// The `AuditLogActorSession` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogActorSession {
     /// `user`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<AuditLogActorUser>,
     /// `ip_address`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogActorSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogActorSession;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogActorSession` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogActorSession, A::Error> {
+                let mut v_user: Option<Option<AuditLogActorUser>> = None;
+                let mut v_ip_address: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "user" => crate::__private::put(&mut v_user, map.next_value()?, "user")?,
+                        "ip_address" => crate::__private::put(
+                            &mut v_ip_address,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "ip_address",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogActorSession {
+                    user: v_user.unwrap_or_default(),
+                    ip_address: v_ip_address.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogActorSession {
@@ -1316,25 +2133,59 @@ ApiKey = "api_key",
 }
 
 /// The `AuditLogActorUser` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogActorUser {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `email`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogActorUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogActorUser;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogActorUser` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogActorUser, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_email: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "email" => crate::__private::put(
+                            &mut v_email,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "email",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogActorUser {
+                    id: v_id.unwrap_or_default(),
+                    email: v_email.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogActorUser {
@@ -1349,21 +2200,55 @@ impl Empty for AuditLogActorUser {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogApiKeyCreated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogApiKeyCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogApiKeyCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogApiKeyCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogApiKeyCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogApiKeyCreated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_data: Option<Option<AuditLogApiKeyCreatedData>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogApiKeyCreated {
+                    id: v_id.unwrap_or_default(),
+                    data: v_data.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogApiKeyCreated {
@@ -1378,14 +2263,47 @@ impl Empty for AuditLogApiKeyCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogApiKeyCreatedData {
     /// `scopes`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogApiKeyCreatedData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogApiKeyCreatedData;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogApiKeyCreatedData` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogApiKeyCreatedData, A::Error> {
+                let mut v_scopes: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "scopes" => {
+                            crate::__private::put(&mut v_scopes, map.next_value()?, "scopes")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogApiKeyCreatedData {
+                    scopes: v_scopes.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogApiKeyCreatedData {
@@ -1399,18 +2317,49 @@ impl Empty for AuditLogApiKeyCreatedData {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogApiKeyDeleted {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogApiKeyDeleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogApiKeyDeleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogApiKeyDeleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogApiKeyDeleted, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogApiKeyDeleted {
+                    id: v_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogApiKeyDeleted {
@@ -1424,21 +2373,60 @@ impl Empty for AuditLogApiKeyDeleted {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogApiKeyUpdated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogApiKeyUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogApiKeyUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogApiKeyUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogApiKeyUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogApiKeyUpdated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_changes_requested: Option<Option<AuditLogApiKeyUpdatedChangesRequested>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "changes_requested" => crate::__private::put(
+                            &mut v_changes_requested,
+                            map.next_value()?,
+                            "changes_requested",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogApiKeyUpdated {
+                    id: v_id.unwrap_or_default(),
+                    changes_requested: v_changes_requested.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogApiKeyUpdated {
@@ -1459,32 +2447,69 @@ pub type AuditLogApiKeyUpdatedChangesRequested = AuditLogApiKeyCreatedData;
 pub type AuditLogCertificateCreated = AuditLogProject;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogCertificateDeleted {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `certificate`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogCertificateDeleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogCertificateDeleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogCertificateDeleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogCertificateDeleted, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_certificate: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "certificate" => crate::__private::put(
+                            &mut v_certificate,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "certificate",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogCertificateDeleted {
+                    id: v_id.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    certificate: v_certificate.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogCertificateDeleted {
@@ -1503,14 +2528,51 @@ impl Empty for AuditLogCertificateDeleted {
 pub type AuditLogCertificateUpdated = AuditLogProject;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogCertificatesActivated {
     /// `certificates`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificates: Option<Vec<AuditLogCertificatesActivatedCertificatesItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogCertificatesActivated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogCertificatesActivated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogCertificatesActivated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogCertificatesActivated, A::Error> {
+                let mut v_certificates: Option<
+                    Option<Vec<AuditLogCertificatesActivatedCertificatesItem>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "certificates" => crate::__private::put(
+                            &mut v_certificates,
+                            map.next_value()?,
+                            "certificates",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogCertificatesActivated {
+                    certificates: v_certificates.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogCertificatesActivated {
@@ -1530,21 +2592,55 @@ pub type AuditLogCertificatesActivatedCertificatesItem = AuditLogProject;
 pub type AuditLogCertificatesDeactivated = AuditLogCertificatesActivated;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogCheckpointPermissionCreated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogCheckpointPermissionCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogCheckpointPermissionCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogCheckpointPermissionCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogCheckpointPermissionCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogCheckpointPermissionCreated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_data: Option<Option<AuditLogCheckpointPermissionCreatedData>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogCheckpointPermissionCreated {
+                    id: v_id.unwrap_or_default(),
+                    data: v_data.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogCheckpointPermissionCreated {
@@ -1559,25 +2655,59 @@ impl Empty for AuditLogCheckpointPermissionCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogCheckpointPermissionCreatedData {
     /// `project_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `fine_tuned_model_checkpoint`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fine_tuned_model_checkpoint: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogCheckpointPermissionCreatedData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogCheckpointPermissionCreatedData;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogCheckpointPermissionCreatedData` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogCheckpointPermissionCreatedData, A::Error> {
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_fine_tuned_model_checkpoint: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "fine_tuned_model_checkpoint" => crate::__private::put(
+                            &mut v_fine_tuned_model_checkpoint,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "fine_tuned_model_checkpoint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogCheckpointPermissionCreatedData {
+                    project_id: v_project_id.unwrap_or_default(),
+                    fine_tuned_model_checkpoint: v_fine_tuned_model_checkpoint.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogCheckpointPermissionCreatedData {
@@ -1891,21 +3021,55 @@ TenantWorkspaceInviteEmailSettingsUpdated = "tenant.workspace_invite_email_setti
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogExternalKeyRegistered {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogExternalKeyRegistered {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogExternalKeyRegistered;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogExternalKeyRegistered` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogExternalKeyRegistered, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_data: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogExternalKeyRegistered {
+                    id: v_id.unwrap_or_default(),
+                    data: v_data.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogExternalKeyRegistered {
@@ -1923,21 +3087,55 @@ impl Empty for AuditLogExternalKeyRegistered {
 pub type AuditLogExternalKeyRemoved = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogGroupCreated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogGroupCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogGroupCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogGroupCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogGroupCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogGroupCreated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_data: Option<Option<AuditLogGroupCreatedData>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogGroupCreated {
+                    id: v_id.unwrap_or_default(),
+                    data: v_data.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogGroupCreated {
@@ -1952,18 +3150,49 @@ impl Empty for AuditLogGroupCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogGroupCreatedData {
     /// `group_name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogGroupCreatedData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogGroupCreatedData;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogGroupCreatedData` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogGroupCreatedData, A::Error> {
+                let mut v_group_name: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "group_name" => crate::__private::put(
+                            &mut v_group_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "group_name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogGroupCreatedData {
+                    group_name: v_group_name.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogGroupCreatedData {
@@ -1980,21 +3209,60 @@ impl Empty for AuditLogGroupCreatedData {
 pub type AuditLogGroupDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogGroupUpdated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogGroupUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogGroupUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogGroupUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogGroupUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogGroupUpdated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_changes_requested: Option<Option<AuditLogGroupUpdatedChangesRequested>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "changes_requested" => crate::__private::put(
+                            &mut v_changes_requested,
+                            map.next_value()?,
+                            "changes_requested",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogGroupUpdated {
+                    id: v_id.unwrap_or_default(),
+                    changes_requested: v_changes_requested.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogGroupUpdated {
@@ -2018,21 +3286,55 @@ pub type AuditLogInviteAccepted = AuditLogApiKeyDeleted;
 pub type AuditLogInviteDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogInviteSent {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogInviteSentData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogInviteSent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogInviteSent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogInviteSent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogInviteSent, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_data: Option<Option<AuditLogInviteSentData>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogInviteSent {
+                    id: v_id.unwrap_or_default(),
+                    data: v_data.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogInviteSent {
@@ -2047,25 +3349,59 @@ impl Empty for AuditLogInviteSent {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogInviteSentData {
     /// `email`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogInviteSentData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogInviteSentData;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogInviteSentData` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogInviteSentData, A::Error> {
+                let mut v_email: Option<Option<String>> = None;
+                let mut v_role: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "email" => crate::__private::put(
+                            &mut v_email,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "email",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogInviteSentData {
+                    email: v_email.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogInviteSentData {
@@ -2080,14 +3416,49 @@ impl Empty for AuditLogInviteSentData {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogIpAllowlistConfigActivated {
     /// `configs`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub configs: Option<Vec<AuditLogIpAllowlistConfigActivatedConfigsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogIpAllowlistConfigActivated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogIpAllowlistConfigActivated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogIpAllowlistConfigActivated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogIpAllowlistConfigActivated, A::Error> {
+                let mut v_configs: Option<
+                    Option<Vec<AuditLogIpAllowlistConfigActivatedConfigsItem>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "configs" => {
+                            crate::__private::put(&mut v_configs, map.next_value()?, "configs")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogIpAllowlistConfigActivated {
+                    configs: v_configs.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogIpAllowlistConfigActivated {
@@ -2107,28 +3478,69 @@ pub type AuditLogIpAllowlistConfigActivatedConfigsItem = AuditLogProject;
 pub type AuditLogIpAllowlistConfigDeactivated = AuditLogIpAllowlistConfigActivated;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogIpAllowlistCreated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `allowed_ips`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_ips: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogIpAllowlistCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogIpAllowlistCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogIpAllowlistCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogIpAllowlistCreated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_allowed_ips: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "allowed_ips" => crate::__private::put(
+                            &mut v_allowed_ips,
+                            map.next_value()?,
+                            "allowed_ips",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogIpAllowlistCreated {
+                    id: v_id.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    allowed_ips: v_allowed_ips.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogIpAllowlistCreated {
@@ -2147,21 +3559,59 @@ impl Empty for AuditLogIpAllowlistCreated {
 pub type AuditLogIpAllowlistDeleted = AuditLogIpAllowlistCreated;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogIpAllowlistUpdated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `allowed_ips`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_ips: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogIpAllowlistUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogIpAllowlistUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogIpAllowlistUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogIpAllowlistUpdated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_allowed_ips: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "allowed_ips" => crate::__private::put(
+                            &mut v_allowed_ips,
+                            map.next_value()?,
+                            "allowed_ips",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogIpAllowlistUpdated {
+                    id: v_id.unwrap_or_default(),
+                    allowed_ips: v_allowed_ips.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogIpAllowlistUpdated {
@@ -2176,25 +3626,59 @@ impl Empty for AuditLogIpAllowlistUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogLoginFailed {
     /// `error_code`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     /// `error_message`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogLoginFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogLoginFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogLoginFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogLoginFailed, A::Error> {
+                let mut v_error_code: Option<Option<String>> = None;
+                let mut v_error_message: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "error_code" => crate::__private::put(
+                            &mut v_error_code,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "error_code",
+                        )?,
+                        "error_message" => crate::__private::put(
+                            &mut v_error_message,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "error_message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogLoginFailed {
+                    error_code: v_error_code.unwrap_or_default(),
+                    error_message: v_error_message.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogLoginFailed {
@@ -2212,21 +3696,61 @@ impl Empty for AuditLogLoginFailed {
 pub type AuditLogLogoutFailed = AuditLogLoginFailed;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogOrganizationUpdated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogOrganizationUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogOrganizationUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogOrganizationUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogOrganizationUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogOrganizationUpdated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_changes_requested: Option<
+                    Option<AuditLogOrganizationUpdatedChangesRequested>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "changes_requested" => crate::__private::put(
+                            &mut v_changes_requested,
+                            map.next_value()?,
+                            "changes_requested",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogOrganizationUpdated {
+                    id: v_id.unwrap_or_default(),
+                    changes_requested: v_changes_requested.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogOrganizationUpdated {
@@ -2241,60 +3765,110 @@ impl Empty for AuditLogOrganizationUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogOrganizationUpdatedChangesRequested {
     /// `title`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `threads_ui_visibility`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub threads_ui_visibility: Option<String>,
     /// `usage_dashboard_visibility`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage_dashboard_visibility: Option<String>,
     /// `api_call_logging`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_call_logging: Option<String>,
     /// `api_call_logging_project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_call_logging_project_ids: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogOrganizationUpdatedChangesRequested {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogOrganizationUpdatedChangesRequested;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogOrganizationUpdatedChangesRequested` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogOrganizationUpdatedChangesRequested, A::Error> {
+                let mut v_title: Option<Option<String>> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_threads_ui_visibility: Option<Option<String>> = None;
+                let mut v_usage_dashboard_visibility: Option<Option<String>> = None;
+                let mut v_api_call_logging: Option<Option<String>> = None;
+                let mut v_api_call_logging_project_ids: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "title" => crate::__private::put(
+                            &mut v_title,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "title",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "threads_ui_visibility" => crate::__private::put(
+                            &mut v_threads_ui_visibility,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "threads_ui_visibility",
+                        )?,
+                        "usage_dashboard_visibility" => crate::__private::put(
+                            &mut v_usage_dashboard_visibility,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "usage_dashboard_visibility",
+                        )?,
+                        "api_call_logging" => crate::__private::put(
+                            &mut v_api_call_logging,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "api_call_logging",
+                        )?,
+                        "api_call_logging_project_ids" => crate::__private::put(
+                            &mut v_api_call_logging_project_ids,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "api_call_logging_project_ids",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogOrganizationUpdatedChangesRequested {
+                    title: v_title.unwrap_or_default(),
+                    description: v_description.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    threads_ui_visibility: v_threads_ui_visibility.unwrap_or_default(),
+                    usage_dashboard_visibility: v_usage_dashboard_visibility.unwrap_or_default(),
+                    api_call_logging: v_api_call_logging.unwrap_or_default(),
+                    api_call_logging_project_ids: v_api_call_logging_project_ids
+                        .unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogOrganizationUpdatedChangesRequested {
@@ -2322,25 +3896,59 @@ impl Empty for AuditLogOrganizationUpdatedChangesRequested {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogProject {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogProject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogProject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogProject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogProject, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogProject {
+                    id: v_id.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogProject {
@@ -2358,21 +3966,55 @@ impl Empty for AuditLogProject {
 pub type AuditLogProjectArchived = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogProjectCreated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogProjectCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogProjectCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogProjectCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogProjectCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogProjectCreated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_data: Option<Option<AuditLogProjectCreatedData>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogProjectCreated {
+                    id: v_id.unwrap_or_default(),
+                    data: v_data.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogProjectCreated {
@@ -2387,25 +4029,59 @@ impl Empty for AuditLogProjectCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogProjectCreatedData {
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `title`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogProjectCreatedData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogProjectCreatedData;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogProjectCreatedData` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogProjectCreatedData, A::Error> {
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_title: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "title" => crate::__private::put(
+                            &mut v_title,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "title",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogProjectCreatedData {
+                    name: v_name.unwrap_or_default(),
+                    title: v_title.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogProjectCreatedData {
@@ -2423,21 +4099,61 @@ impl Empty for AuditLogProjectCreatedData {
 pub type AuditLogProjectDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogProjectUpdated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogProjectUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogProjectUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogProjectUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogProjectUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogProjectUpdated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_changes_requested: Option<
+                    Option<AuditLogProjectUpdatedChangesRequested>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "changes_requested" => crate::__private::put(
+                            &mut v_changes_requested,
+                            map.next_value()?,
+                            "changes_requested",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogProjectUpdated {
+                    id: v_id.unwrap_or_default(),
+                    changes_requested: v_changes_requested.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogProjectUpdated {
@@ -2452,18 +4168,49 @@ impl Empty for AuditLogProjectUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogProjectUpdatedChangesRequested {
     /// `title`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogProjectUpdatedChangesRequested {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogProjectUpdatedChangesRequested;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogProjectUpdatedChangesRequested` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogProjectUpdatedChangesRequested, A::Error> {
+                let mut v_title: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "title" => crate::__private::put(
+                            &mut v_title,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "title",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogProjectUpdatedChangesRequested {
+                    title: v_title.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogProjectUpdatedChangesRequested {
@@ -2480,21 +4227,61 @@ impl Empty for AuditLogProjectUpdatedChangesRequested {
 pub type AuditLogRateLimitDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogRateLimitUpdated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogRateLimitUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogRateLimitUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogRateLimitUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogRateLimitUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogRateLimitUpdated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_changes_requested: Option<
+                    Option<AuditLogRateLimitUpdatedChangesRequested>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "changes_requested" => crate::__private::put(
+                            &mut v_changes_requested,
+                            map.next_value()?,
+                            "changes_requested",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogRateLimitUpdated {
+                    id: v_id.unwrap_or_default(),
+                    changes_requested: v_changes_requested.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogRateLimitUpdated {
@@ -2509,35 +4296,101 @@ impl Empty for AuditLogRateLimitUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogRateLimitUpdatedChangesRequested {
     /// `max_requests_per_1_minute`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests_per_1_minute: Option<i64>,
     /// `max_tokens_per_1_minute`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens_per_1_minute: Option<i64>,
     /// `max_images_per_1_minute`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_images_per_1_minute: Option<i64>,
     /// `max_audio_megabytes_per_1_minute`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_audio_megabytes_per_1_minute: Option<i64>,
     /// `max_requests_per_1_day`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests_per_1_day: Option<i64>,
     /// `batch_1_day_max_input_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_1_day_max_input_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogRateLimitUpdatedChangesRequested {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogRateLimitUpdatedChangesRequested;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogRateLimitUpdatedChangesRequested` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogRateLimitUpdatedChangesRequested, A::Error> {
+                let mut v_max_requests_per_1_minute: Option<Option<i64>> = None;
+                let mut v_max_tokens_per_1_minute: Option<Option<i64>> = None;
+                let mut v_max_images_per_1_minute: Option<Option<i64>> = None;
+                let mut v_max_audio_megabytes_per_1_minute: Option<Option<i64>> = None;
+                let mut v_max_requests_per_1_day: Option<Option<i64>> = None;
+                let mut v_batch_1_day_max_input_tokens: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "max_requests_per_1_minute" => crate::__private::put(
+                            &mut v_max_requests_per_1_minute,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_requests_per_1_minute",
+                        )?,
+                        "max_tokens_per_1_minute" => crate::__private::put(
+                            &mut v_max_tokens_per_1_minute,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_tokens_per_1_minute",
+                        )?,
+                        "max_images_per_1_minute" => crate::__private::put(
+                            &mut v_max_images_per_1_minute,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_images_per_1_minute",
+                        )?,
+                        "max_audio_megabytes_per_1_minute" => crate::__private::put(
+                            &mut v_max_audio_megabytes_per_1_minute,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_audio_megabytes_per_1_minute",
+                        )?,
+                        "max_requests_per_1_day" => crate::__private::put(
+                            &mut v_max_requests_per_1_day,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_requests_per_1_day",
+                        )?,
+                        "batch_1_day_max_input_tokens" => crate::__private::put(
+                            &mut v_batch_1_day_max_input_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "batch_1_day_max_input_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogRateLimitUpdatedChangesRequested {
+                    max_requests_per_1_minute: v_max_requests_per_1_minute.unwrap_or_default(),
+                    max_tokens_per_1_minute: v_max_tokens_per_1_minute.unwrap_or_default(),
+                    max_images_per_1_minute: v_max_images_per_1_minute.unwrap_or_default(),
+                    max_audio_megabytes_per_1_minute: v_max_audio_megabytes_per_1_minute
+                        .unwrap_or_default(),
+                    max_requests_per_1_day: v_max_requests_per_1_day.unwrap_or_default(),
+                    batch_1_day_max_input_tokens: v_batch_1_day_max_input_tokens
+                        .unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogRateLimitUpdatedChangesRequested {
@@ -2563,46 +4416,89 @@ impl Empty for AuditLogRateLimitUpdatedChangesRequested {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogRoleAssignmentCreated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `principal_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub principal_id: Option<String>,
     /// `principal_type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub principal_type: Option<String>,
     /// `resource_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
     /// `resource_type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogRoleAssignmentCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogRoleAssignmentCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogRoleAssignmentCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogRoleAssignmentCreated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_principal_id: Option<Option<String>> = None;
+                let mut v_principal_type: Option<Option<String>> = None;
+                let mut v_resource_id: Option<Option<String>> = None;
+                let mut v_resource_type: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "principal_id" => crate::__private::put(
+                            &mut v_principal_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "principal_id",
+                        )?,
+                        "principal_type" => crate::__private::put(
+                            &mut v_principal_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "principal_type",
+                        )?,
+                        "resource_id" => crate::__private::put(
+                            &mut v_resource_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "resource_id",
+                        )?,
+                        "resource_type" => crate::__private::put(
+                            &mut v_resource_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "resource_type",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogRoleAssignmentCreated {
+                    id: v_id.unwrap_or_default(),
+                    principal_id: v_principal_id.unwrap_or_default(),
+                    principal_type: v_principal_type.unwrap_or_default(),
+                    resource_id: v_resource_id.unwrap_or_default(),
+                    resource_type: v_resource_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogRoleAssignmentCreated {
@@ -2629,69 +4525,135 @@ impl Empty for AuditLogRoleAssignmentCreated {
 pub type AuditLogRoleAssignmentDeleted = AuditLogRoleAssignmentCreated;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogRoleBoundToResource {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `role_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_id: Option<String>,
     /// `resource_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
     /// `resource_type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
     /// `permissions`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
     /// `workspace_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workspace_id: Option<String>,
     /// `connector_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<String>,
     /// `connector_name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub connector_name: Option<String>,
     /// `enabled`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `source`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<AuditLogRoleBoundToResourceSource>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogRoleBoundToResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogRoleBoundToResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogRoleBoundToResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogRoleBoundToResource, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_role_id: Option<Option<String>> = None;
+                let mut v_resource_id: Option<Option<String>> = None;
+                let mut v_resource_type: Option<Option<String>> = None;
+                let mut v_permissions: Option<Option<Vec<String>>> = None;
+                let mut v_workspace_id: Option<Option<String>> = None;
+                let mut v_connector_id: Option<Option<String>> = None;
+                let mut v_connector_name: Option<Option<String>> = None;
+                let mut v_enabled: Option<Option<bool>> = None;
+                let mut v_source: Option<Option<AuditLogRoleBoundToResourceSource>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "role_id" => crate::__private::put(
+                            &mut v_role_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role_id",
+                        )?,
+                        "resource_id" => crate::__private::put(
+                            &mut v_resource_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "resource_id",
+                        )?,
+                        "resource_type" => crate::__private::put(
+                            &mut v_resource_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "resource_type",
+                        )?,
+                        "permissions" => crate::__private::put(
+                            &mut v_permissions,
+                            map.next_value()?,
+                            "permissions",
+                        )?,
+                        "workspace_id" => crate::__private::put(
+                            &mut v_workspace_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "workspace_id",
+                        )?,
+                        "connector_id" => crate::__private::put(
+                            &mut v_connector_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "connector_id",
+                        )?,
+                        "connector_name" => crate::__private::put(
+                            &mut v_connector_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "connector_name",
+                        )?,
+                        "enabled" => {
+                            crate::__private::put(&mut v_enabled, map.next_value()?, "enabled")?
+                        }
+                        "source" => {
+                            crate::__private::put(&mut v_source, map.next_value()?, "source")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogRoleBoundToResource {
+                    id: v_id.unwrap_or_default(),
+                    role_id: v_role_id.unwrap_or_default(),
+                    resource_id: v_resource_id.unwrap_or_default(),
+                    resource_type: v_resource_type.unwrap_or_default(),
+                    permissions: v_permissions.unwrap_or_default(),
+                    workspace_id: v_workspace_id.unwrap_or_default(),
+                    connector_id: v_connector_id.unwrap_or_default(),
+                    connector_name: v_connector_name.unwrap_or_default(),
+                    enabled: v_enabled.unwrap_or_default(),
+                    source: v_source.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogRoleBoundToResource {
@@ -2741,42 +4703,89 @@ ConnectorPublish = "connector_publish",
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogRoleCreated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `role_name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
     /// `permissions`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
     /// `resource_type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
     /// `resource_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogRoleCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogRoleCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogRoleCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogRoleCreated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_role_name: Option<Option<String>> = None;
+                let mut v_permissions: Option<Option<Vec<String>>> = None;
+                let mut v_resource_type: Option<Option<String>> = None;
+                let mut v_resource_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "role_name" => crate::__private::put(
+                            &mut v_role_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role_name",
+                        )?,
+                        "permissions" => crate::__private::put(
+                            &mut v_permissions,
+                            map.next_value()?,
+                            "permissions",
+                        )?,
+                        "resource_type" => crate::__private::put(
+                            &mut v_resource_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "resource_type",
+                        )?,
+                        "resource_id" => crate::__private::put(
+                            &mut v_resource_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "resource_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogRoleCreated {
+                    id: v_id.unwrap_or_default(),
+                    role_name: v_role_name.unwrap_or_default(),
+                    permissions: v_permissions.unwrap_or_default(),
+                    resource_type: v_resource_type.unwrap_or_default(),
+                    resource_id: v_resource_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogRoleCreated {
@@ -2806,21 +4815,60 @@ pub type AuditLogRoleDeleted = AuditLogApiKeyDeleted;
 pub type AuditLogRoleUnboundFromResource = AuditLogRoleBoundToResource;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogRoleUpdated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogRoleUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogRoleUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogRoleUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogRoleUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogRoleUpdated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_changes_requested: Option<Option<AuditLogRoleUpdatedChangesRequested>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "changes_requested" => crate::__private::put(
+                            &mut v_changes_requested,
+                            map.next_value()?,
+                            "changes_requested",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogRoleUpdated {
+                    id: v_id.unwrap_or_default(),
+                    changes_requested: v_changes_requested.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogRoleUpdated {
@@ -2835,48 +4883,107 @@ impl Empty for AuditLogRoleUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogRoleUpdatedChangesRequested {
     /// `role_name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
     /// `resource_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
     /// `resource_type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<String>,
     /// `permissions_added`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions_added: Option<Vec<String>>,
     /// `permissions_removed`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions_removed: Option<Vec<String>>,
     /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `metadata`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogRoleUpdatedChangesRequested {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogRoleUpdatedChangesRequested;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogRoleUpdatedChangesRequested` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogRoleUpdatedChangesRequested, A::Error> {
+                let mut v_role_name: Option<Option<String>> = None;
+                let mut v_resource_id: Option<Option<String>> = None;
+                let mut v_resource_type: Option<Option<String>> = None;
+                let mut v_permissions_added: Option<Option<Vec<String>>> = None;
+                let mut v_permissions_removed: Option<Option<Vec<String>>> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_metadata: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role_name" => crate::__private::put(
+                            &mut v_role_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role_name",
+                        )?,
+                        "resource_id" => crate::__private::put(
+                            &mut v_resource_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "resource_id",
+                        )?,
+                        "resource_type" => crate::__private::put(
+                            &mut v_resource_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "resource_type",
+                        )?,
+                        "permissions_added" => crate::__private::put(
+                            &mut v_permissions_added,
+                            map.next_value()?,
+                            "permissions_added",
+                        )?,
+                        "permissions_removed" => crate::__private::put(
+                            &mut v_permissions_removed,
+                            map.next_value()?,
+                            "permissions_removed",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogRoleUpdatedChangesRequested {
+                    role_name: v_role_name.unwrap_or_default(),
+                    resource_id: v_resource_id.unwrap_or_default(),
+                    resource_type: v_resource_type.unwrap_or_default(),
+                    permissions_added: v_permissions_added.unwrap_or_default(),
+                    permissions_removed: v_permissions_removed.unwrap_or_default(),
+                    description: v_description.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogRoleUpdatedChangesRequested {
@@ -2910,21 +5017,55 @@ pub type AuditLogScimDisabled = AuditLogApiKeyDeleted;
 pub type AuditLogScimEnabled = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogServiceAccountCreated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<AuditLogServiceAccountCreatedData>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogServiceAccountCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogServiceAccountCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogServiceAccountCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogServiceAccountCreated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_data: Option<Option<AuditLogServiceAccountCreatedData>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogServiceAccountCreated {
+                    id: v_id.unwrap_or_default(),
+                    data: v_data.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogServiceAccountCreated {
@@ -2939,18 +5080,49 @@ impl Empty for AuditLogServiceAccountCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogServiceAccountCreatedData {
     /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogServiceAccountCreatedData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogServiceAccountCreatedData;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogServiceAccountCreatedData` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogServiceAccountCreatedData, A::Error> {
+                let mut v_role: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogServiceAccountCreatedData {
+                    role: v_role.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogServiceAccountCreatedData {
@@ -2967,21 +5139,61 @@ impl Empty for AuditLogServiceAccountCreatedData {
 pub type AuditLogServiceAccountDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogServiceAccountUpdated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<AuditLogServiceAccountUpdatedChangesRequested>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogServiceAccountUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogServiceAccountUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogServiceAccountUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogServiceAccountUpdated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_changes_requested: Option<
+                    Option<AuditLogServiceAccountUpdatedChangesRequested>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "changes_requested" => crate::__private::put(
+                            &mut v_changes_requested,
+                            map.next_value()?,
+                            "changes_requested",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogServiceAccountUpdated {
+                    id: v_id.unwrap_or_default(),
+                    changes_requested: v_changes_requested.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogServiceAccountUpdated {
@@ -3014,28 +5226,65 @@ pub type AuditLogWorkloadIdentityProviderCreated = AuditLogExternalKeyRegistered
 pub type AuditLogWorkloadIdentityProviderDeleted = AuditLogProject;
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogWorkloadIdentityProviderMappingCreated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `identity_provider_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_provider_id: Option<String>,
     /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogWorkloadIdentityProviderMappingCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogWorkloadIdentityProviderMappingCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogWorkloadIdentityProviderMappingCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogWorkloadIdentityProviderMappingCreated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_identity_provider_id: Option<Option<String>> = None;
+                let mut v_data: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "identity_provider_id" => crate::__private::put(
+                            &mut v_identity_provider_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "identity_provider_id",
+                        )?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogWorkloadIdentityProviderMappingCreated {
+                    id: v_id.unwrap_or_default(),
+                    identity_provider_id: v_identity_provider_id.unwrap_or_default(),
+                    data: v_data.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderMappingCreated {
@@ -3051,39 +5300,79 @@ impl Empty for AuditLogWorkloadIdentityProviderMappingCreated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogWorkloadIdentityProviderMappingDeleted {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `identity_provider_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_provider_id: Option<String>,
     /// `project_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `service_account_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogWorkloadIdentityProviderMappingDeleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogWorkloadIdentityProviderMappingDeleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogWorkloadIdentityProviderMappingDeleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogWorkloadIdentityProviderMappingDeleted, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_identity_provider_id: Option<Option<String>> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_service_account_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "identity_provider_id" => crate::__private::put(
+                            &mut v_identity_provider_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "identity_provider_id",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "service_account_id" => crate::__private::put(
+                            &mut v_service_account_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "service_account_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogWorkloadIdentityProviderMappingDeleted {
+                    id: v_id.unwrap_or_default(),
+                    identity_provider_id: v_identity_provider_id.unwrap_or_default(),
+                    project_id: v_project_id.unwrap_or_default(),
+                    service_account_id: v_service_account_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderMappingDeleted {
@@ -3105,28 +5394,69 @@ impl Empty for AuditLogWorkloadIdentityProviderMappingDeleted {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogWorkloadIdentityProviderMappingUpdated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `identity_provider_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_provider_id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogWorkloadIdentityProviderMappingUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogWorkloadIdentityProviderMappingUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogWorkloadIdentityProviderMappingUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogWorkloadIdentityProviderMappingUpdated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_identity_provider_id: Option<Option<String>> = None;
+                let mut v_changes_requested: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "identity_provider_id" => crate::__private::put(
+                            &mut v_identity_provider_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "identity_provider_id",
+                        )?,
+                        "changes_requested" => crate::__private::put(
+                            &mut v_changes_requested,
+                            map.next_value()?,
+                            "changes_requested",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogWorkloadIdentityProviderMappingUpdated {
+                    id: v_id.unwrap_or_default(),
+                    identity_provider_id: v_identity_provider_id.unwrap_or_default(),
+                    changes_requested: v_changes_requested.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderMappingUpdated {
@@ -3142,21 +5472,59 @@ impl Empty for AuditLogWorkloadIdentityProviderMappingUpdated {
 }
 
 /// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogWorkloadIdentityProviderUpdated {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `changes_requested`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub changes_requested: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AuditLogWorkloadIdentityProviderUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AuditLogWorkloadIdentityProviderUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AuditLogWorkloadIdentityProviderUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AuditLogWorkloadIdentityProviderUpdated, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_changes_requested: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "changes_requested" => crate::__private::put(
+                            &mut v_changes_requested,
+                            map.next_value()?,
+                            "changes_requested",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AuditLogWorkloadIdentityProviderUpdated {
+                    id: v_id.unwrap_or_default(),
+                    changes_requested: v_changes_requested.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AuditLogWorkloadIdentityProviderUpdated {
@@ -3171,60 +5539,95 @@ impl Empty for AuditLogWorkloadIdentityProviderUpdated {
 }
 
 /// The `Certificate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Certificate {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub object: CertificateObject,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub name: Option<String>,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `certificate_details`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub certificate_details: CertificateCertificateDetails,
     /// `active`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Certificate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Certificate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Certificate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Certificate, A::Error> {
+                let mut v_object: Option<CertificateObject> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_certificate_details: Option<CertificateCertificateDetails> = None;
+                let mut v_active: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "object",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "certificate_details" => crate::__private::put(
+                            &mut v_certificate_details,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "certificate_details",
+                        )?,
+                        "active" => {
+                            crate::__private::put(&mut v_active, map.next_value()?, "active")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Certificate {
+                    object: crate::__private::required(v_object, "object")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::or_absent(v_name),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    certificate_details: crate::__private::required(
+                        v_certificate_details,
+                        "certificate_details",
+                    )?,
+                    active: v_active.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Certificate {
@@ -3250,26 +5653,69 @@ impl Empty for Certificate {
 }
 
 /// Inline schema in `Certificate`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CertificateCertificateDetails {
     /// `valid_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_at: Option<i64>,
     /// `expires_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `content`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CertificateCertificateDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CertificateCertificateDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CertificateCertificateDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CertificateCertificateDetails, A::Error> {
+                let mut v_valid_at: Option<Option<i64>> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_content: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "valid_at" => crate::__private::put(
+                            &mut v_valid_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "valid_at",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "content",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CertificateCertificateDetails {
+                    valid_at: v_valid_at.unwrap_or_default(),
+                    expires_at: v_expires_at.unwrap_or_default(),
+                    content: v_content.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CertificateCertificateDetails {
@@ -3297,44 +5743,102 @@ OrganizationProjectCertificate = "organization.project.certificate",
 }
 
 /// The `CostsResult` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CostsResult {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationCostsResult,
     /// `amount`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<CostsResultAmount>,
     /// `line_item`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub line_item: Option<String>,
     /// `project_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `quantity`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<f64>,
     /// `quantity_unit`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity_unit: Option<CostsResultQuantityUnit>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CostsResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CostsResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CostsResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CostsResult, A::Error> {
+                let mut v_object: Option<consts::OrganizationCostsResult> = None;
+                let mut v_amount: Option<Option<CostsResultAmount>> = None;
+                let mut v_line_item: Option<Option<String>> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_api_key_id: Option<Option<String>> = None;
+                let mut v_quantity: Option<Option<f64>> = None;
+                let mut v_quantity_unit: Option<Option<CostsResultQuantityUnit>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "amount" => {
+                            crate::__private::put(&mut v_amount, map.next_value()?, "amount")?
+                        }
+                        "line_item" => crate::__private::put(
+                            &mut v_line_item,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "line_item",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "api_key_id" => crate::__private::put(
+                            &mut v_api_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "api_key_id",
+                        )?,
+                        "quantity" => {
+                            crate::__private::put(&mut v_quantity, map.next_value()?, "quantity")?
+                        }
+                        "quantity_unit" => crate::__private::put(
+                            &mut v_quantity_unit,
+                            map.next_value()?,
+                            "quantity_unit",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CostsResult {
+                    object: v_object.unwrap_or_default(),
+                    amount: v_amount.unwrap_or_default(),
+                    line_item: v_line_item.unwrap_or_default(),
+                    project_id: v_project_id.unwrap_or_default(),
+                    api_key_id: v_api_key_id.unwrap_or_default(),
+                    quantity: v_quantity.unwrap_or_default(),
+                    quantity_unit: v_quantity_unit.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CostsResult {
@@ -3362,21 +5866,55 @@ impl Empty for CostsResult {
 }
 
 /// Inline schema in `CostsResult`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CostsResultAmount {
     /// `value`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
     /// `currency`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CostsResultAmount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CostsResultAmount;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CostsResultAmount` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CostsResultAmount, A::Error> {
+                let mut v_value: Option<Option<f64>> = None;
+                let mut v_currency: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "value" => crate::__private::put(&mut v_value, map.next_value()?, "value")?,
+                        "currency" => crate::__private::put(
+                            &mut v_currency,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "currency",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CostsResultAmount {
+                    value: v_value.unwrap_or_default(),
+                    currency: v_currency.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CostsResultAmount {
@@ -3413,21 +5951,49 @@ Characters = "characters",
 }
 
 /// The `CreateGroupBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateGroupBody {
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 255 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateGroupBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateGroupBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateGroupBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateGroupBody, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateGroupBody {
+                    name: crate::__private::required(v_name, "name")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateGroupBody {
@@ -3441,20 +6007,48 @@ impl Empty for CreateGroupBody {
 }
 
 /// The `CreateGroupUserBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateGroupUserBody {
     /// `user_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub user_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateGroupUserBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateGroupUserBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateGroupUserBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateGroupUserBody, A::Error> {
+                let mut v_user_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "user_id" => crate::__private::put(
+                            &mut v_user_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "user_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateGroupUserBody {
+                    user_id: crate::__private::required(v_user_id, "user_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateGroupUserBody {
@@ -3468,21 +6062,57 @@ impl Empty for CreateGroupUserBody {
 }
 
 /// The `CreateProjectServiceAccountApiKeyBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateProjectServiceAccountApiKeyBody {
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `scopes`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateProjectServiceAccountApiKeyBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateProjectServiceAccountApiKeyBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateProjectServiceAccountApiKeyBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateProjectServiceAccountApiKeyBody, A::Error> {
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_scopes: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "scopes" => {
+                            crate::__private::put(&mut v_scopes, map.next_value()?, "scopes")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateProjectServiceAccountApiKeyBody {
+                    name: v_name.unwrap_or_default(),
+                    scopes: v_scopes.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateProjectServiceAccountApiKeyBody {
@@ -3497,36 +6127,78 @@ impl Empty for CreateProjectServiceAccountApiKeyBody {
 }
 
 /// The `CreateSpendAlertBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateSpendAlertBody {
     /// `threshold_amount`, required.
     /// Constraints: minimum 0.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub threshold_amount: u64,
     /// `currency`, required.
-    #[serde(default)]
     pub currency: consts::USD,
     /// `interval`, required.
-    #[serde(default)]
     pub interval: consts::Month,
     /// `notification_channel`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub notification_channel: SpendAlertNotificationChannel,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateSpendAlertBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateSpendAlertBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateSpendAlertBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateSpendAlertBody, A::Error> {
+                let mut v_threshold_amount: Option<u64> = None;
+                let mut v_currency: Option<consts::USD> = None;
+                let mut v_interval: Option<consts::Month> = None;
+                let mut v_notification_channel: Option<SpendAlertNotificationChannel> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "threshold_amount" => crate::__private::put(
+                            &mut v_threshold_amount,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "threshold_amount",
+                        )?,
+                        "currency" => {
+                            crate::__private::put(&mut v_currency, map.next_value()?, "currency")?
+                        }
+                        "interval" => {
+                            crate::__private::put(&mut v_interval, map.next_value()?, "interval")?
+                        }
+                        "notification_channel" => crate::__private::put(
+                            &mut v_notification_channel,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "notification_channel",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateSpendAlertBody {
+                    threshold_amount: crate::__private::required(
+                        v_threshold_amount,
+                        "threshold_amount",
+                    )?,
+                    currency: v_currency.unwrap_or_default(),
+                    interval: v_interval.unwrap_or_default(),
+                    notification_channel: crate::__private::required(
+                        v_notification_channel,
+                        "notification_channel",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateSpendAlertBody {
@@ -3548,23 +6220,55 @@ impl Empty for CreateSpendAlertBody {
 }
 
 /// The `DeleteCertificateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeleteCertificateResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::CertificateDeleted,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeleteCertificateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeleteCertificateResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeleteCertificateResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteCertificateResponse, A::Error> {
+                let mut v_object: Option<consts::CertificateDeleted> = None;
+                let mut v_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeleteCertificateResponse {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeleteCertificateResponse {
@@ -3579,29 +6283,57 @@ impl Empty for DeleteCertificateResponse {
 }
 
 /// The `DeletedRoleAssignmentResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeletedRoleAssignmentResource {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeletedRoleAssignmentResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeletedRoleAssignmentResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeletedRoleAssignmentResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeletedRoleAssignmentResource, A::Error> {
+                let mut v_object: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeletedRoleAssignmentResource {
+                    object: crate::__private::required(v_object, "object")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeletedRoleAssignmentResource {
@@ -3616,20 +6348,48 @@ impl Empty for DeletedRoleAssignmentResource {
 }
 
 /// The `ErrorResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorResponse {
     /// `error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub error: Error,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ErrorResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ErrorResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ErrorResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ErrorResponse, A::Error> {
+                let mut v_error: Option<Error> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "error" => crate::__private::put(
+                            &mut v_error,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "error",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ErrorResponse {
+                    error: crate::__private::required(v_error, "error")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ErrorResponse {
@@ -3643,14 +6403,47 @@ impl Empty for ErrorResponse {
 }
 
 /// The `GetCertificateParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct GetCertificateParams {
     /// `include`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::Content>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GetCertificateParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GetCertificateParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GetCertificateParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetCertificateParams, A::Error> {
+                let mut v_include: Option<Option<Vec<consts::Content>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "include" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GetCertificateParams {
+                    include: v_include.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GetCertificateParams {
@@ -3664,50 +6457,82 @@ impl Empty for GetCertificateParams {
 }
 
 /// The `Group` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Group {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::Group,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `scim_managed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub scim_managed: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Group {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Group;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Group` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Group, A::Error> {
+                let mut v_object: Option<consts::Group> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_scim_managed: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "scim_managed" => crate::__private::put(
+                            &mut v_scim_managed,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "scim_managed",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Group {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    scim_managed: crate::__private::required(v_scim_managed, "scim_managed")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Group {
@@ -3725,32 +6550,64 @@ impl Empty for Group {
 }
 
 /// The `GroupDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupDeletedResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::GroupDeleted,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GroupDeletedResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GroupDeletedResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GroupDeletedResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GroupDeletedResource, A::Error> {
+                let mut v_object: Option<consts::GroupDeleted> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GroupDeletedResource {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GroupDeletedResource {
@@ -3766,42 +6623,73 @@ impl Empty for GroupDeletedResource {
 }
 
 /// The `GroupListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupListResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<GroupResponse>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `next`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GroupListResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GroupListResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GroupListResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GroupListResource, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<GroupResponse>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_next: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "next" => crate::__private::put(
+                            &mut v_next,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "next",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GroupListResource {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    next: crate::__private::or_absent(v_next),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GroupListResource {
@@ -3818,62 +6706,93 @@ impl Empty for GroupListResource {
 }
 
 /// The `GroupMemberUser` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupMemberUser {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `email`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub email: Option<String>,
     /// `picture`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub picture: Option<String>,
     /// `is_service_account`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub is_service_account: Option<bool>,
     /// `user_type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub user_type: GroupMemberUserUserType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GroupMemberUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GroupMemberUser;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GroupMemberUser` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GroupMemberUser, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_email: Option<Option<String>> = None;
+                let mut v_picture: Option<Option<String>> = None;
+                let mut v_is_service_account: Option<Option<bool>> = None;
+                let mut v_user_type: Option<GroupMemberUserUserType> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "email" => crate::__private::put(
+                            &mut v_email,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "email",
+                        )?,
+                        "picture" => crate::__private::put(
+                            &mut v_picture,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "picture",
+                        )?,
+                        "is_service_account" => crate::__private::put(
+                            &mut v_is_service_account,
+                            map.next_value()?,
+                            "is_service_account",
+                        )?,
+                        "user_type" => crate::__private::put(
+                            &mut v_user_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "user_type",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GroupMemberUser {
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    email: crate::__private::or_absent(v_email),
+                    picture: crate::__private::or_absent(v_picture),
+                    is_service_account: crate::__private::or_absent(v_is_service_account),
+                    user_type: crate::__private::required(v_user_type, "user_type")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GroupMemberUser {
@@ -3909,47 +6828,78 @@ TenantUser = "tenant_user",
 }
 
 /// The `GroupResourceWithSuccess` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupResourceWithSuccess {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `is_scim_managed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub is_scim_managed: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GroupResourceWithSuccess {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GroupResourceWithSuccess;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GroupResourceWithSuccess` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GroupResourceWithSuccess, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_is_scim_managed: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "is_scim_managed" => crate::__private::put(
+                            &mut v_is_scim_managed,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "is_scim_managed",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GroupResourceWithSuccess {
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    is_scim_managed: crate::__private::required(
+                        v_is_scim_managed,
+                        "is_scim_managed",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GroupResourceWithSuccess {
@@ -3966,56 +6916,87 @@ impl Empty for GroupResourceWithSuccess {
 }
 
 /// The `GroupResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `is_scim_managed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub is_scim_managed: bool,
     /// `group_type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub group_type: GroupResponseGroupType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GroupResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GroupResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GroupResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GroupResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_is_scim_managed: Option<bool> = None;
+                let mut v_group_type: Option<GroupResponseGroupType> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "is_scim_managed" => crate::__private::put(
+                            &mut v_is_scim_managed,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "is_scim_managed",
+                        )?,
+                        "group_type" => crate::__private::put(
+                            &mut v_group_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "group_type",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GroupResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    is_scim_managed: crate::__private::required(
+                        v_is_scim_managed,
+                        "is_scim_managed",
+                    )?,
+                    group_type: crate::__private::required(v_group_type, "group_type")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GroupResponse {
@@ -4044,32 +7025,64 @@ TenantGroup = "tenant_group",
 }
 
 /// The `GroupRoleAssignment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupRoleAssignment {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::GroupRole,
     /// `group`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub group: Group,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: Role,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GroupRoleAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GroupRoleAssignment;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GroupRoleAssignment` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GroupRoleAssignment, A::Error> {
+                let mut v_object: Option<consts::GroupRole> = None;
+                let mut v_group: Option<Group> = None;
+                let mut v_role: Option<Role> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "group" => crate::__private::put(
+                            &mut v_group,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "group",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GroupRoleAssignment {
+                    object: v_object.unwrap_or_default(),
+                    group: crate::__private::required(v_group, "group")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GroupRoleAssignment {
@@ -4085,39 +7098,66 @@ impl Empty for GroupRoleAssignment {
 }
 
 /// The `GroupUser` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupUser {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `email`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub email: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GroupUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GroupUser;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GroupUser` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GroupUser, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_email: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "email" => crate::__private::put(
+                            &mut v_email,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "email",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GroupUser {
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    email: crate::__private::or_absent(v_email),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GroupUser {
@@ -4133,32 +7173,64 @@ impl Empty for GroupUser {
 }
 
 /// The `GroupUserAssignment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupUserAssignment {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::GroupUser,
     /// `user_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub user_id: String,
     /// `group_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub group_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GroupUserAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GroupUserAssignment;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GroupUserAssignment` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GroupUserAssignment, A::Error> {
+                let mut v_object: Option<consts::GroupUser> = None;
+                let mut v_user_id: Option<String> = None;
+                let mut v_group_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "user_id" => crate::__private::put(
+                            &mut v_user_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "user_id",
+                        )?,
+                        "group_id" => crate::__private::put(
+                            &mut v_group_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "group_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GroupUserAssignment {
+                    object: v_object.unwrap_or_default(),
+                    user_id: crate::__private::required(v_user_id, "user_id")?,
+                    group_id: crate::__private::required(v_group_id, "group_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GroupUserAssignment {
@@ -4174,23 +7246,55 @@ impl Empty for GroupUserAssignment {
 }
 
 /// The `GroupUserDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupUserDeletedResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::GroupUserDeleted,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GroupUserDeletedResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GroupUserDeletedResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GroupUserDeletedResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GroupUserDeletedResource, A::Error> {
+                let mut v_object: Option<consts::GroupUserDeleted> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GroupUserDeletedResource {
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GroupUserDeletedResource {
@@ -4205,20 +7309,48 @@ impl Empty for GroupUserDeletedResource {
 }
 
 /// The `HostedToolPermission` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostedToolPermission {
     /// `enabled`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub enabled: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for HostedToolPermission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = HostedToolPermission;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `HostedToolPermission` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HostedToolPermission, A::Error> {
+                let mut v_enabled: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "enabled" => crate::__private::put(
+                            &mut v_enabled,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "enabled",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(HostedToolPermission {
+                    enabled: crate::__private::required(v_enabled, "enabled")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for HostedToolPermission {
@@ -4232,20 +7364,48 @@ impl Empty for HostedToolPermission {
 }
 
 /// The `HostedToolPermissionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostedToolPermissionUpdate {
     /// `enabled`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub enabled: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for HostedToolPermissionUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = HostedToolPermissionUpdate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `HostedToolPermissionUpdate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HostedToolPermissionUpdate, A::Error> {
+                let mut v_enabled: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "enabled" => crate::__private::put(
+                            &mut v_enabled,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "enabled",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(HostedToolPermissionUpdate {
+                    enabled: crate::__private::required(v_enabled, "enabled")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for HostedToolPermissionUpdate {
@@ -4259,76 +7419,120 @@ impl Empty for HostedToolPermissionUpdate {
 }
 
 /// The `Invite` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Invite {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationInvite,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `email`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub email: String,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: InviteRole,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: InviteStatus,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `expires_at`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `accepted_at`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_at: Option<i64>,
     /// `projects`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub projects: Vec<InviteProjectsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Invite {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Invite;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Invite` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Invite, A::Error> {
+                let mut v_object: Option<consts::OrganizationInvite> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_email: Option<String> = None;
+                let mut v_role: Option<InviteRole> = None;
+                let mut v_status: Option<InviteStatus> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_accepted_at: Option<Option<i64>> = None;
+                let mut v_projects: Option<Vec<InviteProjectsItem>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "email" => crate::__private::put(
+                            &mut v_email,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "email",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "accepted_at" => crate::__private::put(
+                            &mut v_accepted_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "accepted_at",
+                        )?,
+                        "projects" => crate::__private::put(
+                            &mut v_projects,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "projects",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Invite {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    email: crate::__private::required(v_email, "email")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    expires_at: v_expires_at.unwrap_or_default(),
+                    accepted_at: v_accepted_at.unwrap_or_default(),
+                    projects: crate::__private::required(v_projects, "projects")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Invite {
@@ -4360,32 +7564,64 @@ impl Empty for Invite {
 }
 
 /// The `InviteDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InviteDeleteResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationInviteDeleted,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InviteDeleteResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InviteDeleteResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InviteDeleteResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InviteDeleteResponse, A::Error> {
+                let mut v_object: Option<consts::OrganizationInviteDeleted> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InviteDeleteResponse {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for InviteDeleteResponse {
@@ -4401,46 +7637,84 @@ impl Empty for InviteDeleteResponse {
 }
 
 /// The `InviteListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InviteListResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<Invite>,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InviteListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InviteListResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InviteListResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InviteListResponse, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<Invite>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InviteListResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for InviteListResponse {
@@ -4458,29 +7732,57 @@ impl Empty for InviteListResponse {
 }
 
 /// The `InviteProjectGroupBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InviteProjectGroupBody {
     /// `group_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub group_id: String,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InviteProjectGroupBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InviteProjectGroupBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InviteProjectGroupBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InviteProjectGroupBody, A::Error> {
+                let mut v_group_id: Option<String> = None;
+                let mut v_role: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "group_id" => crate::__private::put(
+                            &mut v_group_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "group_id",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InviteProjectGroupBody {
+                    group_id: crate::__private::required(v_group_id, "group_id")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for InviteProjectGroupBody {
@@ -4495,29 +7797,57 @@ impl Empty for InviteProjectGroupBody {
 }
 
 /// Inline schema in `Invite`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InviteProjectsItem {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: InviteProjectsItemRole,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InviteProjectsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InviteProjectsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InviteProjectsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InviteProjectsItem, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_role: Option<InviteProjectsItemRole> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InviteProjectsItem {
+                    id: crate::__private::required(v_id, "id")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for InviteProjectsItem {
@@ -4542,32 +7872,65 @@ Owner = "owner",
 }
 
 /// The `InviteRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InviteRequest {
     /// `email`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub email: String,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: InviteRequestRole,
     /// `projects`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub projects: Option<Vec<InviteRequestProjectsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InviteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InviteRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InviteRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InviteRequest, A::Error> {
+                let mut v_email: Option<String> = None;
+                let mut v_role: Option<InviteRequestRole> = None;
+                let mut v_projects: Option<Option<Vec<InviteRequestProjectsItem>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "email" => crate::__private::put(
+                            &mut v_email,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "email",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        "projects" => {
+                            crate::__private::put(&mut v_projects, map.next_value()?, "projects")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InviteRequest {
+                    email: crate::__private::required(v_email, "email")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    projects: v_projects.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for InviteRequest {
@@ -4618,72 +7981,141 @@ Pending = "pending",
 }
 
 /// The `ListAuditLogsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListAuditLogsParams {
     /// `effective_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_at: Option<ListAuditLogsParamsEffectiveAt>,
     /// `project_ids[]`, optional.
-    #[serde(
-        rename = "project_ids[]",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "project_ids[]", skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `event_types[]`, optional.
-    #[serde(
-        rename = "event_types[]",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "event_types[]", skip_serializing_if = "Option::is_none")]
     pub event_types: Option<Vec<AuditLogEventType>>,
     /// `actor_ids[]`, optional.
-    #[serde(
-        rename = "actor_ids[]",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "actor_ids[]", skip_serializing_if = "Option::is_none")]
     pub actor_ids: Option<Vec<String>>,
     /// `actor_emails[]`, optional.
-    #[serde(
-        rename = "actor_emails[]",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "actor_emails[]", skip_serializing_if = "Option::is_none")]
     pub actor_emails: Option<Vec<String>>,
     /// `resource_ids[]`, optional.
-    #[serde(
-        rename = "resource_ids[]",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "resource_ids[]", skip_serializing_if = "Option::is_none")]
     pub resource_ids: Option<Vec<String>>,
     /// `tenant_only`, optional.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_only: Option<bool>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListAuditLogsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListAuditLogsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListAuditLogsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListAuditLogsParams, A::Error> {
+                let mut v_effective_at: Option<Option<ListAuditLogsParamsEffectiveAt>> = None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_event_types: Option<Option<Vec<AuditLogEventType>>> = None;
+                let mut v_actor_ids: Option<Option<Vec<String>>> = None;
+                let mut v_actor_emails: Option<Option<Vec<String>>> = None;
+                let mut v_resource_ids: Option<Option<Vec<String>>> = None;
+                let mut v_tenant_only: Option<Option<bool>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_before: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "effective_at" => crate::__private::put(
+                            &mut v_effective_at,
+                            map.next_value()?,
+                            "effective_at",
+                        )?,
+                        "project_ids[]" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids[]",
+                        )?,
+                        "event_types[]" => crate::__private::put(
+                            &mut v_event_types,
+                            map.next_value()?,
+                            "event_types[]",
+                        )?,
+                        "actor_ids[]" => crate::__private::put(
+                            &mut v_actor_ids,
+                            map.next_value()?,
+                            "actor_ids[]",
+                        )?,
+                        "actor_emails[]" => crate::__private::put(
+                            &mut v_actor_emails,
+                            map.next_value()?,
+                            "actor_emails[]",
+                        )?,
+                        "resource_ids[]" => crate::__private::put(
+                            &mut v_resource_ids,
+                            map.next_value()?,
+                            "resource_ids[]",
+                        )?,
+                        "tenant_only" => crate::__private::put(
+                            &mut v_tenant_only,
+                            map.next_value()?,
+                            "tenant_only",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "before" => crate::__private::put(
+                            &mut v_before,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "before",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListAuditLogsParams {
+                    effective_at: v_effective_at.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    event_types: v_event_types.unwrap_or_default(),
+                    actor_ids: v_actor_ids.unwrap_or_default(),
+                    actor_emails: v_actor_emails.unwrap_or_default(),
+                    resource_ids: v_resource_ids.unwrap_or_default(),
+                    tenant_only: v_tenant_only.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    before: v_before.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListAuditLogsParams {
@@ -4717,27 +8149,79 @@ impl Empty for ListAuditLogsParams {
 }
 
 /// Inline schema in `ListAuditLogsParams`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListAuditLogsParamsEffectiveAt {
     /// `gt`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gt: Option<i64>,
     /// `gte`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gte: Option<i64>,
     /// `lt`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lt: Option<i64>,
     /// `lte`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lte: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListAuditLogsParamsEffectiveAt {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListAuditLogsParamsEffectiveAt;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListAuditLogsParamsEffectiveAt` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListAuditLogsParamsEffectiveAt, A::Error> {
+                let mut v_gt: Option<Option<i64>> = None;
+                let mut v_gte: Option<Option<i64>> = None;
+                let mut v_lt: Option<Option<i64>> = None;
+                let mut v_lte: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "gt" => crate::__private::put(
+                            &mut v_gt,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "gt",
+                        )?,
+                        "gte" => crate::__private::put(
+                            &mut v_gte,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "gte",
+                        )?,
+                        "lt" => crate::__private::put(
+                            &mut v_lt,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "lt",
+                        )?,
+                        "lte" => crate::__private::put(
+                            &mut v_lte,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "lte",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListAuditLogsParamsEffectiveAt {
+                    gt: v_gt.unwrap_or_default(),
+                    gte: v_gte.unwrap_or_default(),
+                    lt: v_lt.unwrap_or_default(),
+                    lte: v_lte.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListAuditLogsParamsEffectiveAt {
@@ -4754,46 +8238,84 @@ impl Empty for ListAuditLogsParamsEffectiveAt {
 }
 
 /// The `ListAuditLogsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListAuditLogsResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<AuditLog>,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListAuditLogsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListAuditLogsResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListAuditLogsResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListAuditLogsResponse, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<AuditLog>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListAuditLogsResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListAuditLogsResponse {
@@ -4811,52 +8333,82 @@ impl Empty for ListAuditLogsResponse {
 }
 
 /// The `ListCertificatesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListCertificatesResponse {
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<OrganizationCertificate>,
     /// `first_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListCertificatesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListCertificatesResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListCertificatesResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListCertificatesResponse, A::Error> {
+                let mut v_data: Option<Vec<OrganizationCertificate>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_object: Option<consts::List> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListCertificatesResponse {
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::or_absent(v_first_id),
+                    last_id: crate::__private::or_absent(v_last_id),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListCertificatesResponse {
@@ -4874,29 +8426,66 @@ impl Empty for ListCertificatesResponse {
 }
 
 /// The `ListGroupRoleAssignmentsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListGroupRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListGroupRoleAssignmentsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListGroupRoleAssignmentsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListGroupRoleAssignmentsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListGroupRoleAssignmentsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListGroupRoleAssignmentsParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<ListGroupRoleAssignmentsParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListGroupRoleAssignmentsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListGroupRoleAssignmentsParams {
@@ -4915,31 +8504,68 @@ impl Empty for ListGroupRoleAssignmentsParams {
 pub type ListGroupRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `ListGroupUsersParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListGroupUsersParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `100`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListGroupUsersParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListGroupUsersParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListGroupUsersParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListGroupUsersParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListGroupUsersParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<ListGroupUsersParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListGroupUsersParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListGroupUsersParams {
@@ -4966,31 +8592,68 @@ Desc = "desc",
 }
 
 /// The `ListGroupsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListGroupsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `100`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListGroupsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListGroupsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListGroupsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListGroupsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListGroupsParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<ListGroupsParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListGroupsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListGroupsParams {
@@ -5009,23 +8672,60 @@ impl Empty for ListGroupsParams {
 pub type ListGroupsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListInvitesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListInvitesParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListInvitesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListInvitesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListInvitesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListInvitesParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListInvitesParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListInvitesParams {
@@ -5040,27 +8740,67 @@ impl Empty for ListInvitesParams {
 }
 
 /// The `ListOrganizationCertificatesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListOrganizationCertificatesParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListOrganizationCertificatesParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListOrganizationCertificatesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListOrganizationCertificatesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListOrganizationCertificatesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationCertificatesParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<ListOrganizationCertificatesParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListOrganizationCertificatesParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListOrganizationCertificatesParams {
@@ -5079,37 +8819,77 @@ impl Empty for ListOrganizationCertificatesParams {
 pub type ListOrganizationCertificatesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListOrganizationSpendAlertsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListOrganizationSpendAlertsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListOrganizationSpendAlertsParamsOrder>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListOrganizationSpendAlertsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListOrganizationSpendAlertsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListOrganizationSpendAlertsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListOrganizationSpendAlertsParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_order: Option<Option<ListOrganizationSpendAlertsParamsOrder>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_before: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "before" => crate::__private::put(
+                            &mut v_before,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "before",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListOrganizationSpendAlertsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    before: v_before.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListOrganizationSpendAlertsParams {
@@ -5129,26 +8909,72 @@ impl Empty for ListOrganizationSpendAlertsParams {
 pub type ListOrganizationSpendAlertsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListProjectApiKeysParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectApiKeysParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `owner_project_access`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_project_access: Option<ListProjectApiKeysParamsOwnerProjectAccess>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectApiKeysParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectApiKeysParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectApiKeysParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectApiKeysParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_owner_project_access: Option<
+                    Option<ListProjectApiKeysParamsOwnerProjectAccess>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "owner_project_access" => crate::__private::put(
+                            &mut v_owner_project_access,
+                            map.next_value()?,
+                            "owner_project_access",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectApiKeysParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    owner_project_access: v_owner_project_access.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectApiKeysParams {
@@ -5176,27 +9002,67 @@ Any = "any",
 }
 
 /// The `ListProjectCertificatesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectCertificatesParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListProjectCertificatesParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectCertificatesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectCertificatesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectCertificatesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectCertificatesParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<ListProjectCertificatesParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectCertificatesParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectCertificatesParams {
@@ -5215,52 +9081,82 @@ impl Empty for ListProjectCertificatesParams {
 pub type ListProjectCertificatesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListProjectCertificatesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListProjectCertificatesResponse {
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<OrganizationProjectCertificate>,
     /// `first_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectCertificatesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectCertificatesResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectCertificatesResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectCertificatesResponse, A::Error> {
+                let mut v_data: Option<Vec<OrganizationProjectCertificate>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_object: Option<consts::List> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectCertificatesResponse {
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::or_absent(v_first_id),
+                    last_id: crate::__private::or_absent(v_last_id),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectCertificatesResponse {
@@ -5278,29 +9174,66 @@ impl Empty for ListProjectCertificatesResponse {
 }
 
 /// The `ListProjectGroupRoleAssignmentsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectGroupRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListProjectGroupRoleAssignmentsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectGroupRoleAssignmentsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectGroupRoleAssignmentsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectGroupRoleAssignmentsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectGroupRoleAssignmentsParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<ListProjectGroupRoleAssignmentsParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectGroupRoleAssignmentsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectGroupRoleAssignmentsParams {
@@ -5319,31 +9252,68 @@ impl Empty for ListProjectGroupRoleAssignmentsParams {
 pub type ListProjectGroupRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `ListProjectGroupsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectGroupsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListProjectGroupsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectGroupsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectGroupsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectGroupsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectGroupsParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<ListProjectGroupsParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectGroupsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectGroupsParams {
@@ -5362,30 +9332,70 @@ impl Empty for ListProjectGroupsParams {
 pub type ListProjectGroupsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListProjectRateLimitsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectRateLimitsParams {
     /// `limit`, optional.
     /// Default: `100`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectRateLimitsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectRateLimitsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectRateLimitsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectRateLimitsParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_before: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "before" => crate::__private::put(
+                            &mut v_before,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "before",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectRateLimitsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    before: v_before.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectRateLimitsParams {
@@ -5401,31 +9411,68 @@ impl Empty for ListProjectRateLimitsParams {
 }
 
 /// The `ListProjectRolesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectRolesParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `1000`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListProjectRolesParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectRolesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectRolesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectRolesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectRolesParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<ListProjectRolesParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectRolesParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectRolesParams {
@@ -5444,23 +9491,60 @@ impl Empty for ListProjectRolesParams {
 pub type ListProjectRolesParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListProjectServiceAccountsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectServiceAccountsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectServiceAccountsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectServiceAccountsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectServiceAccountsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectServiceAccountsParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectServiceAccountsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectServiceAccountsParams {
@@ -5475,37 +9559,77 @@ impl Empty for ListProjectServiceAccountsParams {
 }
 
 /// The `ListProjectSpendAlertsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectSpendAlertsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListProjectSpendAlertsParamsOrder>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectSpendAlertsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectSpendAlertsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectSpendAlertsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectSpendAlertsParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_order: Option<Option<ListProjectSpendAlertsParamsOrder>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_before: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "before" => crate::__private::put(
+                            &mut v_before,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "before",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectSpendAlertsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    before: v_before.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectSpendAlertsParams {
@@ -5525,29 +9649,66 @@ impl Empty for ListProjectSpendAlertsParams {
 pub type ListProjectSpendAlertsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListProjectUserRoleAssignmentsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectUserRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListProjectUserRoleAssignmentsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectUserRoleAssignmentsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectUserRoleAssignmentsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectUserRoleAssignmentsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectUserRoleAssignmentsParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<ListProjectUserRoleAssignmentsParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectUserRoleAssignmentsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectUserRoleAssignmentsParams {
@@ -5566,23 +9727,60 @@ impl Empty for ListProjectUserRoleAssignmentsParams {
 pub type ListProjectUserRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `ListProjectUsersParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectUsersParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectUsersParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectUsersParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectUsersParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectUsersParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectUsersParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectUsersParams {
@@ -5597,27 +9795,71 @@ impl Empty for ListProjectUsersParams {
 }
 
 /// The `ListProjectsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `include_archived`, optional.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_archived: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListProjectsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListProjectsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListProjectsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListProjectsParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_include_archived: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "include_archived" => crate::__private::put(
+                            &mut v_include_archived,
+                            map.next_value()?,
+                            "include_archived",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListProjectsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    include_archived: v_include_archived.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListProjectsParams {
@@ -5633,31 +9875,68 @@ impl Empty for ListProjectsParams {
 }
 
 /// The `ListRolesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListRolesParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
     /// Default: `1000`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListRolesParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListRolesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListRolesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListRolesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRolesParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<ListRolesParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListRolesParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListRolesParams {
@@ -5676,29 +9955,66 @@ impl Empty for ListRolesParams {
 pub type ListRolesParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListUserRoleAssignmentsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListUserRoleAssignmentsParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 1000.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `order`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListUserRoleAssignmentsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListUserRoleAssignmentsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListUserRoleAssignmentsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListUserRoleAssignmentsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListUserRoleAssignmentsParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_order: Option<Option<ListUserRoleAssignmentsParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListUserRoleAssignmentsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListUserRoleAssignmentsParams {
@@ -5717,26 +10033,68 @@ impl Empty for ListUserRoleAssignmentsParams {
 pub type ListUserRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `ListUsersParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListUsersParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `emails`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub emails: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListUsersParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListUsersParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListUsersParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListUsersParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_emails: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "emails" => {
+                            crate::__private::put(&mut v_emails, map.next_value()?, "emails")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListUsersParams {
+                    limit: v_limit.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    emails: v_emails.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListUsersParams {
@@ -5752,18 +10110,49 @@ impl Empty for ListUsersParams {
 }
 
 /// The `ModifyCertificateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ModifyCertificateRequest {
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ModifyCertificateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModifyCertificateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ModifyCertificateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModifyCertificateRequest, A::Error> {
+                let mut v_name: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ModifyCertificateRequest {
+                    name: v_name.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ModifyCertificateRequest {
@@ -5777,60 +10166,95 @@ impl Empty for ModifyCertificateRequest {
 }
 
 /// The `OrganizationCertificate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationCertificate {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationCertificate,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub name: Option<String>,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `certificate_details`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub certificate_details: OrganizationCertificateCertificateDetails,
     /// `active`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub active: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationCertificate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationCertificate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationCertificate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationCertificate, A::Error> {
+                let mut v_object: Option<consts::OrganizationCertificate> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_certificate_details: Option<OrganizationCertificateCertificateDetails> =
+                    None;
+                let mut v_active: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "certificate_details" => crate::__private::put(
+                            &mut v_certificate_details,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "certificate_details",
+                        )?,
+                        "active" => crate::__private::put(
+                            &mut v_active,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "active",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationCertificate {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::or_absent(v_name),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    certificate_details: crate::__private::required(
+                        v_certificate_details,
+                        "certificate_details",
+                    )?,
+                    active: crate::__private::required(v_active, "active")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationCertificate {
@@ -5856,23 +10280,55 @@ impl Empty for OrganizationCertificate {
 }
 
 /// The `OrganizationCertificateActivationResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationCertificateActivationResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationCertificateActivation,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<OrganizationCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationCertificateActivationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationCertificateActivationResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationCertificateActivationResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationCertificateActivationResponse, A::Error> {
+                let mut v_object: Option<consts::OrganizationCertificateActivation> = None;
+                let mut v_data: Option<Vec<OrganizationCertificate>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationCertificateActivationResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationCertificateActivationResponse {
@@ -5887,19 +10343,59 @@ impl Empty for OrganizationCertificateActivationResponse {
 }
 
 /// Inline schema in `OrganizationCertificate`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct OrganizationCertificateCertificateDetails {
     /// `valid_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_at: Option<i64>,
     /// `expires_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationCertificateCertificateDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationCertificateCertificateDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationCertificateCertificateDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationCertificateCertificateDetails, A::Error> {
+                let mut v_valid_at: Option<Option<i64>> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "valid_at" => crate::__private::put(
+                            &mut v_valid_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "valid_at",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationCertificateCertificateDetails {
+                    valid_at: v_valid_at.unwrap_or_default(),
+                    expires_at: v_expires_at.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationCertificateCertificateDetails {
@@ -5914,23 +10410,55 @@ impl Empty for OrganizationCertificateCertificateDetails {
 }
 
 /// The `OrganizationCertificateDeactivationResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationCertificateDeactivationResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationCertificateDeactivation,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<OrganizationCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationCertificateDeactivationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationCertificateDeactivationResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationCertificateDeactivationResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationCertificateDeactivationResponse, A::Error> {
+                let mut v_object: Option<consts::OrganizationCertificateDeactivation> = None;
+                let mut v_data: Option<Vec<OrganizationCertificate>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationCertificateDeactivationResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationCertificateDeactivationResponse {
@@ -5945,23 +10473,55 @@ impl Empty for OrganizationCertificateDeactivationResponse {
 }
 
 /// The `OrganizationDataRetention` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationDataRetention {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationDataRetention,
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: OrganizationDataRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationDataRetention {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationDataRetention;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationDataRetention` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationDataRetention, A::Error> {
+                let mut v_object: Option<consts::OrganizationDataRetention> = None;
+                let mut v_type: Option<OrganizationDataRetentionType> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationDataRetention {
+                    object: v_object.unwrap_or_default(),
+                    r#type: crate::__private::required(v_type, "type")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationDataRetention {
@@ -5990,60 +10550,96 @@ EnhancedModifiedAbuseMonitoring = "enhanced_modified_abuse_monitoring",
 }
 
 /// The `OrganizationProjectCertificate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationProjectCertificate {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProjectCertificate,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub name: Option<String>,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `certificate_details`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub certificate_details: OrganizationProjectCertificateCertificateDetails,
     /// `active`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub active: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationProjectCertificate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationProjectCertificate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationProjectCertificate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationProjectCertificate, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectCertificate> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_certificate_details: Option<
+                    OrganizationProjectCertificateCertificateDetails,
+                > = None;
+                let mut v_active: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "certificate_details" => crate::__private::put(
+                            &mut v_certificate_details,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "certificate_details",
+                        )?,
+                        "active" => crate::__private::put(
+                            &mut v_active,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "active",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationProjectCertificate {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::or_absent(v_name),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    certificate_details: crate::__private::required(
+                        v_certificate_details,
+                        "certificate_details",
+                    )?,
+                    active: crate::__private::required(v_active, "active")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationProjectCertificate {
@@ -6069,23 +10665,55 @@ impl Empty for OrganizationProjectCertificate {
 }
 
 /// The `OrganizationProjectCertificateActivationResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationProjectCertificateActivationResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProjectCertificateActivation,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<OrganizationProjectCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationProjectCertificateActivationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationProjectCertificateActivationResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationProjectCertificateActivationResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationProjectCertificateActivationResponse, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectCertificateActivation> = None;
+                let mut v_data: Option<Vec<OrganizationProjectCertificate>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationProjectCertificateActivationResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationProjectCertificateActivationResponse {
@@ -6104,23 +10732,55 @@ pub type OrganizationProjectCertificateCertificateDetails =
     OrganizationCertificateCertificateDetails;
 
 /// The `OrganizationProjectCertificateDeactivationResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationProjectCertificateDeactivationResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProjectCertificateDeactivation,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<OrganizationProjectCertificate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationProjectCertificateDeactivationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationProjectCertificateDeactivationResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationProjectCertificateDeactivationResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationProjectCertificateDeactivationResponse, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectCertificateDeactivation> = None;
+                let mut v_data: Option<Vec<OrganizationProjectCertificate>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationProjectCertificateDeactivationResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationProjectCertificateDeactivationResponse {
@@ -6135,47 +10795,93 @@ impl Empty for OrganizationProjectCertificateDeactivationResponse {
 }
 
 /// The `OrganizationSpendAlert` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationSpendAlert {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationSpendAlert,
     /// `threshold_amount`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub threshold_amount: i64,
     /// `currency`, required.
-    #[serde(default)]
     pub currency: consts::USD,
     /// `interval`, required.
-    #[serde(default)]
     pub interval: consts::Month,
     /// `notification_channel`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub notification_channel: SpendAlertNotificationChannel,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationSpendAlert {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationSpendAlert;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationSpendAlert` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationSpendAlert, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::OrganizationSpendAlert> = None;
+                let mut v_threshold_amount: Option<i64> = None;
+                let mut v_currency: Option<consts::USD> = None;
+                let mut v_interval: Option<consts::Month> = None;
+                let mut v_notification_channel: Option<SpendAlertNotificationChannel> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "threshold_amount" => crate::__private::put(
+                            &mut v_threshold_amount,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "threshold_amount",
+                        )?,
+                        "currency" => {
+                            crate::__private::put(&mut v_currency, map.next_value()?, "currency")?
+                        }
+                        "interval" => {
+                            crate::__private::put(&mut v_interval, map.next_value()?, "interval")?
+                        }
+                        "notification_channel" => crate::__private::put(
+                            &mut v_notification_channel,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "notification_channel",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationSpendAlert {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    threshold_amount: crate::__private::required(
+                        v_threshold_amount,
+                        "threshold_amount",
+                    )?,
+                    currency: v_currency.unwrap_or_default(),
+                    interval: v_interval.unwrap_or_default(),
+                    notification_channel: crate::__private::required(
+                        v_notification_channel,
+                        "notification_channel",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationSpendAlert {
@@ -6201,32 +10907,64 @@ impl Empty for OrganizationSpendAlert {
 }
 
 /// The `OrganizationSpendAlertDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationSpendAlertDeletedResource {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationSpendAlertDeleted,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationSpendAlertDeletedResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationSpendAlertDeletedResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationSpendAlertDeletedResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationSpendAlertDeletedResource, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::OrganizationSpendAlertDeleted> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationSpendAlertDeletedResource {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationSpendAlertDeletedResource {
@@ -6242,52 +10980,82 @@ impl Empty for OrganizationSpendAlertDeletedResource {
 }
 
 /// The `OrganizationSpendAlertListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationSpendAlertListResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<OrganizationSpendAlert>,
     /// `first_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationSpendAlertListResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationSpendAlertListResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationSpendAlertListResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationSpendAlertListResource, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<OrganizationSpendAlert>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationSpendAlertListResource {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::or_absent(v_first_id),
+                    last_id: crate::__private::or_absent(v_last_id),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationSpendAlertListResource {
@@ -6305,24 +11073,56 @@ impl Empty for OrganizationSpendAlertListResource {
 }
 
 /// The `OrganizationSpendLimitDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationSpendLimitDeletedResource {
     /// `object`, required.
     /// Default: `"organization.spend_limit.deleted"`.
-    #[serde(default)]
     pub object: consts::OrganizationSpendLimitDeleted,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationSpendLimitDeletedResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationSpendLimitDeletedResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationSpendLimitDeletedResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationSpendLimitDeletedResource, A::Error> {
+                let mut v_object: Option<consts::OrganizationSpendLimitDeleted> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationSpendLimitDeletedResource {
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationSpendLimitDeletedResource {
@@ -6337,51 +11137,86 @@ impl Empty for OrganizationSpendLimitDeletedResource {
 }
 
 /// The `OrganizationSpendLimitResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrganizationSpendLimitResource {
     /// `object`, required.
     /// Default: `"organization.spend_limit"`.
-    #[serde(default)]
     pub object: consts::OrganizationSpendLimit,
     /// `threshold_amount`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub threshold_amount: i64,
     /// `currency`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub currency: SpendLimitCurrency,
     /// `interval`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub interval: SpendLimitInterval,
     /// `enforcement`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub enforcement: SpendLimitEnforcement,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OrganizationSpendLimitResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OrganizationSpendLimitResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OrganizationSpendLimitResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OrganizationSpendLimitResource, A::Error> {
+                let mut v_object: Option<consts::OrganizationSpendLimit> = None;
+                let mut v_threshold_amount: Option<i64> = None;
+                let mut v_currency: Option<SpendLimitCurrency> = None;
+                let mut v_interval: Option<SpendLimitInterval> = None;
+                let mut v_enforcement: Option<SpendLimitEnforcement> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "threshold_amount" => crate::__private::put(
+                            &mut v_threshold_amount,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "threshold_amount",
+                        )?,
+                        "currency" => crate::__private::put(
+                            &mut v_currency,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "currency",
+                        )?,
+                        "interval" => crate::__private::put(
+                            &mut v_interval,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "interval",
+                        )?,
+                        "enforcement" => crate::__private::put(
+                            &mut v_enforcement,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "enforcement",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OrganizationSpendLimitResource {
+                    object: v_object.unwrap_or_default(),
+                    threshold_amount: crate::__private::required(
+                        v_threshold_amount,
+                        "threshold_amount",
+                    )?,
+                    currency: crate::__private::required(v_currency, "currency")?,
+                    interval: crate::__private::required(v_interval, "interval")?,
+                    enforcement: crate::__private::required(v_enforcement, "enforcement")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OrganizationSpendLimitResource {
@@ -6405,60 +11240,112 @@ impl Empty for OrganizationSpendLimitResource {
 }
 
 /// The `Project` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Project {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProject,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `archived_at`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub archived_at: Option<i64>,
     /// `status`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `external_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_key_id: Option<String>,
     /// `residency`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub residency: Option<PublicProjectResidency>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Project {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Project;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Project` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Project, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::OrganizationProject> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_archived_at: Option<Option<i64>> = None;
+                let mut v_status: Option<Option<String>> = None;
+                let mut v_external_key_id: Option<Option<String>> = None;
+                let mut v_residency: Option<Option<PublicProjectResidency>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "archived_at" => crate::__private::put(
+                            &mut v_archived_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "archived_at",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "status",
+                        )?,
+                        "external_key_id" => crate::__private::put(
+                            &mut v_external_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "external_key_id",
+                        )?,
+                        "residency" => {
+                            crate::__private::put(&mut v_residency, map.next_value()?, "residency")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Project {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    archived_at: v_archived_at.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    external_key_id: v_external_key_id.unwrap_or_default(),
+                    residency: v_residency.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Project {
@@ -6488,78 +11375,112 @@ impl Empty for Project {
 }
 
 /// The `ProjectApiKey` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectApiKey {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProjectApiKey,
     /// `redacted_value`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub redacted_value: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `last_used_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub last_used_at: Option<i64>,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `owner_project_access`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub owner_project_access: ProjectApiKeyOwnerProjectAccess,
     /// `owner`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub owner: ProjectApiKeyOwner,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectApiKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectApiKey;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectApiKey` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectApiKey, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectApiKey> = None;
+                let mut v_redacted_value: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_last_used_at: Option<Option<i64>> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_owner_project_access: Option<ProjectApiKeyOwnerProjectAccess> = None;
+                let mut v_owner: Option<ProjectApiKeyOwner> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "redacted_value" => crate::__private::put(
+                            &mut v_redacted_value,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "redacted_value",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "last_used_at" => crate::__private::put(
+                            &mut v_last_used_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "last_used_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "owner_project_access" => crate::__private::put(
+                            &mut v_owner_project_access,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "owner_project_access",
+                        )?,
+                        "owner" => crate::__private::put(
+                            &mut v_owner,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "owner",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectApiKey {
+                    object: v_object.unwrap_or_default(),
+                    redacted_value: crate::__private::required(v_redacted_value, "redacted_value")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    last_used_at: crate::__private::or_absent(v_last_used_at),
+                    id: crate::__private::required(v_id, "id")?,
+                    owner_project_access: crate::__private::required(
+                        v_owner_project_access,
+                        "owner_project_access",
+                    )?,
+                    owner: crate::__private::required(v_owner, "owner")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectApiKey {
@@ -6589,32 +11510,64 @@ impl Empty for ProjectApiKey {
 }
 
 /// The `ProjectApiKeyDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectApiKeyDeleteResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProjectApiKeyDeleted,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectApiKeyDeleteResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectApiKeyDeleteResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectApiKeyDeleteResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectApiKeyDeleteResponse, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectApiKeyDeleted> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectApiKeyDeleteResponse {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectApiKeyDeleteResponse {
@@ -6630,46 +11583,84 @@ impl Empty for ProjectApiKeyDeleteResponse {
 }
 
 /// The `ProjectApiKeyListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectApiKeyListResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<ProjectApiKey>,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectApiKeyListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectApiKeyListResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectApiKeyListResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectApiKeyListResponse, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<ProjectApiKey>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectApiKeyListResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectApiKeyListResponse {
@@ -6687,20 +11678,61 @@ impl Empty for ProjectApiKeyListResponse {
 }
 
 /// Inline schema in `ProjectApiKey`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ProjectApiKeyOwner {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<ProjectApiKeyOwnerType>,
     /// `user`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<ProjectApiKeyOwnerUser>,
     /// `service_account`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<ProjectApiKeyOwnerServiceAccount>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectApiKeyOwner {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectApiKeyOwner;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectApiKeyOwner` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectApiKeyOwner, A::Error> {
+                let mut v_type: Option<Option<ProjectApiKeyOwnerType>> = None;
+                let mut v_user: Option<Option<ProjectApiKeyOwnerUser>> = None;
+                let mut v_service_account: Option<Option<ProjectApiKeyOwnerServiceAccount>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "user" => crate::__private::put(&mut v_user, map.next_value()?, "user")?,
+                        "service_account" => crate::__private::put(
+                            &mut v_service_account,
+                            map.next_value()?,
+                            "service_account",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectApiKeyOwner {
+                    r#type: v_type.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    service_account: v_service_account.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectApiKeyOwner {
@@ -6726,47 +11758,75 @@ Inactive = "inactive",
 }
 
 /// The `ProjectApiKeyOwnerServiceAccount` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectApiKeyOwnerServiceAccount {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectApiKeyOwnerServiceAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectApiKeyOwnerServiceAccount;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectApiKeyOwnerServiceAccount` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectApiKeyOwnerServiceAccount, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_role: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectApiKeyOwnerServiceAccount {
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectApiKeyOwnerServiceAccount {
@@ -6786,56 +11846,84 @@ impl Empty for ProjectApiKeyOwnerServiceAccount {
 pub type ProjectApiKeyOwnerType = AuditLogActorApiKeyType;
 
 /// The `ProjectApiKeyOwnerUser` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectApiKeyOwnerUser {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `email`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub email: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectApiKeyOwnerUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectApiKeyOwnerUser;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectApiKeyOwnerUser` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectApiKeyOwnerUser, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_email: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_role: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "email" => crate::__private::put(
+                            &mut v_email,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "email",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectApiKeyOwnerUser {
+                    id: crate::__private::required(v_id, "id")?,
+                    email: crate::__private::required(v_email, "email")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectApiKeyOwnerUser {
@@ -6853,30 +11941,66 @@ impl Empty for ProjectApiKeyOwnerUser {
 }
 
 /// The `ProjectCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectCreateRequest {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `residency`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub residency: Option<PublicProjectResidency>,
     /// `external_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_key_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectCreateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectCreateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectCreateRequest, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_residency: Option<Option<PublicProjectResidency>> = None;
+                let mut v_external_key_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "residency" => {
+                            crate::__private::put(&mut v_residency, map.next_value()?, "residency")?
+                        }
+                        "external_key_id" => crate::__private::put(
+                            &mut v_external_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "external_key_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectCreateRequest {
+                    name: crate::__private::required(v_name, "name")?,
+                    residency: v_residency.unwrap_or_default(),
+                    external_key_id: v_external_key_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectCreateRequest {
@@ -6892,23 +12016,55 @@ impl Empty for ProjectCreateRequest {
 }
 
 /// The `ProjectDataRetention` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectDataRetention {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ProjectDataRetention,
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: ProjectDataRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectDataRetention {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectDataRetention;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectDataRetention` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectDataRetention, A::Error> {
+                let mut v_object: Option<consts::ProjectDataRetention> = None;
+                let mut v_type: Option<ProjectDataRetentionType> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectDataRetention {
+                    object: v_object.unwrap_or_default(),
+                    r#type: crate::__private::required(v_type, "type")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectDataRetention {
@@ -6941,59 +12097,91 @@ EnhancedModifiedAbuseMonitoring = "enhanced_modified_abuse_monitoring",
 }
 
 /// The `ProjectGroup` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectGroup {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ProjectGroup,
     /// `project_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub project_id: String,
     /// `group_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub group_id: String,
     /// `group_name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub group_name: String,
     /// `group_type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub group_type: ProjectGroupGroupType,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectGroup;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectGroup` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectGroup, A::Error> {
+                let mut v_object: Option<consts::ProjectGroup> = None;
+                let mut v_project_id: Option<String> = None;
+                let mut v_group_id: Option<String> = None;
+                let mut v_group_name: Option<String> = None;
+                let mut v_group_type: Option<ProjectGroupGroupType> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "project_id",
+                        )?,
+                        "group_id" => crate::__private::put(
+                            &mut v_group_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "group_id",
+                        )?,
+                        "group_name" => crate::__private::put(
+                            &mut v_group_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "group_name",
+                        )?,
+                        "group_type" => crate::__private::put(
+                            &mut v_group_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "group_type",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectGroup {
+                    object: v_object.unwrap_or_default(),
+                    project_id: crate::__private::required(v_project_id, "project_id")?,
+                    group_id: crate::__private::required(v_group_id, "group_id")?,
+                    group_name: crate::__private::required(v_group_name, "group_name")?,
+                    group_type: crate::__private::required(v_group_type, "group_type")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectGroup {
@@ -7019,23 +12207,55 @@ impl Empty for ProjectGroup {
 }
 
 /// The `ProjectGroupDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectGroupDeletedResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ProjectGroupDeleted,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectGroupDeletedResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectGroupDeletedResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectGroupDeletedResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectGroupDeletedResource, A::Error> {
+                let mut v_object: Option<consts::ProjectGroupDeleted> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectGroupDeletedResource {
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectGroupDeletedResource {
@@ -7053,42 +12273,73 @@ impl Empty for ProjectGroupDeletedResource {
 pub type ProjectGroupGroupType = GroupResponseGroupType;
 
 /// The `ProjectGroupListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectGroupListResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<ProjectGroup>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `next`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectGroupListResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectGroupListResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectGroupListResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectGroupListResource, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<ProjectGroup>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_next: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "next" => crate::__private::put(
+                            &mut v_next,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "next",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectGroupListResource {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    next: crate::__private::or_absent(v_next),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectGroupListResource {
@@ -7105,56 +12356,90 @@ impl Empty for ProjectGroupListResource {
 }
 
 /// The `ProjectHostedToolPermissions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectHostedToolPermissions {
     /// `file_search`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub file_search: HostedToolPermission,
     /// `web_search`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub web_search: HostedToolPermission,
     /// `image_generation`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub image_generation: HostedToolPermission,
     /// `mcp`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub mcp: HostedToolPermission,
     /// `code_interpreter`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub code_interpreter: HostedToolPermission,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectHostedToolPermissions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectHostedToolPermissions;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectHostedToolPermissions` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectHostedToolPermissions, A::Error> {
+                let mut v_file_search: Option<HostedToolPermission> = None;
+                let mut v_web_search: Option<HostedToolPermission> = None;
+                let mut v_image_generation: Option<HostedToolPermission> = None;
+                let mut v_mcp: Option<HostedToolPermission> = None;
+                let mut v_code_interpreter: Option<HostedToolPermission> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_search" => crate::__private::put(
+                            &mut v_file_search,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "file_search",
+                        )?,
+                        "web_search" => crate::__private::put(
+                            &mut v_web_search,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "web_search",
+                        )?,
+                        "image_generation" => crate::__private::put(
+                            &mut v_image_generation,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "image_generation",
+                        )?,
+                        "mcp" => crate::__private::put(
+                            &mut v_mcp,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "mcp",
+                        )?,
+                        "code_interpreter" => crate::__private::put(
+                            &mut v_code_interpreter,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "code_interpreter",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectHostedToolPermissions {
+                    file_search: crate::__private::required(v_file_search, "file_search")?,
+                    web_search: crate::__private::required(v_web_search, "web_search")?,
+                    image_generation: crate::__private::required(
+                        v_image_generation,
+                        "image_generation",
+                    )?,
+                    mcp: crate::__private::required(v_mcp, "mcp")?,
+                    code_interpreter: crate::__private::required(
+                        v_code_interpreter,
+                        "code_interpreter",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectHostedToolPermissions {
@@ -7178,26 +12463,85 @@ impl Empty for ProjectHostedToolPermissions {
 }
 
 /// The `ProjectHostedToolPermissionsUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ProjectHostedToolPermissionsUpdateRequest {
     /// `file_search`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_search: Option<HostedToolPermissionUpdate>,
     /// `web_search`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub web_search: Option<HostedToolPermissionUpdate>,
     /// `image_generation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_generation: Option<HostedToolPermissionUpdate>,
     /// `mcp`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mcp: Option<HostedToolPermissionUpdate>,
     /// `code_interpreter`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<HostedToolPermissionUpdate>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectHostedToolPermissionsUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectHostedToolPermissionsUpdateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectHostedToolPermissionsUpdateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectHostedToolPermissionsUpdateRequest, A::Error> {
+                let mut v_file_search: Option<Option<HostedToolPermissionUpdate>> = None;
+                let mut v_web_search: Option<Option<HostedToolPermissionUpdate>> = None;
+                let mut v_image_generation: Option<Option<HostedToolPermissionUpdate>> = None;
+                let mut v_mcp: Option<Option<HostedToolPermissionUpdate>> = None;
+                let mut v_code_interpreter: Option<Option<HostedToolPermissionUpdate>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_search" => crate::__private::put(
+                            &mut v_file_search,
+                            map.next_value()?,
+                            "file_search",
+                        )?,
+                        "web_search" => crate::__private::put(
+                            &mut v_web_search,
+                            map.next_value()?,
+                            "web_search",
+                        )?,
+                        "image_generation" => crate::__private::put(
+                            &mut v_image_generation,
+                            map.next_value()?,
+                            "image_generation",
+                        )?,
+                        "mcp" => crate::__private::put(&mut v_mcp, map.next_value()?, "mcp")?,
+                        "code_interpreter" => crate::__private::put(
+                            &mut v_code_interpreter,
+                            map.next_value()?,
+                            "code_interpreter",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectHostedToolPermissionsUpdateRequest {
+                    file_search: v_file_search.unwrap_or_default(),
+                    web_search: v_web_search.unwrap_or_default(),
+                    image_generation: v_image_generation.unwrap_or_default(),
+                    mcp: v_mcp.unwrap_or_default(),
+                    code_interpreter: v_code_interpreter.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectHostedToolPermissionsUpdateRequest {
@@ -7221,46 +12565,84 @@ impl Empty for ProjectHostedToolPermissionsUpdateRequest {
 }
 
 /// The `ProjectListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectListResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<Project>,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectListResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectListResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectListResponse, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<Project>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectListResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectListResponse {
@@ -7278,32 +12660,64 @@ impl Empty for ProjectListResponse {
 }
 
 /// The `ProjectModelPermissions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectModelPermissions {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ProjectModelPermissions,
     /// `mode`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub mode: ProjectModelPermissionsMode,
     /// `model_ids`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectModelPermissions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectModelPermissions;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectModelPermissions` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectModelPermissions, A::Error> {
+                let mut v_object: Option<consts::ProjectModelPermissions> = None;
+                let mut v_mode: Option<ProjectModelPermissionsMode> = None;
+                let mut v_model_ids: Option<Vec<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "mode" => crate::__private::put(
+                            &mut v_mode,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "mode",
+                        )?,
+                        "model_ids" => crate::__private::put(
+                            &mut v_model_ids,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model_ids",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectModelPermissions {
+                    object: v_object.unwrap_or_default(),
+                    mode: crate::__private::required(v_mode, "mode")?,
+                    model_ids: crate::__private::required(v_model_ids, "model_ids")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectModelPermissions {
@@ -7319,23 +12733,55 @@ impl Empty for ProjectModelPermissions {
 }
 
 /// The `ProjectModelPermissionsDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectModelPermissionsDeleteResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ProjectModelPermissionsDeleted,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectModelPermissionsDeleteResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectModelPermissionsDeleteResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectModelPermissionsDeleteResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectModelPermissionsDeleteResponse, A::Error> {
+                let mut v_object: Option<consts::ProjectModelPermissionsDeleted> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectModelPermissionsDeleteResponse {
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectModelPermissionsDeleteResponse {
@@ -7360,29 +12806,57 @@ DenyList = "deny_list",
 }
 
 /// The `ProjectModelPermissionsUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectModelPermissionsUpdateRequest {
     /// `mode`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub mode: ProjectModelPermissionsUpdateRequestMode,
     /// `model_ids`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectModelPermissionsUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectModelPermissionsUpdateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectModelPermissionsUpdateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectModelPermissionsUpdateRequest, A::Error> {
+                let mut v_mode: Option<ProjectModelPermissionsUpdateRequestMode> = None;
+                let mut v_model_ids: Option<Vec<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "mode" => crate::__private::put(
+                            &mut v_mode,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "mode",
+                        )?,
+                        "model_ids" => crate::__private::put(
+                            &mut v_model_ids,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model_ids",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectModelPermissionsUpdateRequest {
+                    mode: crate::__private::required(v_mode, "mode")?,
+                    model_ids: crate::__private::required(v_model_ids, "model_ids")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectModelPermissionsUpdateRequest {
@@ -7400,66 +12874,130 @@ impl Empty for ProjectModelPermissionsUpdateRequest {
 pub type ProjectModelPermissionsUpdateRequestMode = ProjectModelPermissionsMode;
 
 /// The `ProjectRateLimit` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectRateLimit {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ProjectRateLimit,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `max_requests_per_1_minute`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub max_requests_per_1_minute: i64,
     /// `max_tokens_per_1_minute`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub max_tokens_per_1_minute: i64,
     /// `max_images_per_1_minute`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_images_per_1_minute: Option<i64>,
     /// `max_audio_megabytes_per_1_minute`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_audio_megabytes_per_1_minute: Option<i64>,
     /// `max_requests_per_1_day`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests_per_1_day: Option<i64>,
     /// `batch_1_day_max_input_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_1_day_max_input_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectRateLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectRateLimit;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectRateLimit` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectRateLimit, A::Error> {
+                let mut v_object: Option<consts::ProjectRateLimit> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_max_requests_per_1_minute: Option<i64> = None;
+                let mut v_max_tokens_per_1_minute: Option<i64> = None;
+                let mut v_max_images_per_1_minute: Option<Option<i64>> = None;
+                let mut v_max_audio_megabytes_per_1_minute: Option<Option<i64>> = None;
+                let mut v_max_requests_per_1_day: Option<Option<i64>> = None;
+                let mut v_batch_1_day_max_input_tokens: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "max_requests_per_1_minute" => crate::__private::put(
+                            &mut v_max_requests_per_1_minute,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "max_requests_per_1_minute",
+                        )?,
+                        "max_tokens_per_1_minute" => crate::__private::put(
+                            &mut v_max_tokens_per_1_minute,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "max_tokens_per_1_minute",
+                        )?,
+                        "max_images_per_1_minute" => crate::__private::put(
+                            &mut v_max_images_per_1_minute,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_images_per_1_minute",
+                        )?,
+                        "max_audio_megabytes_per_1_minute" => crate::__private::put(
+                            &mut v_max_audio_megabytes_per_1_minute,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_audio_megabytes_per_1_minute",
+                        )?,
+                        "max_requests_per_1_day" => crate::__private::put(
+                            &mut v_max_requests_per_1_day,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_requests_per_1_day",
+                        )?,
+                        "batch_1_day_max_input_tokens" => crate::__private::put(
+                            &mut v_batch_1_day_max_input_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "batch_1_day_max_input_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectRateLimit {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    max_requests_per_1_minute: crate::__private::required(
+                        v_max_requests_per_1_minute,
+                        "max_requests_per_1_minute",
+                    )?,
+                    max_tokens_per_1_minute: crate::__private::required(
+                        v_max_tokens_per_1_minute,
+                        "max_tokens_per_1_minute",
+                    )?,
+                    max_images_per_1_minute: v_max_images_per_1_minute.unwrap_or_default(),
+                    max_audio_megabytes_per_1_minute: v_max_audio_megabytes_per_1_minute
+                        .unwrap_or_default(),
+                    max_requests_per_1_day: v_max_requests_per_1_day.unwrap_or_default(),
+                    batch_1_day_max_input_tokens: v_batch_1_day_max_input_tokens
+                        .unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectRateLimit {
@@ -7491,46 +13029,84 @@ impl Empty for ProjectRateLimit {
 }
 
 /// The `ProjectRateLimitListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectRateLimitListResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<ProjectRateLimit>,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectRateLimitListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectRateLimitListResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectRateLimitListResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectRateLimitListResponse, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<ProjectRateLimit>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectRateLimitListResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectRateLimitListResponse {
@@ -7548,35 +13124,101 @@ impl Empty for ProjectRateLimitListResponse {
 }
 
 /// The `ProjectRateLimitUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ProjectRateLimitUpdateRequest {
     /// `max_requests_per_1_minute`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests_per_1_minute: Option<i64>,
     /// `max_tokens_per_1_minute`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens_per_1_minute: Option<i64>,
     /// `max_images_per_1_minute`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_images_per_1_minute: Option<i64>,
     /// `max_audio_megabytes_per_1_minute`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_audio_megabytes_per_1_minute: Option<i64>,
     /// `max_requests_per_1_day`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_requests_per_1_day: Option<i64>,
     /// `batch_1_day_max_input_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_1_day_max_input_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectRateLimitUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectRateLimitUpdateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectRateLimitUpdateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectRateLimitUpdateRequest, A::Error> {
+                let mut v_max_requests_per_1_minute: Option<Option<i64>> = None;
+                let mut v_max_tokens_per_1_minute: Option<Option<i64>> = None;
+                let mut v_max_images_per_1_minute: Option<Option<i64>> = None;
+                let mut v_max_audio_megabytes_per_1_minute: Option<Option<i64>> = None;
+                let mut v_max_requests_per_1_day: Option<Option<i64>> = None;
+                let mut v_batch_1_day_max_input_tokens: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "max_requests_per_1_minute" => crate::__private::put(
+                            &mut v_max_requests_per_1_minute,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_requests_per_1_minute",
+                        )?,
+                        "max_tokens_per_1_minute" => crate::__private::put(
+                            &mut v_max_tokens_per_1_minute,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_tokens_per_1_minute",
+                        )?,
+                        "max_images_per_1_minute" => crate::__private::put(
+                            &mut v_max_images_per_1_minute,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_images_per_1_minute",
+                        )?,
+                        "max_audio_megabytes_per_1_minute" => crate::__private::put(
+                            &mut v_max_audio_megabytes_per_1_minute,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_audio_megabytes_per_1_minute",
+                        )?,
+                        "max_requests_per_1_day" => crate::__private::put(
+                            &mut v_max_requests_per_1_day,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_requests_per_1_day",
+                        )?,
+                        "batch_1_day_max_input_tokens" => crate::__private::put(
+                            &mut v_batch_1_day_max_input_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "batch_1_day_max_input_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectRateLimitUpdateRequest {
+                    max_requests_per_1_minute: v_max_requests_per_1_minute.unwrap_or_default(),
+                    max_tokens_per_1_minute: v_max_tokens_per_1_minute.unwrap_or_default(),
+                    max_images_per_1_minute: v_max_images_per_1_minute.unwrap_or_default(),
+                    max_audio_megabytes_per_1_minute: v_max_audio_megabytes_per_1_minute
+                        .unwrap_or_default(),
+                    max_requests_per_1_day: v_max_requests_per_1_day.unwrap_or_default(),
+                    batch_1_day_max_input_tokens: v_batch_1_day_max_input_tokens
+                        .unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectRateLimitUpdateRequest {
@@ -7602,50 +13244,82 @@ impl Empty for ProjectRateLimitUpdateRequest {
 }
 
 /// The `ProjectServiceAccount` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectServiceAccount {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProjectServiceAccount,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: ProjectServiceAccountRole,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectServiceAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectServiceAccount;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectServiceAccount` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectServiceAccount, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectServiceAccount> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_role: Option<ProjectServiceAccountRole> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectServiceAccount {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectServiceAccount {
@@ -7663,51 +13337,83 @@ impl Empty for ProjectServiceAccount {
 }
 
 /// The `ProjectServiceAccountApiKey` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectServiceAccountApiKey {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProjectServiceAccountApiKey,
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub value: crate::SecretValue,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectServiceAccountApiKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectServiceAccountApiKey;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectServiceAccountApiKey` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectServiceAccountApiKey, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectServiceAccountApiKey> = None;
+                let mut v_value: Option<crate::SecretValue> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "value" => crate::__private::put(
+                            &mut v_value,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "value",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectServiceAccountApiKey {
+                    object: v_object.unwrap_or_default(),
+                    value: crate::__private::required(v_value, "value")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectServiceAccountApiKey {
@@ -7725,23 +13431,58 @@ impl Empty for ProjectServiceAccountApiKey {
 }
 
 /// The `ProjectServiceAccountCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectServiceAccountCreateRequest {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `create_service_account_only`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_service_account_only: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectServiceAccountCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectServiceAccountCreateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectServiceAccountCreateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectServiceAccountCreateRequest, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_create_service_account_only: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "create_service_account_only" => crate::__private::put(
+                            &mut v_create_service_account_only,
+                            map.next_value()?,
+                            "create_service_account_only",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectServiceAccountCreateRequest {
+                    name: crate::__private::required(v_name, "name")?,
+                    create_service_account_only: v_create_service_account_only.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectServiceAccountCreateRequest {
@@ -7756,54 +13497,89 @@ impl Empty for ProjectServiceAccountCreateRequest {
 }
 
 /// The `ProjectServiceAccountCreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectServiceAccountCreateResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProjectServiceAccount,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: ProjectServiceAccountCreateResponseRole,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `api_key`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub api_key: Option<ProjectServiceAccountApiKey>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectServiceAccountCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectServiceAccountCreateResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectServiceAccountCreateResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectServiceAccountCreateResponse, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectServiceAccount> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_role: Option<ProjectServiceAccountCreateResponseRole> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_api_key: Option<Option<ProjectServiceAccountApiKey>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "api_key" => {
+                            crate::__private::put(&mut v_api_key, map.next_value()?, "api_key")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectServiceAccountCreateResponse {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    api_key: crate::__private::or_absent(v_api_key),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectServiceAccountCreateResponse {
@@ -7833,32 +13609,64 @@ None = "none",
 }
 
 /// The `ProjectServiceAccountDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectServiceAccountDeleteResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProjectServiceAccountDeleted,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectServiceAccountDeleteResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectServiceAccountDeleteResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectServiceAccountDeleteResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectServiceAccountDeleteResponse, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectServiceAccountDeleted> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectServiceAccountDeleteResponse {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectServiceAccountDeleteResponse {
@@ -7874,46 +13682,84 @@ impl Empty for ProjectServiceAccountDeleteResponse {
 }
 
 /// The `ProjectServiceAccountListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectServiceAccountListResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<ProjectServiceAccount>,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectServiceAccountListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectServiceAccountListResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectServiceAccountListResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectServiceAccountListResponse, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<ProjectServiceAccount>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectServiceAccountListResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectServiceAccountListResponse {
@@ -7943,47 +13789,93 @@ None = "none",
 }
 
 /// The `ProjectSpendAlert` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectSpendAlert {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ProjectSpendAlert,
     /// `threshold_amount`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub threshold_amount: i64,
     /// `currency`, required.
-    #[serde(default)]
     pub currency: consts::USD,
     /// `interval`, required.
-    #[serde(default)]
     pub interval: consts::Month,
     /// `notification_channel`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub notification_channel: SpendAlertNotificationChannel,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectSpendAlert {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectSpendAlert;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectSpendAlert` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectSpendAlert, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::ProjectSpendAlert> = None;
+                let mut v_threshold_amount: Option<i64> = None;
+                let mut v_currency: Option<consts::USD> = None;
+                let mut v_interval: Option<consts::Month> = None;
+                let mut v_notification_channel: Option<SpendAlertNotificationChannel> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "threshold_amount" => crate::__private::put(
+                            &mut v_threshold_amount,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "threshold_amount",
+                        )?,
+                        "currency" => {
+                            crate::__private::put(&mut v_currency, map.next_value()?, "currency")?
+                        }
+                        "interval" => {
+                            crate::__private::put(&mut v_interval, map.next_value()?, "interval")?
+                        }
+                        "notification_channel" => crate::__private::put(
+                            &mut v_notification_channel,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "notification_channel",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectSpendAlert {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    threshold_amount: crate::__private::required(
+                        v_threshold_amount,
+                        "threshold_amount",
+                    )?,
+                    currency: v_currency.unwrap_or_default(),
+                    interval: v_interval.unwrap_or_default(),
+                    notification_channel: crate::__private::required(
+                        v_notification_channel,
+                        "notification_channel",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectSpendAlert {
@@ -8009,32 +13901,64 @@ impl Empty for ProjectSpendAlert {
 }
 
 /// The `ProjectSpendAlertDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectSpendAlertDeletedResource {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ProjectSpendAlertDeleted,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectSpendAlertDeletedResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectSpendAlertDeletedResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectSpendAlertDeletedResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectSpendAlertDeletedResource, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::ProjectSpendAlertDeleted> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectSpendAlertDeletedResource {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectSpendAlertDeletedResource {
@@ -8050,52 +13974,82 @@ impl Empty for ProjectSpendAlertDeletedResource {
 }
 
 /// The `ProjectSpendAlertListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectSpendAlertListResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<ProjectSpendAlert>,
     /// `first_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectSpendAlertListResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectSpendAlertListResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectSpendAlertListResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectSpendAlertListResource, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<ProjectSpendAlert>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectSpendAlertListResource {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::or_absent(v_first_id),
+                    last_id: crate::__private::or_absent(v_last_id),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectSpendAlertListResource {
@@ -8113,24 +14067,56 @@ impl Empty for ProjectSpendAlertListResource {
 }
 
 /// The `ProjectSpendLimitDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectSpendLimitDeletedResource {
     /// `object`, required.
     /// Default: `"project.spend_limit.deleted"`.
-    #[serde(default)]
     pub object: consts::ProjectSpendLimitDeleted,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectSpendLimitDeletedResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectSpendLimitDeletedResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectSpendLimitDeletedResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectSpendLimitDeletedResource, A::Error> {
+                let mut v_object: Option<consts::ProjectSpendLimitDeleted> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectSpendLimitDeletedResource {
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectSpendLimitDeletedResource {
@@ -8145,51 +14131,86 @@ impl Empty for ProjectSpendLimitDeletedResource {
 }
 
 /// The `ProjectSpendLimitResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectSpendLimitResource {
     /// `object`, required.
     /// Default: `"project.spend_limit"`.
-    #[serde(default)]
     pub object: consts::ProjectSpendLimit,
     /// `threshold_amount`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub threshold_amount: i64,
     /// `currency`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub currency: SpendLimitCurrency,
     /// `interval`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub interval: SpendLimitInterval,
     /// `enforcement`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub enforcement: SpendLimitEnforcement,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectSpendLimitResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectSpendLimitResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectSpendLimitResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectSpendLimitResource, A::Error> {
+                let mut v_object: Option<consts::ProjectSpendLimit> = None;
+                let mut v_threshold_amount: Option<i64> = None;
+                let mut v_currency: Option<SpendLimitCurrency> = None;
+                let mut v_interval: Option<SpendLimitInterval> = None;
+                let mut v_enforcement: Option<SpendLimitEnforcement> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "threshold_amount" => crate::__private::put(
+                            &mut v_threshold_amount,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "threshold_amount",
+                        )?,
+                        "currency" => crate::__private::put(
+                            &mut v_currency,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "currency",
+                        )?,
+                        "interval" => crate::__private::put(
+                            &mut v_interval,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "interval",
+                        )?,
+                        "enforcement" => crate::__private::put(
+                            &mut v_enforcement,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "enforcement",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectSpendLimitResource {
+                    object: v_object.unwrap_or_default(),
+                    threshold_amount: crate::__private::required(
+                        v_threshold_amount,
+                        "threshold_amount",
+                    )?,
+                    currency: crate::__private::required(v_currency, "currency")?,
+                    interval: crate::__private::required(v_interval, "interval")?,
+                    enforcement: crate::__private::required(v_enforcement, "enforcement")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectSpendLimitResource {
@@ -8213,25 +14234,59 @@ impl Empty for ProjectSpendLimitResource {
 }
 
 /// The `ProjectUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ProjectUpdateRequest {
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `external_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_key_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectUpdateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectUpdateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectUpdateRequest, A::Error> {
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_external_key_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "external_key_id" => crate::__private::put(
+                            &mut v_external_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "external_key_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectUpdateRequest {
+                    name: v_name.unwrap_or_default(),
+                    external_key_id: v_external_key_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectUpdateRequest {
@@ -8246,55 +14301,93 @@ impl Empty for ProjectUpdateRequest {
 }
 
 /// The `ProjectUser` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectUser {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProjectUser,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `email`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub role: String,
     /// `added_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub added_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectUser;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectUser` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectUser, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectUser> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_email: Option<Option<String>> = None;
+                let mut v_role: Option<String> = None;
+                let mut v_added_at: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "email" => crate::__private::put(
+                            &mut v_email,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "email",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "role",
+                        )?,
+                        "added_at" => crate::__private::put(
+                            &mut v_added_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "added_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectUser {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: v_name.unwrap_or_default(),
+                    email: v_email.unwrap_or_default(),
+                    role: crate::__private::required(v_role, "role")?,
+                    added_at: crate::__private::required(v_added_at, "added_at")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectUser {
@@ -8313,34 +14406,68 @@ impl Empty for ProjectUser {
 }
 
 /// The `ProjectUserCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectUserCreateRequest {
     /// `user_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `email`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub role: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectUserCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectUserCreateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectUserCreateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectUserCreateRequest, A::Error> {
+                let mut v_user_id: Option<Option<String>> = None;
+                let mut v_email: Option<Option<String>> = None;
+                let mut v_role: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "user_id" => crate::__private::put(
+                            &mut v_user_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user_id",
+                        )?,
+                        "email" => crate::__private::put(
+                            &mut v_email,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "email",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectUserCreateRequest {
+                    user_id: v_user_id.unwrap_or_default(),
+                    email: v_email.unwrap_or_default(),
+                    role: crate::__private::required(v_role, "role")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectUserCreateRequest {
@@ -8356,32 +14483,64 @@ impl Empty for ProjectUserCreateRequest {
 }
 
 /// The `ProjectUserDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectUserDeleteResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationProjectUserDeleted,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectUserDeleteResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectUserDeleteResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectUserDeleteResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectUserDeleteResponse, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectUserDeleted> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectUserDeleteResponse {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectUserDeleteResponse {
@@ -8397,52 +14556,86 @@ impl Empty for ProjectUserDeleteResponse {
 }
 
 /// The `ProjectUserListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectUserListResponse {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<ProjectUser>,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectUserListResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectUserListResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectUserListResponse, A::Error> {
+                let mut v_object: Option<String> = None;
+                let mut v_data: Option<Vec<ProjectUser>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectUserListResponse {
+                    object: crate::__private::required(v_object, "object")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectUserListResponse {
@@ -8460,18 +14653,49 @@ impl Empty for ProjectUserListResponse {
 }
 
 /// The `ProjectUserUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ProjectUserUpdateRequest {
     /// `role`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProjectUserUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProjectUserUpdateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProjectUserUpdateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProjectUserUpdateRequest, A::Error> {
+                let mut v_role: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProjectUserUpdateRequest {
+                    role: v_role.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProjectUserUpdateRequest {
@@ -8485,20 +14709,48 @@ impl Empty for ProjectUserUpdateRequest {
 }
 
 /// The `PublicAssignOrganizationGroupRoleBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PublicAssignOrganizationGroupRoleBody {
     /// `role_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub role_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for PublicAssignOrganizationGroupRoleBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PublicAssignOrganizationGroupRoleBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `PublicAssignOrganizationGroupRoleBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PublicAssignOrganizationGroupRoleBody, A::Error> {
+                let mut v_role_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role_id" => crate::__private::put(
+                            &mut v_role_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "role_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(PublicAssignOrganizationGroupRoleBody {
+                    role_id: crate::__private::required(v_role_id, "role_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for PublicAssignOrganizationGroupRoleBody {
@@ -8512,36 +14764,67 @@ impl Empty for PublicAssignOrganizationGroupRoleBody {
 }
 
 /// The `PublicCreateOrganizationRoleBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PublicCreateOrganizationRoleBody {
     /// `role_name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub role_name: String,
     /// `permissions`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub permissions: Vec<String>,
     /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for PublicCreateOrganizationRoleBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PublicCreateOrganizationRoleBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `PublicCreateOrganizationRoleBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PublicCreateOrganizationRoleBody, A::Error> {
+                let mut v_role_name: Option<String> = None;
+                let mut v_permissions: Option<Vec<String>> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role_name" => crate::__private::put(
+                            &mut v_role_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "role_name",
+                        )?,
+                        "permissions" => crate::__private::put(
+                            &mut v_permissions,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "permissions",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(PublicCreateOrganizationRoleBody {
+                    role_name: crate::__private::required(v_role_name, "role_name")?,
+                    permissions: crate::__private::required(v_permissions, "permissions")?,
+                    description: v_description.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for PublicCreateOrganizationRoleBody {
@@ -8587,42 +14870,73 @@ AESTORAGEPROCESSING = "AE_STORAGE_PROCESSING",
 }
 
 /// The `PublicRoleListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PublicRoleListResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<Role>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `next`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for PublicRoleListResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PublicRoleListResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `PublicRoleListResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PublicRoleListResource, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<Role>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_next: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "next" => crate::__private::put(
+                            &mut v_next,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "next",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(PublicRoleListResource {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    next: crate::__private::or_absent(v_next),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for PublicRoleListResource {
@@ -8639,28 +14953,69 @@ impl Empty for PublicRoleListResource {
 }
 
 /// The `PublicUpdateOrganizationRoleBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct PublicUpdateOrganizationRoleBody {
     /// `permissions`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
     /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `role_name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for PublicUpdateOrganizationRoleBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PublicUpdateOrganizationRoleBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `PublicUpdateOrganizationRoleBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PublicUpdateOrganizationRoleBody, A::Error> {
+                let mut v_permissions: Option<Option<Vec<String>>> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_role_name: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "permissions" => crate::__private::put(
+                            &mut v_permissions,
+                            map.next_value()?,
+                            "permissions",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "role_name" => crate::__private::put(
+                            &mut v_role_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role_name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(PublicUpdateOrganizationRoleBody {
+                    permissions: v_permissions.unwrap_or_default(),
+                    description: v_description.unwrap_or_default(),
+                    role_name: v_role_name.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for PublicUpdateOrganizationRoleBody {
@@ -8676,15 +15031,50 @@ impl Empty for PublicUpdateOrganizationRoleBody {
 }
 
 /// The `RetrieveProjectGroupParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RetrieveProjectGroupParams {
     /// `group_type`, optional.
     /// Default: `"group"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_type: Option<RetrieveProjectGroupParamsGroupType>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RetrieveProjectGroupParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RetrieveProjectGroupParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RetrieveProjectGroupParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RetrieveProjectGroupParams, A::Error> {
+                let mut v_group_type: Option<Option<RetrieveProjectGroupParamsGroupType>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "group_type" => crate::__private::put(
+                            &mut v_group_type,
+                            map.next_value()?,
+                            "group_type",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RetrieveProjectGroupParams {
+                    group_type: v_group_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RetrieveProjectGroupParams {
@@ -8709,69 +15099,100 @@ TenantGroup = "tenant_group",
 }
 
 /// The `Role` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Role {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::Role,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `description`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub description: Option<String>,
     /// `permissions`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub permissions: Vec<String>,
     /// `resource_type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub resource_type: String,
     /// `predefined_role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub predefined_role: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Role;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Role` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Role, A::Error> {
+                let mut v_object: Option<consts::Role> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_permissions: Option<Vec<String>> = None;
+                let mut v_resource_type: Option<String> = None;
+                let mut v_predefined_role: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "permissions" => crate::__private::put(
+                            &mut v_permissions,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "permissions",
+                        )?,
+                        "resource_type" => crate::__private::put(
+                            &mut v_resource_type,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "resource_type",
+                        )?,
+                        "predefined_role" => crate::__private::put(
+                            &mut v_predefined_role,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "predefined_role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Role {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    description: crate::__private::or_absent(v_description),
+                    permissions: crate::__private::required(v_permissions, "permissions")?,
+                    resource_type: crate::__private::required(v_resource_type, "resource_type")?,
+                    predefined_role: crate::__private::required(
+                        v_predefined_role,
+                        "predefined_role",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Role {
@@ -8799,32 +15220,64 @@ impl Empty for Role {
 }
 
 /// The `RoleDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoleDeletedResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::RoleDeleted,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RoleDeletedResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RoleDeletedResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RoleDeletedResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RoleDeletedResource, A::Error> {
+                let mut v_object: Option<consts::RoleDeleted> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RoleDeletedResource {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RoleDeletedResource {
@@ -8840,42 +15293,73 @@ impl Empty for RoleDeletedResource {
 }
 
 /// The `RoleListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoleListResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<AssignedRoleDetails>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `next`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RoleListResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RoleListResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RoleListResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RoleListResource, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<AssignedRoleDetails>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_next: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "next" => crate::__private::put(
+                            &mut v_next,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "next",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RoleListResource {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    next: crate::__private::or_absent(v_next),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RoleListResource {
@@ -8892,52 +15376,84 @@ impl Empty for RoleListResource {
 }
 
 /// The `ServiceAccountApiKeyBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServiceAccountApiKeyBody {
     /// `object`, required.
     /// Default: `"organization.project.service_account.api_key"`.
-    #[serde(default)]
     pub object: consts::OrganizationProjectServiceAccountApiKey,
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub value: crate::SecretValue,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ServiceAccountApiKeyBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ServiceAccountApiKeyBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ServiceAccountApiKeyBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ServiceAccountApiKeyBody, A::Error> {
+                let mut v_object: Option<consts::OrganizationProjectServiceAccountApiKey> = None;
+                let mut v_value: Option<crate::SecretValue> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "value" => crate::__private::put(
+                            &mut v_value,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "value",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ServiceAccountApiKeyBody {
+                    object: v_object.unwrap_or_default(),
+                    value: crate::__private::required(v_value, "value")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ServiceAccountApiKeyBody {
@@ -8955,30 +15471,63 @@ impl Empty for ServiceAccountApiKeyBody {
 }
 
 /// The `SpendAlertNotificationChannel` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpendAlertNotificationChannel {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Email,
     /// `recipients`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub recipients: Vec<String>,
     /// `subject_prefix`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_prefix: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for SpendAlertNotificationChannel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SpendAlertNotificationChannel;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `SpendAlertNotificationChannel` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SpendAlertNotificationChannel, A::Error> {
+                let mut v_type: Option<consts::Email> = None;
+                let mut v_recipients: Option<Vec<String>> = None;
+                let mut v_subject_prefix: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "recipients" => crate::__private::put(
+                            &mut v_recipients,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "recipients",
+                        )?,
+                        "subject_prefix" => crate::__private::put(
+                            &mut v_subject_prefix,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "subject_prefix",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(SpendAlertNotificationChannel {
+                    r#type: v_type.unwrap_or_default(),
+                    recipients: crate::__private::required(v_recipients, "recipients")?,
+                    subject_prefix: v_subject_prefix.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for SpendAlertNotificationChannel {
@@ -9002,20 +15551,48 @@ USD = "USD",
 }
 
 /// The `SpendLimitEnforcement` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpendLimitEnforcement {
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: SpendLimitEnforcementStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for SpendLimitEnforcement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SpendLimitEnforcement;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `SpendLimitEnforcement` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SpendLimitEnforcement, A::Error> {
+                let mut v_status: Option<SpendLimitEnforcementStatus> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(SpendLimitEnforcement {
+                    status: crate::__private::required(v_status, "status")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for SpendLimitEnforcement {
@@ -9047,21 +15624,52 @@ Month = "month",
 }
 
 /// The `ToggleCertificatesRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToggleCertificatesRequest {
     /// `certificate_ids`, required.
     /// Constraints: at least 1 items, at most 10 items.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub certificate_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ToggleCertificatesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ToggleCertificatesRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ToggleCertificatesRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ToggleCertificatesRequest, A::Error> {
+                let mut v_certificate_ids: Option<Vec<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "certificate_ids" => crate::__private::put(
+                            &mut v_certificate_ids,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "certificate_ids",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ToggleCertificatesRequest {
+                    certificate_ids: crate::__private::required(
+                        v_certificate_ids,
+                        "certificate_ids",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ToggleCertificatesRequest {
@@ -9075,21 +15683,49 @@ impl Empty for ToggleCertificatesRequest {
 }
 
 /// The `UpdateGroupBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UpdateGroupBody {
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 255 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UpdateGroupBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UpdateGroupBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UpdateGroupBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateGroupBody, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UpdateGroupBody {
+                    name: crate::__private::required(v_name, "name")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UpdateGroupBody {
@@ -9103,20 +15739,49 @@ impl Empty for UpdateGroupBody {
 }
 
 /// The `UpdateOrganizationDataRetentionBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UpdateOrganizationDataRetentionBody {
     /// `retention_type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub retention_type: UpdateOrganizationDataRetentionBodyRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UpdateOrganizationDataRetentionBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UpdateOrganizationDataRetentionBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UpdateOrganizationDataRetentionBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationDataRetentionBody, A::Error> {
+                let mut v_retention_type: Option<UpdateOrganizationDataRetentionBodyRetentionType> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "retention_type" => crate::__private::put(
+                            &mut v_retention_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "retention_type",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UpdateOrganizationDataRetentionBody {
+                    retention_type: crate::__private::required(v_retention_type, "retention_type")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UpdateOrganizationDataRetentionBody {
@@ -9133,27 +15798,66 @@ impl Empty for UpdateOrganizationDataRetentionBody {
 pub type UpdateOrganizationDataRetentionBodyRetentionType = OrganizationDataRetentionType;
 
 /// The `UpdateOrganizationSpendLimitBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UpdateOrganizationSpendLimitBody {
     /// `threshold_amount`, required.
     /// Constraints: minimum 1.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub threshold_amount: u64,
     /// `currency`, required.
-    #[serde(default)]
     pub currency: consts::USD,
     /// `interval`, required.
-    #[serde(default)]
     pub interval: consts::Month,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UpdateOrganizationSpendLimitBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UpdateOrganizationSpendLimitBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UpdateOrganizationSpendLimitBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateOrganizationSpendLimitBody, A::Error> {
+                let mut v_threshold_amount: Option<u64> = None;
+                let mut v_currency: Option<consts::USD> = None;
+                let mut v_interval: Option<consts::Month> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "threshold_amount" => crate::__private::put(
+                            &mut v_threshold_amount,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "threshold_amount",
+                        )?,
+                        "currency" => {
+                            crate::__private::put(&mut v_currency, map.next_value()?, "currency")?
+                        }
+                        "interval" => {
+                            crate::__private::put(&mut v_interval, map.next_value()?, "interval")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UpdateOrganizationSpendLimitBody {
+                    threshold_amount: crate::__private::required(
+                        v_threshold_amount,
+                        "threshold_amount",
+                    )?,
+                    currency: v_currency.unwrap_or_default(),
+                    interval: v_interval.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UpdateOrganizationSpendLimitBody {
@@ -9169,20 +15873,49 @@ impl Empty for UpdateOrganizationSpendLimitBody {
 }
 
 /// The `UpdateProjectDataRetentionBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UpdateProjectDataRetentionBody {
     /// `retention_type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub retention_type: UpdateProjectDataRetentionBodyRetentionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UpdateProjectDataRetentionBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UpdateProjectDataRetentionBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UpdateProjectDataRetentionBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateProjectDataRetentionBody, A::Error> {
+                let mut v_retention_type: Option<UpdateProjectDataRetentionBodyRetentionType> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "retention_type" => crate::__private::put(
+                            &mut v_retention_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "retention_type",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UpdateProjectDataRetentionBody {
+                    retention_type: crate::__private::required(v_retention_type, "retention_type")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UpdateProjectDataRetentionBody {
@@ -9199,21 +15932,55 @@ impl Empty for UpdateProjectDataRetentionBody {
 pub type UpdateProjectDataRetentionBodyRetentionType = ProjectDataRetentionType;
 
 /// The `UpdateProjectServiceAccountBody` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct UpdateProjectServiceAccountBody {
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<UpdateProjectServiceAccountBodyRole>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UpdateProjectServiceAccountBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UpdateProjectServiceAccountBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UpdateProjectServiceAccountBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateProjectServiceAccountBody, A::Error> {
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_role: Option<Option<UpdateProjectServiceAccountBodyRole>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UpdateProjectServiceAccountBody {
+                    name: v_name.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UpdateProjectServiceAccountBody {
@@ -9231,27 +15998,66 @@ impl Empty for UpdateProjectServiceAccountBody {
 pub type UpdateProjectServiceAccountBodyRole = InviteProjectsItemRole;
 
 /// The `UpdateProjectSpendLimitBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UpdateProjectSpendLimitBody {
     /// `threshold_amount`, required.
     /// Constraints: minimum 1.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub threshold_amount: u64,
     /// `currency`, required.
-    #[serde(default)]
     pub currency: consts::USD,
     /// `interval`, required.
-    #[serde(default)]
     pub interval: consts::Month,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UpdateProjectSpendLimitBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UpdateProjectSpendLimitBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UpdateProjectSpendLimitBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateProjectSpendLimitBody, A::Error> {
+                let mut v_threshold_amount: Option<u64> = None;
+                let mut v_currency: Option<consts::USD> = None;
+                let mut v_interval: Option<consts::Month> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "threshold_amount" => crate::__private::put(
+                            &mut v_threshold_amount,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "threshold_amount",
+                        )?,
+                        "currency" => {
+                            crate::__private::put(&mut v_currency, map.next_value()?, "currency")?
+                        }
+                        "interval" => {
+                            crate::__private::put(&mut v_interval, map.next_value()?, "interval")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UpdateProjectSpendLimitBody {
+                    threshold_amount: crate::__private::required(
+                        v_threshold_amount,
+                        "threshold_amount",
+                    )?,
+                    currency: v_currency.unwrap_or_default(),
+                    interval: v_interval.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UpdateProjectSpendLimitBody {
@@ -9267,27 +16073,58 @@ impl Empty for UpdateProjectSpendLimitBody {
 }
 
 /// The `UploadCertificateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UploadCertificateRequest {
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `certificate`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub certificate: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UploadCertificateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UploadCertificateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UploadCertificateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UploadCertificateRequest, A::Error> {
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_certificate: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "certificate" => crate::__private::put(
+                            &mut v_certificate,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "certificate",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UploadCertificateRequest {
+                    name: v_name.unwrap_or_default(),
+                    certificate: crate::__private::required(v_certificate, "certificate")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UploadCertificateRequest {
@@ -9302,54 +16139,133 @@ impl Empty for UploadCertificateRequest {
 }
 
 /// The `UsageAudioSpeechesParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageAudioSpeechesParams {
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageAudioSpeechesParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageAudioSpeechesParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageAudioSpeechesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageAudioSpeechesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageAudioSpeechesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageAudioSpeechesParams, A::Error> {
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<Option<i64>> = None;
+                let mut v_bucket_width: Option<Option<UsageAudioSpeechesParamsBucketWidth>> = None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_user_ids: Option<Option<Vec<String>>> = None;
+                let mut v_api_key_ids: Option<Option<Vec<String>>> = None;
+                let mut v_models: Option<Option<Vec<String>>> = None;
+                let mut v_group_by: Option<Option<Vec<UsageAudioSpeechesParamsGroupByItem>>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "end_time",
+                        )?,
+                        "bucket_width" => crate::__private::put(
+                            &mut v_bucket_width,
+                            map.next_value()?,
+                            "bucket_width",
+                        )?,
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids",
+                        )?,
+                        "user_ids" => {
+                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
+                        }
+                        "api_key_ids" => crate::__private::put(
+                            &mut v_api_key_ids,
+                            map.next_value()?,
+                            "api_key_ids",
+                        )?,
+                        "models" => {
+                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
+                        }
+                        "group_by" => {
+                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
+                        }
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "page" => crate::__private::put(
+                            &mut v_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageAudioSpeechesParams {
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: v_end_time.unwrap_or_default(),
+                    bucket_width: v_bucket_width.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    user_ids: v_user_ids.unwrap_or_default(),
+                    api_key_ids: v_api_key_ids.unwrap_or_default(),
+                    models: v_models.unwrap_or_default(),
+                    group_by: v_group_by.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    page: v_page.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageAudioSpeechesParams {
@@ -9410,60 +16326,107 @@ Model = "model",
 }
 
 /// The `UsageAudioSpeechesResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageAudioSpeechesResult {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUsageAudioSpeechesResult,
     /// `characters`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub characters: i64,
     /// `num_model_requests`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageAudioSpeechesResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageAudioSpeechesResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageAudioSpeechesResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageAudioSpeechesResult, A::Error> {
+                let mut v_object: Option<consts::OrganizationUsageAudioSpeechesResult> = None;
+                let mut v_characters: Option<i64> = None;
+                let mut v_num_model_requests: Option<i64> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_user_id: Option<Option<String>> = None;
+                let mut v_api_key_id: Option<Option<String>> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "characters" => crate::__private::put(
+                            &mut v_characters,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "characters",
+                        )?,
+                        "num_model_requests" => crate::__private::put(
+                            &mut v_num_model_requests,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "num_model_requests",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "user_id" => crate::__private::put(
+                            &mut v_user_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user_id",
+                        )?,
+                        "api_key_id" => crate::__private::put(
+                            &mut v_api_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "api_key_id",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageAudioSpeechesResult {
+                    object: v_object.unwrap_or_default(),
+                    characters: crate::__private::required(v_characters, "characters")?,
+                    num_model_requests: crate::__private::required(
+                        v_num_model_requests,
+                        "num_model_requests",
+                    )?,
+                    project_id: v_project_id.unwrap_or_default(),
+                    user_id: v_user_id.unwrap_or_default(),
+                    api_key_id: v_api_key_id.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageAudioSpeechesResult {
@@ -9491,54 +16454,135 @@ impl Empty for UsageAudioSpeechesResult {
 }
 
 /// The `UsageAudioTranscriptionsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageAudioTranscriptionsParams {
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageAudioTranscriptionsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageAudioTranscriptionsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageAudioTranscriptionsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageAudioTranscriptionsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageAudioTranscriptionsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageAudioTranscriptionsParams, A::Error> {
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<Option<i64>> = None;
+                let mut v_bucket_width: Option<Option<UsageAudioTranscriptionsParamsBucketWidth>> =
+                    None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_user_ids: Option<Option<Vec<String>>> = None;
+                let mut v_api_key_ids: Option<Option<Vec<String>>> = None;
+                let mut v_models: Option<Option<Vec<String>>> = None;
+                let mut v_group_by: Option<Option<Vec<UsageAudioTranscriptionsParamsGroupByItem>>> =
+                    None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "end_time",
+                        )?,
+                        "bucket_width" => crate::__private::put(
+                            &mut v_bucket_width,
+                            map.next_value()?,
+                            "bucket_width",
+                        )?,
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids",
+                        )?,
+                        "user_ids" => {
+                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
+                        }
+                        "api_key_ids" => crate::__private::put(
+                            &mut v_api_key_ids,
+                            map.next_value()?,
+                            "api_key_ids",
+                        )?,
+                        "models" => {
+                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
+                        }
+                        "group_by" => {
+                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
+                        }
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "page" => crate::__private::put(
+                            &mut v_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageAudioTranscriptionsParams {
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: v_end_time.unwrap_or_default(),
+                    bucket_width: v_bucket_width.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    user_ids: v_user_ids.unwrap_or_default(),
+                    api_key_ids: v_api_key_ids.unwrap_or_default(),
+                    models: v_models.unwrap_or_default(),
+                    group_by: v_group_by.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    page: v_page.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageAudioTranscriptionsParams {
@@ -9578,60 +16622,107 @@ pub type UsageAudioTranscriptionsParamsBucketWidth = UsageAudioSpeechesParamsBuc
 pub type UsageAudioTranscriptionsParamsGroupByItem = UsageAudioSpeechesParamsGroupByItem;
 
 /// The `UsageAudioTranscriptionsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageAudioTranscriptionsResult {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUsageAudioTranscriptionsResult,
     /// `seconds`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub seconds: i64,
     /// `num_model_requests`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageAudioTranscriptionsResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageAudioTranscriptionsResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageAudioTranscriptionsResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageAudioTranscriptionsResult, A::Error> {
+                let mut v_object: Option<consts::OrganizationUsageAudioTranscriptionsResult> = None;
+                let mut v_seconds: Option<i64> = None;
+                let mut v_num_model_requests: Option<i64> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_user_id: Option<Option<String>> = None;
+                let mut v_api_key_id: Option<Option<String>> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "seconds" => crate::__private::put(
+                            &mut v_seconds,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "seconds",
+                        )?,
+                        "num_model_requests" => crate::__private::put(
+                            &mut v_num_model_requests,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "num_model_requests",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "user_id" => crate::__private::put(
+                            &mut v_user_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user_id",
+                        )?,
+                        "api_key_id" => crate::__private::put(
+                            &mut v_api_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "api_key_id",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageAudioTranscriptionsResult {
+                    object: v_object.unwrap_or_default(),
+                    seconds: crate::__private::required(v_seconds, "seconds")?,
+                    num_model_requests: crate::__private::required(
+                        v_num_model_requests,
+                        "num_model_requests",
+                    )?,
+                    project_id: v_project_id.unwrap_or_default(),
+                    user_id: v_user_id.unwrap_or_default(),
+                    api_key_id: v_api_key_id.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageAudioTranscriptionsResult {
@@ -9659,45 +16750,109 @@ impl Empty for UsageAudioTranscriptionsResult {
 }
 
 /// The `UsageCodeInterpreterSessionsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageCodeInterpreterSessionsParams {
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageCodeInterpreterSessionsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<consts::ProjectId>>,
     /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageCodeInterpreterSessionsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageCodeInterpreterSessionsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageCodeInterpreterSessionsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageCodeInterpreterSessionsParams, A::Error> {
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<Option<i64>> = None;
+                let mut v_bucket_width: Option<
+                    Option<UsageCodeInterpreterSessionsParamsBucketWidth>,
+                > = None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_group_by: Option<Option<Vec<consts::ProjectId>>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "end_time",
+                        )?,
+                        "bucket_width" => crate::__private::put(
+                            &mut v_bucket_width,
+                            map.next_value()?,
+                            "bucket_width",
+                        )?,
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids",
+                        )?,
+                        "group_by" => {
+                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
+                        }
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "page" => crate::__private::put(
+                            &mut v_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageCodeInterpreterSessionsParams {
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: v_end_time.unwrap_or_default(),
+                    bucket_width: v_bucket_width.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    group_by: v_group_by.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    page: v_page.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageCodeInterpreterSessionsParams {
@@ -9728,30 +16883,66 @@ impl Empty for UsageCodeInterpreterSessionsParams {
 pub type UsageCodeInterpreterSessionsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
 /// The `UsageCodeInterpreterSessionsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageCodeInterpreterSessionsResult {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUsageCodeInterpreterSessionsResult,
     /// `num_sessions`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub num_sessions: i64,
     /// `project_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageCodeInterpreterSessionsResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageCodeInterpreterSessionsResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageCodeInterpreterSessionsResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageCodeInterpreterSessionsResult, A::Error> {
+                let mut v_object: Option<consts::OrganizationUsageCodeInterpreterSessionsResult> =
+                    None;
+                let mut v_num_sessions: Option<i64> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "num_sessions" => crate::__private::put(
+                            &mut v_num_sessions,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "num_sessions",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageCodeInterpreterSessionsResult {
+                    object: v_object.unwrap_or_default(),
+                    num_sessions: crate::__private::required(v_num_sessions, "num_sessions")?,
+                    project_id: v_project_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageCodeInterpreterSessionsResult {
@@ -9767,57 +16958,139 @@ impl Empty for UsageCodeInterpreterSessionsResult {
 }
 
 /// The `UsageCompletionsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageCompletionsParams {
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageCompletionsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `batch`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<bool>,
     /// `group_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageCompletionsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageCompletionsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageCompletionsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageCompletionsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageCompletionsParams, A::Error> {
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<Option<i64>> = None;
+                let mut v_bucket_width: Option<Option<UsageCompletionsParamsBucketWidth>> = None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_user_ids: Option<Option<Vec<String>>> = None;
+                let mut v_api_key_ids: Option<Option<Vec<String>>> = None;
+                let mut v_models: Option<Option<Vec<String>>> = None;
+                let mut v_batch: Option<Option<bool>> = None;
+                let mut v_group_by: Option<Option<Vec<UsageCompletionsParamsGroupByItem>>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "end_time",
+                        )?,
+                        "bucket_width" => crate::__private::put(
+                            &mut v_bucket_width,
+                            map.next_value()?,
+                            "bucket_width",
+                        )?,
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids",
+                        )?,
+                        "user_ids" => {
+                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
+                        }
+                        "api_key_ids" => crate::__private::put(
+                            &mut v_api_key_ids,
+                            map.next_value()?,
+                            "api_key_ids",
+                        )?,
+                        "models" => {
+                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
+                        }
+                        "batch" => crate::__private::put(&mut v_batch, map.next_value()?, "batch")?,
+                        "group_by" => {
+                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
+                        }
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "page" => crate::__private::put(
+                            &mut v_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageCompletionsParams {
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: v_end_time.unwrap_or_default(),
+                    bucket_width: v_bucket_width.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    user_ids: v_user_ids.unwrap_or_default(),
+                    api_key_ids: v_api_key_ids.unwrap_or_default(),
+                    models: v_models.unwrap_or_default(),
+                    batch: v_batch.unwrap_or_default(),
+                    group_by: v_group_by.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    page: v_page.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageCompletionsParams {
@@ -9874,127 +17147,252 @@ ServiceTier = "service_tier",
 }
 
 /// The `UsageCompletionsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageCompletionsResult {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUsageCompletionsResult,
     /// `input_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub input_tokens: i64,
     /// `input_cached_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cached_tokens: Option<i64>,
     /// `input_cache_write_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cache_write_tokens: Option<i64>,
     /// `input_uncached_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_uncached_tokens: Option<i64>,
     /// `output_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_tokens: i64,
     /// `input_text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_text_tokens: Option<i64>,
     /// `output_text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_text_tokens: Option<i64>,
     /// `input_cached_text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cached_text_tokens: Option<i64>,
     /// `input_audio_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_tokens: Option<i64>,
     /// `input_cached_audio_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cached_audio_tokens: Option<i64>,
     /// `output_audio_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_audio_tokens: Option<i64>,
     /// `input_image_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_image_tokens: Option<i64>,
     /// `input_cached_image_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cached_image_tokens: Option<i64>,
     /// `output_image_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_image_tokens: Option<i64>,
     /// `num_model_requests`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `batch`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<bool>,
     /// `service_tier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageCompletionsResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageCompletionsResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageCompletionsResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageCompletionsResult, A::Error> {
+                let mut v_object: Option<consts::OrganizationUsageCompletionsResult> = None;
+                let mut v_input_tokens: Option<i64> = None;
+                let mut v_input_cached_tokens: Option<Option<i64>> = None;
+                let mut v_input_cache_write_tokens: Option<Option<i64>> = None;
+                let mut v_input_uncached_tokens: Option<Option<i64>> = None;
+                let mut v_output_tokens: Option<i64> = None;
+                let mut v_input_text_tokens: Option<Option<i64>> = None;
+                let mut v_output_text_tokens: Option<Option<i64>> = None;
+                let mut v_input_cached_text_tokens: Option<Option<i64>> = None;
+                let mut v_input_audio_tokens: Option<Option<i64>> = None;
+                let mut v_input_cached_audio_tokens: Option<Option<i64>> = None;
+                let mut v_output_audio_tokens: Option<Option<i64>> = None;
+                let mut v_input_image_tokens: Option<Option<i64>> = None;
+                let mut v_input_cached_image_tokens: Option<Option<i64>> = None;
+                let mut v_output_image_tokens: Option<Option<i64>> = None;
+                let mut v_num_model_requests: Option<i64> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_user_id: Option<Option<String>> = None;
+                let mut v_api_key_id: Option<Option<String>> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut v_batch: Option<Option<bool>> = None;
+                let mut v_service_tier: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "input_tokens" => crate::__private::put(
+                            &mut v_input_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "input_tokens",
+                        )?,
+                        "input_cached_tokens" => crate::__private::put(
+                            &mut v_input_cached_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "input_cached_tokens",
+                        )?,
+                        "input_cache_write_tokens" => crate::__private::put(
+                            &mut v_input_cache_write_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "input_cache_write_tokens",
+                        )?,
+                        "input_uncached_tokens" => crate::__private::put(
+                            &mut v_input_uncached_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "input_uncached_tokens",
+                        )?,
+                        "output_tokens" => crate::__private::put(
+                            &mut v_output_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_tokens",
+                        )?,
+                        "input_text_tokens" => crate::__private::put(
+                            &mut v_input_text_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "input_text_tokens",
+                        )?,
+                        "output_text_tokens" => crate::__private::put(
+                            &mut v_output_text_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "output_text_tokens",
+                        )?,
+                        "input_cached_text_tokens" => crate::__private::put(
+                            &mut v_input_cached_text_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "input_cached_text_tokens",
+                        )?,
+                        "input_audio_tokens" => crate::__private::put(
+                            &mut v_input_audio_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "input_audio_tokens",
+                        )?,
+                        "input_cached_audio_tokens" => crate::__private::put(
+                            &mut v_input_cached_audio_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "input_cached_audio_tokens",
+                        )?,
+                        "output_audio_tokens" => crate::__private::put(
+                            &mut v_output_audio_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "output_audio_tokens",
+                        )?,
+                        "input_image_tokens" => crate::__private::put(
+                            &mut v_input_image_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "input_image_tokens",
+                        )?,
+                        "input_cached_image_tokens" => crate::__private::put(
+                            &mut v_input_cached_image_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "input_cached_image_tokens",
+                        )?,
+                        "output_image_tokens" => crate::__private::put(
+                            &mut v_output_image_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "output_image_tokens",
+                        )?,
+                        "num_model_requests" => crate::__private::put(
+                            &mut v_num_model_requests,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "num_model_requests",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "user_id" => crate::__private::put(
+                            &mut v_user_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user_id",
+                        )?,
+                        "api_key_id" => crate::__private::put(
+                            &mut v_api_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "api_key_id",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        "batch" => crate::__private::put(&mut v_batch, map.next_value()?, "batch")?,
+                        "service_tier" => crate::__private::put(
+                            &mut v_service_tier,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "service_tier",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageCompletionsResult {
+                    object: v_object.unwrap_or_default(),
+                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
+                    input_cached_tokens: v_input_cached_tokens.unwrap_or_default(),
+                    input_cache_write_tokens: v_input_cache_write_tokens.unwrap_or_default(),
+                    input_uncached_tokens: v_input_uncached_tokens.unwrap_or_default(),
+                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
+                    input_text_tokens: v_input_text_tokens.unwrap_or_default(),
+                    output_text_tokens: v_output_text_tokens.unwrap_or_default(),
+                    input_cached_text_tokens: v_input_cached_text_tokens.unwrap_or_default(),
+                    input_audio_tokens: v_input_audio_tokens.unwrap_or_default(),
+                    input_cached_audio_tokens: v_input_cached_audio_tokens.unwrap_or_default(),
+                    output_audio_tokens: v_output_audio_tokens.unwrap_or_default(),
+                    input_image_tokens: v_input_image_tokens.unwrap_or_default(),
+                    input_cached_image_tokens: v_input_cached_image_tokens.unwrap_or_default(),
+                    output_image_tokens: v_output_image_tokens.unwrap_or_default(),
+                    num_model_requests: crate::__private::required(
+                        v_num_model_requests,
+                        "num_model_requests",
+                    )?,
+                    project_id: v_project_id.unwrap_or_default(),
+                    user_id: v_user_id.unwrap_or_default(),
+                    api_key_id: v_api_key_id.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    batch: v_batch.unwrap_or_default(),
+                    service_tier: v_service_tier.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageCompletionsResult {
@@ -10052,49 +17450,118 @@ impl Empty for UsageCompletionsResult {
 }
 
 /// The `UsageCostsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageCostsParams {
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<consts::V1d>,
     /// `project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageCostsParamsGroupByItem>>,
     /// `limit`, optional.
     /// Default: `7`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageCostsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageCostsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageCostsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageCostsParams, A::Error> {
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<Option<i64>> = None;
+                let mut v_bucket_width: Option<Option<consts::V1d>> = None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_api_key_ids: Option<Option<Vec<String>>> = None;
+                let mut v_group_by: Option<Option<Vec<UsageCostsParamsGroupByItem>>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "end_time",
+                        )?,
+                        "bucket_width" => crate::__private::put(
+                            &mut v_bucket_width,
+                            map.next_value()?,
+                            "bucket_width",
+                        )?,
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids",
+                        )?,
+                        "api_key_ids" => crate::__private::put(
+                            &mut v_api_key_ids,
+                            map.next_value()?,
+                            "api_key_ids",
+                        )?,
+                        "group_by" => {
+                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
+                        }
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "page" => crate::__private::put(
+                            &mut v_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageCostsParams {
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: v_end_time.unwrap_or_default(),
+                    bucket_width: v_bucket_width.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    api_key_ids: v_api_key_ids.unwrap_or_default(),
+                    group_by: v_group_by.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    page: v_page.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageCostsParams {
@@ -10136,54 +17603,133 @@ ApiKeyId = "api_key_id",
 }
 
 /// The `UsageEmbeddingsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageEmbeddingsParams {
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageEmbeddingsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageEmbeddingsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageEmbeddingsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageEmbeddingsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageEmbeddingsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageEmbeddingsParams, A::Error> {
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<Option<i64>> = None;
+                let mut v_bucket_width: Option<Option<UsageEmbeddingsParamsBucketWidth>> = None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_user_ids: Option<Option<Vec<String>>> = None;
+                let mut v_api_key_ids: Option<Option<Vec<String>>> = None;
+                let mut v_models: Option<Option<Vec<String>>> = None;
+                let mut v_group_by: Option<Option<Vec<UsageEmbeddingsParamsGroupByItem>>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "end_time",
+                        )?,
+                        "bucket_width" => crate::__private::put(
+                            &mut v_bucket_width,
+                            map.next_value()?,
+                            "bucket_width",
+                        )?,
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids",
+                        )?,
+                        "user_ids" => {
+                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
+                        }
+                        "api_key_ids" => crate::__private::put(
+                            &mut v_api_key_ids,
+                            map.next_value()?,
+                            "api_key_ids",
+                        )?,
+                        "models" => {
+                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
+                        }
+                        "group_by" => {
+                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
+                        }
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "page" => crate::__private::put(
+                            &mut v_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageEmbeddingsParams {
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: v_end_time.unwrap_or_default(),
+                    bucket_width: v_bucket_width.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    user_ids: v_user_ids.unwrap_or_default(),
+                    api_key_ids: v_api_key_ids.unwrap_or_default(),
+                    models: v_models.unwrap_or_default(),
+                    group_by: v_group_by.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    page: v_page.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageEmbeddingsParams {
@@ -10223,60 +17769,107 @@ pub type UsageEmbeddingsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 pub type UsageEmbeddingsParamsGroupByItem = UsageAudioSpeechesParamsGroupByItem;
 
 /// The `UsageEmbeddingsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageEmbeddingsResult {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUsageEmbeddingsResult,
     /// `input_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub input_tokens: i64,
     /// `num_model_requests`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageEmbeddingsResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageEmbeddingsResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageEmbeddingsResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageEmbeddingsResult, A::Error> {
+                let mut v_object: Option<consts::OrganizationUsageEmbeddingsResult> = None;
+                let mut v_input_tokens: Option<i64> = None;
+                let mut v_num_model_requests: Option<i64> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_user_id: Option<Option<String>> = None;
+                let mut v_api_key_id: Option<Option<String>> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "input_tokens" => crate::__private::put(
+                            &mut v_input_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "input_tokens",
+                        )?,
+                        "num_model_requests" => crate::__private::put(
+                            &mut v_num_model_requests,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "num_model_requests",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "user_id" => crate::__private::put(
+                            &mut v_user_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user_id",
+                        )?,
+                        "api_key_id" => crate::__private::put(
+                            &mut v_api_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "api_key_id",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageEmbeddingsResult {
+                    object: v_object.unwrap_or_default(),
+                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
+                    num_model_requests: crate::__private::required(
+                        v_num_model_requests,
+                        "num_model_requests",
+                    )?,
+                    project_id: v_project_id.unwrap_or_default(),
+                    user_id: v_user_id.unwrap_or_default(),
+                    api_key_id: v_api_key_id.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageEmbeddingsResult {
@@ -10304,54 +17897,137 @@ impl Empty for UsageEmbeddingsResult {
 }
 
 /// The `UsageFileSearchCallsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageFileSearchCallsParams {
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageFileSearchCallsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `vector_store_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_store_ids: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageFileSearchCallsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageFileSearchCallsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageFileSearchCallsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageFileSearchCallsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageFileSearchCallsParams, A::Error> {
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<Option<i64>> = None;
+                let mut v_bucket_width: Option<Option<UsageFileSearchCallsParamsBucketWidth>> =
+                    None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_user_ids: Option<Option<Vec<String>>> = None;
+                let mut v_api_key_ids: Option<Option<Vec<String>>> = None;
+                let mut v_vector_store_ids: Option<Option<Vec<String>>> = None;
+                let mut v_group_by: Option<Option<Vec<UsageFileSearchCallsParamsGroupByItem>>> =
+                    None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "end_time",
+                        )?,
+                        "bucket_width" => crate::__private::put(
+                            &mut v_bucket_width,
+                            map.next_value()?,
+                            "bucket_width",
+                        )?,
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids",
+                        )?,
+                        "user_ids" => {
+                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
+                        }
+                        "api_key_ids" => crate::__private::put(
+                            &mut v_api_key_ids,
+                            map.next_value()?,
+                            "api_key_ids",
+                        )?,
+                        "vector_store_ids" => crate::__private::put(
+                            &mut v_vector_store_ids,
+                            map.next_value()?,
+                            "vector_store_ids",
+                        )?,
+                        "group_by" => {
+                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
+                        }
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "page" => crate::__private::put(
+                            &mut v_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageFileSearchCallsParams {
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: v_end_time.unwrap_or_default(),
+                    bucket_width: v_bucket_width.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    user_ids: v_user_ids.unwrap_or_default(),
+                    api_key_ids: v_api_key_ids.unwrap_or_default(),
+                    vector_store_ids: v_vector_store_ids.unwrap_or_default(),
+                    group_by: v_group_by.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    page: v_page.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageFileSearchCallsParams {
@@ -10402,51 +18078,95 @@ VectorStoreId = "vector_store_id",
 }
 
 /// The `UsageFileSearchCallsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageFileSearchCallsResult {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUsageFileSearchesResult,
     /// `num_requests`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub num_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `vector_store_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_store_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageFileSearchCallsResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageFileSearchCallsResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageFileSearchCallsResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageFileSearchCallsResult, A::Error> {
+                let mut v_object: Option<consts::OrganizationUsageFileSearchesResult> = None;
+                let mut v_num_requests: Option<i64> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_user_id: Option<Option<String>> = None;
+                let mut v_api_key_id: Option<Option<String>> = None;
+                let mut v_vector_store_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "num_requests" => crate::__private::put(
+                            &mut v_num_requests,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "num_requests",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "user_id" => crate::__private::put(
+                            &mut v_user_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user_id",
+                        )?,
+                        "api_key_id" => crate::__private::put(
+                            &mut v_api_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "api_key_id",
+                        )?,
+                        "vector_store_id" => crate::__private::put(
+                            &mut v_vector_store_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "vector_store_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageFileSearchCallsResult {
+                    object: v_object.unwrap_or_default(),
+                    num_requests: crate::__private::required(v_num_requests, "num_requests")?,
+                    project_id: v_project_id.unwrap_or_default(),
+                    user_id: v_user_id.unwrap_or_default(),
+                    api_key_id: v_api_key_id.unwrap_or_default(),
+                    vector_store_id: v_vector_store_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageFileSearchCallsResult {
@@ -10472,60 +18192,147 @@ impl Empty for UsageFileSearchCallsResult {
 }
 
 /// The `UsageImagesParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageImagesParams {
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageImagesParamsBucketWidth>,
     /// `sources`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sources: Option<Vec<UsageImagesParamsSourcesItem>>,
     /// `sizes`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sizes: Option<Vec<UsageImagesParamsSizesItem>>,
     /// `project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageImagesParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageImagesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageImagesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageImagesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageImagesParams, A::Error> {
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<Option<i64>> = None;
+                let mut v_bucket_width: Option<Option<UsageImagesParamsBucketWidth>> = None;
+                let mut v_sources: Option<Option<Vec<UsageImagesParamsSourcesItem>>> = None;
+                let mut v_sizes: Option<Option<Vec<UsageImagesParamsSizesItem>>> = None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_user_ids: Option<Option<Vec<String>>> = None;
+                let mut v_api_key_ids: Option<Option<Vec<String>>> = None;
+                let mut v_models: Option<Option<Vec<String>>> = None;
+                let mut v_group_by: Option<Option<Vec<UsageImagesParamsGroupByItem>>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "end_time",
+                        )?,
+                        "bucket_width" => crate::__private::put(
+                            &mut v_bucket_width,
+                            map.next_value()?,
+                            "bucket_width",
+                        )?,
+                        "sources" => {
+                            crate::__private::put(&mut v_sources, map.next_value()?, "sources")?
+                        }
+                        "sizes" => crate::__private::put(&mut v_sizes, map.next_value()?, "sizes")?,
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids",
+                        )?,
+                        "user_ids" => {
+                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
+                        }
+                        "api_key_ids" => crate::__private::put(
+                            &mut v_api_key_ids,
+                            map.next_value()?,
+                            "api_key_ids",
+                        )?,
+                        "models" => {
+                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
+                        }
+                        "group_by" => {
+                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
+                        }
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "page" => crate::__private::put(
+                            &mut v_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageImagesParams {
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: v_end_time.unwrap_or_default(),
+                    bucket_width: v_bucket_width.unwrap_or_default(),
+                    sources: v_sources.unwrap_or_default(),
+                    sizes: v_sizes.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    user_ids: v_user_ids.unwrap_or_default(),
+                    api_key_ids: v_api_key_ids.unwrap_or_default(),
+                    models: v_models.unwrap_or_default(),
+                    group_by: v_group_by.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    page: v_page.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageImagesParams {
@@ -10612,74 +18419,127 @@ ImageVariation = "image.variation",
 }
 
 /// The `UsageImagesResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageImagesResult {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUsageImagesResult,
     /// `images`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub images: i64,
     /// `num_model_requests`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub num_model_requests: i64,
     /// `source`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// `size`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// `project_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageImagesResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageImagesResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageImagesResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageImagesResult, A::Error> {
+                let mut v_object: Option<consts::OrganizationUsageImagesResult> = None;
+                let mut v_images: Option<i64> = None;
+                let mut v_num_model_requests: Option<i64> = None;
+                let mut v_source: Option<Option<String>> = None;
+                let mut v_size: Option<Option<String>> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_user_id: Option<Option<String>> = None;
+                let mut v_api_key_id: Option<Option<String>> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "images" => crate::__private::put(
+                            &mut v_images,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "images",
+                        )?,
+                        "num_model_requests" => crate::__private::put(
+                            &mut v_num_model_requests,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "num_model_requests",
+                        )?,
+                        "source" => crate::__private::put(
+                            &mut v_source,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "source",
+                        )?,
+                        "size" => crate::__private::put(
+                            &mut v_size,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "size",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "user_id" => crate::__private::put(
+                            &mut v_user_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user_id",
+                        )?,
+                        "api_key_id" => crate::__private::put(
+                            &mut v_api_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "api_key_id",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageImagesResult {
+                    object: v_object.unwrap_or_default(),
+                    images: crate::__private::required(v_images, "images")?,
+                    num_model_requests: crate::__private::required(
+                        v_num_model_requests,
+                        "num_model_requests",
+                    )?,
+                    source: v_source.unwrap_or_default(),
+                    size: v_size.unwrap_or_default(),
+                    project_id: v_project_id.unwrap_or_default(),
+                    user_id: v_user_id.unwrap_or_default(),
+                    api_key_id: v_api_key_id.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageImagesResult {
@@ -10711,54 +18571,133 @@ impl Empty for UsageImagesResult {
 }
 
 /// The `UsageModerationsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageModerationsParams {
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageModerationsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageModerationsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageModerationsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageModerationsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageModerationsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageModerationsParams, A::Error> {
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<Option<i64>> = None;
+                let mut v_bucket_width: Option<Option<UsageModerationsParamsBucketWidth>> = None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_user_ids: Option<Option<Vec<String>>> = None;
+                let mut v_api_key_ids: Option<Option<Vec<String>>> = None;
+                let mut v_models: Option<Option<Vec<String>>> = None;
+                let mut v_group_by: Option<Option<Vec<UsageModerationsParamsGroupByItem>>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "end_time",
+                        )?,
+                        "bucket_width" => crate::__private::put(
+                            &mut v_bucket_width,
+                            map.next_value()?,
+                            "bucket_width",
+                        )?,
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids",
+                        )?,
+                        "user_ids" => {
+                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
+                        }
+                        "api_key_ids" => crate::__private::put(
+                            &mut v_api_key_ids,
+                            map.next_value()?,
+                            "api_key_ids",
+                        )?,
+                        "models" => {
+                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
+                        }
+                        "group_by" => {
+                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
+                        }
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "page" => crate::__private::put(
+                            &mut v_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageModerationsParams {
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: v_end_time.unwrap_or_default(),
+                    bucket_width: v_bucket_width.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    user_ids: v_user_ids.unwrap_or_default(),
+                    api_key_ids: v_api_key_ids.unwrap_or_default(),
+                    models: v_models.unwrap_or_default(),
+                    group_by: v_group_by.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    page: v_page.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageModerationsParams {
@@ -10798,60 +18737,107 @@ pub type UsageModerationsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth
 pub type UsageModerationsParamsGroupByItem = UsageAudioSpeechesParamsGroupByItem;
 
 /// The `UsageModerationsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageModerationsResult {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUsageModerationsResult,
     /// `input_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub input_tokens: i64,
     /// `num_model_requests`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub num_model_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageModerationsResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageModerationsResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageModerationsResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageModerationsResult, A::Error> {
+                let mut v_object: Option<consts::OrganizationUsageModerationsResult> = None;
+                let mut v_input_tokens: Option<i64> = None;
+                let mut v_num_model_requests: Option<i64> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_user_id: Option<Option<String>> = None;
+                let mut v_api_key_id: Option<Option<String>> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "input_tokens" => crate::__private::put(
+                            &mut v_input_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "input_tokens",
+                        )?,
+                        "num_model_requests" => crate::__private::put(
+                            &mut v_num_model_requests,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "num_model_requests",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "user_id" => crate::__private::put(
+                            &mut v_user_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user_id",
+                        )?,
+                        "api_key_id" => crate::__private::put(
+                            &mut v_api_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "api_key_id",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageModerationsResult {
+                    object: v_object.unwrap_or_default(),
+                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
+                    num_model_requests: crate::__private::required(
+                        v_num_model_requests,
+                        "num_model_requests",
+                    )?,
+                    project_id: v_project_id.unwrap_or_default(),
+                    user_id: v_user_id.unwrap_or_default(),
+                    api_key_id: v_api_key_id.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageModerationsResult {
@@ -10879,42 +18865,73 @@ impl Empty for UsageModerationsResult {
 }
 
 /// The `UsageResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::Page,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<UsageTimeBucket>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `next_page`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub next_page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageResponse, A::Error> {
+                let mut v_object: Option<consts::Page> = None;
+                let mut v_data: Option<Vec<UsageTimeBucket>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_next_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "next_page" => crate::__private::put(
+                            &mut v_next_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "next_page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    next_page: crate::__private::or_absent(v_next_page),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageResponse {
@@ -10931,41 +18948,73 @@ impl Empty for UsageResponse {
 }
 
 /// The `UsageTimeBucket` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageTimeBucket {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::Bucket,
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub end_time: i64,
     /// `results`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub results: Vec<UsageTimeBucketResultsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageTimeBucket {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageTimeBucket;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageTimeBucket` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageTimeBucket, A::Error> {
+                let mut v_object: Option<consts::Bucket> = None;
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<i64> = None;
+                let mut v_results: Option<Vec<UsageTimeBucketResultsItem>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "end_time",
+                        )?,
+                        "results" => crate::__private::put(
+                            &mut v_results,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "results",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageTimeBucket {
+                    object: v_object.unwrap_or_default(),
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: crate::__private::required(v_end_time, "end_time")?,
+                    results: crate::__private::required(v_results, "results")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageTimeBucket {
@@ -11010,45 +19059,107 @@ OrganizationCostsResult(CostsResult) = "organization.costs.result",
 }
 
 /// The `UsageVectorStoresParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageVectorStoresParams {
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageVectorStoresParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `group_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<consts::ProjectId>>,
     /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageVectorStoresParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageVectorStoresParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageVectorStoresParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageVectorStoresParams, A::Error> {
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<Option<i64>> = None;
+                let mut v_bucket_width: Option<Option<UsageVectorStoresParamsBucketWidth>> = None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_group_by: Option<Option<Vec<consts::ProjectId>>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "end_time",
+                        )?,
+                        "bucket_width" => crate::__private::put(
+                            &mut v_bucket_width,
+                            map.next_value()?,
+                            "bucket_width",
+                        )?,
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids",
+                        )?,
+                        "group_by" => {
+                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
+                        }
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "page" => crate::__private::put(
+                            &mut v_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageVectorStoresParams {
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: v_end_time.unwrap_or_default(),
+                    bucket_width: v_bucket_width.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    group_by: v_group_by.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    page: v_page.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageVectorStoresParams {
@@ -11079,30 +19190,65 @@ impl Empty for UsageVectorStoresParams {
 pub type UsageVectorStoresParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
 
 /// The `UsageVectorStoresResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageVectorStoresResult {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUsageVectorStoresResult,
     /// `usage_bytes`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub usage_bytes: i64,
     /// `project_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageVectorStoresResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageVectorStoresResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageVectorStoresResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageVectorStoresResult, A::Error> {
+                let mut v_object: Option<consts::OrganizationUsageVectorStoresResult> = None;
+                let mut v_usage_bytes: Option<i64> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "usage_bytes" => crate::__private::put(
+                            &mut v_usage_bytes,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "usage_bytes",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageVectorStoresResult {
+                    object: v_object.unwrap_or_default(),
+                    usage_bytes: crate::__private::required(v_usage_bytes, "usage_bytes")?,
+                    project_id: v_project_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageVectorStoresResult {
@@ -11118,57 +19264,146 @@ impl Empty for UsageVectorStoresResult {
 }
 
 /// The `UsageWebSearchCallsParams` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageWebSearchCallsParams {
     /// `start_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_time: i64,
     /// `end_time`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// `bucket_width`, optional.
     /// Default: `"1d"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_width: Option<UsageWebSearchCallsParamsBucketWidth>,
     /// `project_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_ids: Option<Vec<String>>,
     /// `user_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<Vec<String>>,
     /// `api_key_ids`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_ids: Option<Vec<String>>,
     /// `models`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub models: Option<Vec<String>>,
     /// `context_levels`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_levels: Option<Vec<UsageWebSearchCallsParamsContextLevelsItem>>,
     /// `group_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageWebSearchCallsParamsGroupByItem>>,
     /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `page`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageWebSearchCallsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageWebSearchCallsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageWebSearchCallsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageWebSearchCallsParams, A::Error> {
+                let mut v_start_time: Option<i64> = None;
+                let mut v_end_time: Option<Option<i64>> = None;
+                let mut v_bucket_width: Option<Option<UsageWebSearchCallsParamsBucketWidth>> = None;
+                let mut v_project_ids: Option<Option<Vec<String>>> = None;
+                let mut v_user_ids: Option<Option<Vec<String>>> = None;
+                let mut v_api_key_ids: Option<Option<Vec<String>>> = None;
+                let mut v_models: Option<Option<Vec<String>>> = None;
+                let mut v_context_levels: Option<
+                    Option<Vec<UsageWebSearchCallsParamsContextLevelsItem>>,
+                > = None;
+                let mut v_group_by: Option<Option<Vec<UsageWebSearchCallsParamsGroupByItem>>> =
+                    None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "start_time" => crate::__private::put(
+                            &mut v_start_time,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_time",
+                        )?,
+                        "end_time" => crate::__private::put(
+                            &mut v_end_time,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "end_time",
+                        )?,
+                        "bucket_width" => crate::__private::put(
+                            &mut v_bucket_width,
+                            map.next_value()?,
+                            "bucket_width",
+                        )?,
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value()?,
+                            "project_ids",
+                        )?,
+                        "user_ids" => {
+                            crate::__private::put(&mut v_user_ids, map.next_value()?, "user_ids")?
+                        }
+                        "api_key_ids" => crate::__private::put(
+                            &mut v_api_key_ids,
+                            map.next_value()?,
+                            "api_key_ids",
+                        )?,
+                        "models" => {
+                            crate::__private::put(&mut v_models, map.next_value()?, "models")?
+                        }
+                        "context_levels" => crate::__private::put(
+                            &mut v_context_levels,
+                            map.next_value()?,
+                            "context_levels",
+                        )?,
+                        "group_by" => {
+                            crate::__private::put(&mut v_group_by, map.next_value()?, "group_by")?
+                        }
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "page" => crate::__private::put(
+                            &mut v_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageWebSearchCallsParams {
+                    start_time: crate::__private::required(v_start_time, "start_time")?,
+                    end_time: v_end_time.unwrap_or_default(),
+                    bucket_width: v_bucket_width.unwrap_or_default(),
+                    project_ids: v_project_ids.unwrap_or_default(),
+                    user_ids: v_user_ids.unwrap_or_default(),
+                    api_key_ids: v_api_key_ids.unwrap_or_default(),
+                    models: v_models.unwrap_or_default(),
+                    context_levels: v_context_levels.unwrap_or_default(),
+                    group_by: v_group_by.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    page: v_page.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageWebSearchCallsParams {
@@ -11226,67 +19461,117 @@ ContextLevel = "context_level",
 }
 
 /// The `UsageWebSearchCallsResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageWebSearchCallsResult {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUsageWebSearchesResult,
     /// `num_model_requests`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub num_model_requests: i64,
     /// `num_requests`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub num_requests: i64,
     /// `project_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `user_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// `api_key_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<String>,
     /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `context_level`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub context_level: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UsageWebSearchCallsResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UsageWebSearchCallsResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UsageWebSearchCallsResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UsageWebSearchCallsResult, A::Error> {
+                let mut v_object: Option<consts::OrganizationUsageWebSearchesResult> = None;
+                let mut v_num_model_requests: Option<i64> = None;
+                let mut v_num_requests: Option<i64> = None;
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_user_id: Option<Option<String>> = None;
+                let mut v_api_key_id: Option<Option<String>> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut v_context_level: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "num_model_requests" => crate::__private::put(
+                            &mut v_num_model_requests,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "num_model_requests",
+                        )?,
+                        "num_requests" => crate::__private::put(
+                            &mut v_num_requests,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "num_requests",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "user_id" => crate::__private::put(
+                            &mut v_user_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user_id",
+                        )?,
+                        "api_key_id" => crate::__private::put(
+                            &mut v_api_key_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "api_key_id",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        "context_level" => crate::__private::put(
+                            &mut v_context_level,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "context_level",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UsageWebSearchCallsResult {
+                    object: v_object.unwrap_or_default(),
+                    num_model_requests: crate::__private::required(
+                        v_num_model_requests,
+                        "num_model_requests",
+                    )?,
+                    num_requests: crate::__private::required(v_num_requests, "num_requests")?,
+                    project_id: v_project_id.unwrap_or_default(),
+                    user_id: v_user_id.unwrap_or_default(),
+                    api_key_id: v_api_key_id.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    context_level: v_context_level.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UsageWebSearchCallsResult {
@@ -11316,93 +19601,186 @@ impl Empty for UsageWebSearchCallsResult {
 }
 
 /// The `User` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUser,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `email`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `role`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// `added_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub added_at: i64,
     /// `is_default`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_default: Option<bool>,
     /// `created`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<i64>,
     /// `user`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<UserUser>,
     /// `is_service_account`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_service_account: Option<bool>,
     /// `is_scale_tier_authorized_purchaser`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_scale_tier_authorized_purchaser: Option<bool>,
     /// `is_scim_managed`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_scim_managed: Option<bool>,
     /// `api_key_last_used_at`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_last_used_at: Option<i64>,
     /// `technical_level`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub technical_level: Option<String>,
     /// `developer_persona`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub developer_persona: Option<String>,
     /// `projects`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub projects: Option<UserProjects>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for User {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = User;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `User` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<User, A::Error> {
+                let mut v_object: Option<consts::OrganizationUser> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_email: Option<Option<String>> = None;
+                let mut v_role: Option<Option<String>> = None;
+                let mut v_added_at: Option<i64> = None;
+                let mut v_is_default: Option<Option<bool>> = None;
+                let mut v_created: Option<Option<i64>> = None;
+                let mut v_user: Option<Option<UserUser>> = None;
+                let mut v_is_service_account: Option<Option<bool>> = None;
+                let mut v_is_scale_tier_authorized_purchaser: Option<Option<bool>> = None;
+                let mut v_is_scim_managed: Option<Option<bool>> = None;
+                let mut v_api_key_last_used_at: Option<Option<i64>> = None;
+                let mut v_technical_level: Option<Option<String>> = None;
+                let mut v_developer_persona: Option<Option<String>> = None;
+                let mut v_projects: Option<Option<UserProjects>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "email" => crate::__private::put(
+                            &mut v_email,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "email",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role",
+                        )?,
+                        "added_at" => crate::__private::put(
+                            &mut v_added_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "added_at",
+                        )?,
+                        "is_default" => crate::__private::put(
+                            &mut v_is_default,
+                            map.next_value()?,
+                            "is_default",
+                        )?,
+                        "created" => crate::__private::put(
+                            &mut v_created,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "created",
+                        )?,
+                        "user" => crate::__private::put(&mut v_user, map.next_value()?, "user")?,
+                        "is_service_account" => crate::__private::put(
+                            &mut v_is_service_account,
+                            map.next_value()?,
+                            "is_service_account",
+                        )?,
+                        "is_scale_tier_authorized_purchaser" => crate::__private::put(
+                            &mut v_is_scale_tier_authorized_purchaser,
+                            map.next_value()?,
+                            "is_scale_tier_authorized_purchaser",
+                        )?,
+                        "is_scim_managed" => crate::__private::put(
+                            &mut v_is_scim_managed,
+                            map.next_value()?,
+                            "is_scim_managed",
+                        )?,
+                        "api_key_last_used_at" => crate::__private::put(
+                            &mut v_api_key_last_used_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "api_key_last_used_at",
+                        )?,
+                        "technical_level" => crate::__private::put(
+                            &mut v_technical_level,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "technical_level",
+                        )?,
+                        "developer_persona" => crate::__private::put(
+                            &mut v_developer_persona,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "developer_persona",
+                        )?,
+                        "projects" => {
+                            crate::__private::put(&mut v_projects, map.next_value()?, "projects")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(User {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: v_name.unwrap_or_default(),
+                    email: v_email.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    added_at: crate::__private::required(v_added_at, "added_at")?,
+                    is_default: v_is_default.unwrap_or_default(),
+                    created: v_created.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    is_service_account: v_is_service_account.unwrap_or_default(),
+                    is_scale_tier_authorized_purchaser: v_is_scale_tier_authorized_purchaser
+                        .unwrap_or_default(),
+                    is_scim_managed: v_is_scim_managed.unwrap_or_default(),
+                    api_key_last_used_at: v_api_key_last_used_at.unwrap_or_default(),
+                    technical_level: v_technical_level.unwrap_or_default(),
+                    developer_persona: v_developer_persona.unwrap_or_default(),
+                    projects: v_projects.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for User {
@@ -11448,32 +19826,64 @@ impl Empty for User {
 }
 
 /// The `UserDeleteResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserDeleteResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::OrganizationUserDeleted,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UserDeleteResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UserDeleteResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UserDeleteResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserDeleteResponse, A::Error> {
+                let mut v_object: Option<consts::OrganizationUserDeleted> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UserDeleteResponse {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UserDeleteResponse {
@@ -11489,42 +19899,73 @@ impl Empty for UserDeleteResponse {
 }
 
 /// The `UserListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserListResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<GroupUser>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `next`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub next: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UserListResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UserListResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UserListResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserListResource, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<GroupUser>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_next: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "next" => crate::__private::put(
+                            &mut v_next,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "next",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UserListResource {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    next: crate::__private::or_absent(v_next),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UserListResource {
@@ -11541,46 +19982,84 @@ impl Empty for UserListResource {
 }
 
 /// The `UserListResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserListResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<User>,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UserListResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UserListResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserListResponse, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<User>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UserListResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UserListResponse {
@@ -11598,23 +20077,55 @@ impl Empty for UserListResponse {
 }
 
 /// Inline schema in `User`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserProjects {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<UserProjectsDataItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UserProjects {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UserProjects;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UserProjects` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserProjects, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<UserProjectsDataItem>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UserProjects {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UserProjects {
@@ -11629,32 +20140,69 @@ impl Empty for UserProjects {
 }
 
 /// Inline schema in `User`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct UserProjectsDataItem {
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `role`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UserProjectsDataItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UserProjectsDataItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UserProjectsDataItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserProjectsDataItem, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_role: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UserProjectsDataItem {
+                    id: v_id.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UserProjectsDataItem {
@@ -11670,32 +20218,64 @@ impl Empty for UserProjectsDataItem {
 }
 
 /// The `UserRoleAssignment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserRoleAssignment {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::UserRole,
     /// `user`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub user: User,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: Role,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UserRoleAssignment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UserRoleAssignment;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UserRoleAssignment` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserRoleAssignment, A::Error> {
+                let mut v_object: Option<consts::UserRole> = None;
+                let mut v_user: Option<User> = None;
+                let mut v_role: Option<Role> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "user" => crate::__private::put(
+                            &mut v_user,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "user",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UserRoleAssignment {
+                    object: v_object.unwrap_or_default(),
+                    user: crate::__private::required(v_user, "user")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UserRoleAssignment {
@@ -11711,39 +20291,79 @@ impl Empty for UserRoleAssignment {
 }
 
 /// The `UserRoleUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct UserRoleUpdateRequest {
     /// `role`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// `role_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_id: Option<String>,
     /// `technical_level`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub technical_level: Option<String>,
     /// `developer_persona`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub developer_persona: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UserRoleUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UserRoleUpdateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UserRoleUpdateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserRoleUpdateRequest, A::Error> {
+                let mut v_role: Option<Option<String>> = None;
+                let mut v_role_id: Option<Option<String>> = None;
+                let mut v_technical_level: Option<Option<String>> = None;
+                let mut v_developer_persona: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role",
+                        )?,
+                        "role_id" => crate::__private::put(
+                            &mut v_role_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role_id",
+                        )?,
+                        "technical_level" => crate::__private::put(
+                            &mut v_technical_level,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "technical_level",
+                        )?,
+                        "developer_persona" => crate::__private::put(
+                            &mut v_developer_persona,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "developer_persona",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UserRoleUpdateRequest {
+                    role: v_role.unwrap_or_default(),
+                    role_id: v_role_id.unwrap_or_default(),
+                    technical_level: v_technical_level.unwrap_or_default(),
+                    developer_persona: v_developer_persona.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UserRoleUpdateRequest {
@@ -11761,54 +20381,111 @@ impl Empty for UserRoleUpdateRequest {
 }
 
 /// Inline schema in `User`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserUser {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::User,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `email`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `picture`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
     /// `enabled`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `banned`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub banned: Option<bool>,
     /// `banned_at`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub banned_at: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UserUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UserUser;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UserUser` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UserUser, A::Error> {
+                let mut v_object: Option<consts::User> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_email: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_picture: Option<Option<String>> = None;
+                let mut v_enabled: Option<Option<bool>> = None;
+                let mut v_banned: Option<Option<bool>> = None;
+                let mut v_banned_at: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "email" => crate::__private::put(
+                            &mut v_email,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "email",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "picture" => crate::__private::put(
+                            &mut v_picture,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "picture",
+                        )?,
+                        "enabled" => {
+                            crate::__private::put(&mut v_enabled, map.next_value()?, "enabled")?
+                        }
+                        "banned" => {
+                            crate::__private::put(&mut v_banned, map.next_value()?, "banned")?
+                        }
+                        "banned_at" => crate::__private::put(
+                            &mut v_banned_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "banned_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UserUser {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    email: v_email.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    picture: v_picture.unwrap_or_default(),
+                    enabled: v_enabled.unwrap_or_default(),
+                    banned: v_banned.unwrap_or_default(),
+                    banned_at: v_banned_at.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UserUser {

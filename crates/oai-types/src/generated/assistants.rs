@@ -7,98 +7,154 @@ use crate::__private::Empty;
 
 /// The `AssistantObject` schema.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssistantObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::Assistant,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `name`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub name: Option<String>,
     /// `description`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub description: Option<String>,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `instructions`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub instructions: Option<String>,
     /// `tools`, required.
     /// Constraints: at most 128 items.
     /// Default: `[]`.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tools: Vec<AssistantObjectToolsItem>,
     /// `tool_resources`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<AssistantObjectToolResources>,
     /// `metadata`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `response_format`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::Assistant> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_tools: Option<Vec<AssistantObjectToolsItem>> = None;
+                let mut v_tool_resources: Option<Option<AssistantObjectToolResources>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_response_format: Option<Option<AssistantsApiResponseFormatOption>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "tools" => crate::__private::put(
+                            &mut v_tools,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tools",
+                        )?,
+                        "tool_resources" => crate::__private::put(
+                            &mut v_tool_resources,
+                            map.next_value()?,
+                            "tool_resources",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    name: crate::__private::or_absent(v_name),
+                    description: crate::__private::or_absent(v_description),
+                    model: crate::__private::required(v_model, "model")?,
+                    instructions: crate::__private::or_absent(v_instructions),
+                    tools: crate::__private::required(v_tools, "tools")?,
+                    tool_resources: v_tool_resources.unwrap_or_default(),
+                    metadata: crate::__private::or_absent(v_metadata),
+                    temperature: v_temperature.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssistantObject {
@@ -138,17 +194,62 @@ impl Empty for AssistantObject {
 }
 
 /// Inline schema in `AssistantObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AssistantObjectToolResources {
     /// `code_interpreter`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<AssistantObjectToolResourcesCodeInterpreter>,
     /// `file_search`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_search: Option<AssistantObjectToolResourcesFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantObjectToolResources {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantObjectToolResources;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantObjectToolResources` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantObjectToolResources, A::Error> {
+                let mut v_code_interpreter: Option<
+                    Option<AssistantObjectToolResourcesCodeInterpreter>,
+                > = None;
+                let mut v_file_search: Option<Option<AssistantObjectToolResourcesFileSearch>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code_interpreter" => crate::__private::put(
+                            &mut v_code_interpreter,
+                            map.next_value()?,
+                            "code_interpreter",
+                        )?,
+                        "file_search" => crate::__private::put(
+                            &mut v_file_search,
+                            map.next_value()?,
+                            "file_search",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantObjectToolResources {
+                    code_interpreter: v_code_interpreter.unwrap_or_default(),
+                    file_search: v_file_search.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssistantObjectToolResources {
@@ -163,16 +264,49 @@ impl Empty for AssistantObjectToolResources {
 }
 
 /// Inline schema in `AssistantObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AssistantObjectToolResourcesCodeInterpreter {
     /// `file_ids`, optional.
     /// Constraints: at most 20 items.
     /// Default: `[]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantObjectToolResourcesCodeInterpreter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantObjectToolResourcesCodeInterpreter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantObjectToolResourcesCodeInterpreter` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantObjectToolResourcesCodeInterpreter, A::Error> {
+                let mut v_file_ids: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_ids" => {
+                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantObjectToolResourcesCodeInterpreter {
+                    file_ids: v_file_ids.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssistantObjectToolResourcesCodeInterpreter {
@@ -186,15 +320,50 @@ impl Empty for AssistantObjectToolResourcesCodeInterpreter {
 }
 
 /// Inline schema in `AssistantObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AssistantObjectToolResourcesFileSearch {
     /// `vector_store_ids`, optional.
     /// Constraints: at most 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_store_ids: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantObjectToolResourcesFileSearch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantObjectToolResourcesFileSearch;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantObjectToolResourcesFileSearch` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantObjectToolResourcesFileSearch, A::Error> {
+                let mut v_vector_store_ids: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "vector_store_ids" => crate::__private::put(
+                            &mut v_vector_store_ids,
+                            map.next_value()?,
+                            "vector_store_ids",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantObjectToolResourcesFileSearch {
+                    vector_store_ids: v_vector_store_ids.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssistantObjectToolResourcesFileSearch {
@@ -328,14 +497,44 @@ Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
 }
 
 /// The `AssistantToolsCode` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AssistantToolsCode {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::CodeInterpreter,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantToolsCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantToolsCode;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantToolsCode` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantToolsCode, A::Error> {
+                let mut v_type: Option<consts::CodeInterpreter> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantToolsCode {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssistantToolsCode {
@@ -349,17 +548,54 @@ impl Empty for AssistantToolsCode {
 }
 
 /// The `AssistantToolsFileSearch` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AssistantToolsFileSearch {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FileSearch,
     /// `file_search`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_search: Option<AssistantToolsFileSearchFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantToolsFileSearch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantToolsFileSearch;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantToolsFileSearch` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantToolsFileSearch, A::Error> {
+                let mut v_type: Option<consts::FileSearch> = None;
+                let mut v_file_search: Option<Option<AssistantToolsFileSearchFileSearch>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "file_search" => crate::__private::put(
+                            &mut v_file_search,
+                            map.next_value()?,
+                            "file_search",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantToolsFileSearch {
+                    r#type: v_type.unwrap_or_default(),
+                    file_search: v_file_search.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssistantToolsFileSearch {
@@ -374,22 +610,60 @@ impl Empty for AssistantToolsFileSearch {
 }
 
 /// Inline schema in `AssistantToolsFileSearch`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AssistantToolsFileSearchFileSearch {
     /// `max_num_results`, optional.
     /// Constraints: minimum 1, maximum 50.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_num_results: Option<u64>,
     /// `ranking_options`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranking_options: Option<FileSearchRankingOptions>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantToolsFileSearchFileSearch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantToolsFileSearchFileSearch;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantToolsFileSearchFileSearch` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantToolsFileSearchFileSearch, A::Error> {
+                let mut v_max_num_results: Option<Option<u64>> = None;
+                let mut v_ranking_options: Option<Option<FileSearchRankingOptions>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "max_num_results" => crate::__private::put(
+                            &mut v_max_num_results,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "max_num_results",
+                        )?,
+                        "ranking_options" => crate::__private::put(
+                            &mut v_ranking_options,
+                            map.next_value()?,
+                            "ranking_options",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantToolsFileSearchFileSearch {
+                    max_num_results: v_max_num_results.unwrap_or_default(),
+                    ranking_options: v_ranking_options.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssistantToolsFileSearchFileSearch {
@@ -404,14 +678,44 @@ impl Empty for AssistantToolsFileSearchFileSearch {
 }
 
 /// The `AssistantToolsFileSearchTypeOnly` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AssistantToolsFileSearchTypeOnly {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FileSearch,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantToolsFileSearchTypeOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantToolsFileSearchTypeOnly;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantToolsFileSearchTypeOnly` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantToolsFileSearchTypeOnly, A::Error> {
+                let mut v_type: Option<consts::FileSearch> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantToolsFileSearchTypeOnly {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssistantToolsFileSearchTypeOnly {
@@ -425,23 +729,53 @@ impl Empty for AssistantToolsFileSearchTypeOnly {
 }
 
 /// The `AssistantToolsFunction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssistantToolsFunction {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub function: FunctionObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantToolsFunction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantToolsFunction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantToolsFunction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantToolsFunction, A::Error> {
+                let mut v_type: Option<consts::Function> = None;
+                let mut v_function: Option<FunctionObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "function" => crate::__private::put(
+                            &mut v_function,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "function",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantToolsFunction {
+                    r#type: v_type.unwrap_or_default(),
+                    function: crate::__private::required(v_function, "function")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssistantToolsFunction {
@@ -480,23 +814,56 @@ AssistantsNamedToolChoice(AssistantsNamedToolChoice),
 }
 
 /// The `AssistantsNamedToolChoice` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssistantsNamedToolChoice {
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: AssistantsNamedToolChoiceType,
     /// `function`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<AssistantsNamedToolChoiceFunction>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantsNamedToolChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantsNamedToolChoice;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantsNamedToolChoice` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantsNamedToolChoice, A::Error> {
+                let mut v_type: Option<AssistantsNamedToolChoiceType> = None;
+                let mut v_function: Option<Option<AssistantsNamedToolChoiceFunction>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        "function" => {
+                            crate::__private::put(&mut v_function, map.next_value()?, "function")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantsNamedToolChoice {
+                    r#type: crate::__private::required(v_type, "type")?,
+                    function: v_function.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AssistantsNamedToolChoice {
@@ -523,64 +890,141 @@ FileSearch = "file_search",
 }
 
 /// The `CreateAssistantRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateAssistantRequest {
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model: CreateAssistantRequestModel,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `instructions`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `tools`, optional.
     /// Constraints: at most 128 items.
     /// Default: `[]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<CreateAssistantRequestToolsItem>>,
     /// `tool_resources`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<CreateAssistantRequestToolResources>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `response_format`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateAssistantRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateAssistantRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateAssistantRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateAssistantRequest, A::Error> {
+                let mut v_model: Option<CreateAssistantRequestModel> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_reasoning_effort: Option<Option<ReasoningEffort>> = None;
+                let mut v_tools: Option<Option<Vec<CreateAssistantRequestToolsItem>>> = None;
+                let mut v_tool_resources: Option<Option<CreateAssistantRequestToolResources>> =
+                    None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_response_format: Option<Option<AssistantsApiResponseFormatOption>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "reasoning_effort" => crate::__private::put(
+                            &mut v_reasoning_effort,
+                            map.next_value()?,
+                            "reasoning_effort",
+                        )?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tool_resources" => crate::__private::put(
+                            &mut v_tool_resources,
+                            map.next_value()?,
+                            "tool_resources",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateAssistantRequest {
+                    model: crate::__private::required(v_model, "model")?,
+                    name: v_name.unwrap_or_default(),
+                    description: v_description.unwrap_or_default(),
+                    instructions: v_instructions.unwrap_or_default(),
+                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    tool_resources: v_tool_resources.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateAssistantRequest {
@@ -706,17 +1150,63 @@ Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
 }
 
 /// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateAssistantRequestToolResources {
     /// `code_interpreter`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<CreateAssistantRequestToolResourcesCodeInterpreter>,
     /// `file_search`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_search: Option<CreateAssistantRequestToolResourcesFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateAssistantRequestToolResources {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateAssistantRequestToolResources;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateAssistantRequestToolResources` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateAssistantRequestToolResources, A::Error> {
+                let mut v_code_interpreter: Option<
+                    Option<CreateAssistantRequestToolResourcesCodeInterpreter>,
+                > = None;
+                let mut v_file_search: Option<
+                    Option<CreateAssistantRequestToolResourcesFileSearch>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code_interpreter" => crate::__private::put(
+                            &mut v_code_interpreter,
+                            map.next_value()?,
+                            "code_interpreter",
+                        )?,
+                        "file_search" => crate::__private::put(
+                            &mut v_file_search,
+                            map.next_value()?,
+                            "file_search",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateAssistantRequestToolResources {
+                    code_interpreter: v_code_interpreter.unwrap_or_default(),
+                    file_search: v_file_search.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateAssistantRequestToolResources {
@@ -735,19 +1225,63 @@ pub type CreateAssistantRequestToolResourcesCodeInterpreter =
     AssistantObjectToolResourcesCodeInterpreter;
 
 /// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateAssistantRequestToolResourcesFileSearch {
     /// `vector_store_ids`, optional.
     /// Constraints: at most 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_store_ids: Option<Vec<String>>,
     /// `vector_stores`, optional.
     /// Constraints: at most 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vector_stores: Option<Vec<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateAssistantRequestToolResourcesFileSearch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateAssistantRequestToolResourcesFileSearch;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateAssistantRequestToolResourcesFileSearch` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateAssistantRequestToolResourcesFileSearch, A::Error> {
+                let mut v_vector_store_ids: Option<Option<Vec<String>>> = None;
+                let mut v_vector_stores: Option<
+                    Option<Vec<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "vector_store_ids" => crate::__private::put(
+                            &mut v_vector_store_ids,
+                            map.next_value()?,
+                            "vector_store_ids",
+                        )?,
+                        "vector_stores" => crate::__private::put(
+                            &mut v_vector_stores,
+                            map.next_value()?,
+                            "vector_stores",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateAssistantRequestToolResourcesFileSearch {
+                    vector_store_ids: v_vector_store_ids.unwrap_or_default(),
+                    vector_stores: v_vector_stores.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearch {
@@ -762,22 +1296,72 @@ impl Empty for CreateAssistantRequestToolResourcesFileSearch {
 }
 
 /// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
     /// `file_ids`, optional.
     /// Constraints: at most 100000000 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// `chunking_strategy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy:
         Option<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateAssistantRequestToolResourcesFileSearchVectorStoresItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(
+                    "a `CreateAssistantRequestToolResourcesFileSearchVectorStoresItem` object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem, A::Error>
+            {
+                let mut v_file_ids: Option<Option<Vec<String>>> = None;
+                let mut v_chunking_strategy: Option<Option<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_ids" => {
+                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
+                        }
+                        "chunking_strategy" => crate::__private::put(
+                            &mut v_chunking_strategy,
+                            map.next_value()?,
+                            "chunking_strategy",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+                        file_ids: v_file_ids.unwrap_or_default(),
+                        chunking_strategy: v_chunking_strategy.unwrap_or_default(),
+                        metadata: v_metadata.unwrap_or_default(),
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
@@ -803,14 +1387,47 @@ Static(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStra
 }
 
 /// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Auto,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de>
+    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value =
+                CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
+                A::Error,
+            > {
+                let mut v_type: Option<consts::Auto> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto { r#type: v_type.unwrap_or_default(), extra })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
@@ -824,24 +1441,56 @@ impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChun
 }
 
 /// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Static,
     /// `static`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#static:
         CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de>
+    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value =
+                CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
+                A::Error,
+            > {
+                let mut v_type: Option<consts::Static> = None;
+                let mut v_static: Option<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "static" => crate::__private::put(
+                            &mut v_static,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "static",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic { r#type: v_type.unwrap_or_default(), r#static: crate::__private::required(v_static, "static")?, extra })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
@@ -856,31 +1505,54 @@ impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChun
 }
 
 /// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
 {
     /// `max_chunk_size_tokens`, required.
     /// Constraints: minimum 100, maximum 4096.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub max_chunk_size_tokens: u64,
     /// `chunk_overlap_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub chunk_overlap_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de>
+    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic, A::Error>{
+                let mut v_max_chunk_size_tokens: Option<u64> = None;
+                let mut v_chunk_overlap_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "max_chunk_size_tokens" => crate::__private::put(
+                            &mut v_max_chunk_size_tokens,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "max_chunk_size_tokens",
+                        )?,
+                        "chunk_overlap_tokens" => crate::__private::put(
+                            &mut v_chunk_overlap_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "chunk_overlap_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic { max_chunk_size_tokens: crate::__private::required(v_max_chunk_size_tokens, "max_chunk_size_tokens")?, chunk_overlap_tokens: crate::__private::required(v_chunk_overlap_tokens, "chunk_overlap_tokens")?, extra })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty
@@ -909,35 +1581,76 @@ Function(AssistantToolsFunction) = "function",
 }
 
 /// The `CreateMessageRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateMessageRequest {
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: CreateMessageRequestRole,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: CreateMessageRequestContent,
     /// `attachments`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<CreateMessageRequestAttachmentsItem>>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateMessageRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateMessageRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateMessageRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateMessageRequest, A::Error> {
+                let mut v_role: Option<CreateMessageRequestRole> = None;
+                let mut v_content: Option<CreateMessageRequestContent> = None;
+                let mut v_attachments: Option<Option<Vec<CreateMessageRequestAttachmentsItem>>> =
+                    None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        "attachments" => crate::__private::put(
+                            &mut v_attachments,
+                            map.next_value()?,
+                            "attachments",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateMessageRequest {
+                    role: crate::__private::required(v_role, "role")?,
+                    content: crate::__private::required(v_content, "content")?,
+                    attachments: v_attachments.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateMessageRequest {
@@ -954,21 +1667,56 @@ impl Empty for CreateMessageRequest {
 }
 
 /// Inline schema in `CreateMessageRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateMessageRequestAttachmentsItem {
     /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<CreateMessageRequestAttachmentsItemToolsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateMessageRequestAttachmentsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateMessageRequestAttachmentsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateMessageRequestAttachmentsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateMessageRequestAttachmentsItem, A::Error> {
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut v_tools: Option<Option<Vec<CreateMessageRequestAttachmentsItemToolsItem>>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateMessageRequestAttachmentsItem {
+                    file_id: v_file_id.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateMessageRequestAttachmentsItem {
@@ -1031,14 +1779,49 @@ Assistant = "assistant",
 }
 
 /// The `CreateRunParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateRunParams {
     /// `include[]`, optional.
-    #[serde(rename = "include[]", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "include[]", skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateRunParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateRunParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateRunParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateRunParams, A::Error> {
+                let mut v_include: Option<
+                    Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "include[]" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include[]")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateRunParams {
+                    include: v_include.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateRunParams {
@@ -1052,91 +1835,199 @@ impl Empty for CreateRunParams {
 }
 
 /// The `CreateRunRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateRunRequest {
     /// `assistant_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub assistant_id: String,
     /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateRunRequestModel>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `instructions`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `additional_instructions`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_instructions: Option<String>,
     /// `additional_messages`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub additional_messages: Option<Vec<CreateMessageRequest>>,
     /// `tools`, optional, nullable.
     /// Constraints: at most 20 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<CreateRunRequestToolsItem>>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `temperature`, optional, nullable.
     /// Constraints: minimum 0, maximum 2.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
     /// Constraints: minimum 0, maximum 1.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `stream`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `max_prompt_tokens`, optional, nullable.
     /// Constraints: minimum 256.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_prompt_tokens: Option<u64>,
     /// `max_completion_tokens`, optional, nullable.
     /// Constraints: minimum 256.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<u64>,
     /// `truncation_strategy`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation_strategy: Option<TruncationObject>,
     /// `tool_choice`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<AssistantsApiToolChoiceOption>,
     /// `parallel_tool_calls`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<ParallelToolCalls>,
     /// `response_format`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateRunRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateRunRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateRunRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateRunRequest, A::Error> {
+                let mut v_assistant_id: Option<String> = None;
+                let mut v_model: Option<Option<CreateRunRequestModel>> = None;
+                let mut v_reasoning_effort: Option<Option<ReasoningEffort>> = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_additional_instructions: Option<Option<String>> = None;
+                let mut v_additional_messages: Option<Option<Vec<CreateMessageRequest>>> = None;
+                let mut v_tools: Option<Option<Vec<CreateRunRequestToolsItem>>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_stream: Option<Option<bool>> = None;
+                let mut v_max_prompt_tokens: Option<Option<u64>> = None;
+                let mut v_max_completion_tokens: Option<Option<u64>> = None;
+                let mut v_truncation_strategy: Option<Option<TruncationObject>> = None;
+                let mut v_tool_choice: Option<Option<AssistantsApiToolChoiceOption>> = None;
+                let mut v_parallel_tool_calls: Option<Option<ParallelToolCalls>> = None;
+                let mut v_response_format: Option<Option<AssistantsApiResponseFormatOption>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "assistant_id" => crate::__private::put(
+                            &mut v_assistant_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "assistant_id",
+                        )?,
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "reasoning_effort" => crate::__private::put(
+                            &mut v_reasoning_effort,
+                            map.next_value()?,
+                            "reasoning_effort",
+                        )?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "additional_instructions" => crate::__private::put(
+                            &mut v_additional_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "additional_instructions",
+                        )?,
+                        "additional_messages" => crate::__private::put(
+                            &mut v_additional_messages,
+                            map.next_value()?,
+                            "additional_messages",
+                        )?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "stream" => {
+                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
+                        }
+                        "max_prompt_tokens" => crate::__private::put(
+                            &mut v_max_prompt_tokens,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "max_prompt_tokens",
+                        )?,
+                        "max_completion_tokens" => crate::__private::put(
+                            &mut v_max_completion_tokens,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "max_completion_tokens",
+                        )?,
+                        "truncation_strategy" => crate::__private::put(
+                            &mut v_truncation_strategy,
+                            map.next_value()?,
+                            "truncation_strategy",
+                        )?,
+                        "tool_choice" => crate::__private::put(
+                            &mut v_tool_choice,
+                            map.next_value()?,
+                            "tool_choice",
+                        )?,
+                        "parallel_tool_calls" => crate::__private::put(
+                            &mut v_parallel_tool_calls,
+                            map.next_value()?,
+                            "parallel_tool_calls",
+                        )?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateRunRequest {
+                    assistant_id: crate::__private::required(v_assistant_id, "assistant_id")?,
+                    model: v_model.unwrap_or_default(),
+                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                    instructions: v_instructions.unwrap_or_default(),
+                    additional_instructions: v_additional_instructions.unwrap_or_default(),
+                    additional_messages: v_additional_messages.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    stream: v_stream.unwrap_or_default(),
+                    max_prompt_tokens: v_max_prompt_tokens.unwrap_or_default(),
+                    max_completion_tokens: v_max_completion_tokens.unwrap_or_default(),
+                    truncation_strategy: v_truncation_strategy.unwrap_or_default(),
+                    tool_choice: v_tool_choice.unwrap_or_default(),
+                    parallel_tool_calls: v_parallel_tool_calls.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateRunRequest {
@@ -1286,84 +2177,188 @@ Function(AssistantToolsFunction) = "function",
 }
 
 /// The `CreateThreadAndRunRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateThreadAndRunRequest {
     /// `assistant_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub assistant_id: String,
     /// `thread`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub thread: Option<CreateThreadRequest>,
     /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateThreadAndRunRequestModel>,
     /// `instructions`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `tools`, optional, nullable.
     /// Constraints: at most 20 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<CreateThreadAndRunRequestToolsItem>>,
     /// `tool_resources`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<CreateThreadAndRunRequestToolResources>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `temperature`, optional, nullable.
     /// Constraints: minimum 0, maximum 2.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
     /// Constraints: minimum 0, maximum 1.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `stream`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `max_prompt_tokens`, optional, nullable.
     /// Constraints: minimum 256.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_prompt_tokens: Option<u64>,
     /// `max_completion_tokens`, optional, nullable.
     /// Constraints: minimum 256.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<u64>,
     /// `truncation_strategy`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation_strategy: Option<TruncationObject>,
     /// `tool_choice`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<AssistantsApiToolChoiceOption>,
     /// `parallel_tool_calls`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<ParallelToolCalls>,
     /// `response_format`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateThreadAndRunRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateThreadAndRunRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateThreadAndRunRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateThreadAndRunRequest, A::Error> {
+                let mut v_assistant_id: Option<String> = None;
+                let mut v_thread: Option<Option<CreateThreadRequest>> = None;
+                let mut v_model: Option<Option<CreateThreadAndRunRequestModel>> = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_tools: Option<Option<Vec<CreateThreadAndRunRequestToolsItem>>> = None;
+                let mut v_tool_resources: Option<Option<CreateThreadAndRunRequestToolResources>> =
+                    None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_stream: Option<Option<bool>> = None;
+                let mut v_max_prompt_tokens: Option<Option<u64>> = None;
+                let mut v_max_completion_tokens: Option<Option<u64>> = None;
+                let mut v_truncation_strategy: Option<Option<TruncationObject>> = None;
+                let mut v_tool_choice: Option<Option<AssistantsApiToolChoiceOption>> = None;
+                let mut v_parallel_tool_calls: Option<Option<ParallelToolCalls>> = None;
+                let mut v_response_format: Option<Option<AssistantsApiResponseFormatOption>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "assistant_id" => crate::__private::put(
+                            &mut v_assistant_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "assistant_id",
+                        )?,
+                        "thread" => {
+                            crate::__private::put(&mut v_thread, map.next_value()?, "thread")?
+                        }
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tool_resources" => crate::__private::put(
+                            &mut v_tool_resources,
+                            map.next_value()?,
+                            "tool_resources",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "stream" => {
+                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
+                        }
+                        "max_prompt_tokens" => crate::__private::put(
+                            &mut v_max_prompt_tokens,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "max_prompt_tokens",
+                        )?,
+                        "max_completion_tokens" => crate::__private::put(
+                            &mut v_max_completion_tokens,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "max_completion_tokens",
+                        )?,
+                        "truncation_strategy" => crate::__private::put(
+                            &mut v_truncation_strategy,
+                            map.next_value()?,
+                            "truncation_strategy",
+                        )?,
+                        "tool_choice" => crate::__private::put(
+                            &mut v_tool_choice,
+                            map.next_value()?,
+                            "tool_choice",
+                        )?,
+                        "parallel_tool_calls" => crate::__private::put(
+                            &mut v_parallel_tool_calls,
+                            map.next_value()?,
+                            "parallel_tool_calls",
+                        )?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateThreadAndRunRequest {
+                    assistant_id: crate::__private::required(v_assistant_id, "assistant_id")?,
+                    thread: v_thread.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    instructions: v_instructions.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    tool_resources: v_tool_resources.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    stream: v_stream.unwrap_or_default(),
+                    max_prompt_tokens: v_max_prompt_tokens.unwrap_or_default(),
+                    max_completion_tokens: v_max_completion_tokens.unwrap_or_default(),
+                    truncation_strategy: v_truncation_strategy.unwrap_or_default(),
+                    tool_choice: v_tool_choice.unwrap_or_default(),
+                    parallel_tool_calls: v_parallel_tool_calls.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateThreadAndRunRequest {
@@ -1491,17 +2486,63 @@ Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
 }
 
 /// Inline schema in `CreateThreadAndRunRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateThreadAndRunRequestToolResources {
     /// `code_interpreter`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<CreateThreadAndRunRequestToolResourcesCodeInterpreter>,
     /// `file_search`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_search: Option<CreateThreadAndRunRequestToolResourcesFileSearch>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateThreadAndRunRequestToolResources {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateThreadAndRunRequestToolResources;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateThreadAndRunRequestToolResources` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateThreadAndRunRequestToolResources, A::Error> {
+                let mut v_code_interpreter: Option<
+                    Option<CreateThreadAndRunRequestToolResourcesCodeInterpreter>,
+                > = None;
+                let mut v_file_search: Option<
+                    Option<CreateThreadAndRunRequestToolResourcesFileSearch>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code_interpreter" => crate::__private::put(
+                            &mut v_code_interpreter,
+                            map.next_value()?,
+                            "code_interpreter",
+                        )?,
+                        "file_search" => crate::__private::put(
+                            &mut v_file_search,
+                            map.next_value()?,
+                            "file_search",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateThreadAndRunRequestToolResources {
+                    code_interpreter: v_code_interpreter.unwrap_or_default(),
+                    file_search: v_file_search.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateThreadAndRunRequestToolResources {
@@ -1535,20 +2576,65 @@ Function(AssistantToolsFunction) = "function",
 }
 
 /// The `CreateThreadRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateThreadRequest {
     /// `messages`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<CreateMessageRequest>>,
     /// `tool_resources`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<CreateThreadRequestToolResources>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateThreadRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateThreadRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateThreadRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateThreadRequest, A::Error> {
+                let mut v_messages: Option<Option<Vec<CreateMessageRequest>>> = None;
+                let mut v_tool_resources: Option<Option<CreateThreadRequestToolResources>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "messages" => {
+                            crate::__private::put(&mut v_messages, map.next_value()?, "messages")?
+                        }
+                        "tool_resources" => crate::__private::put(
+                            &mut v_tool_resources,
+                            map.next_value()?,
+                            "tool_resources",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateThreadRequest {
+                    messages: v_messages.unwrap_or_default(),
+                    tool_resources: v_tool_resources.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateThreadRequest {
@@ -1567,32 +2653,64 @@ impl Empty for CreateThreadRequest {
 pub type CreateThreadRequestToolResources = CreateAssistantRequestToolResources;
 
 /// The `DeleteAssistantResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeleteAssistantResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::AssistantDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeleteAssistantResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeleteAssistantResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeleteAssistantResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteAssistantResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut v_object: Option<consts::AssistantDeleted> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeleteAssistantResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeleteAssistantResponse {
@@ -1608,32 +2726,64 @@ impl Empty for DeleteAssistantResponse {
 }
 
 /// The `DeleteMessageResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeleteMessageResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ThreadMessageDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeleteMessageResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeleteMessageResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeleteMessageResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteMessageResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut v_object: Option<consts::ThreadMessageDeleted> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeleteMessageResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeleteMessageResponse {
@@ -1649,32 +2799,64 @@ impl Empty for DeleteMessageResponse {
 }
 
 /// The `DeleteThreadResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeleteThreadResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ThreadDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeleteThreadResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeleteThreadResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeleteThreadResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteThreadResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut v_object: Option<consts::ThreadDeleted> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeleteThreadResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeleteThreadResponse {
@@ -1690,17 +2872,49 @@ impl Empty for DeleteThreadResponse {
 }
 
 /// The `DoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct DoneEvent {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::Done,
     /// `data`, required.
-    #[serde(default)]
     pub data: consts::DONE,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DoneEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DoneEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DoneEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DoneEvent, A::Error> {
+                let mut v_event: Option<consts::Done> = None;
+                let mut v_data: Option<consts::DONE> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DoneEvent {
+                    event: v_event.unwrap_or_default(),
+                    data: v_data.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DoneEvent {
@@ -1715,23 +2929,53 @@ impl Empty for DoneEvent {
 }
 
 /// The `ErrorEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ErrorEvent {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::Error,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Error,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ErrorEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ErrorEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ErrorEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ErrorEvent, A::Error> {
+                let mut v_event: Option<consts::Error> = None;
+                let mut v_data: Option<Error> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ErrorEvent {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ErrorEvent {
@@ -1756,24 +3000,60 @@ Default20240821 = "default_2024_08_21",
 }
 
 /// The `FileSearchRankingOptions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileSearchRankingOptions {
     /// `ranker`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranker: Option<FileSearchRanker>,
     /// `score_threshold`, required.
     /// Constraints: minimum 0, maximum 1.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub score_threshold: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FileSearchRankingOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FileSearchRankingOptions;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FileSearchRankingOptions` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FileSearchRankingOptions, A::Error> {
+                let mut v_ranker: Option<Option<FileSearchRanker>> = None;
+                let mut v_score_threshold: Option<f64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "ranker" => {
+                            crate::__private::put(&mut v_ranker, map.next_value()?, "ranker")?
+                        }
+                        "score_threshold" => crate::__private::put(
+                            &mut v_score_threshold,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "score_threshold",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FileSearchRankingOptions {
+                    ranker: v_ranker.unwrap_or_default(),
+                    score_threshold: crate::__private::required(
+                        v_score_threshold,
+                        "score_threshold",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FileSearchRankingOptions {
@@ -1788,44 +3068,114 @@ impl Empty for FileSearchRankingOptions {
 }
 
 /// The `FineTuneChatCompletionRequestAssistantMessage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FineTuneChatCompletionRequestAssistantMessage {
     /// `weight`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<i64>,
     /// `content`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<FineTuneChatCompletionRequestAssistantMessageContent>,
     /// `refusal`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::Assistant,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `audio`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<FineTuneChatCompletionRequestAssistantMessageAudio>,
     /// `tool_calls`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<ChatCompletionMessageToolCalls>,
     /// `function_call`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<FineTuneChatCompletionRequestAssistantMessageFunctionCall>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuneChatCompletionRequestAssistantMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuneChatCompletionRequestAssistantMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuneChatCompletionRequestAssistantMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuneChatCompletionRequestAssistantMessage, A::Error> {
+                let mut v_weight: Option<Option<i64>> = None;
+                let mut v_content: Option<
+                    Option<FineTuneChatCompletionRequestAssistantMessageContent>,
+                > = None;
+                let mut v_refusal: Option<Option<String>> = None;
+                let mut v_role: Option<consts::Assistant> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_audio: Option<
+                    Option<FineTuneChatCompletionRequestAssistantMessageAudio>,
+                > = None;
+                let mut v_tool_calls: Option<Option<ChatCompletionMessageToolCalls>> = None;
+                let mut v_function_call: Option<
+                    Option<FineTuneChatCompletionRequestAssistantMessageFunctionCall>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "weight" => crate::__private::put(
+                            &mut v_weight,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "weight",
+                        )?,
+                        "content" => {
+                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
+                        }
+                        "refusal" => crate::__private::put(
+                            &mut v_refusal,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "refusal",
+                        )?,
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "tool_calls" => crate::__private::put(
+                            &mut v_tool_calls,
+                            map.next_value()?,
+                            "tool_calls",
+                        )?,
+                        "function_call" => crate::__private::put(
+                            &mut v_function_call,
+                            map.next_value()?,
+                            "function_call",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuneChatCompletionRequestAssistantMessage {
+                    weight: v_weight.unwrap_or_default(),
+                    content: v_content.unwrap_or_default(),
+                    refusal: v_refusal.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    tool_calls: v_tool_calls.unwrap_or_default(),
+                    function_call: v_function_call.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuneChatCompletionRequestAssistantMessage {
@@ -1879,14 +3229,49 @@ pub type FineTuneChatCompletionRequestAssistantMessageFunctionCall =
     ChatCompletionRequestAssistantMessageFunctionCall;
 
 /// The `GetRunStepParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct GetRunStepParams {
     /// `include[]`, optional.
-    #[serde(rename = "include[]", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "include[]", skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GetRunStepParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GetRunStepParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GetRunStepParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetRunStepParams, A::Error> {
+                let mut v_include: Option<
+                    Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "include[]" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include[]")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GetRunStepParams {
+                    include: v_include.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GetRunStepParams {
@@ -1900,34 +3285,77 @@ impl Empty for GetRunStepParams {
 }
 
 /// The `ListAssistantsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListAssistantsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListAssistantsParamsOrder>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListAssistantsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListAssistantsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListAssistantsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListAssistantsParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<ListAssistantsParamsOrder>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_before: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "before" => crate::__private::put(
+                            &mut v_before,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "before",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListAssistantsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    before: v_before.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListAssistantsParams {
@@ -1944,56 +3372,84 @@ impl Empty for ListAssistantsParams {
 }
 
 /// The `ListAssistantsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListAssistantsResponse {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<AssistantObject>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListAssistantsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListAssistantsResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListAssistantsResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListAssistantsResponse, A::Error> {
+                let mut v_object: Option<String> = None;
+                let mut v_data: Option<Vec<AssistantObject>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListAssistantsResponse {
+                    object: crate::__private::required(v_object, "object")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListAssistantsResponse {
@@ -2011,41 +3467,87 @@ impl Empty for ListAssistantsResponse {
 }
 
 /// The `ListMessagesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListMessagesParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListMessagesParamsOrder>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// `run_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListMessagesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListMessagesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListMessagesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListMessagesParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<ListMessagesParamsOrder>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_before: Option<Option<String>> = None;
+                let mut v_run_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "before" => crate::__private::put(
+                            &mut v_before,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "before",
+                        )?,
+                        "run_id" => crate::__private::put(
+                            &mut v_run_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "run_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListMessagesParams {
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    before: v_before.unwrap_or_default(),
+                    run_id: v_run_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListMessagesParams {
@@ -2066,56 +3568,84 @@ impl Empty for ListMessagesParams {
 pub type ListMessagesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListMessagesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListMessagesResponse {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<MessageObject>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListMessagesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListMessagesResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListMessagesResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListMessagesResponse, A::Error> {
+                let mut v_object: Option<String> = None;
+                let mut v_data: Option<Vec<MessageObject>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListMessagesResponse {
+                    object: crate::__private::required(v_object, "object")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListMessagesResponse {
@@ -2133,37 +3663,87 @@ impl Empty for ListMessagesResponse {
 }
 
 /// The `ListRunStepsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListRunStepsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListRunStepsParamsOrder>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// `include[]`, optional.
-    #[serde(rename = "include[]", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "include[]", skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListRunStepsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListRunStepsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListRunStepsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRunStepsParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<ListRunStepsParamsOrder>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_before: Option<Option<String>> = None;
+                let mut v_include: Option<
+                    Option<Vec<consts::StepDetailsToolCallsFileSearchResultsContent>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "before" => crate::__private::put(
+                            &mut v_before,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "before",
+                        )?,
+                        "include[]" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include[]")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListRunStepsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    before: v_before.unwrap_or_default(),
+                    include: v_include.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListRunStepsParams {
@@ -2184,56 +3764,84 @@ impl Empty for ListRunStepsParams {
 pub type ListRunStepsParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListRunStepsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListRunStepsResponse {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<RunStepObject>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListRunStepsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListRunStepsResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListRunStepsResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRunStepsResponse, A::Error> {
+                let mut v_object: Option<String> = None;
+                let mut v_data: Option<Vec<RunStepObject>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListRunStepsResponse {
+                    object: crate::__private::required(v_object, "object")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListRunStepsResponse {
@@ -2251,34 +3859,77 @@ impl Empty for ListRunStepsResponse {
 }
 
 /// The `ListRunsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListRunsParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListRunsParamsOrder>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListRunsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListRunsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListRunsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRunsParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<ListRunsParamsOrder>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_before: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "before" => crate::__private::put(
+                            &mut v_before,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "before",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListRunsParams {
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    before: v_before.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListRunsParams {
@@ -2298,56 +3949,84 @@ impl Empty for ListRunsParams {
 pub type ListRunsParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListRunsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListRunsResponse {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<RunObject>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListRunsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListRunsResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListRunsResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListRunsResponse, A::Error> {
+                let mut v_object: Option<String> = None;
+                let mut v_data: Option<Vec<RunObject>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListRunsResponse {
+                    object: crate::__private::required(v_object, "object")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListRunsResponse {
@@ -2365,23 +4044,53 @@ impl Empty for ListRunsResponse {
 }
 
 /// The `MessageContentImageFileObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageContentImageFileObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageFile,
     /// `image_file`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub image_file: MessageContentImageFileObjectImageFile,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageContentImageFileObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageContentImageFileObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageContentImageFileObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageContentImageFileObject, A::Error> {
+                let mut v_type: Option<consts::ImageFile> = None;
+                let mut v_image_file: Option<MessageContentImageFileObjectImageFile> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image_file" => crate::__private::put(
+                            &mut v_image_file,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "image_file",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageContentImageFileObject {
+                    r#type: v_type.unwrap_or_default(),
+                    image_file: crate::__private::required(v_image_file, "image_file")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageContentImageFileObject {
@@ -2396,24 +4105,58 @@ impl Empty for MessageContentImageFileObject {
 }
 
 /// Inline schema in `MessageContentImageFileObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageContentImageFileObjectImageFile {
     /// `file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_id: String,
     /// `detail`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<MessageContentImageFileObjectImageFileDetail>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageContentImageFileObjectImageFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageContentImageFileObjectImageFile;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageContentImageFileObjectImageFile` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageContentImageFileObjectImageFile, A::Error> {
+                let mut v_file_id: Option<String> = None;
+                let mut v_detail: Option<Option<MessageContentImageFileObjectImageFileDetail>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_id",
+                        )?,
+                        "detail" => {
+                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageContentImageFileObjectImageFile {
+                    file_id: crate::__private::required(v_file_id, "file_id")?,
+                    detail: v_detail.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageContentImageFileObjectImageFile {
@@ -2432,23 +4175,53 @@ pub type MessageContentImageFileObjectImageFileDetail =
     ChatCompletionRequestMessageContentPartImageImageUrlDetail;
 
 /// The `MessageContentImageUrlObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageContentImageUrlObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageUrl,
     /// `image_url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub image_url: MessageContentImageUrlObjectImageUrl,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageContentImageUrlObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageContentImageUrlObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageContentImageUrlObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageContentImageUrlObject, A::Error> {
+                let mut v_type: Option<consts::ImageUrl> = None;
+                let mut v_image_url: Option<MessageContentImageUrlObjectImageUrl> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "image_url",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageContentImageUrlObject {
+                    r#type: v_type.unwrap_or_default(),
+                    image_url: crate::__private::required(v_image_url, "image_url")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageContentImageUrlObject {
@@ -2467,23 +4240,53 @@ pub type MessageContentImageUrlObjectImageUrl =
     ChatCompletionRequestMessageContentPartImageImageUrl;
 
 /// The `MessageContentRefusalObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageContentRefusalObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Refusal,
     /// `refusal`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub refusal: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageContentRefusalObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageContentRefusalObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageContentRefusalObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageContentRefusalObject, A::Error> {
+                let mut v_type: Option<consts::Refusal> = None;
+                let mut v_refusal: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "refusal" => crate::__private::put(
+                            &mut v_refusal,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "refusal",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageContentRefusalObject {
+                    r#type: v_type.unwrap_or_default(),
+                    refusal: crate::__private::required(v_refusal, "refusal")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageContentRefusalObject {
@@ -2498,52 +4301,84 @@ impl Empty for MessageContentRefusalObject {
 }
 
 /// The `MessageContentTextAnnotationsFileCitationObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageContentTextAnnotationsFileCitationObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FileCitation,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `file_citation`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub file_citation: MessageContentTextAnnotationsFileCitationObjectFileCitation,
     /// `start_index`, required.
     /// Constraints: minimum 0.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub start_index: u64,
     /// `end_index`, required.
     /// Constraints: minimum 0.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub end_index: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageContentTextAnnotationsFileCitationObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageContentTextAnnotationsFileCitationObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageContentTextAnnotationsFileCitationObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageContentTextAnnotationsFileCitationObject, A::Error> {
+                let mut v_type: Option<consts::FileCitation> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_file_citation: Option<
+                    MessageContentTextAnnotationsFileCitationObjectFileCitation,
+                > = None;
+                let mut v_start_index: Option<u64> = None;
+                let mut v_end_index: Option<u64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "file_citation" => crate::__private::put(
+                            &mut v_file_citation,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "file_citation",
+                        )?,
+                        "start_index" => crate::__private::put(
+                            &mut v_start_index,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "start_index",
+                        )?,
+                        "end_index" => crate::__private::put(
+                            &mut v_end_index,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "end_index",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageContentTextAnnotationsFileCitationObject {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    file_citation: crate::__private::required(v_file_citation, "file_citation")?,
+                    start_index: crate::__private::required(v_start_index, "start_index")?,
+                    end_index: crate::__private::required(v_end_index, "end_index")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageContentTextAnnotationsFileCitationObject {
@@ -2562,20 +4397,53 @@ impl Empty for MessageContentTextAnnotationsFileCitationObject {
 }
 
 /// Inline schema in `MessageContentTextAnnotationsFileCitationObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageContentTextAnnotationsFileCitationObjectFileCitation {
     /// `file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageContentTextAnnotationsFileCitationObjectFileCitation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageContentTextAnnotationsFileCitationObjectFileCitation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(
+                    "a `MessageContentTextAnnotationsFileCitationObjectFileCitation` object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageContentTextAnnotationsFileCitationObjectFileCitation, A::Error>
+            {
+                let mut v_file_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    MessageContentTextAnnotationsFileCitationObjectFileCitation {
+                        file_id: crate::__private::required(v_file_id, "file_id")?,
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageContentTextAnnotationsFileCitationObjectFileCitation {
@@ -2589,52 +4457,83 @@ impl Empty for MessageContentTextAnnotationsFileCitationObjectFileCitation {
 }
 
 /// The `MessageContentTextAnnotationsFilePathObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageContentTextAnnotationsFilePathObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FilePath,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `file_path`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub file_path: MessageContentTextAnnotationsFilePathObjectFilePath,
     /// `start_index`, required.
     /// Constraints: minimum 0.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub start_index: u64,
     /// `end_index`, required.
     /// Constraints: minimum 0.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub end_index: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageContentTextAnnotationsFilePathObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageContentTextAnnotationsFilePathObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageContentTextAnnotationsFilePathObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageContentTextAnnotationsFilePathObject, A::Error> {
+                let mut v_type: Option<consts::FilePath> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_file_path: Option<MessageContentTextAnnotationsFilePathObjectFilePath> =
+                    None;
+                let mut v_start_index: Option<u64> = None;
+                let mut v_end_index: Option<u64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "file_path" => crate::__private::put(
+                            &mut v_file_path,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "file_path",
+                        )?,
+                        "start_index" => crate::__private::put(
+                            &mut v_start_index,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "start_index",
+                        )?,
+                        "end_index" => crate::__private::put(
+                            &mut v_end_index,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "end_index",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageContentTextAnnotationsFilePathObject {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    file_path: crate::__private::required(v_file_path, "file_path")?,
+                    start_index: crate::__private::required(v_start_index, "start_index")?,
+                    end_index: crate::__private::required(v_end_index, "end_index")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageContentTextAnnotationsFilePathObject {
@@ -2657,23 +4556,53 @@ pub type MessageContentTextAnnotationsFilePathObjectFilePath =
     MessageContentTextAnnotationsFileCitationObjectFileCitation;
 
 /// The `MessageContentTextObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageContentTextObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub text: MessageContentTextObjectText,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageContentTextObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageContentTextObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageContentTextObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageContentTextObject, A::Error> {
+                let mut v_type: Option<consts::Text> = None;
+                let mut v_text: Option<MessageContentTextObjectText> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageContentTextObject {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageContentTextObject {
@@ -2688,29 +4617,58 @@ impl Empty for MessageContentTextObject {
 }
 
 /// Inline schema in `MessageContentTextObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageContentTextObjectText {
     /// `value`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub value: String,
     /// `annotations`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub annotations: Vec<MessageContentTextObjectTextAnnotationsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageContentTextObjectText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageContentTextObjectText;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageContentTextObjectText` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageContentTextObjectText, A::Error> {
+                let mut v_value: Option<String> = None;
+                let mut v_annotations: Option<Vec<MessageContentTextObjectTextAnnotationsItem>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "value" => crate::__private::put(
+                            &mut v_value,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "value",
+                        )?,
+                        "annotations" => crate::__private::put(
+                            &mut v_annotations,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "annotations",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageContentTextObjectText {
+                    value: crate::__private::required(v_value, "value")?,
+                    annotations: crate::__private::required(v_annotations, "annotations")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageContentTextObjectText {
@@ -2735,26 +4693,64 @@ FilePath(MessageContentTextAnnotationsFilePathObject) = "file_path",
 }
 
 /// The `MessageDeltaContentImageFileObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageDeltaContentImageFileObject {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageFile,
     /// `image_file`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_file: Option<MessageDeltaContentImageFileObjectImageFile>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaContentImageFileObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaContentImageFileObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaContentImageFileObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaContentImageFileObject, A::Error> {
+                let mut v_index: Option<i64> = None;
+                let mut v_type: Option<consts::ImageFile> = None;
+                let mut v_image_file: Option<Option<MessageDeltaContentImageFileObjectImageFile>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image_file" => crate::__private::put(
+                            &mut v_image_file,
+                            map.next_value()?,
+                            "image_file",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaContentImageFileObject {
+                    index: crate::__private::required(v_index, "index")?,
+                    r#type: v_type.unwrap_or_default(),
+                    image_file: v_image_file.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaContentImageFileObject {
@@ -2770,22 +4766,60 @@ impl Empty for MessageDeltaContentImageFileObject {
 }
 
 /// Inline schema in `MessageDeltaContentImageFileObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct MessageDeltaContentImageFileObjectImageFile {
     /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `detail`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<MessageDeltaContentImageFileObjectImageFileDetail>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaContentImageFileObjectImageFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaContentImageFileObjectImageFile;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaContentImageFileObjectImageFile` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaContentImageFileObjectImageFile, A::Error> {
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut v_detail: Option<
+                    Option<MessageDeltaContentImageFileObjectImageFileDetail>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        "detail" => {
+                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaContentImageFileObjectImageFile {
+                    file_id: v_file_id.unwrap_or_default(),
+                    detail: v_detail.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaContentImageFileObjectImageFile {
@@ -2804,26 +4838,62 @@ pub type MessageDeltaContentImageFileObjectImageFileDetail =
     ChatCompletionRequestMessageContentPartImageImageUrlDetail;
 
 /// The `MessageDeltaContentImageUrlObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageDeltaContentImageUrlObject {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageUrl,
     /// `image_url`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<MessageDeltaContentImageUrlObjectImageUrl>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaContentImageUrlObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaContentImageUrlObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaContentImageUrlObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaContentImageUrlObject, A::Error> {
+                let mut v_index: Option<i64> = None;
+                let mut v_type: Option<consts::ImageUrl> = None;
+                let mut v_image_url: Option<Option<MessageDeltaContentImageUrlObjectImageUrl>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image_url" => {
+                            crate::__private::put(&mut v_image_url, map.next_value()?, "image_url")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaContentImageUrlObject {
+                    index: crate::__private::required(v_index, "index")?,
+                    r#type: v_type.unwrap_or_default(),
+                    image_url: v_image_url.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaContentImageUrlObject {
@@ -2839,22 +4909,59 @@ impl Empty for MessageDeltaContentImageUrlObject {
 }
 
 /// Inline schema in `MessageDeltaContentImageUrlObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct MessageDeltaContentImageUrlObjectImageUrl {
     /// `url`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `detail`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<MessageDeltaContentImageUrlObjectImageUrlDetail>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaContentImageUrlObjectImageUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaContentImageUrlObjectImageUrl;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaContentImageUrlObjectImageUrl` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaContentImageUrlObjectImageUrl, A::Error> {
+                let mut v_url: Option<Option<String>> = None;
+                let mut v_detail: Option<Option<MessageDeltaContentImageUrlObjectImageUrlDetail>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "url" => crate::__private::put(
+                            &mut v_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "url",
+                        )?,
+                        "detail" => {
+                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaContentImageUrlObjectImageUrl {
+                    url: v_url.unwrap_or_default(),
+                    detail: v_detail.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaContentImageUrlObjectImageUrl {
@@ -2873,30 +4980,63 @@ pub type MessageDeltaContentImageUrlObjectImageUrlDetail =
     ChatCompletionRequestMessageContentPartImageImageUrlDetail;
 
 /// The `MessageDeltaContentRefusalObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageDeltaContentRefusalObject {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Refusal,
     /// `refusal`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaContentRefusalObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaContentRefusalObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaContentRefusalObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaContentRefusalObject, A::Error> {
+                let mut v_index: Option<i64> = None;
+                let mut v_type: Option<consts::Refusal> = None;
+                let mut v_refusal: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "refusal" => crate::__private::put(
+                            &mut v_refusal,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "refusal",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaContentRefusalObject {
+                    index: crate::__private::required(v_index, "index")?,
+                    r#type: v_type.unwrap_or_default(),
+                    refusal: v_refusal.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaContentRefusalObject {
@@ -2912,49 +5052,98 @@ impl Empty for MessageDeltaContentRefusalObject {
 }
 
 /// The `MessageDeltaContentTextAnnotationsFileCitationObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageDeltaContentTextAnnotationsFileCitationObject {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FileCitation,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `file_citation`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_citation: Option<MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation>,
     /// `start_index`, optional.
     /// Constraints: minimum 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_index: Option<u64>,
     /// `end_index`, optional.
     /// Constraints: minimum 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_index: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaContentTextAnnotationsFileCitationObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaContentTextAnnotationsFileCitationObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaContentTextAnnotationsFileCitationObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaContentTextAnnotationsFileCitationObject, A::Error>
+            {
+                let mut v_index: Option<i64> = None;
+                let mut v_type: Option<consts::FileCitation> = None;
+                let mut v_text: Option<Option<String>> = None;
+                let mut v_file_citation: Option<
+                    Option<MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation>,
+                > = None;
+                let mut v_start_index: Option<Option<u64>> = None;
+                let mut v_end_index: Option<Option<u64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "text",
+                        )?,
+                        "file_citation" => crate::__private::put(
+                            &mut v_file_citation,
+                            map.next_value()?,
+                            "file_citation",
+                        )?,
+                        "start_index" => crate::__private::put(
+                            &mut v_start_index,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "start_index",
+                        )?,
+                        "end_index" => crate::__private::put(
+                            &mut v_end_index,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "end_index",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaContentTextAnnotationsFileCitationObject {
+                    index: crate::__private::required(v_index, "index")?,
+                    r#type: v_type.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    file_citation: v_file_citation.unwrap_or_default(),
+                    start_index: v_start_index.unwrap_or_default(),
+                    end_index: v_end_index.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFileCitationObject {
@@ -2980,25 +5169,64 @@ impl Empty for MessageDeltaContentTextAnnotationsFileCitationObject {
 }
 
 /// Inline schema in `MessageDeltaContentTextAnnotationsFileCitationObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
     /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `quote`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quote: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(
+                    "a `MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation` object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation, A::Error>
+            {
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut v_quote: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        "quote" => crate::__private::put(
+                            &mut v_quote,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "quote",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
+                        file_id: v_file_id.unwrap_or_default(),
+                        quote: v_quote.unwrap_or_default(),
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
@@ -3013,49 +5241,95 @@ impl Empty for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation 
 }
 
 /// The `MessageDeltaContentTextAnnotationsFilePathObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageDeltaContentTextAnnotationsFilePathObject {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FilePath,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `file_path`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_path: Option<MessageDeltaContentTextAnnotationsFilePathObjectFilePath>,
     /// `start_index`, optional.
     /// Constraints: minimum 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_index: Option<u64>,
     /// `end_index`, optional.
     /// Constraints: minimum 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_index: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaContentTextAnnotationsFilePathObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaContentTextAnnotationsFilePathObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaContentTextAnnotationsFilePathObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaContentTextAnnotationsFilePathObject, A::Error> {
+                let mut v_index: Option<i64> = None;
+                let mut v_type: Option<consts::FilePath> = None;
+                let mut v_text: Option<Option<String>> = None;
+                let mut v_file_path: Option<
+                    Option<MessageDeltaContentTextAnnotationsFilePathObjectFilePath>,
+                > = None;
+                let mut v_start_index: Option<Option<u64>> = None;
+                let mut v_end_index: Option<Option<u64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "text",
+                        )?,
+                        "file_path" => {
+                            crate::__private::put(&mut v_file_path, map.next_value()?, "file_path")?
+                        }
+                        "start_index" => crate::__private::put(
+                            &mut v_start_index,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "start_index",
+                        )?,
+                        "end_index" => crate::__private::put(
+                            &mut v_end_index,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "end_index",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaContentTextAnnotationsFilePathObject {
+                    index: crate::__private::required(v_index, "index")?,
+                    r#type: v_type.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    file_path: v_file_path.unwrap_or_default(),
+                    start_index: v_start_index.unwrap_or_default(),
+                    end_index: v_end_index.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFilePathObject {
@@ -3081,18 +5355,50 @@ impl Empty for MessageDeltaContentTextAnnotationsFilePathObject {
 }
 
 /// Inline schema in `MessageDeltaContentTextAnnotationsFilePathObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
     /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaContentTextAnnotationsFilePathObjectFilePath;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaContentTextAnnotationsFilePathObjectFilePath` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaContentTextAnnotationsFilePathObjectFilePath, A::Error>
+            {
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
+                    file_id: v_file_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
@@ -3106,26 +5412,59 @@ impl Empty for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
 }
 
 /// The `MessageDeltaContentTextObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageDeltaContentTextObject {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<MessageDeltaContentTextObjectText>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaContentTextObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaContentTextObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaContentTextObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaContentTextObject, A::Error> {
+                let mut v_index: Option<i64> = None;
+                let mut v_type: Option<consts::Text> = None;
+                let mut v_text: Option<Option<MessageDeltaContentTextObjectText>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(&mut v_text, map.next_value()?, "text")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaContentTextObject {
+                    index: crate::__private::required(v_index, "index")?,
+                    r#type: v_type.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaContentTextObject {
@@ -3141,21 +5480,61 @@ impl Empty for MessageDeltaContentTextObject {
 }
 
 /// Inline schema in `MessageDeltaContentTextObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct MessageDeltaContentTextObjectText {
     /// `value`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// `annotations`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Vec<MessageDeltaContentTextObjectTextAnnotationsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaContentTextObjectText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaContentTextObjectText;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaContentTextObjectText` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaContentTextObjectText, A::Error> {
+                let mut v_value: Option<Option<String>> = None;
+                let mut v_annotations: Option<
+                    Option<Vec<MessageDeltaContentTextObjectTextAnnotationsItem>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "value" => crate::__private::put(
+                            &mut v_value,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "value",
+                        )?,
+                        "annotations" => crate::__private::put(
+                            &mut v_annotations,
+                            map.next_value()?,
+                            "annotations",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaContentTextObjectText {
+                    value: v_value.unwrap_or_default(),
+                    annotations: v_annotations.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaContentTextObjectText {
@@ -3180,32 +5559,64 @@ FilePath(MessageDeltaContentTextAnnotationsFilePathObject) = "file_path",
 }
 
 /// The `MessageDeltaObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageDeltaObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ThreadMessageDelta,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub delta: MessageDeltaObjectDelta,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::ThreadMessageDelta> = None;
+                let mut v_delta: Option<MessageDeltaObjectDelta> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "delta",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaObject {
@@ -3221,17 +5632,53 @@ impl Empty for MessageDeltaObject {
 }
 
 /// Inline schema in `MessageDeltaObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct MessageDeltaObjectDelta {
     /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<MessageDeltaObjectDeltaRole>,
     /// `content`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Vec<MessageDeltaObjectDeltaContentItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaObjectDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaObjectDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaObjectDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaObjectDelta, A::Error> {
+                let mut v_role: Option<Option<MessageDeltaObjectDeltaRole>> = None;
+                let mut v_content: Option<Option<Vec<MessageDeltaObjectDeltaContentItem>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "content" => {
+                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaObjectDelta {
+                    role: v_role.unwrap_or_default(),
+                    content: v_content.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageDeltaObjectDelta {
@@ -3263,120 +5710,161 @@ ImageUrl(MessageDeltaContentImageUrlObject) = "image_url",
 pub type MessageDeltaObjectDeltaRole = CreateMessageRequestRole;
 
 /// The `MessageObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ThreadMessage,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `thread_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub thread_id: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: MessageObjectStatus,
     /// `incomplete_details`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub incomplete_details: Option<MessageObjectIncompleteDetails>,
     /// `completed_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub completed_at: Option<i64>,
     /// `incomplete_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub incomplete_at: Option<i64>,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: MessageObjectRole,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: Vec<MessageObjectContentItem>,
     /// `assistant_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub assistant_id: Option<String>,
     /// `run_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub run_id: Option<String>,
     /// `attachments`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub attachments: Option<Vec<MessageObjectAttachmentsItem>>,
     /// `metadata`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::ThreadMessage> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_thread_id: Option<String> = None;
+                let mut v_status: Option<MessageObjectStatus> = None;
+                let mut v_incomplete_details: Option<Option<MessageObjectIncompleteDetails>> = None;
+                let mut v_completed_at: Option<Option<i64>> = None;
+                let mut v_incomplete_at: Option<Option<i64>> = None;
+                let mut v_role: Option<MessageObjectRole> = None;
+                let mut v_content: Option<Vec<MessageObjectContentItem>> = None;
+                let mut v_assistant_id: Option<Option<String>> = None;
+                let mut v_run_id: Option<Option<String>> = None;
+                let mut v_attachments: Option<Option<Vec<MessageObjectAttachmentsItem>>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "thread_id" => crate::__private::put(
+                            &mut v_thread_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "thread_id",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "incomplete_details" => crate::__private::put(
+                            &mut v_incomplete_details,
+                            map.next_value()?,
+                            "incomplete_details",
+                        )?,
+                        "completed_at" => crate::__private::put(
+                            &mut v_completed_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "completed_at",
+                        )?,
+                        "incomplete_at" => crate::__private::put(
+                            &mut v_incomplete_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "incomplete_at",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        "assistant_id" => crate::__private::put(
+                            &mut v_assistant_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "assistant_id",
+                        )?,
+                        "run_id" => crate::__private::put(
+                            &mut v_run_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "run_id",
+                        )?,
+                        "attachments" => crate::__private::put(
+                            &mut v_attachments,
+                            map.next_value()?,
+                            "attachments",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    incomplete_details: crate::__private::or_absent(v_incomplete_details),
+                    completed_at: crate::__private::or_absent(v_completed_at),
+                    incomplete_at: crate::__private::or_absent(v_incomplete_at),
+                    role: crate::__private::required(v_role, "role")?,
+                    content: crate::__private::required(v_content, "content")?,
+                    assistant_id: crate::__private::or_absent(v_assistant_id),
+                    run_id: crate::__private::or_absent(v_run_id),
+                    attachments: crate::__private::or_absent(v_attachments),
+                    metadata: crate::__private::or_absent(v_metadata),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageObject {
@@ -3435,20 +5923,48 @@ Refusal(MessageContentRefusalObject) = "refusal",
 }
 
 /// Inline schema in `MessageObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageObjectIncompleteDetails {
     /// `reason`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub reason: MessageObjectIncompleteDetailsReason,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageObjectIncompleteDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageObjectIncompleteDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageObjectIncompleteDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageObjectIncompleteDetails, A::Error> {
+                let mut v_reason: Option<MessageObjectIncompleteDetailsReason> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "reason" => crate::__private::put(
+                            &mut v_reason,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "reason",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageObjectIncompleteDetails {
+                    reason: crate::__private::required(v_reason, "reason")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageObjectIncompleteDetails {
@@ -3493,23 +6009,53 @@ Completed = "completed",
 }
 
 /// The `MessageRequestContentTextObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageRequestContentTextObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageRequestContentTextObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageRequestContentTextObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageRequestContentTextObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageRequestContentTextObject, A::Error> {
+                let mut v_type: Option<consts::Text> = None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageRequestContentTextObject {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageRequestContentTextObject {
@@ -3540,23 +6086,53 @@ ThreadMessageIncomplete(MessageStreamEventThreadMessageIncomplete) = "thread.mes
 }
 
 /// Inline schema in `MessageStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageStreamEventThreadMessageCompleted {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadMessageCompleted,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageStreamEventThreadMessageCompleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageStreamEventThreadMessageCompleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageStreamEventThreadMessageCompleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageStreamEventThreadMessageCompleted, A::Error> {
+                let mut v_event: Option<consts::ThreadMessageCompleted> = None;
+                let mut v_data: Option<MessageObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageStreamEventThreadMessageCompleted {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageStreamEventThreadMessageCompleted {
@@ -3571,23 +6147,53 @@ impl Empty for MessageStreamEventThreadMessageCompleted {
 }
 
 /// Inline schema in `MessageStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageStreamEventThreadMessageCreated {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadMessageCreated,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageStreamEventThreadMessageCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageStreamEventThreadMessageCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageStreamEventThreadMessageCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageStreamEventThreadMessageCreated, A::Error> {
+                let mut v_event: Option<consts::ThreadMessageCreated> = None;
+                let mut v_data: Option<MessageObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageStreamEventThreadMessageCreated {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageStreamEventThreadMessageCreated {
@@ -3602,23 +6208,53 @@ impl Empty for MessageStreamEventThreadMessageCreated {
 }
 
 /// Inline schema in `MessageStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageStreamEventThreadMessageDelta {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadMessageDelta,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: MessageDeltaObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageStreamEventThreadMessageDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageStreamEventThreadMessageDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageStreamEventThreadMessageDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageStreamEventThreadMessageDelta, A::Error> {
+                let mut v_event: Option<consts::ThreadMessageDelta> = None;
+                let mut v_data: Option<MessageDeltaObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageStreamEventThreadMessageDelta {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageStreamEventThreadMessageDelta {
@@ -3633,23 +6269,53 @@ impl Empty for MessageStreamEventThreadMessageDelta {
 }
 
 /// Inline schema in `MessageStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageStreamEventThreadMessageInProgress {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadMessageInProgress,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageStreamEventThreadMessageInProgress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageStreamEventThreadMessageInProgress;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageStreamEventThreadMessageInProgress` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageStreamEventThreadMessageInProgress, A::Error> {
+                let mut v_event: Option<consts::ThreadMessageInProgress> = None;
+                let mut v_data: Option<MessageObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageStreamEventThreadMessageInProgress {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageStreamEventThreadMessageInProgress {
@@ -3664,23 +6330,53 @@ impl Empty for MessageStreamEventThreadMessageInProgress {
 }
 
 /// Inline schema in `MessageStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageStreamEventThreadMessageIncomplete {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadMessageIncomplete,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: MessageObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageStreamEventThreadMessageIncomplete {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageStreamEventThreadMessageIncomplete;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageStreamEventThreadMessageIncomplete` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageStreamEventThreadMessageIncomplete, A::Error> {
+                let mut v_event: Option<consts::ThreadMessageIncomplete> = None;
+                let mut v_data: Option<MessageObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageStreamEventThreadMessageIncomplete {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for MessageStreamEventThreadMessageIncomplete {
@@ -3695,58 +6391,138 @@ impl Empty for MessageStreamEventThreadMessageIncomplete {
 }
 
 /// The `ModifyAssistantRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ModifyAssistantRequest {
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModifyAssistantRequestModel>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `instructions`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `tools`, optional.
     /// Constraints: at most 128 items.
     /// Default: `[]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<ModifyAssistantRequestToolsItem>>,
     /// `tool_resources`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<ModifyAssistantRequestToolResources>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `response_format`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ModifyAssistantRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModifyAssistantRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ModifyAssistantRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModifyAssistantRequest, A::Error> {
+                let mut v_model: Option<Option<ModifyAssistantRequestModel>> = None;
+                let mut v_reasoning_effort: Option<Option<ReasoningEffort>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_tools: Option<Option<Vec<ModifyAssistantRequestToolsItem>>> = None;
+                let mut v_tool_resources: Option<Option<ModifyAssistantRequestToolResources>> =
+                    None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_response_format: Option<Option<AssistantsApiResponseFormatOption>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "reasoning_effort" => crate::__private::put(
+                            &mut v_reasoning_effort,
+                            map.next_value()?,
+                            "reasoning_effort",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tool_resources" => crate::__private::put(
+                            &mut v_tool_resources,
+                            map.next_value()?,
+                            "tool_resources",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ModifyAssistantRequest {
+                    model: v_model.unwrap_or_default(),
+                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    description: v_description.unwrap_or_default(),
+                    instructions: v_instructions.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    tool_resources: v_tool_resources.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ModifyAssistantRequest {
@@ -3887,14 +6663,47 @@ Function(AssistantToolsFunction) = "function",
 }
 
 /// The `ModifyMessageRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ModifyMessageRequest {
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ModifyMessageRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModifyMessageRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ModifyMessageRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModifyMessageRequest, A::Error> {
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ModifyMessageRequest {
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ModifyMessageRequest {
@@ -3908,14 +6717,47 @@ impl Empty for ModifyMessageRequest {
 }
 
 /// The `ModifyRunRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ModifyRunRequest {
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ModifyRunRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModifyRunRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ModifyRunRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModifyRunRequest, A::Error> {
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ModifyRunRequest {
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ModifyRunRequest {
@@ -3929,17 +6771,57 @@ impl Empty for ModifyRunRequest {
 }
 
 /// The `ModifyThreadRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ModifyThreadRequest {
     /// `tool_resources`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_resources: Option<ModifyThreadRequestToolResources>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ModifyThreadRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModifyThreadRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ModifyThreadRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModifyThreadRequest, A::Error> {
+                let mut v_tool_resources: Option<Option<ModifyThreadRequestToolResources>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "tool_resources" => crate::__private::put(
+                            &mut v_tool_resources,
+                            map.next_value()?,
+                            "tool_resources",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ModifyThreadRequest {
+                    tool_resources: v_tool_resources.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ModifyThreadRequest {
@@ -3957,38 +6839,69 @@ impl Empty for ModifyThreadRequest {
 pub type ModifyThreadRequestToolResources = AssistantObjectToolResources;
 
 /// The `RunCompletionUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunCompletionUsage {
     /// `completion_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub completion_tokens: i64,
     /// `prompt_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub prompt_tokens: i64,
     /// `total_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunCompletionUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunCompletionUsage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunCompletionUsage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunCompletionUsage, A::Error> {
+                let mut v_completion_tokens: Option<i64> = None;
+                let mut v_prompt_tokens: Option<i64> = None;
+                let mut v_total_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "completion_tokens" => crate::__private::put(
+                            &mut v_completion_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "completion_tokens",
+                        )?,
+                        "prompt_tokens" => crate::__private::put(
+                            &mut v_prompt_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "prompt_tokens",
+                        )?,
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunCompletionUsage {
+                    completion_tokens: crate::__private::required(
+                        v_completion_tokens,
+                        "completion_tokens",
+                    )?,
+                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
+                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunCompletionUsage {
@@ -4004,207 +6917,279 @@ impl Empty for RunCompletionUsage {
 }
 
 /// The `RunObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ThreadRun,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `thread_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub thread_id: String,
     /// `assistant_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub assistant_id: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: RunObjectStatus,
     /// `required_action`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub required_action: Option<RunObjectRequiredAction>,
     /// `last_error`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub last_error: Option<RunObjectLastError>,
     /// `expires_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub expires_at: Option<i64>,
     /// `started_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub started_at: Option<i64>,
     /// `cancelled_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub cancelled_at: Option<i64>,
     /// `failed_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub failed_at: Option<i64>,
     /// `completed_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub completed_at: Option<i64>,
     /// `incomplete_details`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub incomplete_details: Option<RunObjectIncompleteDetails>,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `instructions`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub instructions: String,
     /// `tools`, required.
     /// Constraints: at most 20 items.
     /// Default: `[]`.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tools: Vec<RunObjectToolsItem>,
     /// `metadata`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// `usage`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub usage: Option<RunCompletionUsage>,
     /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `max_prompt_tokens`, required, nullable.
     /// Constraints: minimum 256.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_uint"
-        )
-    )]
     pub max_prompt_tokens: Option<u64>,
     /// `max_completion_tokens`, required, nullable.
     /// Constraints: minimum 256.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_uint"
-        )
-    )]
     pub max_completion_tokens: Option<u64>,
     /// `truncation_strategy`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub truncation_strategy: Option<TruncationObject>,
     /// `tool_choice`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub tool_choice: Option<AssistantsApiToolChoiceOption>,
     /// `parallel_tool_calls`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub parallel_tool_calls: ParallelToolCalls,
     /// `response_format`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub response_format: Option<AssistantsApiResponseFormatOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::ThreadRun> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_thread_id: Option<String> = None;
+                let mut v_assistant_id: Option<String> = None;
+                let mut v_status: Option<RunObjectStatus> = None;
+                let mut v_required_action: Option<Option<RunObjectRequiredAction>> = None;
+                let mut v_last_error: Option<Option<RunObjectLastError>> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_started_at: Option<Option<i64>> = None;
+                let mut v_cancelled_at: Option<Option<i64>> = None;
+                let mut v_failed_at: Option<Option<i64>> = None;
+                let mut v_completed_at: Option<Option<i64>> = None;
+                let mut v_incomplete_details: Option<Option<RunObjectIncompleteDetails>> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_instructions: Option<String> = None;
+                let mut v_tools: Option<Vec<RunObjectToolsItem>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_usage: Option<Option<RunCompletionUsage>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_max_prompt_tokens: Option<Option<u64>> = None;
+                let mut v_max_completion_tokens: Option<Option<u64>> = None;
+                let mut v_truncation_strategy: Option<Option<TruncationObject>> = None;
+                let mut v_tool_choice: Option<Option<AssistantsApiToolChoiceOption>> = None;
+                let mut v_parallel_tool_calls: Option<ParallelToolCalls> = None;
+                let mut v_response_format: Option<Option<AssistantsApiResponseFormatOption>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "thread_id" => crate::__private::put(
+                            &mut v_thread_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "thread_id",
+                        )?,
+                        "assistant_id" => crate::__private::put(
+                            &mut v_assistant_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "assistant_id",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "required_action" => crate::__private::put(
+                            &mut v_required_action,
+                            map.next_value()?,
+                            "required_action",
+                        )?,
+                        "last_error" => crate::__private::put(
+                            &mut v_last_error,
+                            map.next_value()?,
+                            "last_error",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "started_at" => crate::__private::put(
+                            &mut v_started_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "started_at",
+                        )?,
+                        "cancelled_at" => crate::__private::put(
+                            &mut v_cancelled_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "cancelled_at",
+                        )?,
+                        "failed_at" => crate::__private::put(
+                            &mut v_failed_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "failed_at",
+                        )?,
+                        "completed_at" => crate::__private::put(
+                            &mut v_completed_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "completed_at",
+                        )?,
+                        "incomplete_details" => crate::__private::put(
+                            &mut v_incomplete_details,
+                            map.next_value()?,
+                            "incomplete_details",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "instructions",
+                        )?,
+                        "tools" => crate::__private::put(
+                            &mut v_tools,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tools",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "max_prompt_tokens" => crate::__private::put(
+                            &mut v_max_prompt_tokens,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "max_prompt_tokens",
+                        )?,
+                        "max_completion_tokens" => crate::__private::put(
+                            &mut v_max_completion_tokens,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "max_completion_tokens",
+                        )?,
+                        "truncation_strategy" => crate::__private::put(
+                            &mut v_truncation_strategy,
+                            map.next_value()?,
+                            "truncation_strategy",
+                        )?,
+                        "tool_choice" => crate::__private::put(
+                            &mut v_tool_choice,
+                            map.next_value()?,
+                            "tool_choice",
+                        )?,
+                        "parallel_tool_calls" => crate::__private::put(
+                            &mut v_parallel_tool_calls,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "parallel_tool_calls",
+                        )?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
+                    assistant_id: crate::__private::required(v_assistant_id, "assistant_id")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    required_action: crate::__private::or_absent(v_required_action),
+                    last_error: crate::__private::or_absent(v_last_error),
+                    expires_at: crate::__private::or_absent(v_expires_at),
+                    started_at: crate::__private::or_absent(v_started_at),
+                    cancelled_at: crate::__private::or_absent(v_cancelled_at),
+                    failed_at: crate::__private::or_absent(v_failed_at),
+                    completed_at: crate::__private::or_absent(v_completed_at),
+                    incomplete_details: crate::__private::or_absent(v_incomplete_details),
+                    model: crate::__private::required(v_model, "model")?,
+                    instructions: crate::__private::required(v_instructions, "instructions")?,
+                    tools: crate::__private::required(v_tools, "tools")?,
+                    metadata: crate::__private::or_absent(v_metadata),
+                    usage: crate::__private::or_absent(v_usage),
+                    temperature: v_temperature.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    max_prompt_tokens: crate::__private::or_absent(v_max_prompt_tokens),
+                    max_completion_tokens: crate::__private::or_absent(v_max_completion_tokens),
+                    truncation_strategy: crate::__private::or_absent(v_truncation_strategy),
+                    tool_choice: crate::__private::or_absent(v_tool_choice),
+                    parallel_tool_calls: crate::__private::required(
+                        v_parallel_tool_calls,
+                        "parallel_tool_calls",
+                    )?,
+                    response_format: crate::__private::or_absent(v_response_format),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunObject {
@@ -4272,14 +7257,47 @@ impl Empty for RunObject {
 }
 
 /// Inline schema in `RunObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RunObjectIncompleteDetails {
     /// `reason`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<RunObjectIncompleteDetailsReason>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunObjectIncompleteDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunObjectIncompleteDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunObjectIncompleteDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunObjectIncompleteDetails, A::Error> {
+                let mut v_reason: Option<Option<RunObjectIncompleteDetailsReason>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "reason" => {
+                            crate::__private::put(&mut v_reason, map.next_value()?, "reason")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunObjectIncompleteDetails {
+                    reason: v_reason.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunObjectIncompleteDetails {
@@ -4303,29 +7321,57 @@ MaxPromptTokens = "max_prompt_tokens",
 }
 
 /// Inline schema in `RunObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunObjectLastError {
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub code: RunObjectLastErrorCode,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunObjectLastError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunObjectLastError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunObjectLastError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunObjectLastError, A::Error> {
+                let mut v_code: Option<RunObjectLastErrorCode> = None;
+                let mut v_message: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunObjectLastError {
+                    code: crate::__private::required(v_code, "code")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunObjectLastError {
@@ -4352,23 +7398,57 @@ InvalidPrompt = "invalid_prompt",
 }
 
 /// Inline schema in `RunObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunObjectRequiredAction {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SubmitToolOutputs,
     /// `submit_tool_outputs`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub submit_tool_outputs: RunObjectRequiredActionSubmitToolOutputs,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunObjectRequiredAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunObjectRequiredAction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunObjectRequiredAction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunObjectRequiredAction, A::Error> {
+                let mut v_type: Option<consts::SubmitToolOutputs> = None;
+                let mut v_submit_tool_outputs: Option<RunObjectRequiredActionSubmitToolOutputs> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "submit_tool_outputs" => crate::__private::put(
+                            &mut v_submit_tool_outputs,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "submit_tool_outputs",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunObjectRequiredAction {
+                    r#type: v_type.unwrap_or_default(),
+                    submit_tool_outputs: crate::__private::required(
+                        v_submit_tool_outputs,
+                        "submit_tool_outputs",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunObjectRequiredAction {
@@ -4383,20 +7463,48 @@ impl Empty for RunObjectRequiredAction {
 }
 
 /// Inline schema in `RunObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunObjectRequiredActionSubmitToolOutputs {
     /// `tool_calls`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tool_calls: Vec<RunToolCallObject>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunObjectRequiredActionSubmitToolOutputs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunObjectRequiredActionSubmitToolOutputs;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunObjectRequiredActionSubmitToolOutputs` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunObjectRequiredActionSubmitToolOutputs, A::Error> {
+                let mut v_tool_calls: Option<Vec<RunToolCallObject>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "tool_calls" => crate::__private::put(
+                            &mut v_tool_calls,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tool_calls",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunObjectRequiredActionSubmitToolOutputs {
+                    tool_calls: crate::__private::required(v_tool_calls, "tool_calls")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunObjectRequiredActionSubmitToolOutputs {
@@ -4446,38 +7554,69 @@ Function(AssistantToolsFunction) = "function",
 }
 
 /// The `RunStepCompletionUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepCompletionUsage {
     /// `completion_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub completion_tokens: i64,
     /// `prompt_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub prompt_tokens: i64,
     /// `total_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepCompletionUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepCompletionUsage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepCompletionUsage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepCompletionUsage, A::Error> {
+                let mut v_completion_tokens: Option<i64> = None;
+                let mut v_prompt_tokens: Option<i64> = None;
+                let mut v_total_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "completion_tokens" => crate::__private::put(
+                            &mut v_completion_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "completion_tokens",
+                        )?,
+                        "prompt_tokens" => crate::__private::put(
+                            &mut v_prompt_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "prompt_tokens",
+                        )?,
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepCompletionUsage {
+                    completion_tokens: crate::__private::required(
+                        v_completion_tokens,
+                        "completion_tokens",
+                    )?,
+                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
+                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepCompletionUsage {
@@ -4493,32 +7632,64 @@ impl Empty for RunStepCompletionUsage {
 }
 
 /// The `RunStepDeltaObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDeltaObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ThreadRunStepDelta,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub delta: RunStepDeltaObjectDelta,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDeltaObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::ThreadRunStepDelta> = None;
+                let mut v_delta: Option<RunStepDeltaObjectDelta> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "delta",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDeltaObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaObject {
@@ -4534,14 +7705,49 @@ impl Empty for RunStepDeltaObject {
 }
 
 /// Inline schema in `RunStepDeltaObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RunStepDeltaObjectDelta {
     /// `step_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_details: Option<RunStepDeltaObjectDeltaStepDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaObjectDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaObjectDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDeltaObjectDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaObjectDelta, A::Error> {
+                let mut v_step_details: Option<Option<RunStepDeltaObjectDeltaStepDetails>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "step_details" => crate::__private::put(
+                            &mut v_step_details,
+                            map.next_value()?,
+                            "step_details",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDeltaObjectDelta {
+                    step_details: v_step_details.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaObjectDelta {
@@ -4565,17 +7771,56 @@ ToolCalls(RunStepDeltaStepDetailsToolCallsObject) = "tool_calls",
 }
 
 /// The `RunStepDeltaStepDetailsMessageCreationObject` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RunStepDeltaStepDetailsMessageCreationObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::MessageCreation,
     /// `message_creation`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_creation: Option<RunStepDeltaStepDetailsMessageCreationObjectMessageCreation>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsMessageCreationObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaStepDetailsMessageCreationObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDeltaStepDetailsMessageCreationObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaStepDetailsMessageCreationObject, A::Error> {
+                let mut v_type: Option<consts::MessageCreation> = None;
+                let mut v_message_creation: Option<
+                    Option<RunStepDeltaStepDetailsMessageCreationObjectMessageCreation>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "message_creation" => crate::__private::put(
+                            &mut v_message_creation,
+                            map.next_value()?,
+                            "message_creation",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDeltaStepDetailsMessageCreationObject {
+                    r#type: v_type.unwrap_or_default(),
+                    message_creation: v_message_creation.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaStepDetailsMessageCreationObject {
@@ -4590,18 +7835,54 @@ impl Empty for RunStepDeltaStepDetailsMessageCreationObject {
 }
 
 /// Inline schema in `RunStepDeltaStepDetailsMessageCreationObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
     /// `message_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaStepDetailsMessageCreationObjectMessageCreation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(
+                    "a `RunStepDeltaStepDetailsMessageCreationObjectMessageCreation` object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaStepDetailsMessageCreationObjectMessageCreation, A::Error>
+            {
+                let mut v_message_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "message_id" => crate::__private::put(
+                            &mut v_message_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "message_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
+                        message_id: v_message_id.unwrap_or_default(),
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
@@ -4615,33 +7896,75 @@ impl Empty for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsCodeObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeObject {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::CodeInterpreter,
     /// `code_interpreter`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code_interpreter: Option<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaStepDetailsToolCallsCodeObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDeltaStepDetailsToolCallsCodeObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaStepDetailsToolCallsCodeObject, A::Error> {
+                let mut v_index: Option<i64> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::CodeInterpreter> = None;
+                let mut v_code_interpreter: Option<
+                    Option<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "code_interpreter" => crate::__private::put(
+                            &mut v_code_interpreter,
+                            map.next_value()?,
+                            "code_interpreter",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDeltaStepDetailsToolCallsCodeObject {
+                    index: crate::__private::required(v_index, "index")?,
+                    id: v_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    code_interpreter: v_code_interpreter.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeObject {
@@ -4658,21 +7981,62 @@ impl Empty for RunStepDeltaStepDetailsToolCallsCodeObject {
 }
 
 /// Inline schema in `RunStepDeltaStepDetailsToolCallsCodeObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
     /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
     /// `outputs`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub outputs: Option<Vec<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter, A::Error>
+            {
+                let mut v_input: Option<Option<String>> = None;
+                let mut v_outputs: Option<
+                    Option<
+                        Vec<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>,
+                    >,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "input",
+                        )?,
+                        "outputs" => {
+                            crate::__private::put(&mut v_outputs, map.next_value()?, "outputs")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
+                    input: v_input.unwrap_or_default(),
+                    outputs: v_outputs.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
@@ -4697,26 +8061,62 @@ Image(RunStepDeltaStepDetailsToolCallsCodeOutputImageObject) = "image",
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsCodeOutputImageObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Image,
     /// `image`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaStepDetailsToolCallsCodeOutputImageObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDeltaStepDetailsToolCallsCodeOutputImageObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaStepDetailsToolCallsCodeOutputImageObject, A::Error>
+            {
+                let mut v_index: Option<i64> = None;
+                let mut v_type: Option<consts::Image> = None;
+                let mut v_image: Option<
+                    Option<RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image" => crate::__private::put(&mut v_image, map.next_value()?, "image")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
+                    index: crate::__private::required(v_index, "index")?,
+                    r#type: v_type.unwrap_or_default(),
+                    image: v_image.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
@@ -4736,30 +8136,64 @@ pub type RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage =
     MessageDeltaContentTextAnnotationsFilePathObjectFilePath;
 
 /// The `RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Logs,
     /// `logs`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logs: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject, A::Error>
+            {
+                let mut v_index: Option<i64> = None;
+                let mut v_type: Option<consts::Logs> = None;
+                let mut v_logs: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "logs" => crate::__private::put(
+                            &mut v_logs,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "logs",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
+                    index: crate::__private::required(v_index, "index")?,
+                    r#type: v_type.unwrap_or_default(),
+                    logs: v_logs.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
@@ -4775,33 +8209,72 @@ impl Empty for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsFileSearchObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDeltaStepDetailsToolCallsFileSearchObject {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FileSearch,
     /// `file_search`, required.
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub file_search: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsFileSearchObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaStepDetailsToolCallsFileSearchObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDeltaStepDetailsToolCallsFileSearchObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaStepDetailsToolCallsFileSearchObject, A::Error> {
+                let mut v_index: Option<i64> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::FileSearch> = None;
+                let mut v_file_search: Option<serde_json::Value> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "file_search" => crate::__private::put(
+                            &mut v_file_search,
+                            map.next_value()?,
+                            "file_search",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDeltaStepDetailsToolCallsFileSearchObject {
+                    index: crate::__private::required(v_index, "index")?,
+                    id: v_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    file_search: crate::__private::required(v_file_search, "file_search")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsFileSearchObject {
@@ -4818,33 +8291,73 @@ impl Empty for RunStepDeltaStepDetailsToolCallsFileSearchObject {
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsFunctionObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDeltaStepDetailsToolCallsFunctionObject {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<RunStepDeltaStepDetailsToolCallsFunctionObjectFunction>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsFunctionObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaStepDetailsToolCallsFunctionObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDeltaStepDetailsToolCallsFunctionObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaStepDetailsToolCallsFunctionObject, A::Error> {
+                let mut v_index: Option<i64> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::Function> = None;
+                let mut v_function: Option<
+                    Option<RunStepDeltaStepDetailsToolCallsFunctionObjectFunction>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "function" => {
+                            crate::__private::put(&mut v_function, map.next_value()?, "function")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDeltaStepDetailsToolCallsFunctionObject {
+                    index: crate::__private::required(v_index, "index")?,
+                    id: v_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    function: v_function.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObject {
@@ -4861,32 +8374,70 @@ impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObject {
 }
 
 /// Inline schema in `RunStepDeltaStepDetailsToolCallsFunctionObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `arguments`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
     /// `output`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaStepDetailsToolCallsFunctionObjectFunction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDeltaStepDetailsToolCallsFunctionObjectFunction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaStepDetailsToolCallsFunctionObjectFunction, A::Error>
+            {
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_arguments: Option<Option<String>> = None;
+                let mut v_output: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "arguments",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "output",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
+                    name: v_name.unwrap_or_default(),
+                    arguments: v_arguments.unwrap_or_default(),
+                    output: v_output.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
@@ -4902,17 +8453,56 @@ impl Empty for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsObject` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RunStepDeltaStepDetailsToolCallsObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ToolCalls,
     /// `tool_calls`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<RunStepDeltaStepDetailsToolCallsObjectToolCallsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDeltaStepDetailsToolCallsObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDeltaStepDetailsToolCallsObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDeltaStepDetailsToolCallsObject, A::Error> {
+                let mut v_type: Option<consts::ToolCalls> = None;
+                let mut v_tool_calls: Option<
+                    Option<Vec<RunStepDeltaStepDetailsToolCallsObjectToolCallsItem>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "tool_calls" => crate::__private::put(
+                            &mut v_tool_calls,
+                            map.next_value()?,
+                            "tool_calls",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDeltaStepDetailsToolCallsObject {
+                    r#type: v_type.unwrap_or_default(),
+                    tool_calls: v_tool_calls.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDeltaStepDetailsToolCallsObject {
@@ -4939,23 +8529,58 @@ Function(RunStepDeltaStepDetailsToolCallsFunctionObject) = "function",
 }
 
 /// The `RunStepDetailsMessageCreationObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsMessageCreationObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::MessageCreation,
     /// `message_creation`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub message_creation: RunStepDetailsMessageCreationObjectMessageCreation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsMessageCreationObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsMessageCreationObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsMessageCreationObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsMessageCreationObject, A::Error> {
+                let mut v_type: Option<consts::MessageCreation> = None;
+                let mut v_message_creation: Option<
+                    RunStepDetailsMessageCreationObjectMessageCreation,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "message_creation" => crate::__private::put(
+                            &mut v_message_creation,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "message_creation",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsMessageCreationObject {
+                    r#type: v_type.unwrap_or_default(),
+                    message_creation: crate::__private::required(
+                        v_message_creation,
+                        "message_creation",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsMessageCreationObject {
@@ -4970,20 +8595,48 @@ impl Empty for RunStepDetailsMessageCreationObject {
 }
 
 /// Inline schema in `RunStepDetailsMessageCreationObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsMessageCreationObjectMessageCreation {
     /// `message_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsMessageCreationObjectMessageCreation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsMessageCreationObjectMessageCreation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsMessageCreationObjectMessageCreation` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsMessageCreationObjectMessageCreation, A::Error> {
+                let mut v_message_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "message_id" => crate::__private::put(
+                            &mut v_message_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsMessageCreationObjectMessageCreation {
+                    message_id: crate::__private::required(v_message_id, "message_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsMessageCreationObjectMessageCreation {
@@ -4997,32 +8650,67 @@ impl Empty for RunStepDetailsMessageCreationObjectMessageCreation {
 }
 
 /// The `RunStepDetailsToolCallsCodeObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsToolCallsCodeObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::CodeInterpreter,
     /// `code_interpreter`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub code_interpreter: RunStepDetailsToolCallsCodeObjectCodeInterpreter,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsCodeObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsCodeObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsCodeObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsCodeObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::CodeInterpreter> = None;
+                let mut v_code_interpreter: Option<
+                    RunStepDetailsToolCallsCodeObjectCodeInterpreter,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "code_interpreter" => crate::__private::put(
+                            &mut v_code_interpreter,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "code_interpreter",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsCodeObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    code_interpreter: crate::__private::required(
+                        v_code_interpreter,
+                        "code_interpreter",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsCodeObject {
@@ -5038,29 +8726,59 @@ impl Empty for RunStepDetailsToolCallsCodeObject {
 }
 
 /// Inline schema in `RunStepDetailsToolCallsCodeObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsToolCallsCodeObjectCodeInterpreter {
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub input: String,
     /// `outputs`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub outputs: Vec<RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsCodeObjectCodeInterpreter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsCodeObjectCodeInterpreter` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsCodeObjectCodeInterpreter, A::Error> {
+                let mut v_input: Option<String> = None;
+                let mut v_outputs: Option<
+                    Vec<RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "input",
+                        )?,
+                        "outputs" => crate::__private::put(
+                            &mut v_outputs,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "outputs",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsCodeObjectCodeInterpreter {
+                    input: crate::__private::required(v_input, "input")?,
+                    outputs: crate::__private::required(v_outputs, "outputs")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
@@ -5085,23 +8803,53 @@ Image(RunStepDetailsToolCallsCodeOutputImageObject) = "image",
 }
 
 /// The `RunStepDetailsToolCallsCodeOutputImageObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsToolCallsCodeOutputImageObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Image,
     /// `image`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub image: RunStepDetailsToolCallsCodeOutputImageObjectImage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsCodeOutputImageObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsCodeOutputImageObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsCodeOutputImageObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsCodeOutputImageObject, A::Error> {
+                let mut v_type: Option<consts::Image> = None;
+                let mut v_image: Option<RunStepDetailsToolCallsCodeOutputImageObjectImage> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image" => crate::__private::put(
+                            &mut v_image,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "image",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsCodeOutputImageObject {
+                    r#type: v_type.unwrap_or_default(),
+                    image: crate::__private::required(v_image, "image")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsCodeOutputImageObject {
@@ -5120,23 +8868,53 @@ pub type RunStepDetailsToolCallsCodeOutputImageObjectImage =
     MessageContentTextAnnotationsFileCitationObjectFileCitation;
 
 /// The `RunStepDetailsToolCallsCodeOutputLogsObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsToolCallsCodeOutputLogsObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Logs,
     /// `logs`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub logs: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsCodeOutputLogsObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsCodeOutputLogsObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsCodeOutputLogsObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsCodeOutputLogsObject, A::Error> {
+                let mut v_type: Option<consts::Logs> = None;
+                let mut v_logs: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "logs" => crate::__private::put(
+                            &mut v_logs,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "logs",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsCodeOutputLogsObject {
+                    r#type: v_type.unwrap_or_default(),
+                    logs: crate::__private::required(v_logs, "logs")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsCodeOutputLogsObject {
@@ -5151,32 +8929,63 @@ impl Empty for RunStepDetailsToolCallsCodeOutputLogsObject {
 }
 
 /// The `RunStepDetailsToolCallsFileSearchObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsToolCallsFileSearchObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FileSearch,
     /// `file_search`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub file_search: RunStepDetailsToolCallsFileSearchObjectFileSearch,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFileSearchObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsFileSearchObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsFileSearchObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsFileSearchObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::FileSearch> = None;
+                let mut v_file_search: Option<RunStepDetailsToolCallsFileSearchObjectFileSearch> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "file_search" => crate::__private::put(
+                            &mut v_file_search,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "file_search",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsFileSearchObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    file_search: crate::__private::required(v_file_search, "file_search")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchObject {
@@ -5192,17 +9001,61 @@ impl Empty for RunStepDetailsToolCallsFileSearchObject {
 }
 
 /// Inline schema in `RunStepDetailsToolCallsFileSearchObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RunStepDetailsToolCallsFileSearchObjectFileSearch {
     /// `ranking_options`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranking_options: Option<RunStepDetailsToolCallsFileSearchRankingOptionsObject>,
     /// `results`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<RunStepDetailsToolCallsFileSearchResultObject>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFileSearchObjectFileSearch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsFileSearchObjectFileSearch;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsFileSearchObjectFileSearch` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsFileSearchObjectFileSearch, A::Error> {
+                let mut v_ranking_options: Option<
+                    Option<RunStepDetailsToolCallsFileSearchRankingOptionsObject>,
+                > = None;
+                let mut v_results: Option<
+                    Option<Vec<RunStepDetailsToolCallsFileSearchResultObject>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "ranking_options" => crate::__private::put(
+                            &mut v_ranking_options,
+                            map.next_value()?,
+                            "ranking_options",
+                        )?,
+                        "results" => {
+                            crate::__private::put(&mut v_results, map.next_value()?, "results")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsFileSearchObjectFileSearch {
+                    ranking_options: v_ranking_options.unwrap_or_default(),
+                    results: v_results.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchObjectFileSearch {
@@ -5217,30 +9070,62 @@ impl Empty for RunStepDetailsToolCallsFileSearchObjectFileSearch {
 }
 
 /// The `RunStepDetailsToolCallsFileSearchRankingOptionsObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsToolCallsFileSearchRankingOptionsObject {
     /// `ranker`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub ranker: FileSearchRanker,
     /// `score_threshold`, required.
     /// Constraints: minimum 0, maximum 1.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub score_threshold: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsFileSearchRankingOptionsObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsFileSearchRankingOptionsObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsFileSearchRankingOptionsObject, A::Error>
+            {
+                let mut v_ranker: Option<FileSearchRanker> = None;
+                let mut v_score_threshold: Option<f64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "ranker" => crate::__private::put(
+                            &mut v_ranker,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "ranker",
+                        )?,
+                        "score_threshold" => crate::__private::put(
+                            &mut v_score_threshold,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "score_threshold",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsFileSearchRankingOptionsObject {
+                    ranker: crate::__private::required(v_ranker, "ranker")?,
+                    score_threshold: crate::__private::required(
+                        v_score_threshold,
+                        "score_threshold",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
@@ -5255,42 +9140,77 @@ impl Empty for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
 }
 
 /// The `RunStepDetailsToolCallsFileSearchResultObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsToolCallsFileSearchResultObject {
     /// `file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_id: String,
     /// `file_name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_name: String,
     /// `score`, required.
     /// Constraints: minimum 0, maximum 1.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub score: f64,
     /// `content`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Vec<RunStepDetailsToolCallsFileSearchResultObjectContentItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFileSearchResultObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsFileSearchResultObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsFileSearchResultObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsFileSearchResultObject, A::Error> {
+                let mut v_file_id: Option<String> = None;
+                let mut v_file_name: Option<String> = None;
+                let mut v_score: Option<f64> = None;
+                let mut v_content: Option<
+                    Option<Vec<RunStepDetailsToolCallsFileSearchResultObjectContentItem>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_id",
+                        )?,
+                        "file_name" => crate::__private::put(
+                            &mut v_file_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_name",
+                        )?,
+                        "score" => crate::__private::put(
+                            &mut v_score,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "score",
+                        )?,
+                        "content" => {
+                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsFileSearchResultObject {
+                    file_id: crate::__private::required(v_file_id, "file_id")?,
+                    file_name: crate::__private::required(v_file_name, "file_name")?,
+                    score: crate::__private::required(v_score, "score")?,
+                    content: v_content.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchResultObject {
@@ -5307,21 +9227,56 @@ impl Empty for RunStepDetailsToolCallsFileSearchResultObject {
 }
 
 /// Inline schema in `RunStepDetailsToolCallsFileSearchResultObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RunStepDetailsToolCallsFileSearchResultObjectContentItem {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Text>,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsFileSearchResultObjectContentItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsFileSearchResultObjectContentItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsFileSearchResultObjectContentItem, A::Error>
+            {
+                let mut v_type: Option<Option<consts::Text>> = None;
+                let mut v_text: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsFileSearchResultObjectContentItem {
+                    r#type: v_type.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
@@ -5336,32 +9291,62 @@ impl Empty for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
 }
 
 /// The `RunStepDetailsToolCallsFunctionObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsToolCallsFunctionObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub function: RunStepDetailsToolCallsFunctionObjectFunction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFunctionObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsFunctionObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsFunctionObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsFunctionObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::Function> = None;
+                let mut v_function: Option<RunStepDetailsToolCallsFunctionObjectFunction> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "function" => crate::__private::put(
+                            &mut v_function,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "function",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsFunctionObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    function: crate::__private::required(v_function, "function")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsFunctionObject {
@@ -5377,39 +9362,66 @@ impl Empty for RunStepDetailsToolCallsFunctionObject {
 }
 
 /// Inline schema in `RunStepDetailsToolCallsFunctionObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsToolCallsFunctionObjectFunction {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// `output`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsFunctionObjectFunction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsFunctionObjectFunction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsFunctionObjectFunction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsFunctionObjectFunction, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut v_output: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "output",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsFunctionObjectFunction {
+                    name: crate::__private::required(v_name, "name")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    output: crate::__private::or_absent(v_output),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsFunctionObjectFunction {
@@ -5425,23 +9437,54 @@ impl Empty for RunStepDetailsToolCallsFunctionObjectFunction {
 }
 
 /// The `RunStepDetailsToolCallsObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepDetailsToolCallsObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ToolCalls,
     /// `tool_calls`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tool_calls: Vec<RunStepDetailsToolCallsObjectToolCallsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepDetailsToolCallsObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepDetailsToolCallsObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepDetailsToolCallsObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepDetailsToolCallsObject, A::Error> {
+                let mut v_type: Option<consts::ToolCalls> = None;
+                let mut v_tool_calls: Option<Vec<RunStepDetailsToolCallsObjectToolCallsItem>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "tool_calls" => crate::__private::put(
+                            &mut v_tool_calls,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tool_calls",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepDetailsToolCallsObject {
+                    r#type: v_type.unwrap_or_default(),
+                    tool_calls: crate::__private::required(v_tool_calls, "tool_calls")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepDetailsToolCallsObject {
@@ -5468,138 +9511,175 @@ Function(RunStepDetailsToolCallsFunctionObject) = "function",
 }
 
 /// The `RunStepObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ThreadRunStep,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `assistant_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub assistant_id: String,
     /// `thread_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub thread_id: String,
     /// `run_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub run_id: String,
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: RunStepObjectType,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: RunStepObjectStatus,
     /// `step_details`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub step_details: RunStepObjectStepDetails,
     /// `last_error`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub last_error: Option<RunStepObjectLastError>,
     /// `expired_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub expired_at: Option<i64>,
     /// `cancelled_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub cancelled_at: Option<i64>,
     /// `failed_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub failed_at: Option<i64>,
     /// `completed_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub completed_at: Option<i64>,
     /// `metadata`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// `usage`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub usage: Option<RunStepCompletionUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::ThreadRunStep> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_assistant_id: Option<String> = None;
+                let mut v_thread_id: Option<String> = None;
+                let mut v_run_id: Option<String> = None;
+                let mut v_type: Option<RunStepObjectType> = None;
+                let mut v_status: Option<RunStepObjectStatus> = None;
+                let mut v_step_details: Option<RunStepObjectStepDetails> = None;
+                let mut v_last_error: Option<Option<RunStepObjectLastError>> = None;
+                let mut v_expired_at: Option<Option<i64>> = None;
+                let mut v_cancelled_at: Option<Option<i64>> = None;
+                let mut v_failed_at: Option<Option<i64>> = None;
+                let mut v_completed_at: Option<Option<i64>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_usage: Option<Option<RunStepCompletionUsage>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "assistant_id" => crate::__private::put(
+                            &mut v_assistant_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "assistant_id",
+                        )?,
+                        "thread_id" => crate::__private::put(
+                            &mut v_thread_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "thread_id",
+                        )?,
+                        "run_id" => crate::__private::put(
+                            &mut v_run_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "run_id",
+                        )?,
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "step_details" => crate::__private::put(
+                            &mut v_step_details,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "step_details",
+                        )?,
+                        "last_error" => crate::__private::put(
+                            &mut v_last_error,
+                            map.next_value()?,
+                            "last_error",
+                        )?,
+                        "expired_at" => crate::__private::put(
+                            &mut v_expired_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expired_at",
+                        )?,
+                        "cancelled_at" => crate::__private::put(
+                            &mut v_cancelled_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "cancelled_at",
+                        )?,
+                        "failed_at" => crate::__private::put(
+                            &mut v_failed_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "failed_at",
+                        )?,
+                        "completed_at" => crate::__private::put(
+                            &mut v_completed_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "completed_at",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    assistant_id: crate::__private::required(v_assistant_id, "assistant_id")?,
+                    thread_id: crate::__private::required(v_thread_id, "thread_id")?,
+                    run_id: crate::__private::required(v_run_id, "run_id")?,
+                    r#type: crate::__private::required(v_type, "type")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    step_details: crate::__private::required(v_step_details, "step_details")?,
+                    last_error: crate::__private::or_absent(v_last_error),
+                    expired_at: crate::__private::or_absent(v_expired_at),
+                    cancelled_at: crate::__private::or_absent(v_cancelled_at),
+                    failed_at: crate::__private::or_absent(v_failed_at),
+                    completed_at: crate::__private::or_absent(v_completed_at),
+                    metadata: crate::__private::or_absent(v_metadata),
+                    usage: crate::__private::or_absent(v_usage),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepObject {
@@ -5645,29 +9725,57 @@ impl Empty for RunStepObject {
 }
 
 /// Inline schema in `RunStepObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepObjectLastError {
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub code: RunStepObjectLastErrorCode,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepObjectLastError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepObjectLastError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepObjectLastError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepObjectLastError, A::Error> {
+                let mut v_code: Option<RunStepObjectLastErrorCode> = None;
+                let mut v_message: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepObjectLastError {
+                    code: crate::__private::required(v_code, "code")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepObjectLastError {
@@ -5748,23 +9856,53 @@ ThreadRunStepExpired(RunStepStreamEventThreadRunStepExpired) = "thread.run.step.
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepStreamEventThreadRunStepCancelled {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunStepCancelled,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepCancelled {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepStreamEventThreadRunStepCancelled;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepStreamEventThreadRunStepCancelled` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepStreamEventThreadRunStepCancelled, A::Error> {
+                let mut v_event: Option<consts::ThreadRunStepCancelled> = None;
+                let mut v_data: Option<RunStepObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepStreamEventThreadRunStepCancelled {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepStreamEventThreadRunStepCancelled {
@@ -5779,23 +9917,53 @@ impl Empty for RunStepStreamEventThreadRunStepCancelled {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepStreamEventThreadRunStepCompleted {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunStepCompleted,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepCompleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepStreamEventThreadRunStepCompleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepStreamEventThreadRunStepCompleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepStreamEventThreadRunStepCompleted, A::Error> {
+                let mut v_event: Option<consts::ThreadRunStepCompleted> = None;
+                let mut v_data: Option<RunStepObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepStreamEventThreadRunStepCompleted {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepStreamEventThreadRunStepCompleted {
@@ -5810,23 +9978,53 @@ impl Empty for RunStepStreamEventThreadRunStepCompleted {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepStreamEventThreadRunStepCreated {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunStepCreated,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepStreamEventThreadRunStepCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepStreamEventThreadRunStepCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepStreamEventThreadRunStepCreated, A::Error> {
+                let mut v_event: Option<consts::ThreadRunStepCreated> = None;
+                let mut v_data: Option<RunStepObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepStreamEventThreadRunStepCreated {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepStreamEventThreadRunStepCreated {
@@ -5841,23 +10039,53 @@ impl Empty for RunStepStreamEventThreadRunStepCreated {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepStreamEventThreadRunStepDelta {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunStepDelta,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunStepDeltaObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepStreamEventThreadRunStepDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepStreamEventThreadRunStepDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepStreamEventThreadRunStepDelta, A::Error> {
+                let mut v_event: Option<consts::ThreadRunStepDelta> = None;
+                let mut v_data: Option<RunStepDeltaObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepStreamEventThreadRunStepDelta {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepStreamEventThreadRunStepDelta {
@@ -5872,23 +10100,53 @@ impl Empty for RunStepStreamEventThreadRunStepDelta {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepStreamEventThreadRunStepExpired {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunStepExpired,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepExpired {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepStreamEventThreadRunStepExpired;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepStreamEventThreadRunStepExpired` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepStreamEventThreadRunStepExpired, A::Error> {
+                let mut v_event: Option<consts::ThreadRunStepExpired> = None;
+                let mut v_data: Option<RunStepObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepStreamEventThreadRunStepExpired {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepStreamEventThreadRunStepExpired {
@@ -5903,23 +10161,53 @@ impl Empty for RunStepStreamEventThreadRunStepExpired {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepStreamEventThreadRunStepFailed {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunStepFailed,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepStreamEventThreadRunStepFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepStreamEventThreadRunStepFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepStreamEventThreadRunStepFailed, A::Error> {
+                let mut v_event: Option<consts::ThreadRunStepFailed> = None;
+                let mut v_data: Option<RunStepObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepStreamEventThreadRunStepFailed {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepStreamEventThreadRunStepFailed {
@@ -5934,23 +10222,53 @@ impl Empty for RunStepStreamEventThreadRunStepFailed {
 }
 
 /// Inline schema in `RunStepStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepStreamEventThreadRunStepInProgress {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunStepInProgress,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunStepObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStepStreamEventThreadRunStepInProgress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStepStreamEventThreadRunStepInProgress;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStepStreamEventThreadRunStepInProgress` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStepStreamEventThreadRunStepInProgress, A::Error> {
+                let mut v_event: Option<consts::ThreadRunStepInProgress> = None;
+                let mut v_data: Option<RunStepObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStepStreamEventThreadRunStepInProgress {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStepStreamEventThreadRunStepInProgress {
@@ -5991,23 +10309,53 @@ ThreadRunExpired(RunStreamEventThreadRunExpired) = "thread.run.expired",
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStreamEventThreadRunCancelled {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunCancelled,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStreamEventThreadRunCancelled {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStreamEventThreadRunCancelled;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStreamEventThreadRunCancelled` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStreamEventThreadRunCancelled, A::Error> {
+                let mut v_event: Option<consts::ThreadRunCancelled> = None;
+                let mut v_data: Option<RunObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStreamEventThreadRunCancelled {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStreamEventThreadRunCancelled {
@@ -6022,23 +10370,53 @@ impl Empty for RunStreamEventThreadRunCancelled {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStreamEventThreadRunCancelling {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunCancelling,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStreamEventThreadRunCancelling {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStreamEventThreadRunCancelling;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStreamEventThreadRunCancelling` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStreamEventThreadRunCancelling, A::Error> {
+                let mut v_event: Option<consts::ThreadRunCancelling> = None;
+                let mut v_data: Option<RunObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStreamEventThreadRunCancelling {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStreamEventThreadRunCancelling {
@@ -6053,23 +10431,53 @@ impl Empty for RunStreamEventThreadRunCancelling {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStreamEventThreadRunCompleted {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunCompleted,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStreamEventThreadRunCompleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStreamEventThreadRunCompleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStreamEventThreadRunCompleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStreamEventThreadRunCompleted, A::Error> {
+                let mut v_event: Option<consts::ThreadRunCompleted> = None;
+                let mut v_data: Option<RunObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStreamEventThreadRunCompleted {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStreamEventThreadRunCompleted {
@@ -6084,23 +10492,53 @@ impl Empty for RunStreamEventThreadRunCompleted {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStreamEventThreadRunCreated {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunCreated,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStreamEventThreadRunCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStreamEventThreadRunCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStreamEventThreadRunCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStreamEventThreadRunCreated, A::Error> {
+                let mut v_event: Option<consts::ThreadRunCreated> = None;
+                let mut v_data: Option<RunObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStreamEventThreadRunCreated {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStreamEventThreadRunCreated {
@@ -6115,23 +10553,53 @@ impl Empty for RunStreamEventThreadRunCreated {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStreamEventThreadRunExpired {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunExpired,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStreamEventThreadRunExpired {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStreamEventThreadRunExpired;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStreamEventThreadRunExpired` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStreamEventThreadRunExpired, A::Error> {
+                let mut v_event: Option<consts::ThreadRunExpired> = None;
+                let mut v_data: Option<RunObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStreamEventThreadRunExpired {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStreamEventThreadRunExpired {
@@ -6146,23 +10614,53 @@ impl Empty for RunStreamEventThreadRunExpired {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStreamEventThreadRunFailed {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunFailed,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStreamEventThreadRunFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStreamEventThreadRunFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStreamEventThreadRunFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStreamEventThreadRunFailed, A::Error> {
+                let mut v_event: Option<consts::ThreadRunFailed> = None;
+                let mut v_data: Option<RunObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStreamEventThreadRunFailed {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStreamEventThreadRunFailed {
@@ -6177,23 +10675,53 @@ impl Empty for RunStreamEventThreadRunFailed {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStreamEventThreadRunInProgress {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunInProgress,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStreamEventThreadRunInProgress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStreamEventThreadRunInProgress;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStreamEventThreadRunInProgress` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStreamEventThreadRunInProgress, A::Error> {
+                let mut v_event: Option<consts::ThreadRunInProgress> = None;
+                let mut v_data: Option<RunObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStreamEventThreadRunInProgress {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStreamEventThreadRunInProgress {
@@ -6208,23 +10736,53 @@ impl Empty for RunStreamEventThreadRunInProgress {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStreamEventThreadRunIncomplete {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunIncomplete,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStreamEventThreadRunIncomplete {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStreamEventThreadRunIncomplete;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStreamEventThreadRunIncomplete` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStreamEventThreadRunIncomplete, A::Error> {
+                let mut v_event: Option<consts::ThreadRunIncomplete> = None;
+                let mut v_data: Option<RunObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStreamEventThreadRunIncomplete {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStreamEventThreadRunIncomplete {
@@ -6239,23 +10797,53 @@ impl Empty for RunStreamEventThreadRunIncomplete {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStreamEventThreadRunQueued {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunQueued,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStreamEventThreadRunQueued {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStreamEventThreadRunQueued;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStreamEventThreadRunQueued` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStreamEventThreadRunQueued, A::Error> {
+                let mut v_event: Option<consts::ThreadRunQueued> = None;
+                let mut v_data: Option<RunObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStreamEventThreadRunQueued {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStreamEventThreadRunQueued {
@@ -6270,23 +10858,53 @@ impl Empty for RunStreamEventThreadRunQueued {
 }
 
 /// Inline schema in `RunStreamEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStreamEventThreadRunRequiresAction {
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadRunRequiresAction,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: RunObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunStreamEventThreadRunRequiresAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunStreamEventThreadRunRequiresAction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunStreamEventThreadRunRequiresAction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunStreamEventThreadRunRequiresAction, A::Error> {
+                let mut v_event: Option<consts::ThreadRunRequiresAction> = None;
+                let mut v_data: Option<RunObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunStreamEventThreadRunRequiresAction {
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunStreamEventThreadRunRequiresAction {
@@ -6301,32 +10919,62 @@ impl Empty for RunStreamEventThreadRunRequiresAction {
 }
 
 /// The `RunToolCallObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunToolCallObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub function: RunToolCallObjectFunction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunToolCallObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunToolCallObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunToolCallObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunToolCallObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::Function> = None;
+                let mut v_function: Option<RunToolCallObjectFunction> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "function" => crate::__private::put(
+                            &mut v_function,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "function",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunToolCallObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    function: crate::__private::required(v_function, "function")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunToolCallObject {
@@ -6345,23 +10993,57 @@ impl Empty for RunToolCallObject {
 pub type RunToolCallObjectFunction = ChatCompletionMessageToolCallFunction;
 
 /// The `SubmitToolOutputsRunRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SubmitToolOutputsRunRequest {
     /// `tool_outputs`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tool_outputs: Vec<SubmitToolOutputsRunRequestToolOutputsItem>,
     /// `stream`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for SubmitToolOutputsRunRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SubmitToolOutputsRunRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `SubmitToolOutputsRunRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SubmitToolOutputsRunRequest, A::Error> {
+                let mut v_tool_outputs: Option<Vec<SubmitToolOutputsRunRequestToolOutputsItem>> =
+                    None;
+                let mut v_stream: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "tool_outputs" => crate::__private::put(
+                            &mut v_tool_outputs,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tool_outputs",
+                        )?,
+                        "stream" => {
+                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(SubmitToolOutputsRunRequest {
+                    tool_outputs: crate::__private::required(v_tool_outputs, "tool_outputs")?,
+                    stream: v_stream.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for SubmitToolOutputsRunRequest {
@@ -6376,25 +11058,59 @@ impl Empty for SubmitToolOutputsRunRequest {
 }
 
 /// Inline schema in `SubmitToolOutputsRunRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct SubmitToolOutputsRunRequestToolOutputsItem {
     /// `tool_call_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
     /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for SubmitToolOutputsRunRequestToolOutputsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SubmitToolOutputsRunRequestToolOutputsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `SubmitToolOutputsRunRequestToolOutputsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SubmitToolOutputsRunRequestToolOutputsItem, A::Error> {
+                let mut v_tool_call_id: Option<Option<String>> = None;
+                let mut v_output: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "tool_call_id" => crate::__private::put(
+                            &mut v_tool_call_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "tool_call_id",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "output",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(SubmitToolOutputsRunRequestToolOutputsItem {
+                    tool_call_id: v_tool_call_id.unwrap_or_default(),
+                    output: v_output.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for SubmitToolOutputsRunRequestToolOutputsItem {
@@ -6409,40 +11125,80 @@ impl Empty for SubmitToolOutputsRunRequestToolOutputsItem {
 }
 
 /// The `ThreadObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThreadObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::Thread,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `tool_resources`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub tool_resources: Option<ThreadObjectToolResources>,
     /// `metadata`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ThreadObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ThreadObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ThreadObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ThreadObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::Thread> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_tool_resources: Option<Option<ThreadObjectToolResources>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "tool_resources" => crate::__private::put(
+                            &mut v_tool_resources,
+                            map.next_value()?,
+                            "tool_resources",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ThreadObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    tool_resources: crate::__private::or_absent(v_tool_resources),
+                    metadata: crate::__private::or_absent(v_metadata),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ThreadObject {
@@ -6464,26 +11220,61 @@ impl Empty for ThreadObject {
 pub type ThreadObjectToolResources = AssistantObjectToolResources;
 
 /// The `ThreadStreamEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThreadStreamEvent {
     /// `enabled`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `event`, required.
-    #[serde(default)]
     pub event: consts::ThreadCreated,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: ThreadObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ThreadStreamEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ThreadStreamEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ThreadStreamEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ThreadStreamEvent, A::Error> {
+                let mut v_enabled: Option<Option<bool>> = None;
+                let mut v_event: Option<consts::ThreadCreated> = None;
+                let mut v_data: Option<ThreadObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "enabled" => {
+                            crate::__private::put(&mut v_enabled, map.next_value()?, "enabled")?
+                        }
+                        "event" => crate::__private::put(&mut v_event, map.next_value()?, "event")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ThreadStreamEvent {
+                    enabled: v_enabled.unwrap_or_default(),
+                    event: v_event.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ThreadStreamEvent {
@@ -6499,27 +11290,58 @@ impl Empty for ThreadStreamEvent {
 }
 
 /// The `TruncationObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TruncationObject {
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: TruncationObjectType,
     /// `last_messages`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_messages: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TruncationObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TruncationObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TruncationObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TruncationObject, A::Error> {
+                let mut v_type: Option<TruncationObjectType> = None;
+                let mut v_last_messages: Option<Option<u64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        "last_messages" => crate::__private::put(
+                            &mut v_last_messages,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "last_messages",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TruncationObject {
+                    r#type: crate::__private::required(v_type, "type")?,
+                    last_messages: v_last_messages.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for TruncationObject {

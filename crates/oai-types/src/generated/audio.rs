@@ -31,60 +31,108 @@ pub type BetaInputAudio = InputAudio;
 pub type BetaOutputAudio = OutputAudio;
 
 /// The `CreateSpeechRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateSpeechRequest {
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model: CreateSpeechRequestModel,
     /// `input`, required.
     /// Constraints: at most 4096 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub input: String,
     /// `instructions`, optional.
     /// Constraints: at most 4096 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `voice`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub voice: VoiceIdsOrCustomVoice,
     /// `response_format`, optional.
     /// Default: `"mp3"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateSpeechRequestResponseFormat>,
     /// `speed`, optional.
     /// Constraints: minimum 0.25, maximum 4.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// `stream_format`, optional.
     /// Default: `"audio"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_format: Option<CreateSpeechRequestStreamFormat>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateSpeechRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateSpeechRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateSpeechRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateSpeechRequest, A::Error> {
+                let mut v_model: Option<CreateSpeechRequestModel> = None;
+                let mut v_input: Option<String> = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_voice: Option<VoiceIdsOrCustomVoice> = None;
+                let mut v_response_format: Option<Option<CreateSpeechRequestResponseFormat>> = None;
+                let mut v_speed: Option<Option<f64>> = None;
+                let mut v_stream_format: Option<Option<CreateSpeechRequestStreamFormat>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model",
+                        )?,
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "input",
+                        )?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "voice" => crate::__private::put(
+                            &mut v_voice,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "voice",
+                        )?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
+                        "stream_format" => crate::__private::put(
+                            &mut v_stream_format,
+                            map.next_value()?,
+                            "stream_format",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateSpeechRequest {
+                    model: crate::__private::required(v_model, "model")?,
+                    input: crate::__private::required(v_input, "input")?,
+                    instructions: v_instructions.unwrap_or_default(),
+                    voice: crate::__private::required(v_voice, "voice")?,
+                    response_format: v_response_format.unwrap_or_default(),
+                    speed: v_speed.unwrap_or_default(),
+                    stream_format: v_stream_format.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateSpeechRequest {
@@ -166,71 +214,174 @@ SpeechAudioDone(SpeechAudioDoneEvent) = "speech.audio.done",
 }
 
 /// The `CreateTranscriptionRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateTranscriptionRequest {
     /// `file`, required.
     pub file: crate::InputFile,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model: CreateTranscriptionRequestModel,
     /// `language`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// `languages`, optional.
     /// Constraints: at least 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<String>>,
     /// `keywords`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keywords: Option<Vec<String>>,
     /// `prompt`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// `response_format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<AudioResponseFormat>,
     /// `temperature`, optional.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `include`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<TranscriptionInclude>>,
     /// `timestamp_granularities`, optional.
     /// Default: `["segment"]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp_granularities: Option<Vec<CreateTranscriptionRequestTimestampGranularitiesItem>>,
     /// `stream`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `chunking_strategy`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy: Option<CreateTranscriptionRequestChunkingStrategy>,
     /// `known_speaker_names`, optional.
     /// Constraints: at most 4 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub known_speaker_names: Option<Vec<String>>,
     /// `known_speaker_references`, optional.
     /// Constraints: at most 4 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub known_speaker_references: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateTranscriptionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateTranscriptionRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateTranscriptionRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateTranscriptionRequest, A::Error> {
+                let mut v_file: Option<crate::InputFile> = None;
+                let mut v_model: Option<CreateTranscriptionRequestModel> = None;
+                let mut v_language: Option<Option<String>> = None;
+                let mut v_languages: Option<Option<Vec<String>>> = None;
+                let mut v_keywords: Option<Option<Vec<String>>> = None;
+                let mut v_prompt: Option<Option<String>> = None;
+                let mut v_response_format: Option<Option<AudioResponseFormat>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_include: Option<Option<Vec<TranscriptionInclude>>> = None;
+                let mut v_timestamp_granularities: Option<
+                    Option<Vec<CreateTranscriptionRequestTimestampGranularitiesItem>>,
+                > = None;
+                let mut v_stream: Option<Option<bool>> = None;
+                let mut v_chunking_strategy: Option<
+                    Option<CreateTranscriptionRequestChunkingStrategy>,
+                > = None;
+                let mut v_known_speaker_names: Option<Option<Vec<String>>> = None;
+                let mut v_known_speaker_references: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file" => crate::__private::put(&mut v_file, map.next_value()?, "file")?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model",
+                        )?,
+                        "language" => crate::__private::put(
+                            &mut v_language,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "language",
+                        )?,
+                        "languages" => {
+                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
+                        }
+                        "keywords" => {
+                            crate::__private::put(&mut v_keywords, map.next_value()?, "keywords")?
+                        }
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "prompt",
+                        )?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "include" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
+                        }
+                        "timestamp_granularities" => crate::__private::put(
+                            &mut v_timestamp_granularities,
+                            map.next_value()?,
+                            "timestamp_granularities",
+                        )?,
+                        "stream" => {
+                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
+                        }
+                        "chunking_strategy" => crate::__private::put(
+                            &mut v_chunking_strategy,
+                            map.next_value()?,
+                            "chunking_strategy",
+                        )?,
+                        "known_speaker_names" => crate::__private::put(
+                            &mut v_known_speaker_names,
+                            map.next_value()?,
+                            "known_speaker_names",
+                        )?,
+                        "known_speaker_references" => crate::__private::put(
+                            &mut v_known_speaker_references,
+                            map.next_value()?,
+                            "known_speaker_references",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateTranscriptionRequest {
+                    file: crate::__private::present(v_file, "file")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    language: v_language.unwrap_or_default(),
+                    languages: v_languages.unwrap_or_default(),
+                    keywords: v_keywords.unwrap_or_default(),
+                    prompt: v_prompt.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    include: v_include.unwrap_or_default(),
+                    timestamp_granularities: v_timestamp_granularities.unwrap_or_default(),
+                    stream: v_stream.unwrap_or_default(),
+                    chunking_strategy: v_chunking_strategy.unwrap_or_default(),
+                    known_speaker_names: v_known_speaker_names.unwrap_or_default(),
+                    known_speaker_references: v_known_speaker_references.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateTranscriptionRequest {
@@ -322,44 +473,78 @@ CreateTranscriptionResponseJson(CreateTranscriptionResponseJson),
 }
 
 /// The `CreateTranscriptionResponseDiarizedJson` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateTranscriptionResponseDiarizedJson {
     /// `task`, required.
-    #[serde(default)]
     pub task: consts::Transcribe,
     /// `duration`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub duration: f64,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `segments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub segments: Vec<TranscriptionDiarizedSegment>,
     /// `usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<CreateTranscriptionResponseDiarizedJsonUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateTranscriptionResponseDiarizedJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateTranscriptionResponseDiarizedJson;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateTranscriptionResponseDiarizedJson` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateTranscriptionResponseDiarizedJson, A::Error> {
+                let mut v_task: Option<consts::Transcribe> = None;
+                let mut v_duration: Option<f64> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_segments: Option<Vec<TranscriptionDiarizedSegment>> = None;
+                let mut v_usage: Option<Option<CreateTranscriptionResponseDiarizedJsonUsage>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "task" => crate::__private::put(&mut v_task, map.next_value()?, "task")?,
+                        "duration" => crate::__private::put(
+                            &mut v_duration,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "duration",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "segments" => crate::__private::put(
+                            &mut v_segments,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "segments",
+                        )?,
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateTranscriptionResponseDiarizedJson {
+                    task: v_task.unwrap_or_default(),
+                    duration: crate::__private::required(v_duration, "duration")?,
+                    text: crate::__private::required(v_text, "text")?,
+                    segments: crate::__private::required(v_segments, "segments")?,
+                    usage: v_usage.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateTranscriptionResponseDiarizedJson {
@@ -387,29 +572,72 @@ Duration(TranscriptTextUsageDuration) = "duration",
 }
 
 /// The `CreateTranscriptionResponseJson` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateTranscriptionResponseJson {
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `languages`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<TranscriptionLanguage>>,
     /// `logprobs`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<CreateTranscriptionResponseJsonLogprobsItem>>,
     /// `usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<CreateTranscriptionResponseJsonUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateTranscriptionResponseJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateTranscriptionResponseJson;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateTranscriptionResponseJson` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateTranscriptionResponseJson, A::Error> {
+                let mut v_text: Option<String> = None;
+                let mut v_languages: Option<Option<Vec<TranscriptionLanguage>>> = None;
+                let mut v_logprobs: Option<
+                    Option<Vec<CreateTranscriptionResponseJsonLogprobsItem>>,
+                > = None;
+                let mut v_usage: Option<Option<CreateTranscriptionResponseJsonUsage>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "languages" => {
+                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
+                        }
+                        "logprobs" => {
+                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
+                        }
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateTranscriptionResponseJson {
+                    text: crate::__private::required(v_text, "text")?,
+                    languages: v_languages.unwrap_or_default(),
+                    logprobs: v_logprobs.unwrap_or_default(),
+                    usage: v_usage.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateTranscriptionResponseJson {
@@ -426,24 +654,63 @@ impl Empty for CreateTranscriptionResponseJson {
 }
 
 /// Inline schema in `CreateTranscriptionResponseJson`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateTranscriptionResponseJsonLogprobsItem {
     /// `token`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// `logprob`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprob: Option<f64>,
     /// `bytes`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<Vec<f64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateTranscriptionResponseJsonLogprobsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateTranscriptionResponseJsonLogprobsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateTranscriptionResponseJsonLogprobsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateTranscriptionResponseJsonLogprobsItem, A::Error> {
+                let mut v_token: Option<Option<String>> = None;
+                let mut v_logprob: Option<Option<f64>> = None;
+                let mut v_bytes: Option<Option<Vec<f64>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "token" => crate::__private::put(
+                            &mut v_token,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "token",
+                        )?,
+                        "logprob" => {
+                            crate::__private::put(&mut v_logprob, map.next_value()?, "logprob")?
+                        }
+                        "bytes" => crate::__private::put(&mut v_bytes, map.next_value()?, "bytes")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateTranscriptionResponseJsonLogprobsItem {
+                    token: v_token.unwrap_or_default(),
+                    logprob: v_logprob.unwrap_or_default(),
+                    bytes: v_bytes.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateTranscriptionResponseJsonLogprobsItem {
@@ -481,47 +748,86 @@ TranscriptTextDone(TranscriptTextDoneEvent) = "transcript.text.done",
 }
 
 /// The `CreateTranscriptionResponseVerboseJson` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateTranscriptionResponseVerboseJson {
     /// `language`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub language: String,
     /// `duration`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub duration: f64,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `words`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub words: Option<Vec<TranscriptionWord>>,
     /// `segments`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub segments: Option<Vec<TranscriptionSegment>>,
     /// `usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<TranscriptTextUsageDuration>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateTranscriptionResponseVerboseJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateTranscriptionResponseVerboseJson;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateTranscriptionResponseVerboseJson` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateTranscriptionResponseVerboseJson, A::Error> {
+                let mut v_language: Option<String> = None;
+                let mut v_duration: Option<f64> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_words: Option<Option<Vec<TranscriptionWord>>> = None;
+                let mut v_segments: Option<Option<Vec<TranscriptionSegment>>> = None;
+                let mut v_usage: Option<Option<TranscriptTextUsageDuration>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "language" => crate::__private::put(
+                            &mut v_language,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "language",
+                        )?,
+                        "duration" => crate::__private::put(
+                            &mut v_duration,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "duration",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "words" => crate::__private::put(&mut v_words, map.next_value()?, "words")?,
+                        "segments" => {
+                            crate::__private::put(&mut v_segments, map.next_value()?, "segments")?
+                        }
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateTranscriptionResponseVerboseJson {
+                    language: crate::__private::required(v_language, "language")?,
+                    duration: crate::__private::required(v_duration, "duration")?,
+                    text: crate::__private::required(v_text, "text")?,
+                    words: v_words.unwrap_or_default(),
+                    segments: v_segments.unwrap_or_default(),
+                    usage: v_usage.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateTranscriptionResponseVerboseJson {
@@ -541,37 +847,86 @@ impl Empty for CreateTranscriptionResponseVerboseJson {
 }
 
 /// The `CreateTranslationRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateTranslationRequest {
     /// `file`, required.
     pub file: crate::InputFile,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model: CreateTranslationRequestModel,
     /// `prompt`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// `response_format`, optional.
     /// Default: `"json"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateTranslationRequestResponseFormat>,
     /// `temperature`, optional.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateTranslationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateTranslationRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateTranslationRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateTranslationRequest, A::Error> {
+                let mut v_file: Option<crate::InputFile> = None;
+                let mut v_model: Option<CreateTranslationRequestModel> = None;
+                let mut v_prompt: Option<Option<String>> = None;
+                let mut v_response_format: Option<Option<CreateTranslationRequestResponseFormat>> =
+                    None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file" => crate::__private::put(&mut v_file, map.next_value()?, "file")?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model",
+                        )?,
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "prompt",
+                        )?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateTranslationRequest {
+                    file: crate::__private::present(v_file, "file")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    prompt: v_prompt.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateTranslationRequest {
@@ -625,20 +980,48 @@ CreateTranslationResponseJson(CreateTranslationResponseJson),
 }
 
 /// The `CreateTranslationResponseJson` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateTranslationResponseJson {
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateTranslationResponseJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateTranslationResponseJson;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateTranslationResponseJson` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateTranslationResponseJson, A::Error> {
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateTranslationResponseJson {
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateTranslationResponseJson {
@@ -652,41 +1035,74 @@ impl Empty for CreateTranslationResponseJson {
 }
 
 /// The `CreateTranslationResponseVerboseJson` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateTranslationResponseVerboseJson {
     /// `language`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub language: String,
     /// `duration`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub duration: f64,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `segments`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub segments: Option<Vec<TranscriptionSegment>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateTranslationResponseVerboseJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateTranslationResponseVerboseJson;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateTranslationResponseVerboseJson` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateTranslationResponseVerboseJson, A::Error> {
+                let mut v_language: Option<String> = None;
+                let mut v_duration: Option<f64> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_segments: Option<Option<Vec<TranscriptionSegment>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "language" => crate::__private::put(
+                            &mut v_language,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "language",
+                        )?,
+                        "duration" => crate::__private::put(
+                            &mut v_duration,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "duration",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "segments" => {
+                            crate::__private::put(&mut v_segments, map.next_value()?, "segments")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateTranslationResponseVerboseJson {
+                    language: crate::__private::required(v_language, "language")?,
+                    duration: crate::__private::required(v_duration, "duration")?,
+                    text: crate::__private::required(v_text, "text")?,
+                    segments: v_segments.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateTranslationResponseVerboseJson {
@@ -703,31 +1119,64 @@ impl Empty for CreateTranslationResponseVerboseJson {
 }
 
 /// The `CreateVoiceConsentRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateVoiceConsentRequest {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `recording`, required.
     pub recording: crate::InputFile,
     /// `language`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub language: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVoiceConsentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVoiceConsentRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVoiceConsentRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVoiceConsentRequest, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_recording: Option<crate::InputFile> = None;
+                let mut v_language: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "recording" => {
+                            crate::__private::put(&mut v_recording, map.next_value()?, "recording")?
+                        }
+                        "language" => crate::__private::put(
+                            &mut v_language,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "language",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVoiceConsentRequest {
+                    name: crate::__private::required(v_name, "name")?,
+                    recording: crate::__private::present(v_recording, "recording")?,
+                    language: crate::__private::required(v_language, "language")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVoiceConsentRequest {
@@ -743,31 +1192,66 @@ impl Empty for CreateVoiceConsentRequest {
 }
 
 /// The `CreateVoiceRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateVoiceRequest {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `audio_sample`, required.
     pub audio_sample: crate::InputFile,
     /// `consent`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub consent: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVoiceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVoiceRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVoiceRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVoiceRequest, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_audio_sample: Option<crate::InputFile> = None;
+                let mut v_consent: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "audio_sample" => crate::__private::put(
+                            &mut v_audio_sample,
+                            map.next_value()?,
+                            "audio_sample",
+                        )?,
+                        "consent" => crate::__private::put(
+                            &mut v_consent,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "consent",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVoiceRequest {
+                    name: crate::__private::required(v_name, "name")?,
+                    audio_sample: crate::__private::present(v_audio_sample, "audio_sample")?,
+                    consent: crate::__private::required(v_consent, "consent")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVoiceRequest {
@@ -783,23 +1267,60 @@ impl Empty for CreateVoiceRequest {
 }
 
 /// The `ListVoiceConsentsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListVoiceConsentsParams {
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListVoiceConsentsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListVoiceConsentsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListVoiceConsentsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListVoiceConsentsParams, A::Error> {
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListVoiceConsentsParams {
+                    after: v_after.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListVoiceConsentsParams {
@@ -814,32 +1335,62 @@ impl Empty for ListVoiceConsentsParams {
 }
 
 /// The `OutputAudio` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutputAudio {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::OutputAudio,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub data: String,
     /// `transcript`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OutputAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OutputAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OutputAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OutputAudio, A::Error> {
+                let mut v_type: Option<consts::OutputAudio> = None;
+                let mut v_data: Option<String> = None;
+                let mut v_transcript: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "data",
+                        )?,
+                        "transcript" => crate::__private::put(
+                            &mut v_transcript,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "transcript",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OutputAudio {
+                    r#type: v_type.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    transcript: crate::__private::required(v_transcript, "transcript")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OutputAudio {
@@ -855,23 +1406,53 @@ impl Empty for OutputAudio {
 }
 
 /// The `SpeechAudioDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpeechAudioDeltaEvent {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SpeechAudioDelta,
     /// `audio`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for SpeechAudioDeltaEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SpeechAudioDeltaEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `SpeechAudioDeltaEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SpeechAudioDeltaEvent, A::Error> {
+                let mut v_type: Option<consts::SpeechAudioDelta> = None;
+                let mut v_audio: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "audio" => crate::__private::put(
+                            &mut v_audio,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "audio",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(SpeechAudioDeltaEvent {
+                    r#type: v_type.unwrap_or_default(),
+                    audio: crate::__private::required(v_audio, "audio")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for SpeechAudioDeltaEvent {
@@ -886,23 +1467,53 @@ impl Empty for SpeechAudioDeltaEvent {
 }
 
 /// The `SpeechAudioDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpeechAudioDoneEvent {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SpeechAudioDone,
     /// `usage`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub usage: SpeechAudioDoneEventUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for SpeechAudioDoneEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SpeechAudioDoneEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `SpeechAudioDoneEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SpeechAudioDoneEvent, A::Error> {
+                let mut v_type: Option<consts::SpeechAudioDone> = None;
+                let mut v_usage: Option<SpeechAudioDoneEventUsage> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "usage" => crate::__private::put(
+                            &mut v_usage,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "usage",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(SpeechAudioDoneEvent {
+                    r#type: v_type.unwrap_or_default(),
+                    usage: crate::__private::required(v_usage, "usage")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for SpeechAudioDoneEvent {
@@ -917,38 +1528,66 @@ impl Empty for SpeechAudioDoneEvent {
 }
 
 /// Inline schema in `SpeechAudioDoneEvent`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpeechAudioDoneEventUsage {
     /// `input_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub input_tokens: i64,
     /// `output_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_tokens: i64,
     /// `total_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for SpeechAudioDoneEventUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SpeechAudioDoneEventUsage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `SpeechAudioDoneEventUsage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SpeechAudioDoneEventUsage, A::Error> {
+                let mut v_input_tokens: Option<i64> = None;
+                let mut v_output_tokens: Option<i64> = None;
+                let mut v_total_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input_tokens" => crate::__private::put(
+                            &mut v_input_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "input_tokens",
+                        )?,
+                        "output_tokens" => crate::__private::put(
+                            &mut v_output_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_tokens",
+                        )?,
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(SpeechAudioDoneEventUsage {
+                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
+                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
+                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for SpeechAudioDoneEventUsage {
@@ -964,33 +1603,72 @@ impl Empty for SpeechAudioDoneEventUsage {
 }
 
 /// The `TranscriptTextDeltaEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TranscriptTextDeltaEvent {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::TranscriptTextDelta,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// `logprobs`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<TranscriptTextDeltaEventLogprobsItem>>,
     /// `segment_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub segment_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TranscriptTextDeltaEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TranscriptTextDeltaEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TranscriptTextDeltaEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TranscriptTextDeltaEvent, A::Error> {
+                let mut v_type: Option<consts::TranscriptTextDelta> = None;
+                let mut v_delta: Option<String> = None;
+                let mut v_logprobs: Option<Option<Vec<TranscriptTextDeltaEventLogprobsItem>>> =
+                    None;
+                let mut v_segment_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        "logprobs" => {
+                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
+                        }
+                        "segment_id" => crate::__private::put(
+                            &mut v_segment_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "segment_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TranscriptTextDeltaEvent {
+                    r#type: v_type.unwrap_or_default(),
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    logprobs: v_logprobs.unwrap_or_default(),
+                    segment_id: v_segment_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for TranscriptTextDeltaEvent {
@@ -1007,24 +1685,63 @@ impl Empty for TranscriptTextDeltaEvent {
 }
 
 /// Inline schema in `TranscriptTextDeltaEvent`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct TranscriptTextDeltaEventLogprobsItem {
     /// `token`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// `logprob`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprob: Option<f64>,
     /// `bytes`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<Vec<i64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TranscriptTextDeltaEventLogprobsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TranscriptTextDeltaEventLogprobsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TranscriptTextDeltaEventLogprobsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TranscriptTextDeltaEventLogprobsItem, A::Error> {
+                let mut v_token: Option<Option<String>> = None;
+                let mut v_logprob: Option<Option<f64>> = None;
+                let mut v_bytes: Option<Option<Vec<i64>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "token" => crate::__private::put(
+                            &mut v_token,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "token",
+                        )?,
+                        "logprob" => {
+                            crate::__private::put(&mut v_logprob, map.next_value()?, "logprob")?
+                        }
+                        "bytes" => crate::__private::put(&mut v_bytes, map.next_value()?, "bytes")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TranscriptTextDeltaEventLogprobsItem {
+                    token: v_token.unwrap_or_default(),
+                    logprob: v_logprob.unwrap_or_default(),
+                    bytes: v_bytes.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for TranscriptTextDeltaEventLogprobsItem {
@@ -1040,32 +1757,75 @@ impl Empty for TranscriptTextDeltaEventLogprobsItem {
 }
 
 /// The `TranscriptTextDoneEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TranscriptTextDoneEvent {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::TranscriptTextDone,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `languages`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<TranscriptionLanguage>>,
     /// `logprobs`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<TranscriptTextDoneEventLogprobsItem>>,
     /// `usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<TranscriptTextUsageTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TranscriptTextDoneEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TranscriptTextDoneEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TranscriptTextDoneEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TranscriptTextDoneEvent, A::Error> {
+                let mut v_type: Option<consts::TranscriptTextDone> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_languages: Option<Option<Vec<TranscriptionLanguage>>> = None;
+                let mut v_logprobs: Option<Option<Vec<TranscriptTextDoneEventLogprobsItem>>> = None;
+                let mut v_usage: Option<Option<TranscriptTextUsageTokens>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "languages" => {
+                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
+                        }
+                        "logprobs" => {
+                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
+                        }
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TranscriptTextDoneEvent {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    languages: v_languages.unwrap_or_default(),
+                    logprobs: v_logprobs.unwrap_or_default(),
+                    usage: v_usage.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for TranscriptTextDoneEvent {
@@ -1086,59 +1846,89 @@ impl Empty for TranscriptTextDoneEvent {
 pub type TranscriptTextDoneEventLogprobsItem = TranscriptTextDeltaEventLogprobsItem;
 
 /// The `TranscriptTextSegmentEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TranscriptTextSegmentEvent {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::TranscriptTextSegment,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `start`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub start: f64,
     /// `end`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub end: f64,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `speaker`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub speaker: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TranscriptTextSegmentEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TranscriptTextSegmentEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TranscriptTextSegmentEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TranscriptTextSegmentEvent, A::Error> {
+                let mut v_type: Option<consts::TranscriptTextSegment> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_start: Option<f64> = None;
+                let mut v_end: Option<f64> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_speaker: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "start" => crate::__private::put(
+                            &mut v_start,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "start",
+                        )?,
+                        "end" => crate::__private::put(
+                            &mut v_end,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "end",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "speaker" => crate::__private::put(
+                            &mut v_speaker,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "speaker",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TranscriptTextSegmentEvent {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    start: crate::__private::required(v_start, "start")?,
+                    end: crate::__private::required(v_end, "end")?,
+                    text: crate::__private::required(v_text, "text")?,
+                    speaker: crate::__private::required(v_speaker, "speaker")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for TranscriptTextSegmentEvent {
@@ -1167,59 +1957,89 @@ VadConfig(VadConfig),
 }
 
 /// The `TranscriptionDiarizedSegment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TranscriptionDiarizedSegment {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::TranscriptTextSegment,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `start`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub start: f64,
     /// `end`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub end: f64,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `speaker`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub speaker: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TranscriptionDiarizedSegment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TranscriptionDiarizedSegment;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TranscriptionDiarizedSegment` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TranscriptionDiarizedSegment, A::Error> {
+                let mut v_type: Option<consts::TranscriptTextSegment> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_start: Option<f64> = None;
+                let mut v_end: Option<f64> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_speaker: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "start" => crate::__private::put(
+                            &mut v_start,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "start",
+                        )?,
+                        "end" => crate::__private::put(
+                            &mut v_end,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "end",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "speaker" => crate::__private::put(
+                            &mut v_speaker,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "speaker",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TranscriptionDiarizedSegment {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    start: crate::__private::required(v_start, "start")?,
+                    end: crate::__private::required(v_end, "end")?,
+                    text: crate::__private::required(v_text, "text")?,
+                    speaker: crate::__private::required(v_speaker, "speaker")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for TranscriptionDiarizedSegment {
@@ -1247,101 +2067,132 @@ Logprobs = "logprobs",
 }
 
 /// The `TranscriptionSegment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TranscriptionSegment {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub id: i64,
     /// `seek`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub seek: i64,
     /// `start`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub start: f64,
     /// `end`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub end: f64,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tokens: Vec<i64>,
     /// `temperature`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub temperature: f64,
     /// `avg_logprob`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub avg_logprob: f64,
     /// `compression_ratio`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub compression_ratio: f64,
     /// `no_speech_prob`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub no_speech_prob: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TranscriptionSegment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TranscriptionSegment;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TranscriptionSegment` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TranscriptionSegment, A::Error> {
+                let mut v_id: Option<i64> = None;
+                let mut v_seek: Option<i64> = None;
+                let mut v_start: Option<f64> = None;
+                let mut v_end: Option<f64> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_tokens: Option<Vec<i64>> = None;
+                let mut v_temperature: Option<f64> = None;
+                let mut v_avg_logprob: Option<f64> = None;
+                let mut v_compression_ratio: Option<f64> = None;
+                let mut v_no_speech_prob: Option<f64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "id",
+                        )?,
+                        "seek" => crate::__private::put(
+                            &mut v_seek,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "seek",
+                        )?,
+                        "start" => crate::__private::put(
+                            &mut v_start,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "start",
+                        )?,
+                        "end" => crate::__private::put(
+                            &mut v_end,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "end",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "tokens" => crate::__private::put(
+                            &mut v_tokens,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tokens",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "temperature",
+                        )?,
+                        "avg_logprob" => crate::__private::put(
+                            &mut v_avg_logprob,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "avg_logprob",
+                        )?,
+                        "compression_ratio" => crate::__private::put(
+                            &mut v_compression_ratio,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "compression_ratio",
+                        )?,
+                        "no_speech_prob" => crate::__private::put(
+                            &mut v_no_speech_prob,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "no_speech_prob",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TranscriptionSegment {
+                    id: crate::__private::required(v_id, "id")?,
+                    seek: crate::__private::required(v_seek, "seek")?,
+                    start: crate::__private::required(v_start, "start")?,
+                    end: crate::__private::required(v_end, "end")?,
+                    text: crate::__private::required(v_text, "text")?,
+                    tokens: crate::__private::required(v_tokens, "tokens")?,
+                    temperature: crate::__private::required(v_temperature, "temperature")?,
+                    avg_logprob: crate::__private::required(v_avg_logprob, "avg_logprob")?,
+                    compression_ratio: crate::__private::required(
+                        v_compression_ratio,
+                        "compression_ratio",
+                    )?,
+                    no_speech_prob: crate::__private::required(v_no_speech_prob, "no_speech_prob")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for TranscriptionSegment {
@@ -1375,38 +2226,66 @@ impl Empty for TranscriptionSegment {
 }
 
 /// The `TranscriptionWord` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TranscriptionWord {
     /// `word`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub word: String,
     /// `start`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub start: f64,
     /// `end`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub end: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TranscriptionWord {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TranscriptionWord;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TranscriptionWord` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TranscriptionWord, A::Error> {
+                let mut v_word: Option<String> = None;
+                let mut v_start: Option<f64> = None;
+                let mut v_end: Option<f64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "word" => crate::__private::put(
+                            &mut v_word,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "word",
+                        )?,
+                        "start" => crate::__private::put(
+                            &mut v_start,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "start",
+                        )?,
+                        "end" => crate::__private::put(
+                            &mut v_end,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "end",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TranscriptionWord {
+                    word: crate::__private::required(v_word, "word")?,
+                    start: crate::__private::required(v_start, "start")?,
+                    end: crate::__private::required(v_end, "end")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for TranscriptionWord {
@@ -1422,20 +2301,48 @@ impl Empty for TranscriptionWord {
 }
 
 /// The `UpdateVoiceConsentRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UpdateVoiceConsentRequest {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UpdateVoiceConsentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UpdateVoiceConsentRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UpdateVoiceConsentRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateVoiceConsentRequest, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UpdateVoiceConsentRequest {
+                    name: crate::__private::required(v_name, "name")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UpdateVoiceConsentRequest {
@@ -1449,28 +2356,75 @@ impl Empty for UpdateVoiceConsentRequest {
 }
 
 /// The `VadConfig` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct VadConfig {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ServerVad,
     /// `prefix_padding_ms`, optional.
     /// Default: `300`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
     /// Default: `200`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub silence_duration_ms: Option<i64>,
     /// `threshold`, optional.
     /// Default: `0.5`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VadConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VadConfig;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VadConfig` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VadConfig, A::Error> {
+                let mut v_type: Option<consts::ServerVad> = None;
+                let mut v_prefix_padding_ms: Option<Option<i64>> = None;
+                let mut v_silence_duration_ms: Option<Option<i64>> = None;
+                let mut v_threshold: Option<Option<f64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "prefix_padding_ms" => crate::__private::put(
+                            &mut v_prefix_padding_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "prefix_padding_ms",
+                        )?,
+                        "silence_duration_ms" => crate::__private::put(
+                            &mut v_silence_duration_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "silence_duration_ms",
+                        )?,
+                        "threshold" => {
+                            crate::__private::put(&mut v_threshold, map.next_value()?, "threshold")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VadConfig {
+                    r#type: v_type.unwrap_or_default(),
+                    prefix_padding_ms: v_prefix_padding_ms.unwrap_or_default(),
+                    silence_duration_ms: v_silence_duration_ms.unwrap_or_default(),
+                    threshold: v_threshold.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VadConfig {
@@ -1492,32 +2446,64 @@ impl Empty for VadConfig {
 }
 
 /// The `VoiceConsentDeletedResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VoiceConsentDeletedResource {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::AudioVoiceConsent,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VoiceConsentDeletedResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VoiceConsentDeletedResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VoiceConsentDeletedResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VoiceConsentDeletedResource, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::AudioVoiceConsent> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VoiceConsentDeletedResource {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VoiceConsentDeletedResource {
@@ -1533,46 +2519,84 @@ impl Empty for VoiceConsentDeletedResource {
 }
 
 /// The `VoiceConsentListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VoiceConsentListResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<VoiceConsentResource>,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VoiceConsentListResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VoiceConsentListResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VoiceConsentListResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VoiceConsentListResource, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<VoiceConsentResource>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VoiceConsentListResource {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VoiceConsentListResource {
@@ -1590,50 +2614,82 @@ impl Empty for VoiceConsentListResource {
 }
 
 /// The `VoiceConsentResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VoiceConsentResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::AudioVoiceConsent,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `language`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub language: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VoiceConsentResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VoiceConsentResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VoiceConsentResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VoiceConsentResource, A::Error> {
+                let mut v_object: Option<consts::AudioVoiceConsent> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_language: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "language" => crate::__private::put(
+                            &mut v_language,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "language",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VoiceConsentResource {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    language: crate::__private::required(v_language, "language")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VoiceConsentResource {
@@ -1651,41 +2707,73 @@ impl Empty for VoiceConsentResource {
 }
 
 /// The `VoiceResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VoiceResource {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::AudioVoice,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VoiceResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VoiceResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VoiceResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VoiceResource, A::Error> {
+                let mut v_object: Option<consts::AudioVoice> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VoiceResource {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VoiceResource {

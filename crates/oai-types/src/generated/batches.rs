@@ -6,133 +6,245 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `Batch` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Batch {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::Batch,
     /// `endpoint`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub endpoint: String,
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `errors`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<BatchErrors>,
     /// `input_file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub input_file_id: String,
     /// `completion_window`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub completion_window: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: BatchStatus,
     /// `output_file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_file_id: Option<String>,
     /// `error_file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_file_id: Option<String>,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `in_progress_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub in_progress_at: Option<i64>,
     /// `expires_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `finalizing_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finalizing_at: Option<i64>,
     /// `completed_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<i64>,
     /// `failed_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_at: Option<i64>,
     /// `expired_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expired_at: Option<i64>,
     /// `cancelling_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelling_at: Option<i64>,
     /// `cancelled_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelled_at: Option<i64>,
     /// `request_counts`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_counts: Option<BatchRequestCounts>,
     /// `usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<BatchUsage>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Batch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Batch;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Batch` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Batch, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::Batch> = None;
+                let mut v_endpoint: Option<String> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut v_errors: Option<Option<BatchErrors>> = None;
+                let mut v_input_file_id: Option<String> = None;
+                let mut v_completion_window: Option<String> = None;
+                let mut v_status: Option<BatchStatus> = None;
+                let mut v_output_file_id: Option<Option<String>> = None;
+                let mut v_error_file_id: Option<Option<String>> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_in_progress_at: Option<Option<i64>> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_finalizing_at: Option<Option<i64>> = None;
+                let mut v_completed_at: Option<Option<i64>> = None;
+                let mut v_failed_at: Option<Option<i64>> = None;
+                let mut v_expired_at: Option<Option<i64>> = None;
+                let mut v_cancelling_at: Option<Option<i64>> = None;
+                let mut v_cancelled_at: Option<Option<i64>> = None;
+                let mut v_request_counts: Option<Option<BatchRequestCounts>> = None;
+                let mut v_usage: Option<Option<BatchUsage>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "endpoint" => crate::__private::put(
+                            &mut v_endpoint,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "endpoint",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        "errors" => {
+                            crate::__private::put(&mut v_errors, map.next_value()?, "errors")?
+                        }
+                        "input_file_id" => crate::__private::put(
+                            &mut v_input_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "input_file_id",
+                        )?,
+                        "completion_window" => crate::__private::put(
+                            &mut v_completion_window,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "completion_window",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "output_file_id" => crate::__private::put(
+                            &mut v_output_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "output_file_id",
+                        )?,
+                        "error_file_id" => crate::__private::put(
+                            &mut v_error_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "error_file_id",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "in_progress_at" => crate::__private::put(
+                            &mut v_in_progress_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "in_progress_at",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "finalizing_at" => crate::__private::put(
+                            &mut v_finalizing_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "finalizing_at",
+                        )?,
+                        "completed_at" => crate::__private::put(
+                            &mut v_completed_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "completed_at",
+                        )?,
+                        "failed_at" => crate::__private::put(
+                            &mut v_failed_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "failed_at",
+                        )?,
+                        "expired_at" => crate::__private::put(
+                            &mut v_expired_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expired_at",
+                        )?,
+                        "cancelling_at" => crate::__private::put(
+                            &mut v_cancelling_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "cancelling_at",
+                        )?,
+                        "cancelled_at" => crate::__private::put(
+                            &mut v_cancelled_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "cancelled_at",
+                        )?,
+                        "request_counts" => crate::__private::put(
+                            &mut v_request_counts,
+                            map.next_value()?,
+                            "request_counts",
+                        )?,
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Batch {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    endpoint: crate::__private::required(v_endpoint, "endpoint")?,
+                    model: v_model.unwrap_or_default(),
+                    errors: v_errors.unwrap_or_default(),
+                    input_file_id: crate::__private::required(v_input_file_id, "input_file_id")?,
+                    completion_window: crate::__private::required(
+                        v_completion_window,
+                        "completion_window",
+                    )?,
+                    status: crate::__private::required(v_status, "status")?,
+                    output_file_id: v_output_file_id.unwrap_or_default(),
+                    error_file_id: v_error_file_id.unwrap_or_default(),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    in_progress_at: v_in_progress_at.unwrap_or_default(),
+                    expires_at: v_expires_at.unwrap_or_default(),
+                    finalizing_at: v_finalizing_at.unwrap_or_default(),
+                    completed_at: v_completed_at.unwrap_or_default(),
+                    failed_at: v_failed_at.unwrap_or_default(),
+                    expired_at: v_expired_at.unwrap_or_default(),
+                    cancelling_at: v_cancelling_at.unwrap_or_default(),
+                    cancelled_at: v_cancelled_at.unwrap_or_default(),
+                    request_counts: v_request_counts.unwrap_or_default(),
+                    usage: v_usage.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Batch {
@@ -190,36 +302,79 @@ impl Empty for Batch {
 }
 
 /// The `BatchError` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct BatchError {
     /// `code`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `message`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `param`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
     /// `line`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for BatchError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = BatchError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `BatchError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchError, A::Error> {
+                let mut v_code: Option<Option<String>> = None;
+                let mut v_message: Option<Option<String>> = None;
+                let mut v_param: Option<Option<String>> = None;
+                let mut v_line: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "message",
+                        )?,
+                        "param" => crate::__private::put(
+                            &mut v_param,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "param",
+                        )?,
+                        "line" => crate::__private::put(
+                            &mut v_line,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "line",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(BatchError {
+                    code: v_code.unwrap_or_default(),
+                    message: v_message.unwrap_or_default(),
+                    param: v_param.unwrap_or_default(),
+                    line: v_line.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for BatchError {
@@ -236,21 +391,55 @@ impl Empty for BatchError {
 }
 
 /// Inline schema in `Batch`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct BatchErrors {
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<BatchError>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for BatchErrors {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = BatchErrors;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `BatchErrors` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchErrors, A::Error> {
+                let mut v_object: Option<Option<String>> = None;
+                let mut v_data: Option<Option<Vec<BatchError>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "object",
+                        )?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(BatchErrors {
+                    object: v_object.unwrap_or_default(),
+                    data: v_data.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for BatchErrors {
@@ -265,24 +454,56 @@ impl Empty for BatchErrors {
 }
 
 /// The `BatchFileExpirationAfter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BatchFileExpirationAfter {
     /// `anchor`, required.
-    #[serde(default)]
     pub anchor: consts::CreatedAt,
     /// `seconds`, required.
     /// Constraints: minimum 3600, maximum 2592000.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub seconds: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for BatchFileExpirationAfter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = BatchFileExpirationAfter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `BatchFileExpirationAfter` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchFileExpirationAfter, A::Error> {
+                let mut v_anchor: Option<consts::CreatedAt> = None;
+                let mut v_seconds: Option<u64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "anchor" => {
+                            crate::__private::put(&mut v_anchor, map.next_value()?, "anchor")?
+                        }
+                        "seconds" => crate::__private::put(
+                            &mut v_seconds,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "seconds",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(BatchFileExpirationAfter {
+                    anchor: v_anchor.unwrap_or_default(),
+                    seconds: crate::__private::required(v_seconds, "seconds")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for BatchFileExpirationAfter {
@@ -297,38 +518,66 @@ impl Empty for BatchFileExpirationAfter {
 }
 
 /// The `BatchRequestCounts` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BatchRequestCounts {
     /// `total`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total: i64,
     /// `completed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub completed: i64,
     /// `failed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub failed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for BatchRequestCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = BatchRequestCounts;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `BatchRequestCounts` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchRequestCounts, A::Error> {
+                let mut v_total: Option<i64> = None;
+                let mut v_completed: Option<i64> = None;
+                let mut v_failed: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "total" => crate::__private::put(
+                            &mut v_total,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total",
+                        )?,
+                        "completed" => crate::__private::put(
+                            &mut v_completed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "completed",
+                        )?,
+                        "failed" => crate::__private::put(
+                            &mut v_failed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "failed",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(BatchRequestCounts {
+                    total: crate::__private::required(v_total, "total")?,
+                    completed: crate::__private::required(v_completed, "completed")?,
+                    failed: crate::__private::required(v_failed, "failed")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for BatchRequestCounts {
@@ -366,56 +615,90 @@ Cancelled = "cancelled",
 }
 
 /// Inline schema in `Batch`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BatchUsage {
     /// `input_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub input_tokens: i64,
     /// `input_tokens_details`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input_tokens_details: BatchUsageInputTokensDetails,
     /// `output_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_tokens: i64,
     /// `output_tokens_details`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output_tokens_details: BatchUsageOutputTokensDetails,
     /// `total_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for BatchUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = BatchUsage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `BatchUsage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchUsage, A::Error> {
+                let mut v_input_tokens: Option<i64> = None;
+                let mut v_input_tokens_details: Option<BatchUsageInputTokensDetails> = None;
+                let mut v_output_tokens: Option<i64> = None;
+                let mut v_output_tokens_details: Option<BatchUsageOutputTokensDetails> = None;
+                let mut v_total_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input_tokens" => crate::__private::put(
+                            &mut v_input_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "input_tokens",
+                        )?,
+                        "input_tokens_details" => crate::__private::put(
+                            &mut v_input_tokens_details,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input_tokens_details",
+                        )?,
+                        "output_tokens" => crate::__private::put(
+                            &mut v_output_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_tokens",
+                        )?,
+                        "output_tokens_details" => crate::__private::put(
+                            &mut v_output_tokens_details,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output_tokens_details",
+                        )?,
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(BatchUsage {
+                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
+                    input_tokens_details: crate::__private::required(
+                        v_input_tokens_details,
+                        "input_tokens_details",
+                    )?,
+                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
+                    output_tokens_details: crate::__private::required(
+                        v_output_tokens_details,
+                        "output_tokens_details",
+                    )?,
+                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for BatchUsage {
@@ -439,20 +722,48 @@ impl Empty for BatchUsage {
 }
 
 /// Inline schema in `Batch`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BatchUsageInputTokensDetails {
     /// `cached_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub cached_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for BatchUsageInputTokensDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = BatchUsageInputTokensDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `BatchUsageInputTokensDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchUsageInputTokensDetails, A::Error> {
+                let mut v_cached_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "cached_tokens" => crate::__private::put(
+                            &mut v_cached_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "cached_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(BatchUsageInputTokensDetails {
+                    cached_tokens: crate::__private::required(v_cached_tokens, "cached_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for BatchUsageInputTokensDetails {
@@ -466,38 +777,84 @@ impl Empty for BatchUsageInputTokensDetails {
 }
 
 /// The `CreateBatchRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateBatchRequest {
     /// `input_file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub input_file_id: String,
     /// `endpoint`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub endpoint: CreateBatchRequestEndpoint,
     /// `completion_window`, required.
-    #[serde(default)]
     pub completion_window: consts::V24h,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `output_expires_after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_expires_after: Option<BatchFileExpirationAfter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateBatchRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateBatchRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateBatchRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateBatchRequest, A::Error> {
+                let mut v_input_file_id: Option<String> = None;
+                let mut v_endpoint: Option<CreateBatchRequestEndpoint> = None;
+                let mut v_completion_window: Option<consts::V24h> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_output_expires_after: Option<Option<BatchFileExpirationAfter>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input_file_id" => crate::__private::put(
+                            &mut v_input_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "input_file_id",
+                        )?,
+                        "endpoint" => crate::__private::put(
+                            &mut v_endpoint,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "endpoint",
+                        )?,
+                        "completion_window" => crate::__private::put(
+                            &mut v_completion_window,
+                            map.next_value()?,
+                            "completion_window",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "output_expires_after" => crate::__private::put(
+                            &mut v_output_expires_after,
+                            map.next_value()?,
+                            "output_expires_after",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateBatchRequest {
+                    input_file_id: crate::__private::required(v_input_file_id, "input_file_id")?,
+                    endpoint: crate::__private::required(v_endpoint, "endpoint")?,
+                    completion_window: v_completion_window.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    output_expires_after: v_output_expires_after.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateBatchRequest {
@@ -543,23 +900,60 @@ V1Videos = "/v1/videos",
 }
 
 /// The `ListBatchesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListBatchesParams {
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListBatchesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListBatchesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListBatchesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListBatchesParams, A::Error> {
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListBatchesParams {
+                    after: v_after.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListBatchesParams {
@@ -574,46 +968,84 @@ impl Empty for ListBatchesParams {
 }
 
 /// The `ListBatchesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListBatchesResponse {
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<Batch>,
     /// `first_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListBatchesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListBatchesResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListBatchesResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListBatchesResponse, A::Error> {
+                let mut v_data: Option<Vec<Batch>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_object: Option<consts::List> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListBatchesResponse {
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListBatchesResponse {

@@ -6,29 +6,57 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `ChatCompletionAllowedTools` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionAllowedTools {
     /// `mode`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub mode: ChatCompletionAllowedToolsMode,
     /// `tools`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tools: Vec<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionAllowedTools {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionAllowedTools;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionAllowedTools` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionAllowedTools, A::Error> {
+                let mut v_mode: Option<ChatCompletionAllowedToolsMode> = None;
+                let mut v_tools: Option<Vec<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "mode" => crate::__private::put(
+                            &mut v_mode,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "mode",
+                        )?,
+                        "tools" => crate::__private::put(
+                            &mut v_tools,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tools",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionAllowedTools {
+                    mode: crate::__private::required(v_mode, "mode")?,
+                    tools: crate::__private::required(v_tools, "tools")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionAllowedTools {
@@ -43,23 +71,53 @@ impl Empty for ChatCompletionAllowedTools {
 }
 
 /// The `ChatCompletionAllowedToolsChoice` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionAllowedToolsChoice {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::AllowedTools,
     /// `allowed_tools`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub allowed_tools: ChatCompletionAllowedTools,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionAllowedToolsChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionAllowedToolsChoice;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionAllowedToolsChoice` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionAllowedToolsChoice, A::Error> {
+                let mut v_type: Option<consts::AllowedTools> = None;
+                let mut v_allowed_tools: Option<ChatCompletionAllowedTools> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "allowed_tools" => crate::__private::put(
+                            &mut v_allowed_tools,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "allowed_tools",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionAllowedToolsChoice {
+                    r#type: v_type.unwrap_or_default(),
+                    allowed_tools: crate::__private::required(v_allowed_tools, "allowed_tools")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionAllowedToolsChoice {
@@ -74,32 +132,64 @@ impl Empty for ChatCompletionAllowedToolsChoice {
 }
 
 /// The `ChatCompletionDeleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionDeleted {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ChatCompletionDeleted,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionDeleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionDeleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionDeleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionDeleted, A::Error> {
+                let mut v_object: Option<consts::ChatCompletionDeleted> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionDeleted {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionDeleted {
@@ -115,20 +205,48 @@ impl Empty for ChatCompletionDeleted {
 }
 
 /// The `ChatCompletionFunctionCallOption` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionFunctionCallOption {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionFunctionCallOption {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionFunctionCallOption;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionFunctionCallOption` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionFunctionCallOption, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionFunctionCallOption {
+                    name: crate::__private::required(v_name, "name")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionFunctionCallOption {
@@ -143,30 +261,68 @@ impl Empty for ChatCompletionFunctionCallOption {
 
 /// The `ChatCompletionFunctions` schema.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionFunctions {
     /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `parameters`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<FunctionParameters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionFunctions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionFunctions;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionFunctions` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionFunctions, A::Error> {
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_parameters: Option<Option<FunctionParameters>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "parameters" => crate::__private::put(
+                            &mut v_parameters,
+                            map.next_value()?,
+                            "parameters",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionFunctions {
+                    description: v_description.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    parameters: v_parameters.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionFunctions {
@@ -182,51 +338,83 @@ impl Empty for ChatCompletionFunctions {
 }
 
 /// The `ChatCompletionList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionList {
     /// `object`, required.
     /// Default: `"list"`.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<CreateChatCompletionResponse>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionList;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionList` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionList, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<CreateChatCompletionResponse>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionList {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionList {
@@ -244,51 +432,83 @@ impl Empty for ChatCompletionList {
 }
 
 /// The `ChatCompletionMessageList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionMessageList {
     /// `object`, required.
     /// Default: `"list"`.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<ChatCompletionMessageListDataItem>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageList;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionMessageList` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageList, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<ChatCompletionMessageListDataItem>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionMessageList {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionMessageList {
@@ -306,59 +526,124 @@ impl Empty for ChatCompletionMessageList {
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionMessageListDataItem {
     /// `content`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub content: Option<String>,
     /// `refusal`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub refusal: Option<String>,
     /// `tool_calls`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<ChatCompletionMessageToolCalls>,
     /// `annotations`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Vec<ChatCompletionMessageListDataItemAnnotationsItem>>,
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::Assistant,
     /// `function_call`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<ChatCompletionMessageListDataItemFunctionCall>,
     /// `audio`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<ChatCompletionMessageListDataItemAudio>,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `content_parts`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_parts: Option<Vec<ChatCompletionMessageListDataItemContentPartsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageListDataItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageListDataItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionMessageListDataItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageListDataItem, A::Error> {
+                let mut v_content: Option<Option<String>> = None;
+                let mut v_refusal: Option<Option<String>> = None;
+                let mut v_tool_calls: Option<Option<ChatCompletionMessageToolCalls>> = None;
+                let mut v_annotations: Option<
+                    Option<Vec<ChatCompletionMessageListDataItemAnnotationsItem>>,
+                > = None;
+                let mut v_role: Option<consts::Assistant> = None;
+                let mut v_function_call: Option<
+                    Option<ChatCompletionMessageListDataItemFunctionCall>,
+                > = None;
+                let mut v_audio: Option<Option<ChatCompletionMessageListDataItemAudio>> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_content_parts: Option<
+                    Option<Vec<ChatCompletionMessageListDataItemContentPartsItem>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "content",
+                        )?,
+                        "refusal" => crate::__private::put(
+                            &mut v_refusal,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "refusal",
+                        )?,
+                        "tool_calls" => crate::__private::put(
+                            &mut v_tool_calls,
+                            map.next_value()?,
+                            "tool_calls",
+                        )?,
+                        "annotations" => crate::__private::put(
+                            &mut v_annotations,
+                            map.next_value()?,
+                            "annotations",
+                        )?,
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "function_call" => crate::__private::put(
+                            &mut v_function_call,
+                            map.next_value()?,
+                            "function_call",
+                        )?,
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "content_parts" => crate::__private::put(
+                            &mut v_content_parts,
+                            map.next_value()?,
+                            "content_parts",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionMessageListDataItem {
+                    content: crate::__private::or_absent(v_content),
+                    refusal: crate::__private::or_absent(v_refusal),
+                    tool_calls: v_tool_calls.unwrap_or_default(),
+                    annotations: v_annotations.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    function_call: v_function_call.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    content_parts: v_content_parts.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionMessageListDataItem {
@@ -390,23 +675,55 @@ impl Empty for ChatCompletionMessageListDataItem {
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionMessageListDataItemAnnotationsItem {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::UrlCitation,
     /// `url_citation`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub url_citation: ChatCompletionMessageListDataItemAnnotationsItemUrlCitation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageListDataItemAnnotationsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageListDataItemAnnotationsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionMessageListDataItemAnnotationsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageListDataItemAnnotationsItem, A::Error> {
+                let mut v_type: Option<consts::UrlCitation> = None;
+                let mut v_url_citation: Option<
+                    ChatCompletionMessageListDataItemAnnotationsItemUrlCitation,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "url_citation" => crate::__private::put(
+                            &mut v_url_citation,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "url_citation",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionMessageListDataItemAnnotationsItem {
+                    r#type: v_type.unwrap_or_default(),
+                    url_citation: crate::__private::required(v_url_citation, "url_citation")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionMessageListDataItemAnnotationsItem {
@@ -421,47 +738,80 @@ impl Empty for ChatCompletionMessageListDataItemAnnotationsItem {
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
     /// `end_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub end_index: i64,
     /// `start_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_index: i64,
     /// `url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub url: String,
     /// `title`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub title: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageListDataItemAnnotationsItemUrlCitation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(
+                    "a `ChatCompletionMessageListDataItemAnnotationsItemUrlCitation` object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageListDataItemAnnotationsItemUrlCitation, A::Error>
+            {
+                let mut v_end_index: Option<i64> = None;
+                let mut v_start_index: Option<i64> = None;
+                let mut v_url: Option<String> = None;
+                let mut v_title: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "end_index" => crate::__private::put(
+                            &mut v_end_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "end_index",
+                        )?,
+                        "start_index" => crate::__private::put(
+                            &mut v_start_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_index",
+                        )?,
+                        "url" => crate::__private::put(
+                            &mut v_url,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "url",
+                        )?,
+                        "title" => crate::__private::put(
+                            &mut v_title,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "title",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
+                        end_index: crate::__private::required(v_end_index, "end_index")?,
+                        start_index: crate::__private::required(v_start_index, "start_index")?,
+                        url: crate::__private::required(v_url, "url")?,
+                        title: crate::__private::required(v_title, "title")?,
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
@@ -478,47 +828,75 @@ impl Empty for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
 }
 
 /// Inline schema in `ChatCompletionMessageList`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionMessageListDataItemAudio {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `expires_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub expires_at: i64,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub data: String,
     /// `transcript`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageListDataItemAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageListDataItemAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionMessageListDataItemAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageListDataItemAudio, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_expires_at: Option<i64> = None;
+                let mut v_data: Option<String> = None;
+                let mut v_transcript: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "expires_at",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "data",
+                        )?,
+                        "transcript" => crate::__private::put(
+                            &mut v_transcript,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "transcript",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionMessageListDataItemAudio {
+                    id: crate::__private::required(v_id, "id")?,
+                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    transcript: crate::__private::required(v_transcript, "transcript")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionMessageListDataItemAudio {
@@ -546,29 +924,57 @@ ImageUrl(ChatCompletionRequestMessageContentPartImage) = "image_url",
 
 /// Inline schema in `ChatCompletionMessageList`.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionMessageListDataItemFunctionCall {
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageListDataItemFunctionCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageListDataItemFunctionCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionMessageListDataItemFunctionCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageListDataItemFunctionCall, A::Error> {
+                let mut v_arguments: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionMessageListDataItemFunctionCall {
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionMessageListDataItemFunctionCall {
@@ -583,33 +989,73 @@ impl Empty for ChatCompletionMessageListDataItemFunctionCall {
 }
 
 /// The `ChatCompletionMessageToolCallChunk` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionMessageToolCallChunk {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Function>,
     /// `function`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<ChatCompletionMessageToolCallChunkFunction>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageToolCallChunk {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageToolCallChunk;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionMessageToolCallChunk` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageToolCallChunk, A::Error> {
+                let mut v_index: Option<i64> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_type: Option<Option<consts::Function>> = None;
+                let mut v_function: Option<Option<ChatCompletionMessageToolCallChunkFunction>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "function" => {
+                            crate::__private::put(&mut v_function, map.next_value()?, "function")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionMessageToolCallChunk {
+                    index: crate::__private::required(v_index, "index")?,
+                    id: v_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    function: v_function.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionMessageToolCallChunk {
@@ -626,25 +1072,59 @@ impl Empty for ChatCompletionMessageToolCallChunk {
 }
 
 /// Inline schema in `ChatCompletionMessageToolCallChunk`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ChatCompletionMessageToolCallChunkFunction {
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `arguments`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageToolCallChunkFunction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageToolCallChunkFunction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionMessageToolCallChunkFunction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageToolCallChunkFunction, A::Error> {
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_arguments: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "arguments",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionMessageToolCallChunkFunction {
+                    name: v_name.unwrap_or_default(),
+                    arguments: v_arguments.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionMessageToolCallChunkFunction {
@@ -662,29 +1142,57 @@ impl Empty for ChatCompletionMessageToolCallChunkFunction {
 pub type ChatCompletionModalities = Vec<ChatCompletionModalitiesItem>;
 
 /// The `ChatCompletionModeration` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionModeration {
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input: ChatCompletionModerationInput,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output: ChatCompletionModerationOutput,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionModeration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionModeration;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionModeration` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionModeration, A::Error> {
+                let mut v_input: Option<ChatCompletionModerationInput> = None;
+                let mut v_output: Option<ChatCompletionModerationOutput> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionModeration {
+                    input: crate::__private::required(v_input, "input")?,
+                    output: crate::__private::required(v_output, "output")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionModeration {
@@ -699,32 +1207,62 @@ impl Empty for ChatCompletionModeration {
 }
 
 /// The `ChatCompletionModerationError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionModerationError {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Error,
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub code: String,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionModerationError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionModerationError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionModerationError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionModerationError, A::Error> {
+                let mut v_type: Option<consts::Error> = None;
+                let mut v_code: Option<String> = None;
+                let mut v_message: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionModerationError {
+                    r#type: v_type.unwrap_or_default(),
+                    code: crate::__private::required(v_code, "code")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionModerationError {
@@ -760,32 +1298,62 @@ Error(ChatCompletionModerationError) = "error",
 }
 
 /// The `ChatCompletionModerationResults` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionModerationResults {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ModerationResults,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `results`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub results: Vec<ModerationResultBody>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionModerationResults {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionModerationResults;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionModerationResults` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionModerationResults, A::Error> {
+                let mut v_type: Option<consts::ModerationResults> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_results: Option<Vec<ModerationResultBody>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "results" => crate::__private::put(
+                            &mut v_results,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "results",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionModerationResults {
+                    r#type: v_type.unwrap_or_default(),
+                    model: crate::__private::required(v_model, "model")?,
+                    results: crate::__private::required(v_results, "results")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionModerationResults {
@@ -801,23 +1369,53 @@ impl Empty for ChatCompletionModerationResults {
 }
 
 /// The `ChatCompletionNamedToolChoice` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionNamedToolChoice {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub function: ChatCompletionNamedToolChoiceFunction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionNamedToolChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionNamedToolChoice;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionNamedToolChoice` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionNamedToolChoice, A::Error> {
+                let mut v_type: Option<consts::Function> = None;
+                let mut v_function: Option<ChatCompletionNamedToolChoiceFunction> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "function" => crate::__private::put(
+                            &mut v_function,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "function",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionNamedToolChoice {
+                    r#type: v_type.unwrap_or_default(),
+                    function: crate::__private::required(v_function, "function")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionNamedToolChoice {
@@ -832,23 +1430,53 @@ impl Empty for ChatCompletionNamedToolChoice {
 }
 
 /// The `ChatCompletionNamedToolChoiceCustom` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionNamedToolChoiceCustom {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Custom,
     /// `custom`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub custom: ChatCompletionNamedToolChoiceCustomCustom,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionNamedToolChoiceCustom {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionNamedToolChoiceCustom;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionNamedToolChoiceCustom` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionNamedToolChoiceCustom, A::Error> {
+                let mut v_type: Option<consts::Custom> = None;
+                let mut v_custom: Option<ChatCompletionNamedToolChoiceCustomCustom> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "custom" => crate::__private::put(
+                            &mut v_custom,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "custom",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionNamedToolChoiceCustom {
+                    r#type: v_type.unwrap_or_default(),
+                    custom: crate::__private::required(v_custom, "custom")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionNamedToolChoiceCustom {
@@ -869,30 +1497,63 @@ pub type ChatCompletionNamedToolChoiceCustomCustom = AssistantsNamedToolChoiceFu
 pub type ChatCompletionNamedToolChoiceFunction = AssistantsNamedToolChoiceFunction;
 
 /// The `ChatCompletionRequestDeveloperMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestDeveloperMessage {
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: ChatCompletionRequestDeveloperMessageContent,
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::Developer,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestDeveloperMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestDeveloperMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestDeveloperMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestDeveloperMessage, A::Error> {
+                let mut v_content: Option<ChatCompletionRequestDeveloperMessageContent> = None;
+                let mut v_role: Option<consts::Developer> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestDeveloperMessage {
+                    content: crate::__private::required(v_content, "content")?,
+                    role: v_role.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionRequestDeveloperMessage {
@@ -925,33 +1586,62 @@ impl From<&str> for ChatCompletionRequestDeveloperMessageContent {
 
 /// The `ChatCompletionRequestFunctionMessage` schema.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestFunctionMessage {
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::Function,
     /// `content`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub content: Option<String>,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestFunctionMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestFunctionMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestFunctionMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestFunctionMessage, A::Error> {
+                let mut v_role: Option<consts::Function> = None;
+                let mut v_content: Option<Option<String>> = None;
+                let mut v_name: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "content",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestFunctionMessage {
+                    role: v_role.unwrap_or_default(),
+                    content: crate::__private::or_absent(v_content),
+                    name: crate::__private::required(v_name, "name")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionRequestFunctionMessage {
@@ -985,26 +1675,66 @@ Function(ChatCompletionRequestFunctionMessage) = "function",
 }
 
 /// The `ChatCompletionRequestMessageContentPartAudio` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestMessageContentPartAudio {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudio,
     /// `input_audio`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input_audio: ChatCompletionRequestMessageContentPartAudioInputAudio,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestMessageContentPartAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestMessageContentPartAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestMessageContentPartAudio, A::Error> {
+                let mut v_type: Option<consts::InputAudio> = None;
+                let mut v_input_audio: Option<
+                    ChatCompletionRequestMessageContentPartAudioInputAudio,
+                > = None;
+                let mut v_prompt_cache_breakpoint: Option<Option<PromptCacheBreakpointParam>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "input_audio" => crate::__private::put(
+                            &mut v_input_audio,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input_audio",
+                        )?,
+                        "prompt_cache_breakpoint" => crate::__private::put(
+                            &mut v_prompt_cache_breakpoint,
+                            map.next_value()?,
+                            "prompt_cache_breakpoint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestMessageContentPartAudio {
+                    r#type: v_type.unwrap_or_default(),
+                    input_audio: crate::__private::required(v_input_audio, "input_audio")?,
+                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartAudio {
@@ -1020,29 +1750,60 @@ impl Empty for ChatCompletionRequestMessageContentPartAudio {
 }
 
 /// Inline schema in `ChatCompletionRequestMessageContentPartAudio`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestMessageContentPartAudioInputAudio {
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub data: String,
     /// `format`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub format: ChatCompletionRequestMessageContentPartAudioInputAudioFormat,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartAudioInputAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestMessageContentPartAudioInputAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestMessageContentPartAudioInputAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestMessageContentPartAudioInputAudio, A::Error>
+            {
+                let mut v_data: Option<String> = None;
+                let mut v_format: Option<
+                    ChatCompletionRequestMessageContentPartAudioInputAudioFormat,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "data",
+                        )?,
+                        "format" => crate::__private::put(
+                            &mut v_format,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "format",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestMessageContentPartAudioInputAudio {
+                    data: crate::__private::required(v_data, "data")?,
+                    format: crate::__private::required(v_format, "format")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartAudioInputAudio {
@@ -1067,26 +1828,64 @@ Mp3 = "mp3",
 }
 
 /// The `ChatCompletionRequestMessageContentPartFile` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ChatCompletionRequestMessageContentPartFile {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::File,
     /// `file`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub file: ChatCompletionRequestMessageContentPartFileFile,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestMessageContentPartFile;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestMessageContentPartFile` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestMessageContentPartFile, A::Error> {
+                let mut v_type: Option<consts::File> = None;
+                let mut v_file: Option<ChatCompletionRequestMessageContentPartFileFile> = None;
+                let mut v_prompt_cache_breakpoint: Option<Option<PromptCacheBreakpointParam>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "file" => crate::__private::put(
+                            &mut v_file,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "file",
+                        )?,
+                        "prompt_cache_breakpoint" => crate::__private::put(
+                            &mut v_prompt_cache_breakpoint,
+                            map.next_value()?,
+                            "prompt_cache_breakpoint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestMessageContentPartFile {
+                    r#type: v_type.unwrap_or_default(),
+                    file: crate::__private::required(v_file, "file")?,
+                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartFile {
@@ -1102,32 +1901,69 @@ impl Empty for ChatCompletionRequestMessageContentPartFile {
 }
 
 /// Inline schema in `ChatCompletionRequestMessageContentPartFile`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ChatCompletionRequestMessageContentPartFileFile {
     /// `filename`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// `file_data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_data: Option<String>,
     /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartFileFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestMessageContentPartFileFile;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestMessageContentPartFileFile` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestMessageContentPartFileFile, A::Error> {
+                let mut v_filename: Option<Option<String>> = None;
+                let mut v_file_data: Option<Option<String>> = None;
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "filename",
+                        )?,
+                        "file_data" => crate::__private::put(
+                            &mut v_file_data,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_data",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestMessageContentPartFileFile {
+                    filename: v_filename.unwrap_or_default(),
+                    file_data: v_file_data.unwrap_or_default(),
+                    file_id: v_file_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartFileFile {
@@ -1143,26 +1979,65 @@ impl Empty for ChatCompletionRequestMessageContentPartFileFile {
 }
 
 /// The `ChatCompletionRequestMessageContentPartImage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestMessageContentPartImage {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageUrl,
     /// `image_url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub image_url: ChatCompletionRequestMessageContentPartImageImageUrl,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartImage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestMessageContentPartImage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestMessageContentPartImage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestMessageContentPartImage, A::Error> {
+                let mut v_type: Option<consts::ImageUrl> = None;
+                let mut v_image_url: Option<ChatCompletionRequestMessageContentPartImageImageUrl> =
+                    None;
+                let mut v_prompt_cache_breakpoint: Option<Option<PromptCacheBreakpointParam>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "image_url",
+                        )?,
+                        "prompt_cache_breakpoint" => crate::__private::put(
+                            &mut v_prompt_cache_breakpoint,
+                            map.next_value()?,
+                            "prompt_cache_breakpoint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestMessageContentPartImage {
+                    r#type: v_type.unwrap_or_default(),
+                    image_url: crate::__private::required(v_image_url, "image_url")?,
+                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionRequestMessageContentPartImage {
@@ -1178,30 +2053,63 @@ impl Empty for ChatCompletionRequestMessageContentPartImage {
 }
 
 /// The `ChatCompletionRequestSystemMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestSystemMessage {
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: ChatCompletionRequestSystemMessageContent,
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::System,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestSystemMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestSystemMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestSystemMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestSystemMessage, A::Error> {
+                let mut v_content: Option<ChatCompletionRequestSystemMessageContent> = None;
+                let mut v_role: Option<consts::System> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestSystemMessage {
+                    content: crate::__private::required(v_content, "content")?,
+                    role: v_role.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionRequestSystemMessage {
@@ -1237,32 +2145,62 @@ pub type ChatCompletionRequestSystemMessageContentPart =
     ChatCompletionRequestMessageContentPartText;
 
 /// The `ChatCompletionRequestToolMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestToolMessage {
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::Tool,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: ChatCompletionRequestToolMessageContent,
     /// `tool_call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub tool_call_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestToolMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestToolMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestToolMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestToolMessage, A::Error> {
+                let mut v_role: Option<consts::Tool> = None;
+                let mut v_content: Option<ChatCompletionRequestToolMessageContent> = None;
+                let mut v_tool_call_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        "tool_call_id" => crate::__private::put(
+                            &mut v_tool_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "tool_call_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestToolMessage {
+                    role: v_role.unwrap_or_default(),
+                    content: crate::__private::required(v_content, "content")?,
+                    tool_call_id: crate::__private::required(v_tool_call_id, "tool_call_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionRequestToolMessage {
@@ -1297,30 +2235,63 @@ impl From<&str> for ChatCompletionRequestToolMessageContent {
 pub type ChatCompletionRequestToolMessageContentPart = ChatCompletionRequestMessageContentPartText;
 
 /// The `ChatCompletionRequestUserMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestUserMessage {
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: ChatCompletionRequestUserMessageContent,
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::User,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestUserMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestUserMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestUserMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestUserMessage, A::Error> {
+                let mut v_content: Option<ChatCompletionRequestUserMessageContent> = None;
+                let mut v_role: Option<consts::User> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestUserMessage {
+                    content: crate::__private::required(v_content, "content")?,
+                    role: v_role.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionRequestUserMessage {
@@ -1366,47 +2337,102 @@ File(ChatCompletionRequestMessageContentPartFile) = "file",
 }
 
 /// The `ChatCompletionResponseMessage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ChatCompletionResponseMessage {
     /// `content`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub content: Option<String>,
     /// `refusal`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub refusal: Option<String>,
     /// `tool_calls`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<ChatCompletionMessageToolCalls>,
     /// `annotations`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Vec<ChatCompletionResponseMessageAnnotationsItem>>,
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::Assistant,
     /// `function_call`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<ChatCompletionResponseMessageFunctionCall>,
     /// `audio`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<ChatCompletionResponseMessageAudio>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionResponseMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionResponseMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionResponseMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionResponseMessage, A::Error> {
+                let mut v_content: Option<Option<String>> = None;
+                let mut v_refusal: Option<Option<String>> = None;
+                let mut v_tool_calls: Option<Option<ChatCompletionMessageToolCalls>> = None;
+                let mut v_annotations: Option<
+                    Option<Vec<ChatCompletionResponseMessageAnnotationsItem>>,
+                > = None;
+                let mut v_role: Option<consts::Assistant> = None;
+                let mut v_function_call: Option<Option<ChatCompletionResponseMessageFunctionCall>> =
+                    None;
+                let mut v_audio: Option<Option<ChatCompletionResponseMessageAudio>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "content",
+                        )?,
+                        "refusal" => crate::__private::put(
+                            &mut v_refusal,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "refusal",
+                        )?,
+                        "tool_calls" => crate::__private::put(
+                            &mut v_tool_calls,
+                            map.next_value()?,
+                            "tool_calls",
+                        )?,
+                        "annotations" => crate::__private::put(
+                            &mut v_annotations,
+                            map.next_value()?,
+                            "annotations",
+                        )?,
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "function_call" => crate::__private::put(
+                            &mut v_function_call,
+                            map.next_value()?,
+                            "function_call",
+                        )?,
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionResponseMessage {
+                    content: crate::__private::or_absent(v_content),
+                    refusal: crate::__private::or_absent(v_refusal),
+                    tool_calls: v_tool_calls.unwrap_or_default(),
+                    annotations: v_annotations.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    function_call: v_function_call.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionResponseMessage {
@@ -1462,35 +2488,89 @@ Function = "function",
 }
 
 /// The `ChatCompletionStreamResponseDelta` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ChatCompletionStreamResponseDelta {
     /// `content`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// `function_call`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<ChatCompletionStreamResponseDeltaFunctionCall>,
     /// `tool_calls`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ChatCompletionMessageToolCallChunk>>,
     /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<ChatCompletionStreamResponseDeltaRole>,
     /// `refusal`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionStreamResponseDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionStreamResponseDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionStreamResponseDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionStreamResponseDelta, A::Error> {
+                let mut v_content: Option<Option<String>> = None;
+                let mut v_function_call: Option<
+                    Option<ChatCompletionStreamResponseDeltaFunctionCall>,
+                > = None;
+                let mut v_tool_calls: Option<Option<Vec<ChatCompletionMessageToolCallChunk>>> =
+                    None;
+                let mut v_role: Option<Option<ChatCompletionStreamResponseDeltaRole>> = None;
+                let mut v_refusal: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "content",
+                        )?,
+                        "function_call" => crate::__private::put(
+                            &mut v_function_call,
+                            map.next_value()?,
+                            "function_call",
+                        )?,
+                        "tool_calls" => crate::__private::put(
+                            &mut v_tool_calls,
+                            map.next_value()?,
+                            "tool_calls",
+                        )?,
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "refusal" => crate::__private::put(
+                            &mut v_refusal,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "refusal",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionStreamResponseDelta {
+                    content: v_content.unwrap_or_default(),
+                    function_call: v_function_call.unwrap_or_default(),
+                    tool_calls: v_tool_calls.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    refusal: v_refusal.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionStreamResponseDelta {
@@ -1510,25 +2590,59 @@ impl Empty for ChatCompletionStreamResponseDelta {
 
 /// Inline schema in `ChatCompletionStreamResponseDelta`.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ChatCompletionStreamResponseDeltaFunctionCall {
     /// `arguments`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionStreamResponseDeltaFunctionCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionStreamResponseDeltaFunctionCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionStreamResponseDeltaFunctionCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionStreamResponseDeltaFunctionCall, A::Error> {
+                let mut v_arguments: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "arguments",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionStreamResponseDeltaFunctionCall {
+                    arguments: v_arguments.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionStreamResponseDeltaFunctionCall {
@@ -1559,42 +2673,72 @@ Tool = "tool",
 }
 
 /// The `ChatCompletionTokenLogprob` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionTokenLogprob {
     /// `token`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub token: String,
     /// `logprob`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub logprob: f64,
     /// `bytes`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub bytes: Option<Vec<i64>>,
     /// `top_logprobs`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub top_logprobs: Vec<ChatCompletionTokenLogprobTopLogprobsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionTokenLogprob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionTokenLogprob;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionTokenLogprob` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionTokenLogprob, A::Error> {
+                let mut v_token: Option<String> = None;
+                let mut v_logprob: Option<f64> = None;
+                let mut v_bytes: Option<Option<Vec<i64>>> = None;
+                let mut v_top_logprobs: Option<Vec<ChatCompletionTokenLogprobTopLogprobsItem>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "token" => crate::__private::put(
+                            &mut v_token,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "token",
+                        )?,
+                        "logprob" => crate::__private::put(
+                            &mut v_logprob,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "logprob",
+                        )?,
+                        "bytes" => crate::__private::put(&mut v_bytes, map.next_value()?, "bytes")?,
+                        "top_logprobs" => crate::__private::put(
+                            &mut v_top_logprobs,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "top_logprobs",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionTokenLogprob {
+                    token: crate::__private::required(v_token, "token")?,
+                    logprob: crate::__private::required(v_logprob, "logprob")?,
+                    bytes: crate::__private::or_absent(v_bytes),
+                    top_logprobs: crate::__private::required(v_top_logprobs, "top_logprobs")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionTokenLogprob {
@@ -1611,33 +2755,62 @@ impl Empty for ChatCompletionTokenLogprob {
 }
 
 /// Inline schema in `ChatCompletionTokenLogprob`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionTokenLogprobTopLogprobsItem {
     /// `token`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub token: String,
     /// `logprob`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub logprob: f64,
     /// `bytes`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub bytes: Option<Vec<i64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionTokenLogprobTopLogprobsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionTokenLogprobTopLogprobsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionTokenLogprobTopLogprobsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionTokenLogprobTopLogprobsItem, A::Error> {
+                let mut v_token: Option<String> = None;
+                let mut v_logprob: Option<f64> = None;
+                let mut v_bytes: Option<Option<Vec<i64>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "token" => crate::__private::put(
+                            &mut v_token,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "token",
+                        )?,
+                        "logprob" => crate::__private::put(
+                            &mut v_logprob,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "logprob",
+                        )?,
+                        "bytes" => crate::__private::put(&mut v_bytes, map.next_value()?, "bytes")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionTokenLogprobTopLogprobsItem {
+                    token: crate::__private::required(v_token, "token")?,
+                    logprob: crate::__private::required(v_logprob, "logprob")?,
+                    bytes: crate::__private::or_absent(v_bytes),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ChatCompletionTokenLogprobTopLogprobsItem {
@@ -1670,177 +2843,405 @@ ToolChoiceMode(ChatCompletionToolChoiceOptionToolChoiceMode),
 pub type ChatCompletionToolChoiceOptionToolChoiceMode = AssistantsApiToolChoiceOptionText;
 
 /// The `CreateChatCompletionRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateChatCompletionRequest {
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `top_logprobs`, optional, nullable.
     /// Constraints: minimum 0, maximum 20.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<CreateChatCompletionRequestPromptCacheRetention>,
     /// `prompt_cache_options`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
     /// `messages`, required.
     /// Constraints: at least 1 items.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub messages: Vec<ChatCompletionRequestMessage>,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model: ModelIdsShared,
     /// `service_tier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<ServiceTier>,
     /// `modalities`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<ResponseModalities>,
     /// `verbosity`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub verbosity: Option<Verbosity>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `max_completion_tokens`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<i64>,
     /// `frequency_penalty`, optional, nullable.
     /// Constraints: minimum -2, maximum 2.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub frequency_penalty: Option<f64>,
     /// `presence_penalty`, optional, nullable.
     /// Constraints: minimum -2, maximum 2.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f64>,
     /// `web_search_options`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub web_search_options: Option<CreateChatCompletionRequestWebSearchOptions>,
     /// `response_format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateChatCompletionRequestResponseFormat>,
     /// `audio`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<CreateChatCompletionRequestAudio>,
     /// `store`, optional, nullable.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<bool>,
     /// `moderation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ModerationParam>,
     /// `stream`, optional, nullable.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `stop`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<StopConfiguration>,
     /// `logit_bias`, optional, nullable.
     /// Default: `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logit_bias: Option<std::collections::BTreeMap<String, i64>>,
     /// `logprobs`, optional, nullable.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<bool>,
     /// `max_tokens`, optional, nullable.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<i64>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 128.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `prediction`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prediction: Option<PredictionContent>,
     /// `seed`, optional, nullable.
     /// Constraints: minimum -9223372036854776000, maximum 9223372036854776000.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// `stream_options`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<ChatCompletionStreamOptions>,
     /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<CreateChatCompletionRequestToolsItem>>,
     /// `tool_choice`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<ChatCompletionToolChoiceOption>,
     /// `parallel_tool_calls`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<ParallelToolCalls>,
     /// `function_call`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<CreateChatCompletionRequestFunctionCall>,
     /// `functions`, optional.
     /// Constraints: at least 1 items, at most 128 items.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub functions: Option<Vec<ChatCompletionFunctions>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateChatCompletionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateChatCompletionRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateChatCompletionRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateChatCompletionRequest, A::Error> {
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_top_logprobs: Option<Option<u64>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_user: Option<Option<String>> = None;
+                let mut v_safety_identifier: Option<Option<String>> = None;
+                let mut v_prompt_cache_key: Option<Option<String>> = None;
+                let mut v_prompt_cache_retention: Option<
+                    Option<CreateChatCompletionRequestPromptCacheRetention>,
+                > = None;
+                let mut v_prompt_cache_options: Option<Option<PromptCacheOptionsParam>> = None;
+                let mut v_messages: Option<Vec<ChatCompletionRequestMessage>> = None;
+                let mut v_model: Option<ModelIdsShared> = None;
+                let mut v_service_tier: Option<Option<ServiceTier>> = None;
+                let mut v_modalities: Option<Option<ResponseModalities>> = None;
+                let mut v_verbosity: Option<Option<Verbosity>> = None;
+                let mut v_reasoning_effort: Option<Option<ReasoningEffort>> = None;
+                let mut v_max_completion_tokens: Option<Option<i64>> = None;
+                let mut v_frequency_penalty: Option<Option<f64>> = None;
+                let mut v_presence_penalty: Option<Option<f64>> = None;
+                let mut v_web_search_options: Option<
+                    Option<CreateChatCompletionRequestWebSearchOptions>,
+                > = None;
+                let mut v_response_format: Option<
+                    Option<CreateChatCompletionRequestResponseFormat>,
+                > = None;
+                let mut v_audio: Option<Option<CreateChatCompletionRequestAudio>> = None;
+                let mut v_store: Option<Option<bool>> = None;
+                let mut v_moderation: Option<Option<ModerationParam>> = None;
+                let mut v_stream: Option<Option<bool>> = None;
+                let mut v_stop: Option<Option<StopConfiguration>> = None;
+                let mut v_logit_bias: Option<Option<std::collections::BTreeMap<String, i64>>> =
+                    None;
+                let mut v_logprobs: Option<Option<bool>> = None;
+                let mut v_max_tokens: Option<Option<i64>> = None;
+                let mut v_n: Option<Option<u64>> = None;
+                let mut v_prediction: Option<Option<PredictionContent>> = None;
+                let mut v_seed: Option<Option<i64>> = None;
+                let mut v_stream_options: Option<Option<ChatCompletionStreamOptions>> = None;
+                let mut v_tools: Option<Option<Vec<CreateChatCompletionRequestToolsItem>>> = None;
+                let mut v_tool_choice: Option<Option<ChatCompletionToolChoiceOption>> = None;
+                let mut v_parallel_tool_calls: Option<Option<ParallelToolCalls>> = None;
+                let mut v_function_call: Option<Option<CreateChatCompletionRequestFunctionCall>> =
+                    None;
+                let mut v_functions: Option<Option<Vec<ChatCompletionFunctions>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "top_logprobs" => crate::__private::put(
+                            &mut v_top_logprobs,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "top_logprobs",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "user" => crate::__private::put(
+                            &mut v_user,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user",
+                        )?,
+                        "safety_identifier" => crate::__private::put(
+                            &mut v_safety_identifier,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "safety_identifier",
+                        )?,
+                        "prompt_cache_key" => crate::__private::put(
+                            &mut v_prompt_cache_key,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "prompt_cache_key",
+                        )?,
+                        "prompt_cache_retention" => crate::__private::put(
+                            &mut v_prompt_cache_retention,
+                            map.next_value()?,
+                            "prompt_cache_retention",
+                        )?,
+                        "prompt_cache_options" => crate::__private::put(
+                            &mut v_prompt_cache_options,
+                            map.next_value()?,
+                            "prompt_cache_options",
+                        )?,
+                        "messages" => crate::__private::put(
+                            &mut v_messages,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "messages",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model",
+                        )?,
+                        "service_tier" => crate::__private::put(
+                            &mut v_service_tier,
+                            map.next_value()?,
+                            "service_tier",
+                        )?,
+                        "modalities" => crate::__private::put(
+                            &mut v_modalities,
+                            map.next_value()?,
+                            "modalities",
+                        )?,
+                        "verbosity" => {
+                            crate::__private::put(&mut v_verbosity, map.next_value()?, "verbosity")?
+                        }
+                        "reasoning_effort" => crate::__private::put(
+                            &mut v_reasoning_effort,
+                            map.next_value()?,
+                            "reasoning_effort",
+                        )?,
+                        "max_completion_tokens" => crate::__private::put(
+                            &mut v_max_completion_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_completion_tokens",
+                        )?,
+                        "frequency_penalty" => crate::__private::put(
+                            &mut v_frequency_penalty,
+                            map.next_value()?,
+                            "frequency_penalty",
+                        )?,
+                        "presence_penalty" => crate::__private::put(
+                            &mut v_presence_penalty,
+                            map.next_value()?,
+                            "presence_penalty",
+                        )?,
+                        "web_search_options" => crate::__private::put(
+                            &mut v_web_search_options,
+                            map.next_value()?,
+                            "web_search_options",
+                        )?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "store" => crate::__private::put(&mut v_store, map.next_value()?, "store")?,
+                        "moderation" => crate::__private::put(
+                            &mut v_moderation,
+                            map.next_value()?,
+                            "moderation",
+                        )?,
+                        "stream" => {
+                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
+                        }
+                        "stop" => crate::__private::put(&mut v_stop, map.next_value()?, "stop")?,
+                        "logit_bias" => crate::__private::put(
+                            &mut v_logit_bias,
+                            map.next_value()?,
+                            "logit_bias",
+                        )?,
+                        "logprobs" => {
+                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
+                        }
+                        "max_tokens" => crate::__private::put(
+                            &mut v_max_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_tokens",
+                        )?,
+                        "n" => crate::__private::put(
+                            &mut v_n,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "n",
+                        )?,
+                        "prediction" => crate::__private::put(
+                            &mut v_prediction,
+                            map.next_value()?,
+                            "prediction",
+                        )?,
+                        "seed" => crate::__private::put(
+                            &mut v_seed,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "seed",
+                        )?,
+                        "stream_options" => crate::__private::put(
+                            &mut v_stream_options,
+                            map.next_value()?,
+                            "stream_options",
+                        )?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tool_choice" => crate::__private::put(
+                            &mut v_tool_choice,
+                            map.next_value()?,
+                            "tool_choice",
+                        )?,
+                        "parallel_tool_calls" => crate::__private::put(
+                            &mut v_parallel_tool_calls,
+                            map.next_value()?,
+                            "parallel_tool_calls",
+                        )?,
+                        "function_call" => crate::__private::put(
+                            &mut v_function_call,
+                            map.next_value()?,
+                            "function_call",
+                        )?,
+                        "functions" => {
+                            crate::__private::put(&mut v_functions, map.next_value()?, "functions")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateChatCompletionRequest {
+                    metadata: v_metadata.unwrap_or_default(),
+                    top_logprobs: v_top_logprobs.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    safety_identifier: v_safety_identifier.unwrap_or_default(),
+                    prompt_cache_key: v_prompt_cache_key.unwrap_or_default(),
+                    prompt_cache_retention: v_prompt_cache_retention.unwrap_or_default(),
+                    prompt_cache_options: v_prompt_cache_options.unwrap_or_default(),
+                    messages: crate::__private::required(v_messages, "messages")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    service_tier: v_service_tier.unwrap_or_default(),
+                    modalities: v_modalities.unwrap_or_default(),
+                    verbosity: v_verbosity.unwrap_or_default(),
+                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                    max_completion_tokens: v_max_completion_tokens.unwrap_or_default(),
+                    frequency_penalty: v_frequency_penalty.unwrap_or_default(),
+                    presence_penalty: v_presence_penalty.unwrap_or_default(),
+                    web_search_options: v_web_search_options.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    store: v_store.unwrap_or_default(),
+                    moderation: v_moderation.unwrap_or_default(),
+                    stream: v_stream.unwrap_or_default(),
+                    stop: v_stop.unwrap_or_default(),
+                    logit_bias: v_logit_bias.unwrap_or_default(),
+                    logprobs: v_logprobs.unwrap_or_default(),
+                    max_tokens: v_max_tokens.unwrap_or_default(),
+                    n: v_n.unwrap_or_default(),
+                    prediction: v_prediction.unwrap_or_default(),
+                    seed: v_seed.unwrap_or_default(),
+                    stream_options: v_stream_options.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    tool_choice: v_tool_choice.unwrap_or_default(),
+                    parallel_tool_calls: v_parallel_tool_calls.unwrap_or_default(),
+                    function_call: v_function_call.unwrap_or_default(),
+                    functions: v_functions.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateChatCompletionRequest {
@@ -1928,29 +3329,57 @@ impl Empty for CreateChatCompletionRequest {
 }
 
 /// Inline schema in `CreateChatCompletionRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateChatCompletionRequestAudio {
     /// `voice`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub voice: VoiceIdsOrCustomVoice,
     /// `format`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub format: CreateChatCompletionRequestAudioFormat,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateChatCompletionRequestAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateChatCompletionRequestAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateChatCompletionRequestAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateChatCompletionRequestAudio, A::Error> {
+                let mut v_voice: Option<VoiceIdsOrCustomVoice> = None;
+                let mut v_format: Option<CreateChatCompletionRequestAudioFormat> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "voice" => crate::__private::put(
+                            &mut v_voice,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "voice",
+                        )?,
+                        "format" => crate::__private::put(
+                            &mut v_format,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "format",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateChatCompletionRequestAudio {
+                    voice: crate::__private::required(v_voice, "voice")?,
+                    format: crate::__private::required(v_format, "format")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateChatCompletionRequestAudio {
@@ -2026,17 +3455,61 @@ Custom(CustomToolChatCompletions) = "custom",
 }
 
 /// Inline schema in `CreateChatCompletionRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateChatCompletionRequestWebSearchOptions {
     /// `user_location`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_location: Option<CreateChatCompletionRequestWebSearchOptionsUserLocation>,
     /// `search_context_size`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_context_size: Option<WebSearchContextSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateChatCompletionRequestWebSearchOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateChatCompletionRequestWebSearchOptions;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateChatCompletionRequestWebSearchOptions` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateChatCompletionRequestWebSearchOptions, A::Error> {
+                let mut v_user_location: Option<
+                    Option<CreateChatCompletionRequestWebSearchOptionsUserLocation>,
+                > = None;
+                let mut v_search_context_size: Option<Option<WebSearchContextSize>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "user_location" => crate::__private::put(
+                            &mut v_user_location,
+                            map.next_value()?,
+                            "user_location",
+                        )?,
+                        "search_context_size" => crate::__private::put(
+                            &mut v_search_context_size,
+                            map.next_value()?,
+                            "search_context_size",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateChatCompletionRequestWebSearchOptions {
+                    user_location: v_user_location.unwrap_or_default(),
+                    search_context_size: v_search_context_size.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateChatCompletionRequestWebSearchOptions {
@@ -2051,23 +3524,54 @@ impl Empty for CreateChatCompletionRequestWebSearchOptions {
 }
 
 /// Inline schema in `CreateChatCompletionRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateChatCompletionRequestWebSearchOptionsUserLocation {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Approximate,
     /// `approximate`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub approximate: WebSearchLocation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateChatCompletionRequestWebSearchOptionsUserLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateChatCompletionRequestWebSearchOptionsUserLocation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateChatCompletionRequestWebSearchOptionsUserLocation` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateChatCompletionRequestWebSearchOptionsUserLocation, A::Error>
+            {
+                let mut v_type: Option<consts::Approximate> = None;
+                let mut v_approximate: Option<WebSearchLocation> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "approximate" => crate::__private::put(
+                            &mut v_approximate,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "approximate",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateChatCompletionRequestWebSearchOptionsUserLocation {
+                    r#type: v_type.unwrap_or_default(),
+                    approximate: crate::__private::required(v_approximate, "approximate")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateChatCompletionRequestWebSearchOptionsUserLocation {
@@ -2082,70 +3586,127 @@ impl Empty for CreateChatCompletionRequestWebSearchOptionsUserLocation {
 }
 
 /// The `CreateChatCompletionResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateChatCompletionResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `choices`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub choices: Vec<CreateChatCompletionResponseChoicesItem>,
     /// `created`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created: i64,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `service_tier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<ServiceTier>,
     /// `system_fingerprint`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ChatCompletion,
     /// `usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<CompletionUsage>,
     /// `moderation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ChatCompletionModeration>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateChatCompletionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateChatCompletionResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateChatCompletionResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateChatCompletionResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_choices: Option<Vec<CreateChatCompletionResponseChoicesItem>> = None;
+                let mut v_created: Option<i64> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_service_tier: Option<Option<ServiceTier>> = None;
+                let mut v_system_fingerprint: Option<Option<String>> = None;
+                let mut v_object: Option<consts::ChatCompletion> = None;
+                let mut v_usage: Option<Option<CompletionUsage>> = None;
+                let mut v_moderation: Option<Option<ChatCompletionModeration>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "choices" => crate::__private::put(
+                            &mut v_choices,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "choices",
+                        )?,
+                        "created" => crate::__private::put(
+                            &mut v_created,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "service_tier" => crate::__private::put(
+                            &mut v_service_tier,
+                            map.next_value()?,
+                            "service_tier",
+                        )?,
+                        "system_fingerprint" => crate::__private::put(
+                            &mut v_system_fingerprint,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "system_fingerprint",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "moderation" => crate::__private::put(
+                            &mut v_moderation,
+                            map.next_value()?,
+                            "moderation",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateChatCompletionResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    choices: crate::__private::required(v_choices, "choices")?,
+                    created: crate::__private::required(v_created, "created")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    metadata: v_metadata.unwrap_or_default(),
+                    service_tier: v_service_tier.unwrap_or_default(),
+                    system_fingerprint: v_system_fingerprint.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    usage: v_usage.unwrap_or_default(),
+                    moderation: v_moderation.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateChatCompletionResponse {
@@ -2179,42 +3740,77 @@ impl Empty for CreateChatCompletionResponse {
 }
 
 /// Inline schema in `CreateChatCompletionResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateChatCompletionResponseChoicesItem {
     /// `finish_reason`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub finish_reason: CreateChatCompletionResponseChoicesItemFinishReason,
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub message: ChatCompletionResponseMessage,
     /// `logprobs`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub logprobs: Option<CreateChatCompletionResponseChoicesItemLogprobs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateChatCompletionResponseChoicesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateChatCompletionResponseChoicesItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateChatCompletionResponseChoicesItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateChatCompletionResponseChoicesItem, A::Error> {
+                let mut v_finish_reason: Option<
+                    CreateChatCompletionResponseChoicesItemFinishReason,
+                > = None;
+                let mut v_index: Option<i64> = None;
+                let mut v_message: Option<ChatCompletionResponseMessage> = None;
+                let mut v_logprobs: Option<
+                    Option<CreateChatCompletionResponseChoicesItemLogprobs>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "finish_reason" => crate::__private::put(
+                            &mut v_finish_reason,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "finish_reason",
+                        )?,
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "message",
+                        )?,
+                        "logprobs" => {
+                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateChatCompletionResponseChoicesItem {
+                    finish_reason: crate::__private::required(v_finish_reason, "finish_reason")?,
+                    index: crate::__private::required(v_index, "index")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    logprobs: crate::__private::or_absent(v_logprobs),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateChatCompletionResponseChoicesItem {
@@ -2247,19 +3843,53 @@ FunctionCall = "function_call",
 }
 
 /// Inline schema in `CreateChatCompletionResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateChatCompletionResponseChoicesItemLogprobs {
     /// `content`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub content: Option<Vec<ChatCompletionTokenLogprob>>,
     /// `refusal`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub refusal: Option<Vec<ChatCompletionTokenLogprob>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateChatCompletionResponseChoicesItemLogprobs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateChatCompletionResponseChoicesItemLogprobs;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateChatCompletionResponseChoicesItemLogprobs` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateChatCompletionResponseChoicesItemLogprobs, A::Error> {
+                let mut v_content: Option<Option<Vec<ChatCompletionTokenLogprob>>> = None;
+                let mut v_refusal: Option<Option<Vec<ChatCompletionTokenLogprob>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "content" => {
+                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
+                        }
+                        "refusal" => {
+                            crate::__private::put(&mut v_refusal, map.next_value()?, "refusal")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateChatCompletionResponseChoicesItemLogprobs {
+                    content: crate::__private::or_absent(v_content),
+                    refusal: crate::__private::or_absent(v_refusal),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateChatCompletionResponseChoicesItemLogprobs {
@@ -2274,74 +3904,130 @@ impl Empty for CreateChatCompletionResponseChoicesItemLogprobs {
 }
 
 /// The `CreateChatCompletionStreamResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateChatCompletionStreamResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `choices`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub choices: Vec<CreateChatCompletionStreamResponseChoicesItem>,
     /// `created`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created: i64,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `obfuscation`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// `service_tier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_tier: Option<ServiceTier>,
     /// `system_fingerprint`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::ChatCompletionChunk,
     /// `usage`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<CompletionUsage>,
     /// `moderation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ChatCompletionModeration>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateChatCompletionStreamResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateChatCompletionStreamResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateChatCompletionStreamResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateChatCompletionStreamResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_choices: Option<Vec<CreateChatCompletionStreamResponseChoicesItem>> =
+                    None;
+                let mut v_created: Option<i64> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
+                let mut v_service_tier: Option<Option<ServiceTier>> = None;
+                let mut v_system_fingerprint: Option<Option<String>> = None;
+                let mut v_object: Option<consts::ChatCompletionChunk> = None;
+                let mut v_usage: Option<Option<CompletionUsage>> = None;
+                let mut v_moderation: Option<Option<ChatCompletionModeration>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "choices" => crate::__private::put(
+                            &mut v_choices,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "choices",
+                        )?,
+                        "created" => crate::__private::put(
+                            &mut v_created,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
+                        "service_tier" => crate::__private::put(
+                            &mut v_service_tier,
+                            map.next_value()?,
+                            "service_tier",
+                        )?,
+                        "system_fingerprint" => crate::__private::put(
+                            &mut v_system_fingerprint,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "system_fingerprint",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "moderation" => crate::__private::put(
+                            &mut v_moderation,
+                            map.next_value()?,
+                            "moderation",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateChatCompletionStreamResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    choices: crate::__private::required(v_choices, "choices")?,
+                    created: crate::__private::required(v_created, "created")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
+                    service_tier: v_service_tier.unwrap_or_default(),
+                    system_fingerprint: v_system_fingerprint.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    usage: v_usage.unwrap_or_default(),
+                    moderation: v_moderation.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateChatCompletionStreamResponse {
@@ -2375,36 +4061,78 @@ impl Empty for CreateChatCompletionStreamResponse {
 }
 
 /// Inline schema in `CreateChatCompletionStreamResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateChatCompletionStreamResponseChoicesItem {
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub delta: ChatCompletionStreamResponseDelta,
     /// `logprobs`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<CreateChatCompletionStreamResponseChoicesItemLogprobs>,
     /// `finish_reason`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub finish_reason: Option<CreateChatCompletionStreamResponseChoicesItemFinishReason>,
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateChatCompletionStreamResponseChoicesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateChatCompletionStreamResponseChoicesItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateChatCompletionStreamResponseChoicesItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateChatCompletionStreamResponseChoicesItem, A::Error> {
+                let mut v_delta: Option<ChatCompletionStreamResponseDelta> = None;
+                let mut v_logprobs: Option<
+                    Option<CreateChatCompletionStreamResponseChoicesItemLogprobs>,
+                > = None;
+                let mut v_finish_reason: Option<
+                    Option<CreateChatCompletionStreamResponseChoicesItemFinishReason>,
+                > = None;
+                let mut v_index: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "delta",
+                        )?,
+                        "logprobs" => {
+                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
+                        }
+                        "finish_reason" => crate::__private::put(
+                            &mut v_finish_reason,
+                            map.next_value()?,
+                            "finish_reason",
+                        )?,
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateChatCompletionStreamResponseChoicesItem {
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    logprobs: v_logprobs.unwrap_or_default(),
+                    finish_reason: crate::__private::or_absent(v_finish_reason),
+                    index: crate::__private::required(v_index, "index")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateChatCompletionStreamResponseChoicesItem {
@@ -2437,19 +4165,54 @@ FunctionCall = "function_call",
 }
 
 /// Inline schema in `CreateChatCompletionStreamResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateChatCompletionStreamResponseChoicesItemLogprobs {
     /// `content`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub content: Option<Vec<ChatCompletionTokenLogprob>>,
     /// `refusal`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub refusal: Option<Vec<ChatCompletionTokenLogprob>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateChatCompletionStreamResponseChoicesItemLogprobs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateChatCompletionStreamResponseChoicesItemLogprobs;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateChatCompletionStreamResponseChoicesItemLogprobs` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateChatCompletionStreamResponseChoicesItemLogprobs, A::Error>
+            {
+                let mut v_content: Option<Option<Vec<ChatCompletionTokenLogprob>>> = None;
+                let mut v_refusal: Option<Option<Vec<ChatCompletionTokenLogprob>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "content" => {
+                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
+                        }
+                        "refusal" => {
+                            crate::__private::put(&mut v_refusal, map.next_value()?, "refusal")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateChatCompletionStreamResponseChoicesItemLogprobs {
+                    content: crate::__private::or_absent(v_content),
+                    refusal: crate::__private::or_absent(v_refusal),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateChatCompletionStreamResponseChoicesItemLogprobs {
@@ -2464,23 +4227,53 @@ impl Empty for CreateChatCompletionStreamResponseChoicesItemLogprobs {
 }
 
 /// The `CustomToolChatCompletions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomToolChatCompletions {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Custom,
     /// `custom`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub custom: CustomToolChatCompletionsCustom,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CustomToolChatCompletions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CustomToolChatCompletions;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CustomToolChatCompletions` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomToolChatCompletions, A::Error> {
+                let mut v_type: Option<consts::Custom> = None;
+                let mut v_custom: Option<CustomToolChatCompletionsCustom> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "custom" => crate::__private::put(
+                            &mut v_custom,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "custom",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CustomToolChatCompletions {
+                    r#type: v_type.unwrap_or_default(),
+                    custom: crate::__private::required(v_custom, "custom")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CustomToolChatCompletions {
@@ -2495,30 +4288,66 @@ impl Empty for CustomToolChatCompletions {
 }
 
 /// Inline schema in `CustomToolChatCompletions`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomToolChatCompletionsCustom {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<CustomToolChatCompletionsCustomFormat>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CustomToolChatCompletionsCustom {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CustomToolChatCompletionsCustom;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CustomToolChatCompletionsCustom` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomToolChatCompletionsCustom, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_format: Option<Option<CustomToolChatCompletionsCustomFormat>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CustomToolChatCompletionsCustom {
+                    name: crate::__private::required(v_name, "name")?,
+                    description: v_description.unwrap_or_default(),
+                    format: v_format.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CustomToolChatCompletionsCustom {
@@ -2544,23 +4373,54 @@ Grammar(CustomToolChatCompletionsCustomFormatGrammar) = "grammar",
 }
 
 /// Inline schema in `CustomToolChatCompletions`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomToolChatCompletionsCustomFormatGrammar {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Grammar,
     /// `grammar`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub grammar: CustomToolChatCompletionsCustomFormatGrammarGrammar,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CustomToolChatCompletionsCustomFormatGrammar {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CustomToolChatCompletionsCustomFormatGrammar;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CustomToolChatCompletionsCustomFormatGrammar` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomToolChatCompletionsCustomFormatGrammar, A::Error> {
+                let mut v_type: Option<consts::Grammar> = None;
+                let mut v_grammar: Option<CustomToolChatCompletionsCustomFormatGrammarGrammar> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "grammar" => crate::__private::put(
+                            &mut v_grammar,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "grammar",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CustomToolChatCompletionsCustomFormatGrammar {
+                    r#type: v_type.unwrap_or_default(),
+                    grammar: crate::__private::required(v_grammar, "grammar")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CustomToolChatCompletionsCustomFormatGrammar {
@@ -2575,29 +4435,59 @@ impl Empty for CustomToolChatCompletionsCustomFormatGrammar {
 }
 
 /// Inline schema in `CustomToolChatCompletions`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomToolChatCompletionsCustomFormatGrammarGrammar {
     /// `definition`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub definition: String,
     /// `syntax`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub syntax: CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CustomToolChatCompletionsCustomFormatGrammarGrammar {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CustomToolChatCompletionsCustomFormatGrammarGrammar;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CustomToolChatCompletionsCustomFormatGrammarGrammar` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomToolChatCompletionsCustomFormatGrammarGrammar, A::Error> {
+                let mut v_definition: Option<String> = None;
+                let mut v_syntax: Option<
+                    CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "definition" => crate::__private::put(
+                            &mut v_definition,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "definition",
+                        )?,
+                        "syntax" => crate::__private::put(
+                            &mut v_syntax,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "syntax",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CustomToolChatCompletionsCustomFormatGrammarGrammar {
+                    definition: crate::__private::required(v_definition, "definition")?,
+                    syntax: crate::__private::required(v_syntax, "syntax")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CustomToolChatCompletionsCustomFormatGrammarGrammar {
@@ -2622,14 +4512,44 @@ Regex = "regex",
 }
 
 /// Inline schema in `CustomToolChatCompletions`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CustomToolChatCompletionsCustomFormatText {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Text,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CustomToolChatCompletionsCustomFormatText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CustomToolChatCompletionsCustomFormatText;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CustomToolChatCompletionsCustomFormatText` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomToolChatCompletionsCustomFormatText, A::Error> {
+                let mut v_type: Option<consts::Text> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CustomToolChatCompletionsCustomFormatText {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CustomToolChatCompletionsCustomFormatText {
@@ -2643,27 +4563,67 @@ impl Empty for CustomToolChatCompletionsCustomFormatText {
 }
 
 /// The `GetChatCompletionMessagesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct GetChatCompletionMessagesParams {
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<GetChatCompletionMessagesParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GetChatCompletionMessagesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GetChatCompletionMessagesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GetChatCompletionMessagesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetChatCompletionMessagesParams, A::Error> {
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<GetChatCompletionMessagesParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GetChatCompletionMessagesParams {
+                    after: v_after.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GetChatCompletionMessagesParams {
@@ -2682,37 +4642,85 @@ impl Empty for GetChatCompletionMessagesParams {
 pub type GetChatCompletionMessagesParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListChatCompletionsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListChatCompletionsParams {
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListChatCompletionsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListChatCompletionsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListChatCompletionsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListChatCompletionsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListChatCompletionsParams, A::Error> {
+                let mut v_model: Option<Option<String>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<ListChatCompletionsParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListChatCompletionsParams {
+                    model: v_model.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListChatCompletionsParams {
@@ -2733,23 +4741,53 @@ impl Empty for ListChatCompletionsParams {
 pub type ListChatCompletionsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `PredictionContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PredictionContent {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Content,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: PredictionContentContent,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for PredictionContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PredictionContent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `PredictionContent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PredictionContent, A::Error> {
+                let mut v_type: Option<consts::Content> = None;
+                let mut v_content: Option<PredictionContentContent> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(PredictionContent {
+                    r#type: v_type.unwrap_or_default(),
+                    content: crate::__private::required(v_content, "content")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for PredictionContent {
@@ -2804,15 +4842,46 @@ Fast = "fast",
 }
 
 /// The `UpdateChatCompletionRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct UpdateChatCompletionRequest {
     /// `metadata`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UpdateChatCompletionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UpdateChatCompletionRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UpdateChatCompletionRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateChatCompletionRequest, A::Error> {
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UpdateChatCompletionRequest {
+                    metadata: crate::__private::or_absent(v_metadata),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UpdateChatCompletionRequest {
@@ -2839,39 +4908,79 @@ High = "high",
 }
 
 /// The `WebSearchLocation` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct WebSearchLocation {
     /// `country`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// `region`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// `city`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `timezone`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebSearchLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebSearchLocation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebSearchLocation` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebSearchLocation, A::Error> {
+                let mut v_country: Option<Option<String>> = None;
+                let mut v_region: Option<Option<String>> = None;
+                let mut v_city: Option<Option<String>> = None;
+                let mut v_timezone: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "country" => crate::__private::put(
+                            &mut v_country,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "country",
+                        )?,
+                        "region" => crate::__private::put(
+                            &mut v_region,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "region",
+                        )?,
+                        "city" => crate::__private::put(
+                            &mut v_city,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "city",
+                        )?,
+                        "timezone" => crate::__private::put(
+                            &mut v_timezone,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "timezone",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebSearchLocation {
+                    country: v_country.unwrap_or_default(),
+                    region: v_region.unwrap_or_default(),
+                    city: v_city.unwrap_or_default(),
+                    timezone: v_timezone.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebSearchLocation {

@@ -23,23 +23,53 @@ FilePath(FilePath) = "file_path",
 pub type BetaContent = Content;
 
 /// The `CodeInterpreterTextOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CodeInterpreterTextOutput {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Logs,
     /// `logs`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub logs: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CodeInterpreterTextOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CodeInterpreterTextOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CodeInterpreterTextOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CodeInterpreterTextOutput, A::Error> {
+                let mut v_type: Option<consts::Logs> = None;
+                let mut v_logs: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "logs" => crate::__private::put(
+                            &mut v_logs,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "logs",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CodeInterpreterTextOutput {
+                    r#type: v_type.unwrap_or_default(),
+                    logs: crate::__private::required(v_logs, "logs")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CodeInterpreterTextOutput {
@@ -54,60 +84,90 @@ impl Empty for CodeInterpreterTextOutput {
 }
 
 /// The `ContainerFileCitationBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContainerFileCitationBody {
     /// `type`, required.
     /// Default: `"container_file_citation"`.
-    #[serde(default)]
     pub r#type: consts::ContainerFileCitation,
     /// `container_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub container_id: String,
     /// `file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_id: String,
     /// `start_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_index: i64,
     /// `end_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub end_index: i64,
     /// `filename`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ContainerFileCitationBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ContainerFileCitationBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ContainerFileCitationBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ContainerFileCitationBody, A::Error> {
+                let mut v_type: Option<consts::ContainerFileCitation> = None;
+                let mut v_container_id: Option<String> = None;
+                let mut v_file_id: Option<String> = None;
+                let mut v_start_index: Option<i64> = None;
+                let mut v_end_index: Option<i64> = None;
+                let mut v_filename: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "container_id" => crate::__private::put(
+                            &mut v_container_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "container_id",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_id",
+                        )?,
+                        "start_index" => crate::__private::put(
+                            &mut v_start_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_index",
+                        )?,
+                        "end_index" => crate::__private::put(
+                            &mut v_end_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "end_index",
+                        )?,
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "filename",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ContainerFileCitationBody {
+                    r#type: v_type.unwrap_or_default(),
+                    container_id: crate::__private::required(v_container_id, "container_id")?,
+                    file_id: crate::__private::required(v_file_id, "file_id")?,
+                    start_index: crate::__private::required(v_start_index, "start_index")?,
+                    end_index: crate::__private::required(v_end_index, "end_index")?,
+                    filename: crate::__private::required(v_filename, "filename")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ContainerFileCitationBody {
@@ -143,29 +203,57 @@ Output(OutputContent),
 }
 
 /// The `DragPoint` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DragPoint {
     /// `x`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub x: i64,
     /// `y`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub y: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DragPoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DragPoint;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DragPoint` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DragPoint, A::Error> {
+                let mut v_x: Option<i64> = None;
+                let mut v_y: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "x" => crate::__private::put(
+                            &mut v_x,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "x",
+                        )?,
+                        "y" => crate::__private::put(
+                            &mut v_y,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "y",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DragPoint {
+                    x: crate::__private::required(v_x, "x")?,
+                    y: crate::__private::required(v_y, "y")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DragPoint {
@@ -180,42 +268,72 @@ impl Empty for DragPoint {
 }
 
 /// The `FileCitationBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileCitationBody {
     /// `type`, required.
     /// Default: `"file_citation"`.
-    #[serde(default)]
     pub r#type: consts::FileCitation,
     /// `file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_id: String,
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `filename`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FileCitationBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FileCitationBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FileCitationBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FileCitationBody, A::Error> {
+                let mut v_type: Option<consts::FileCitation> = None;
+                let mut v_file_id: Option<String> = None;
+                let mut v_index: Option<i64> = None;
+                let mut v_filename: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_id",
+                        )?,
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "filename",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FileCitationBody {
+                    r#type: v_type.unwrap_or_default(),
+                    file_id: crate::__private::required(v_file_id, "file_id")?,
+                    index: crate::__private::required(v_index, "index")?,
+                    filename: crate::__private::required(v_filename, "filename")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FileCitationBody {
@@ -244,32 +362,62 @@ High = "high",
 }
 
 /// The `FilePath` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FilePath {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FilePath,
     /// `file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_id: String,
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FilePath {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FilePath;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FilePath` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FilePath, A::Error> {
+                let mut v_type: Option<consts::FilePath> = None;
+                let mut v_file_id: Option<String> = None;
+                let mut v_index: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_id",
+                        )?,
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FilePath {
+                    r#type: v_type.unwrap_or_default(),
+                    file_id: crate::__private::required(v_file_id, "file_id")?,
+                    index: crate::__private::required(v_index, "index")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FilePath {
@@ -311,49 +459,104 @@ InputFile(InputFileContent) = "input_file",
 }
 
 /// The `InputFileContent` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct InputFileContent {
     /// `type`, required.
     /// Default: `"input_file"`.
-    #[serde(default)]
     pub r#type: consts::InputFile,
     /// `file_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `filename`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// `file_data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_data: Option<String>,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// `file_url`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
     /// `detail`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<FileInputDetail>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InputFileContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InputFileContent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InputFileContent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InputFileContent, A::Error> {
+                let mut v_type: Option<consts::InputFile> = None;
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut v_filename: Option<Option<String>> = None;
+                let mut v_file_data: Option<Option<String>> = None;
+                let mut v_prompt_cache_breakpoint: Option<Option<PromptCacheBreakpointConfig>> =
+                    None;
+                let mut v_file_url: Option<Option<String>> = None;
+                let mut v_detail: Option<Option<FileInputDetail>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "filename",
+                        )?,
+                        "file_data" => crate::__private::put(
+                            &mut v_file_data,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_data",
+                        )?,
+                        "prompt_cache_breakpoint" => crate::__private::put(
+                            &mut v_prompt_cache_breakpoint,
+                            map.next_value()?,
+                            "prompt_cache_breakpoint",
+                        )?,
+                        "file_url" => crate::__private::put(
+                            &mut v_file_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_url",
+                        )?,
+                        "detail" => {
+                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InputFileContent {
+                    r#type: v_type.unwrap_or_default(),
+                    file_id: v_file_id.unwrap_or_default(),
+                    filename: v_filename.unwrap_or_default(),
+                    file_data: v_file_data.unwrap_or_default(),
+                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                    file_url: v_file_url.unwrap_or_default(),
+                    detail: v_detail.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for InputFileContent {
@@ -381,41 +584,85 @@ impl Empty for InputFileContent {
 }
 
 /// The `InputImageContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputImageContent {
     /// `type`, required.
     /// Default: `"input_image"`.
-    #[serde(default)]
     pub r#type: consts::InputImage,
     /// `image_url`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `detail`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub detail: ImageDetail,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InputImageContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InputImageContent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InputImageContent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InputImageContent, A::Error> {
+                let mut v_type: Option<consts::InputImage> = None;
+                let mut v_image_url: Option<Option<String>> = None;
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut v_detail: Option<ImageDetail> = None;
+                let mut v_prompt_cache_breakpoint: Option<Option<PromptCacheBreakpointConfig>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "image_url",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        "detail" => crate::__private::put(
+                            &mut v_detail,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "detail",
+                        )?,
+                        "prompt_cache_breakpoint" => crate::__private::put(
+                            &mut v_prompt_cache_breakpoint,
+                            map.next_value()?,
+                            "prompt_cache_breakpoint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InputImageContent {
+                    r#type: v_type.unwrap_or_default(),
+                    image_url: v_image_url.unwrap_or_default(),
+                    file_id: v_file_id.unwrap_or_default(),
+                    detail: crate::__private::required(v_detail, "detail")?,
+                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for InputImageContent {
@@ -439,27 +686,65 @@ impl Empty for InputImageContent {
 }
 
 /// The `InputTextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputTextContent {
     /// `type`, required.
     /// Default: `"input_text"`.
-    #[serde(default)]
     pub r#type: consts::InputText,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InputTextContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InputTextContent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InputTextContent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InputTextContent, A::Error> {
+                let mut v_type: Option<consts::InputText> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_prompt_cache_breakpoint: Option<Option<PromptCacheBreakpointConfig>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "prompt_cache_breakpoint" => crate::__private::put(
+                            &mut v_prompt_cache_breakpoint,
+                            map.next_value()?,
+                            "prompt_cache_breakpoint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InputTextContent {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for InputTextContent {
@@ -475,47 +760,75 @@ impl Empty for InputTextContent {
 }
 
 /// The `LogProb` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogProb {
     /// `token`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub token: String,
     /// `logprob`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub logprob: f64,
     /// `bytes`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub bytes: Vec<i64>,
     /// `top_logprobs`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub top_logprobs: Vec<TopLogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for LogProb {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = LogProb;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `LogProb` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LogProb, A::Error> {
+                let mut v_token: Option<String> = None;
+                let mut v_logprob: Option<f64> = None;
+                let mut v_bytes: Option<Vec<i64>> = None;
+                let mut v_top_logprobs: Option<Vec<TopLogProb>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "token" => crate::__private::put(
+                            &mut v_token,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "token",
+                        )?,
+                        "logprob" => crate::__private::put(
+                            &mut v_logprob,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "logprob",
+                        )?,
+                        "bytes" => crate::__private::put(
+                            &mut v_bytes,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "bytes",
+                        )?,
+                        "top_logprobs" => crate::__private::put(
+                            &mut v_top_logprobs,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "top_logprobs",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(LogProb {
+                    token: crate::__private::required(v_token, "token")?,
+                    logprob: crate::__private::required(v_logprob, "logprob")?,
+                    bytes: crate::__private::required(v_bytes, "bytes")?,
+                    top_logprobs: crate::__private::required(v_top_logprobs, "top_logprobs")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for LogProb {
@@ -754,42 +1067,72 @@ ReasoningText(ReasoningTextContent) = "reasoning_text",
 }
 
 /// The `OutputTextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutputTextContent {
     /// `type`, required.
     /// Default: `"output_text"`.
-    #[serde(default)]
     pub r#type: consts::OutputText,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `annotations`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub annotations: Vec<Annotation>,
     /// `logprobs`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub logprobs: Vec<LogProb>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OutputTextContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OutputTextContent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OutputTextContent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OutputTextContent, A::Error> {
+                let mut v_type: Option<consts::OutputText> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_annotations: Option<Vec<Annotation>> = None;
+                let mut v_logprobs: Option<Vec<LogProb>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "annotations" => crate::__private::put(
+                            &mut v_annotations,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "annotations",
+                        )?,
+                        "logprobs" => crate::__private::put(
+                            &mut v_logprobs,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "logprobs",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OutputTextContent {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    annotations: crate::__private::required(v_annotations, "annotations")?,
+                    logprobs: crate::__private::required(v_logprobs, "logprobs")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OutputTextContent {
@@ -806,15 +1149,45 @@ impl Empty for OutputTextContent {
 }
 
 /// The `PromptCacheBreakpointConfig` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct PromptCacheBreakpointConfig {
     /// `mode`, required.
     /// Default: `"explicit"`.
-    #[serde(default)]
     pub mode: consts::Explicit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for PromptCacheBreakpointConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PromptCacheBreakpointConfig;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `PromptCacheBreakpointConfig` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PromptCacheBreakpointConfig, A::Error> {
+                let mut v_mode: Option<consts::Explicit> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "mode" => crate::__private::put(&mut v_mode, map.next_value()?, "mode")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(PromptCacheBreakpointConfig {
+                    mode: v_mode.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for PromptCacheBreakpointConfig {
@@ -828,24 +1201,54 @@ impl Empty for PromptCacheBreakpointConfig {
 }
 
 /// The `ReasoningTextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReasoningTextContent {
     /// `type`, required.
     /// Default: `"reasoning_text"`.
-    #[serde(default)]
     pub r#type: consts::ReasoningText,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ReasoningTextContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ReasoningTextContent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ReasoningTextContent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ReasoningTextContent, A::Error> {
+                let mut v_type: Option<consts::ReasoningText> = None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ReasoningTextContent {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ReasoningTextContent {
@@ -860,24 +1263,54 @@ impl Empty for ReasoningTextContent {
 }
 
 /// The `RefusalContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RefusalContent {
     /// `type`, required.
     /// Default: `"refusal"`.
-    #[serde(default)]
     pub r#type: consts::Refusal,
     /// `refusal`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub refusal: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RefusalContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RefusalContent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RefusalContent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RefusalContent, A::Error> {
+                let mut v_type: Option<consts::Refusal> = None;
+                let mut v_refusal: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "refusal" => crate::__private::put(
+                            &mut v_refusal,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "refusal",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RefusalContent {
+                    r#type: v_type.unwrap_or_default(),
+                    refusal: crate::__private::required(v_refusal, "refusal")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RefusalContent {
@@ -892,38 +1325,66 @@ impl Empty for RefusalContent {
 }
 
 /// The `TopLogProb` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TopLogProb {
     /// `token`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub token: String,
     /// `logprob`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub logprob: f64,
     /// `bytes`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub bytes: Vec<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TopLogProb {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TopLogProb;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TopLogProb` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TopLogProb, A::Error> {
+                let mut v_token: Option<String> = None;
+                let mut v_logprob: Option<f64> = None;
+                let mut v_bytes: Option<Vec<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "token" => crate::__private::put(
+                            &mut v_token,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "token",
+                        )?,
+                        "logprob" => crate::__private::put(
+                            &mut v_logprob,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "logprob",
+                        )?,
+                        "bytes" => crate::__private::put(
+                            &mut v_bytes,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "bytes",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TopLogProb {
+                    token: crate::__private::required(v_token, "token")?,
+                    logprob: crate::__private::required(v_logprob, "logprob")?,
+                    bytes: crate::__private::required(v_bytes, "bytes")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for TopLogProb {
@@ -939,51 +1400,81 @@ impl Empty for TopLogProb {
 }
 
 /// The `UrlCitationBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UrlCitationBody {
     /// `type`, required.
     /// Default: `"url_citation"`.
-    #[serde(default)]
     pub r#type: consts::UrlCitation,
     /// `url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub url: String,
     /// `start_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub start_index: i64,
     /// `end_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub end_index: i64,
     /// `title`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub title: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UrlCitationBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UrlCitationBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UrlCitationBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UrlCitationBody, A::Error> {
+                let mut v_type: Option<consts::UrlCitation> = None;
+                let mut v_url: Option<String> = None;
+                let mut v_start_index: Option<i64> = None;
+                let mut v_end_index: Option<i64> = None;
+                let mut v_title: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "url" => crate::__private::put(
+                            &mut v_url,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "url",
+                        )?,
+                        "start_index" => crate::__private::put(
+                            &mut v_start_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "start_index",
+                        )?,
+                        "end_index" => crate::__private::put(
+                            &mut v_end_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "end_index",
+                        )?,
+                        "title" => crate::__private::put(
+                            &mut v_title,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "title",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UrlCitationBody {
+                    r#type: v_type.unwrap_or_default(),
+                    url: crate::__private::required(v_url, "url")?,
+                    start_index: crate::__private::required(v_start_index, "start_index")?,
+                    end_index: crate::__private::required(v_end_index, "end_index")?,
+                    title: crate::__private::required(v_title, "title")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UrlCitationBody {
@@ -1001,53 +1492,83 @@ impl Empty for UrlCitationBody {
 }
 
 /// The `UrlCitationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UrlCitationParam {
     /// `type`, required.
     /// Default: `"url_citation"`.
-    #[serde(default)]
     pub r#type: consts::UrlCitation,
     /// `start_index`, required.
     /// Constraints: minimum 0.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub start_index: u64,
     /// `end_index`, required.
     /// Constraints: minimum 0.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub end_index: u64,
     /// `url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub url: String,
     /// `title`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub title: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UrlCitationParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UrlCitationParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UrlCitationParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UrlCitationParam, A::Error> {
+                let mut v_type: Option<consts::UrlCitation> = None;
+                let mut v_start_index: Option<u64> = None;
+                let mut v_end_index: Option<u64> = None;
+                let mut v_url: Option<String> = None;
+                let mut v_title: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "start_index" => crate::__private::put(
+                            &mut v_start_index,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "start_index",
+                        )?,
+                        "end_index" => crate::__private::put(
+                            &mut v_end_index,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "end_index",
+                        )?,
+                        "url" => crate::__private::put(
+                            &mut v_url,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "url",
+                        )?,
+                        "title" => crate::__private::put(
+                            &mut v_title,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "title",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UrlCitationParam {
+                    r#type: v_type.unwrap_or_default(),
+                    start_index: crate::__private::required(v_start_index, "start_index")?,
+                    end_index: crate::__private::required(v_end_index, "end_index")?,
+                    url: crate::__private::required(v_url, "url")?,
+                    title: crate::__private::required(v_title, "title")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UrlCitationParam {

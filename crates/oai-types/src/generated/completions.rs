@@ -6,118 +6,223 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateCompletionRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateCompletionRequest {
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model: CreateCompletionRequestModel,
     /// `prompt`, required, nullable.
     /// Default: `"<|endoftext|>"`.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub prompt: Option<CreateCompletionRequestPrompt>,
     /// `best_of`, optional, nullable.
     /// Constraints: minimum 0, maximum 20.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub best_of: Option<u64>,
     /// `echo`, optional, nullable.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub echo: Option<bool>,
     /// `frequency_penalty`, optional, nullable.
     /// Constraints: minimum -2, maximum 2.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub frequency_penalty: Option<f64>,
     /// `logit_bias`, optional, nullable.
     /// Default: `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logit_bias: Option<std::collections::BTreeMap<String, i64>>,
     /// `logprobs`, optional, nullable.
     /// Constraints: minimum 0, maximum 5.
     /// Default: `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<u64>,
     /// `max_tokens`, optional, nullable.
     /// Constraints: minimum 0.
     /// Default: `16`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u64>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 128.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `presence_penalty`, optional, nullable.
     /// Constraints: minimum -2, maximum 2.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f64>,
     /// `seed`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// `stop`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<StopConfiguration>,
     /// `stream`, optional, nullable.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `stream_options`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_options: Option<ChatCompletionStreamOptions>,
     /// `suffix`, optional, nullable.
     /// Default: `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub suffix: Option<String>,
     /// `temperature`, optional, nullable.
     /// Constraints: minimum 0, maximum 2.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
     /// Constraints: minimum 0, maximum 1.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateCompletionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateCompletionRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateCompletionRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateCompletionRequest, A::Error> {
+                let mut v_model: Option<CreateCompletionRequestModel> = None;
+                let mut v_prompt: Option<Option<CreateCompletionRequestPrompt>> = None;
+                let mut v_best_of: Option<Option<u64>> = None;
+                let mut v_echo: Option<Option<bool>> = None;
+                let mut v_frequency_penalty: Option<Option<f64>> = None;
+                let mut v_logit_bias: Option<Option<std::collections::BTreeMap<String, i64>>> =
+                    None;
+                let mut v_logprobs: Option<Option<u64>> = None;
+                let mut v_max_tokens: Option<Option<u64>> = None;
+                let mut v_n: Option<Option<u64>> = None;
+                let mut v_presence_penalty: Option<Option<f64>> = None;
+                let mut v_seed: Option<Option<i64>> = None;
+                let mut v_stop: Option<Option<StopConfiguration>> = None;
+                let mut v_stream: Option<Option<bool>> = None;
+                let mut v_stream_options: Option<Option<ChatCompletionStreamOptions>> = None;
+                let mut v_suffix: Option<Option<String>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_user: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model",
+                        )?,
+                        "prompt" => {
+                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
+                        }
+                        "best_of" => crate::__private::put(
+                            &mut v_best_of,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "best_of",
+                        )?,
+                        "echo" => crate::__private::put(&mut v_echo, map.next_value()?, "echo")?,
+                        "frequency_penalty" => crate::__private::put(
+                            &mut v_frequency_penalty,
+                            map.next_value()?,
+                            "frequency_penalty",
+                        )?,
+                        "logit_bias" => crate::__private::put(
+                            &mut v_logit_bias,
+                            map.next_value()?,
+                            "logit_bias",
+                        )?,
+                        "logprobs" => crate::__private::put(
+                            &mut v_logprobs,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "logprobs",
+                        )?,
+                        "max_tokens" => crate::__private::put(
+                            &mut v_max_tokens,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "max_tokens",
+                        )?,
+                        "n" => crate::__private::put(
+                            &mut v_n,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "n",
+                        )?,
+                        "presence_penalty" => crate::__private::put(
+                            &mut v_presence_penalty,
+                            map.next_value()?,
+                            "presence_penalty",
+                        )?,
+                        "seed" => crate::__private::put(
+                            &mut v_seed,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "seed",
+                        )?,
+                        "stop" => crate::__private::put(&mut v_stop, map.next_value()?, "stop")?,
+                        "stream" => {
+                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
+                        }
+                        "stream_options" => crate::__private::put(
+                            &mut v_stream_options,
+                            map.next_value()?,
+                            "stream_options",
+                        )?,
+                        "suffix" => crate::__private::put(
+                            &mut v_suffix,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "suffix",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "user" => crate::__private::put(
+                            &mut v_user,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateCompletionRequest {
+                    model: crate::__private::required(v_model, "model")?,
+                    prompt: crate::__private::or_absent(v_prompt),
+                    best_of: v_best_of.unwrap_or_default(),
+                    echo: v_echo.unwrap_or_default(),
+                    frequency_penalty: v_frequency_penalty.unwrap_or_default(),
+                    logit_bias: v_logit_bias.unwrap_or_default(),
+                    logprobs: v_logprobs.unwrap_or_default(),
+                    max_tokens: v_max_tokens.unwrap_or_default(),
+                    n: v_n.unwrap_or_default(),
+                    presence_penalty: v_presence_penalty.unwrap_or_default(),
+                    seed: v_seed.unwrap_or_default(),
+                    stop: v_stop.unwrap_or_default(),
+                    stream: v_stream.unwrap_or_default(),
+                    stream_options: v_stream_options.unwrap_or_default(),
+                    suffix: v_suffix.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateCompletionRequest {
@@ -200,60 +305,98 @@ impl From<&str> for CreateCompletionRequestPrompt {
 }
 
 /// The `CreateCompletionResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateCompletionResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `choices`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub choices: Vec<CreateCompletionResponseChoicesItem>,
     /// `created`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created: i64,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `system_fingerprint`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_fingerprint: Option<String>,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::TextCompletion,
     /// `usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<CompletionUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateCompletionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateCompletionResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateCompletionResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateCompletionResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_choices: Option<Vec<CreateCompletionResponseChoicesItem>> = None;
+                let mut v_created: Option<i64> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_system_fingerprint: Option<Option<String>> = None;
+                let mut v_object: Option<consts::TextCompletion> = None;
+                let mut v_usage: Option<Option<CompletionUsage>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "choices" => crate::__private::put(
+                            &mut v_choices,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "choices",
+                        )?,
+                        "created" => crate::__private::put(
+                            &mut v_created,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "system_fingerprint" => crate::__private::put(
+                            &mut v_system_fingerprint,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "system_fingerprint",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateCompletionResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    choices: crate::__private::required(v_choices, "choices")?,
+                    created: crate::__private::required(v_created, "created")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    system_fingerprint: v_system_fingerprint.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    usage: v_usage.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateCompletionResponse {
@@ -281,42 +424,75 @@ impl Empty for CreateCompletionResponse {
 }
 
 /// Inline schema in `CreateCompletionResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateCompletionResponseChoicesItem {
     /// `finish_reason`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub finish_reason: CreateCompletionResponseChoicesItemFinishReason,
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `logprobs`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub logprobs: Option<CreateCompletionResponseChoicesItemLogprobs>,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateCompletionResponseChoicesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateCompletionResponseChoicesItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateCompletionResponseChoicesItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateCompletionResponseChoicesItem, A::Error> {
+                let mut v_finish_reason: Option<CreateCompletionResponseChoicesItemFinishReason> =
+                    None;
+                let mut v_index: Option<i64> = None;
+                let mut v_logprobs: Option<Option<CreateCompletionResponseChoicesItemLogprobs>> =
+                    None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "finish_reason" => crate::__private::put(
+                            &mut v_finish_reason,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "finish_reason",
+                        )?,
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "logprobs" => {
+                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
+                        }
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateCompletionResponseChoicesItem {
+                    finish_reason: crate::__private::required(v_finish_reason, "finish_reason")?,
+                    index: crate::__private::required(v_index, "index")?,
+                    logprobs: crate::__private::or_absent(v_logprobs),
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateCompletionResponseChoicesItem {
@@ -345,23 +521,79 @@ ContentFilter = "content_filter",
 }
 
 /// Inline schema in `CreateCompletionResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateCompletionResponseChoicesItemLogprobs {
     /// `text_offset`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_offset: Option<Vec<i64>>,
     /// `token_logprobs`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_logprobs: Option<Vec<f64>>,
     /// `tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens: Option<Vec<String>>,
     /// `top_logprobs`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<Vec<std::collections::BTreeMap<String, f64>>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateCompletionResponseChoicesItemLogprobs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateCompletionResponseChoicesItemLogprobs;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateCompletionResponseChoicesItemLogprobs` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateCompletionResponseChoicesItemLogprobs, A::Error> {
+                let mut v_text_offset: Option<Option<Vec<i64>>> = None;
+                let mut v_token_logprobs: Option<Option<Vec<f64>>> = None;
+                let mut v_tokens: Option<Option<Vec<String>>> = None;
+                let mut v_top_logprobs: Option<
+                    Option<Vec<std::collections::BTreeMap<String, f64>>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "text_offset" => crate::__private::put(
+                            &mut v_text_offset,
+                            map.next_value()?,
+                            "text_offset",
+                        )?,
+                        "token_logprobs" => crate::__private::put(
+                            &mut v_token_logprobs,
+                            map.next_value()?,
+                            "token_logprobs",
+                        )?,
+                        "tokens" => {
+                            crate::__private::put(&mut v_tokens, map.next_value()?, "tokens")?
+                        }
+                        "top_logprobs" => crate::__private::put(
+                            &mut v_top_logprobs,
+                            map.next_value()?,
+                            "top_logprobs",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateCompletionResponseChoicesItemLogprobs {
+                    text_offset: v_text_offset.unwrap_or_default(),
+                    token_logprobs: v_token_logprobs.unwrap_or_default(),
+                    tokens: v_tokens.unwrap_or_default(),
+                    top_logprobs: v_top_logprobs.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateCompletionResponseChoicesItemLogprobs {

@@ -6,48 +6,90 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateEmbeddingRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEmbeddingRequest {
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input: CreateEmbeddingRequestInput,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model: CreateEmbeddingRequestModel,
     /// `encoding_format`, optional.
     /// Default: `"float"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding_format: Option<CreateEmbeddingRequestEncodingFormat>,
     /// `dimensions`, optional.
     /// Constraints: minimum 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<u64>,
     /// `user`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEmbeddingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEmbeddingRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEmbeddingRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEmbeddingRequest, A::Error> {
+                let mut v_input: Option<CreateEmbeddingRequestInput> = None;
+                let mut v_model: Option<CreateEmbeddingRequestModel> = None;
+                let mut v_encoding_format: Option<Option<CreateEmbeddingRequestEncodingFormat>> =
+                    None;
+                let mut v_dimensions: Option<Option<u64>> = None;
+                let mut v_user: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model",
+                        )?,
+                        "encoding_format" => crate::__private::put(
+                            &mut v_encoding_format,
+                            map.next_value()?,
+                            "encoding_format",
+                        )?,
+                        "dimensions" => crate::__private::put(
+                            &mut v_dimensions,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "dimensions",
+                        )?,
+                        "user" => crate::__private::put(
+                            &mut v_user,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEmbeddingRequest {
+                    input: crate::__private::required(v_input, "input")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    encoding_format: v_encoding_format.unwrap_or_default(),
+                    dimensions: v_dimensions.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEmbeddingRequest {
@@ -109,43 +151,74 @@ TextEmbedding3Large = "text-embedding-3-large",
 }
 
 /// The `CreateEmbeddingResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEmbeddingResponse {
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<Embedding>,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `usage`, required.
     /// Absent from the answers of Ollama 0.2.6 to 0.3.2: read as the default then.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub usage: CreateEmbeddingResponseUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEmbeddingResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEmbeddingResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEmbeddingResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEmbeddingResponse, A::Error> {
+                let mut v_data: Option<Vec<Embedding>> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_object: Option<consts::List> = None;
+                let mut v_usage: Option<CreateEmbeddingResponseUsage> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "usage" => crate::__private::put(
+                            &mut v_usage,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "usage",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEmbeddingResponse {
+                    data: crate::__private::required(v_data, "data")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    object: v_object.unwrap_or_default(),
+                    usage: crate::__private::or_absent(v_usage),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEmbeddingResponse {
@@ -162,29 +235,57 @@ impl Empty for CreateEmbeddingResponse {
 }
 
 /// Inline schema in `CreateEmbeddingResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateEmbeddingResponseUsage {
     /// `prompt_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub prompt_tokens: i64,
     /// `total_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEmbeddingResponseUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEmbeddingResponseUsage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEmbeddingResponseUsage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEmbeddingResponseUsage, A::Error> {
+                let mut v_prompt_tokens: Option<i64> = None;
+                let mut v_total_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "prompt_tokens" => crate::__private::put(
+                            &mut v_prompt_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "prompt_tokens",
+                        )?,
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEmbeddingResponseUsage {
+                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
+                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEmbeddingResponseUsage {
@@ -199,32 +300,64 @@ impl Empty for CreateEmbeddingResponseUsage {
 }
 
 /// The `Embedding` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Embedding {
     /// `index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub index: i64,
     /// `embedding`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub embedding: crate::EmbeddingVector,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::Embedding,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Embedding {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Embedding;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Embedding` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Embedding, A::Error> {
+                let mut v_index: Option<i64> = None;
+                let mut v_embedding: Option<crate::EmbeddingVector> = None;
+                let mut v_object: Option<consts::Embedding> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "index",
+                        )?,
+                        "embedding" => crate::__private::put(
+                            &mut v_embedding,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "embedding",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Embedding {
+                    index: crate::__private::required(v_index, "index")?,
+                    embedding: crate::__private::required(v_embedding, "embedding")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Embedding {

@@ -6,37 +6,88 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateEvalCompletionsRunDataSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEvalCompletionsRunDataSource {
     /// `type`, required.
     /// Default: `"completions"`.
-    #[serde(default)]
     pub r#type: consts::Completions,
     /// `input_messages`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_messages: Option<CreateEvalCompletionsRunDataSourceInputMessages>,
     /// `sampling_params`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sampling_params: Option<CreateEvalCompletionsRunDataSourceSamplingParams>,
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `source`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub source: CreateEvalCompletionsRunDataSourceSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalCompletionsRunDataSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalCompletionsRunDataSource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalCompletionsRunDataSource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalCompletionsRunDataSource, A::Error> {
+                let mut v_type: Option<consts::Completions> = None;
+                let mut v_input_messages: Option<
+                    Option<CreateEvalCompletionsRunDataSourceInputMessages>,
+                > = None;
+                let mut v_sampling_params: Option<
+                    Option<CreateEvalCompletionsRunDataSourceSamplingParams>,
+                > = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut v_source: Option<CreateEvalCompletionsRunDataSourceSource> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "input_messages" => crate::__private::put(
+                            &mut v_input_messages,
+                            map.next_value()?,
+                            "input_messages",
+                        )?,
+                        "sampling_params" => crate::__private::put(
+                            &mut v_sampling_params,
+                            map.next_value()?,
+                            "sampling_params",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        "source" => crate::__private::put(
+                            &mut v_source,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "source",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalCompletionsRunDataSource {
+                    r#type: v_type.unwrap_or_default(),
+                    input_messages: v_input_messages.unwrap_or_default(),
+                    sampling_params: v_sampling_params.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    source: crate::__private::required(v_source, "source")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalCompletionsRunDataSource {
@@ -70,23 +121,61 @@ ItemReference(CreateEvalCompletionsRunDataSourceInputMessagesItemReference) = "i
 }
 
 /// Inline schema in `CreateEvalCompletionsRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ItemReference,
     /// `item_reference`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_reference: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalCompletionsRunDataSourceInputMessagesItemReference;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(
+                    "a `CreateEvalCompletionsRunDataSourceInputMessagesItemReference` object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalCompletionsRunDataSourceInputMessagesItemReference, A::Error>
+            {
+                let mut v_type: Option<consts::ItemReference> = None;
+                let mut v_item_reference: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_reference" => crate::__private::put(
+                            &mut v_item_reference,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_reference",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
+                        r#type: v_type.unwrap_or_default(),
+                        item_reference: crate::__private::required(
+                            v_item_reference,
+                            "item_reference",
+                        )?,
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
@@ -101,23 +190,56 @@ impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
 }
 
 /// Inline schema in `CreateEvalCompletionsRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Template,
     /// `template`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub template: Vec<CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalCompletionsRunDataSourceInputMessagesTemplate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalCompletionsRunDataSourceInputMessagesTemplate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalCompletionsRunDataSourceInputMessagesTemplate, A::Error>
+            {
+                let mut v_type: Option<consts::Template> = None;
+                let mut v_template: Option<
+                    Vec<CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "template" => crate::__private::put(
+                            &mut v_template,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "template",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
+                    r#type: v_type.unwrap_or_default(),
+                    template: crate::__private::required(v_template, "template")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
@@ -142,37 +264,106 @@ EvalItem(EvalItem),
 }
 
 /// Inline schema in `CreateEvalCompletionsRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateEvalCompletionsRunDataSourceSamplingParams {
     /// `reasoning_effort`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `temperature`, optional.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_completion_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<i64>,
     /// `top_p`, optional.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `seed`, optional.
     /// Default: `42`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// `response_format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat>,
     /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<ChatCompletionTool>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalCompletionsRunDataSourceSamplingParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalCompletionsRunDataSourceSamplingParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalCompletionsRunDataSourceSamplingParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalCompletionsRunDataSourceSamplingParams, A::Error> {
+                let mut v_reasoning_effort: Option<Option<ReasoningEffort>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_max_completion_tokens: Option<Option<i64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_seed: Option<Option<i64>> = None;
+                let mut v_response_format: Option<
+                    Option<CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat>,
+                > = None;
+                let mut v_tools: Option<Option<Vec<ChatCompletionTool>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "reasoning_effort" => crate::__private::put(
+                            &mut v_reasoning_effort,
+                            map.next_value()?,
+                            "reasoning_effort",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "max_completion_tokens" => crate::__private::put(
+                            &mut v_max_completion_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_completion_tokens",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "seed" => crate::__private::put(
+                            &mut v_seed,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "seed",
+                        )?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalCompletionsRunDataSourceSamplingParams {
+                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    max_completion_tokens: v_max_completion_tokens.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    seed: v_seed.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalCompletionsRunDataSourceSamplingParams {
@@ -224,22 +415,65 @@ StoredCompletions(EvalStoredCompletionsSource) = "stored_completions",
 }
 
 /// The `CreateEvalCustomDataSourceConfig` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEvalCustomDataSourceConfig {
     /// `type`, required.
     /// Default: `"custom"`.
-    #[serde(default)]
     pub r#type: consts::Custom,
     /// `item_schema`, required.
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub item_schema: serde_json::Value,
     /// `include_sample_schema`, optional.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_sample_schema: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalCustomDataSourceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalCustomDataSourceConfig;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalCustomDataSourceConfig` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalCustomDataSourceConfig, A::Error> {
+                let mut v_type: Option<consts::Custom> = None;
+                let mut v_item_schema: Option<serde_json::Value> = None;
+                let mut v_include_sample_schema: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_schema" => crate::__private::put(
+                            &mut v_item_schema,
+                            map.next_value()?,
+                            "item_schema",
+                        )?,
+                        "include_sample_schema" => crate::__private::put(
+                            &mut v_include_sample_schema,
+                            map.next_value()?,
+                            "include_sample_schema",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalCustomDataSourceConfig {
+                    r#type: v_type.unwrap_or_default(),
+                    item_schema: crate::__private::required(v_item_schema, "item_schema")?,
+                    include_sample_schema: v_include_sample_schema.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalCustomDataSourceConfig {
@@ -265,29 +499,57 @@ EvalItem(EvalItem),
 }
 
 /// Inline schema in `CreateEvalItem`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEvalItemSimpleInputMessage {
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub role: String,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalItemSimpleInputMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalItemSimpleInputMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalItemSimpleInputMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalItemSimpleInputMessage, A::Error> {
+                let mut v_role: Option<String> = None;
+                let mut v_content: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "role",
+                        )?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "content",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalItemSimpleInputMessage {
+                    role: crate::__private::required(v_role, "role")?,
+                    content: crate::__private::required(v_content, "content")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalItemSimpleInputMessage {
@@ -302,24 +564,54 @@ impl Empty for CreateEvalItemSimpleInputMessage {
 }
 
 /// The `CreateEvalJsonlRunDataSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEvalJsonlRunDataSource {
     /// `type`, required.
     /// Default: `"jsonl"`.
-    #[serde(default)]
     pub r#type: consts::Jsonl,
     /// `source`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub source: CreateEvalJsonlRunDataSourceSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalJsonlRunDataSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalJsonlRunDataSource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalJsonlRunDataSource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalJsonlRunDataSource, A::Error> {
+                let mut v_type: Option<consts::Jsonl> = None;
+                let mut v_source: Option<CreateEvalJsonlRunDataSourceSource> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "source" => crate::__private::put(
+                            &mut v_source,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "source",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalJsonlRunDataSource {
+                    r#type: v_type.unwrap_or_default(),
+                    source: crate::__private::required(v_source, "source")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalJsonlRunDataSource {
@@ -344,59 +636,89 @@ FileId(EvalJsonlFileIdSource) = "file_id",
 }
 
 /// The `CreateEvalLabelModelGrader` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEvalLabelModelGrader {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::LabelModel,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input: Vec<CreateEvalItem>,
     /// `labels`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub labels: Vec<String>,
     /// `passing_labels`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub passing_labels: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalLabelModelGrader {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalLabelModelGrader;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalLabelModelGrader` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalLabelModelGrader, A::Error> {
+                let mut v_type: Option<consts::LabelModel> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_input: Option<Vec<CreateEvalItem>> = None;
+                let mut v_labels: Option<Vec<String>> = None;
+                let mut v_passing_labels: Option<Vec<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input",
+                        )?,
+                        "labels" => crate::__private::put(
+                            &mut v_labels,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "labels",
+                        )?,
+                        "passing_labels" => crate::__private::put(
+                            &mut v_passing_labels,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "passing_labels",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalLabelModelGrader {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    input: crate::__private::required(v_input, "input")?,
+                    labels: crate::__private::required(v_labels, "labels")?,
+                    passing_labels: crate::__private::required(v_passing_labels, "passing_labels")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalLabelModelGrader {
@@ -416,18 +738,53 @@ impl Empty for CreateEvalLabelModelGrader {
 }
 
 /// The `CreateEvalLogsDataSourceConfig` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateEvalLogsDataSourceConfig {
     /// `type`, required.
     /// Default: `"logs"`.
-    #[serde(default)]
     pub r#type: consts::Logs,
     /// `metadata`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalLogsDataSourceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalLogsDataSourceConfig;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalLogsDataSourceConfig` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalLogsDataSourceConfig, A::Error> {
+                let mut v_type: Option<consts::Logs> = None;
+                let mut v_metadata: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalLogsDataSourceConfig {
+                    r#type: v_type.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalLogsDataSourceConfig {
@@ -442,39 +799,82 @@ impl Empty for CreateEvalLogsDataSourceConfig {
 }
 
 /// The `CreateEvalRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEvalRequest {
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `data_source_config`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data_source_config: CreateEvalRequestDataSourceConfig,
     /// `testing_criteria`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub testing_criteria: Vec<CreateEvalRequestTestingCriteriaItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalRequest, A::Error> {
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_data_source_config: Option<CreateEvalRequestDataSourceConfig> = None;
+                let mut v_testing_criteria: Option<Vec<CreateEvalRequestTestingCriteriaItem>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "data_source_config" => crate::__private::put(
+                            &mut v_data_source_config,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data_source_config",
+                        )?,
+                        "testing_criteria" => crate::__private::put(
+                            &mut v_testing_criteria,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "testing_criteria",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalRequest {
+                    name: v_name.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    data_source_config: crate::__private::required(
+                        v_data_source_config,
+                        "data_source_config",
+                    )?,
+                    testing_criteria: crate::__private::required(
+                        v_testing_criteria,
+                        "testing_criteria",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalRequest {
@@ -520,37 +920,88 @@ ScoreModel(EvalGraderScoreModel) = "score_model",
 }
 
 /// The `CreateEvalResponsesRunDataSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEvalResponsesRunDataSource {
     /// `type`, required.
     /// Default: `"responses"`.
-    #[serde(default)]
     pub r#type: consts::Responses,
     /// `input_messages`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_messages: Option<CreateEvalResponsesRunDataSourceInputMessages>,
     /// `sampling_params`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sampling_params: Option<CreateEvalResponsesRunDataSourceSamplingParams>,
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `source`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub source: CreateEvalResponsesRunDataSourceSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalResponsesRunDataSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalResponsesRunDataSource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalResponsesRunDataSource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalResponsesRunDataSource, A::Error> {
+                let mut v_type: Option<consts::Responses> = None;
+                let mut v_input_messages: Option<
+                    Option<CreateEvalResponsesRunDataSourceInputMessages>,
+                > = None;
+                let mut v_sampling_params: Option<
+                    Option<CreateEvalResponsesRunDataSourceSamplingParams>,
+                > = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut v_source: Option<CreateEvalResponsesRunDataSourceSource> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "input_messages" => crate::__private::put(
+                            &mut v_input_messages,
+                            map.next_value()?,
+                            "input_messages",
+                        )?,
+                        "sampling_params" => crate::__private::put(
+                            &mut v_sampling_params,
+                            map.next_value()?,
+                            "sampling_params",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        "source" => crate::__private::put(
+                            &mut v_source,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "source",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalResponsesRunDataSource {
+                    r#type: v_type.unwrap_or_default(),
+                    input_messages: v_input_messages.unwrap_or_default(),
+                    sampling_params: v_sampling_params.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    source: crate::__private::required(v_source, "source")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalResponsesRunDataSource {
@@ -588,23 +1039,56 @@ pub type CreateEvalResponsesRunDataSourceInputMessagesItemReference =
     CreateEvalCompletionsRunDataSourceInputMessagesItemReference;
 
 /// Inline schema in `CreateEvalResponsesRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplate {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Template,
     /// `template`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub template: Vec<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalResponsesRunDataSourceInputMessagesTemplate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalResponsesRunDataSourceInputMessagesTemplate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalResponsesRunDataSourceInputMessagesTemplate, A::Error>
+            {
+                let mut v_type: Option<consts::Template> = None;
+                let mut v_template: Option<
+                    Vec<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "template" => crate::__private::put(
+                            &mut v_template,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "template",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalResponsesRunDataSourceInputMessagesTemplate {
+                    r#type: v_type.unwrap_or_default(),
+                    template: crate::__private::required(v_template, "template")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
@@ -633,37 +1117,101 @@ pub type CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMe
     CreateEvalItemSimpleInputMessage;
 
 /// Inline schema in `CreateEvalResponsesRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateEvalResponsesRunDataSourceSamplingParams {
     /// `reasoning_effort`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `temperature`, optional.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_completion_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<i64>,
     /// `top_p`, optional.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `seed`, optional.
     /// Default: `42`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Tool>>,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<CreateEvalResponsesRunDataSourceSamplingParamsText>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalResponsesRunDataSourceSamplingParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalResponsesRunDataSourceSamplingParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalResponsesRunDataSourceSamplingParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalResponsesRunDataSourceSamplingParams, A::Error> {
+                let mut v_reasoning_effort: Option<Option<ReasoningEffort>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_max_completion_tokens: Option<Option<i64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_seed: Option<Option<i64>> = None;
+                let mut v_tools: Option<Option<Vec<Tool>>> = None;
+                let mut v_text: Option<Option<CreateEvalResponsesRunDataSourceSamplingParamsText>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "reasoning_effort" => crate::__private::put(
+                            &mut v_reasoning_effort,
+                            map.next_value()?,
+                            "reasoning_effort",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "max_completion_tokens" => crate::__private::put(
+                            &mut v_max_completion_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_completion_tokens",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "seed" => crate::__private::put(
+                            &mut v_seed,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "seed",
+                        )?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "text" => crate::__private::put(&mut v_text, map.next_value()?, "text")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalResponsesRunDataSourceSamplingParams {
+                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    max_completion_tokens: v_max_completion_tokens.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    seed: v_seed.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalResponsesRunDataSourceSamplingParams {
@@ -691,14 +1239,47 @@ impl Empty for CreateEvalResponsesRunDataSourceSamplingParams {
 }
 
 /// Inline schema in `CreateEvalResponsesRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateEvalResponsesRunDataSourceSamplingParamsText {
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<TextResponseFormatConfiguration>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalResponsesRunDataSourceSamplingParamsText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalResponsesRunDataSourceSamplingParamsText;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalResponsesRunDataSourceSamplingParamsText` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalResponsesRunDataSourceSamplingParamsText, A::Error> {
+                let mut v_format: Option<Option<TextResponseFormatConfiguration>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalResponsesRunDataSourceSamplingParamsText {
+                    format: v_format.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalResponsesRunDataSourceSamplingParamsText {
@@ -724,30 +1305,66 @@ Responses(EvalResponsesSource) = "responses",
 }
 
 /// The `CreateEvalRunRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateEvalRunRequest {
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `data_source`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data_source: CreateEvalRunRequestDataSource,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalRunRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalRunRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalRunRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalRunRequest, A::Error> {
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_data_source: Option<CreateEvalRunRequestDataSource> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "data_source" => crate::__private::put(
+                            &mut v_data_source,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data_source",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalRunRequest {
+                    name: v_name.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    data_source: crate::__private::required(v_data_source, "data_source")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalRunRequest {
@@ -776,18 +1393,53 @@ Responses(CreateEvalResponsesRunDataSource) = "responses",
 
 /// The `CreateEvalStoredCompletionsDataSourceConfig` schema.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateEvalStoredCompletionsDataSourceConfig {
     /// `type`, required.
     /// Default: `"stored_completions"`.
-    #[serde(default)]
     pub r#type: consts::StoredCompletions,
     /// `metadata`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateEvalStoredCompletionsDataSourceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateEvalStoredCompletionsDataSourceConfig;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateEvalStoredCompletionsDataSourceConfig` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateEvalStoredCompletionsDataSourceConfig, A::Error> {
+                let mut v_type: Option<consts::StoredCompletions> = None;
+                let mut v_metadata: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateEvalStoredCompletionsDataSourceConfig {
+                    r#type: v_type.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateEvalStoredCompletionsDataSourceConfig {
@@ -802,38 +1454,66 @@ impl Empty for CreateEvalStoredCompletionsDataSourceConfig {
 }
 
 /// The `DeleteEvalResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeleteEvalResponse {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// `eval_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub eval_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeleteEvalResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeleteEvalResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeleteEvalResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteEvalResponse, A::Error> {
+                let mut v_object: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut v_eval_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        "eval_id" => crate::__private::put(
+                            &mut v_eval_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "eval_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeleteEvalResponse {
+                    object: crate::__private::required(v_object, "object")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    eval_id: crate::__private::required(v_eval_id, "eval_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeleteEvalResponse {
@@ -849,28 +1529,67 @@ impl Empty for DeleteEvalResponse {
 }
 
 /// The `DeleteEvalRunResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct DeleteEvalRunResponse {
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// `deleted`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
     /// `run_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeleteEvalRunResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeleteEvalRunResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeleteEvalRunResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteEvalRunResponse, A::Error> {
+                let mut v_object: Option<Option<String>> = None;
+                let mut v_deleted: Option<Option<bool>> = None;
+                let mut v_run_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "object",
+                        )?,
+                        "deleted" => {
+                            crate::__private::put(&mut v_deleted, map.next_value()?, "deleted")?
+                        }
+                        "run_id" => crate::__private::put(
+                            &mut v_run_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "run_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeleteEvalRunResponse {
+                    object: v_object.unwrap_or_default(),
+                    deleted: v_deleted.unwrap_or_default(),
+                    run_id: v_run_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeleteEvalRunResponse {
@@ -886,64 +1605,102 @@ impl Empty for DeleteEvalRunResponse {
 }
 
 /// The `Eval` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Eval {
     /// `object`, required.
     /// Default: `"eval"`.
-    #[serde(default)]
     pub object: consts::Eval,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `data_source_config`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data_source_config: EvalDataSourceConfig,
     /// `testing_criteria`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub testing_criteria: Vec<EvalTestingCriteriaItem>,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `metadata`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Eval {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Eval;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Eval` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Eval, A::Error> {
+                let mut v_object: Option<consts::Eval> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_data_source_config: Option<EvalDataSourceConfig> = None;
+                let mut v_testing_criteria: Option<Vec<EvalTestingCriteriaItem>> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "data_source_config" => crate::__private::put(
+                            &mut v_data_source_config,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data_source_config",
+                        )?,
+                        "testing_criteria" => crate::__private::put(
+                            &mut v_testing_criteria,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "testing_criteria",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Eval {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    data_source_config: crate::__private::required(
+                        v_data_source_config,
+                        "data_source_config",
+                    )?,
+                    testing_criteria: crate::__private::required(
+                        v_testing_criteria,
+                        "testing_criteria",
+                    )?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    metadata: crate::__private::or_absent(v_metadata),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Eval {
@@ -971,29 +1728,57 @@ impl Empty for Eval {
 }
 
 /// The `EvalApiError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalApiError {
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub code: String,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalApiError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalApiError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalApiError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalApiError, A::Error> {
+                let mut v_code: Option<String> = None;
+                let mut v_message: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalApiError {
+                    code: crate::__private::required(v_code, "code")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalApiError {
@@ -1008,18 +1793,52 @@ impl Empty for EvalApiError {
 }
 
 /// The `EvalCustomDataSourceConfig` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalCustomDataSourceConfig {
     /// `type`, required.
     /// Default: `"custom"`.
-    #[serde(default)]
     pub r#type: consts::Custom,
     /// `schema`, required.
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub schema: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalCustomDataSourceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalCustomDataSourceConfig;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalCustomDataSourceConfig` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalCustomDataSourceConfig, A::Error> {
+                let mut v_type: Option<consts::Custom> = None;
+                let mut v_schema: Option<serde_json::Value> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "schema" => {
+                            crate::__private::put(&mut v_schema, map.next_value()?, "schema")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalCustomDataSourceConfig {
+                    r#type: v_type.unwrap_or_default(),
+                    schema: crate::__private::required(v_schema, "schema")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalCustomDataSourceConfig {
@@ -1049,42 +1868,82 @@ StoredCompletions(EvalStoredCompletionsDataSourceConfig) = "stored_completions",
 pub type EvalGraderLabelModel = GraderLabelModel;
 
 /// The `EvalGraderPython` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalGraderPython {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Python,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `source`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub source: String,
     /// `image_tag`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_tag: Option<String>,
     /// `pass_threshold`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalGraderPython {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalGraderPython;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalGraderPython` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalGraderPython, A::Error> {
+                let mut v_type: Option<consts::Python> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_source: Option<String> = None;
+                let mut v_image_tag: Option<Option<String>> = None;
+                let mut v_pass_threshold: Option<Option<f64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "source" => crate::__private::put(
+                            &mut v_source,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "source",
+                        )?,
+                        "image_tag" => crate::__private::put(
+                            &mut v_image_tag,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "image_tag",
+                        )?,
+                        "pass_threshold" => crate::__private::put(
+                            &mut v_pass_threshold,
+                            map.next_value()?,
+                            "pass_threshold",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalGraderPython {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    source: crate::__private::required(v_source, "source")?,
+                    image_tag: v_image_tag.unwrap_or_default(),
+                    pass_threshold: v_pass_threshold.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalGraderPython {
@@ -1103,50 +1962,98 @@ impl Empty for EvalGraderPython {
 }
 
 /// The `EvalGraderScoreModel` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalGraderScoreModel {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ScoreModel,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `sampling_params`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sampling_params: Option<EvalGraderScoreModelSamplingParams>,
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input: Vec<EvalItem>,
     /// `range`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<Vec<f64>>,
     /// `pass_threshold`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalGraderScoreModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalGraderScoreModel;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalGraderScoreModel` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalGraderScoreModel, A::Error> {
+                let mut v_type: Option<consts::ScoreModel> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_sampling_params: Option<Option<EvalGraderScoreModelSamplingParams>> =
+                    None;
+                let mut v_input: Option<Vec<EvalItem>> = None;
+                let mut v_range: Option<Option<Vec<f64>>> = None;
+                let mut v_pass_threshold: Option<Option<f64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "sampling_params" => crate::__private::put(
+                            &mut v_sampling_params,
+                            map.next_value()?,
+                            "sampling_params",
+                        )?,
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input",
+                        )?,
+                        "range" => crate::__private::put(&mut v_range, map.next_value()?, "range")?,
+                        "pass_threshold" => crate::__private::put(
+                            &mut v_pass_threshold,
+                            map.next_value()?,
+                            "pass_threshold",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalGraderScoreModel {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    sampling_params: v_sampling_params.unwrap_or_default(),
+                    input: crate::__private::required(v_input, "input")?,
+                    range: v_range.unwrap_or_default(),
+                    pass_threshold: v_pass_threshold.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalGraderScoreModel {
@@ -1177,60 +2084,94 @@ impl Empty for EvalGraderScoreModel {
 pub type EvalGraderStringCheck = GraderStringCheck;
 
 /// The `EvalGraderTextSimilarity` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalGraderTextSimilarity {
     /// `type`, required.
     /// Default: `"text_similarity"`.
-    #[serde(default)]
     pub r#type: consts::TextSimilarity,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub input: String,
     /// `reference`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub reference: String,
     /// `evaluation_metric`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub evaluation_metric: EvalGraderTextSimilarityEvaluationMetric,
     /// `pass_threshold`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub pass_threshold: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalGraderTextSimilarity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalGraderTextSimilarity;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalGraderTextSimilarity` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalGraderTextSimilarity, A::Error> {
+                let mut v_type: Option<consts::TextSimilarity> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_input: Option<String> = None;
+                let mut v_reference: Option<String> = None;
+                let mut v_evaluation_metric: Option<EvalGraderTextSimilarityEvaluationMetric> =
+                    None;
+                let mut v_pass_threshold: Option<f64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "input",
+                        )?,
+                        "reference" => crate::__private::put(
+                            &mut v_reference,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "reference",
+                        )?,
+                        "evaluation_metric" => crate::__private::put(
+                            &mut v_evaluation_metric,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "evaluation_metric",
+                        )?,
+                        "pass_threshold" => crate::__private::put(
+                            &mut v_pass_threshold,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "pass_threshold",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalGraderTextSimilarity {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    input: crate::__private::required(v_input, "input")?,
+                    reference: crate::__private::required(v_reference, "reference")?,
+                    evaluation_metric: crate::__private::required(
+                        v_evaluation_metric,
+                        "evaluation_metric",
+                    )?,
+                    pass_threshold: crate::__private::required(v_pass_threshold, "pass_threshold")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalGraderTextSimilarity {
@@ -1256,24 +2197,54 @@ impl Empty for EvalGraderTextSimilarity {
 }
 
 /// The `EvalJsonlFileContentSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalJsonlFileContentSource {
     /// `type`, required.
     /// Default: `"file_content"`.
-    #[serde(default)]
     pub r#type: consts::FileContent,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: Vec<EvalJsonlFileContentSourceContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalJsonlFileContentSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalJsonlFileContentSource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalJsonlFileContentSource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalJsonlFileContentSource, A::Error> {
+                let mut v_type: Option<consts::FileContent> = None;
+                let mut v_content: Option<Vec<EvalJsonlFileContentSourceContentItem>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalJsonlFileContentSource {
+                    r#type: v_type.unwrap_or_default(),
+                    content: crate::__private::required(v_content, "content")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalJsonlFileContentSource {
@@ -1288,17 +2259,52 @@ impl Empty for EvalJsonlFileContentSource {
 }
 
 /// Inline schema in `EvalJsonlFileContentSource`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalJsonlFileContentSourceContentItem {
     /// `item`, required.
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub item: serde_json::Value,
     /// `sample`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalJsonlFileContentSourceContentItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalJsonlFileContentSourceContentItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalJsonlFileContentSourceContentItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalJsonlFileContentSourceContentItem, A::Error> {
+                let mut v_item: Option<serde_json::Value> = None;
+                let mut v_sample: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "item" => crate::__private::put(&mut v_item, map.next_value()?, "item")?,
+                        "sample" => {
+                            crate::__private::put(&mut v_sample, map.next_value()?, "sample")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalJsonlFileContentSourceContentItem {
+                    item: crate::__private::required(v_item, "item")?,
+                    sample: v_sample.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalJsonlFileContentSourceContentItem {
@@ -1313,24 +2319,54 @@ impl Empty for EvalJsonlFileContentSourceContentItem {
 }
 
 /// The `EvalJsonlFileIdSource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalJsonlFileIdSource {
     /// `type`, required.
     /// Default: `"file_id"`.
-    #[serde(default)]
     pub r#type: consts::FileId,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalJsonlFileIdSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalJsonlFileIdSource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalJsonlFileIdSource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalJsonlFileIdSource, A::Error> {
+                let mut v_type: Option<consts::FileId> = None;
+                let mut v_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalJsonlFileIdSource {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalJsonlFileIdSource {
@@ -1345,51 +2381,83 @@ impl Empty for EvalJsonlFileIdSource {
 }
 
 /// The `EvalList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalList {
     /// `object`, required.
     /// Default: `"list"`.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<Eval>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalList;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalList` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalList, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<Eval>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalList {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalList {
@@ -1407,21 +2475,60 @@ impl Empty for EvalList {
 }
 
 /// The `EvalLogsDataSourceConfig` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalLogsDataSourceConfig {
     /// `type`, required.
     /// Default: `"logs"`.
-    #[serde(default)]
     pub r#type: consts::Logs,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `schema`, required.
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub schema: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalLogsDataSourceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalLogsDataSourceConfig;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalLogsDataSourceConfig` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalLogsDataSourceConfig, A::Error> {
+                let mut v_type: Option<consts::Logs> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_schema: Option<serde_json::Value> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "schema" => {
+                            crate::__private::put(&mut v_schema, map.next_value()?, "schema")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalLogsDataSourceConfig {
+                    r#type: v_type.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    schema: crate::__private::required(v_schema, "schema")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalLogsDataSourceConfig {
@@ -1437,60 +2544,130 @@ impl Empty for EvalLogsDataSourceConfig {
 }
 
 /// The `EvalResponsesSource` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct EvalResponsesSource {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Responses,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `instructions_search`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions_search: Option<String>,
     /// `created_after`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_after: Option<u64>,
     /// `created_before`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_before: Option<u64>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `users`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub users: Option<Vec<String>>,
     /// `tools`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalResponsesSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalResponsesSource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalResponsesSource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalResponsesSource, A::Error> {
+                let mut v_type: Option<consts::Responses> = None;
+                let mut v_metadata: Option<Option<serde_json::Value>> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut v_instructions_search: Option<Option<String>> = None;
+                let mut v_created_after: Option<Option<u64>> = None;
+                let mut v_created_before: Option<Option<u64>> = None;
+                let mut v_reasoning_effort: Option<Option<ReasoningEffort>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_users: Option<Option<Vec<String>>> = None;
+                let mut v_tools: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        "instructions_search" => crate::__private::put(
+                            &mut v_instructions_search,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions_search",
+                        )?,
+                        "created_after" => crate::__private::put(
+                            &mut v_created_after,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "created_after",
+                        )?,
+                        "created_before" => crate::__private::put(
+                            &mut v_created_before,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "created_before",
+                        )?,
+                        "reasoning_effort" => crate::__private::put(
+                            &mut v_reasoning_effort,
+                            map.next_value()?,
+                            "reasoning_effort",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "users" => crate::__private::put(&mut v_users, map.next_value()?, "users")?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalResponsesSource {
+                    r#type: v_type.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    instructions_search: v_instructions_search.unwrap_or_default(),
+                    created_after: v_created_after.unwrap_or_default(),
+                    created_before: v_created_before.unwrap_or_default(),
+                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    users: v_users.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalResponsesSource {
@@ -1526,127 +2703,170 @@ impl Empty for EvalResponsesSource {
 }
 
 /// The `EvalRun` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalRun {
     /// `object`, required.
     /// Default: `"eval.run"`.
-    #[serde(default)]
     pub object: consts::EvalRun,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `eval_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub eval_id: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub status: String,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `report_url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub report_url: String,
     /// `result_counts`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub result_counts: EvalRunResultCounts,
     /// `per_model_usage`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub per_model_usage: Vec<EvalRunPerModelUsageItem>,
     /// `per_testing_criteria_results`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub per_testing_criteria_results: Vec<EvalRunPerTestingCriteriaResultsItem>,
     /// `data_source`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data_source: EvalRunDataSource,
     /// `metadata`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// `error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub error: EvalApiError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalRun {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalRun;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalRun` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalRun, A::Error> {
+                let mut v_object: Option<consts::EvalRun> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_eval_id: Option<String> = None;
+                let mut v_status: Option<String> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_report_url: Option<String> = None;
+                let mut v_result_counts: Option<EvalRunResultCounts> = None;
+                let mut v_per_model_usage: Option<Vec<EvalRunPerModelUsageItem>> = None;
+                let mut v_per_testing_criteria_results: Option<
+                    Vec<EvalRunPerTestingCriteriaResultsItem>,
+                > = None;
+                let mut v_data_source: Option<EvalRunDataSource> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_error: Option<EvalApiError> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "eval_id" => crate::__private::put(
+                            &mut v_eval_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "eval_id",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "status",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "report_url" => crate::__private::put(
+                            &mut v_report_url,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "report_url",
+                        )?,
+                        "result_counts" => crate::__private::put(
+                            &mut v_result_counts,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "result_counts",
+                        )?,
+                        "per_model_usage" => crate::__private::put(
+                            &mut v_per_model_usage,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "per_model_usage",
+                        )?,
+                        "per_testing_criteria_results" => crate::__private::put(
+                            &mut v_per_testing_criteria_results,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "per_testing_criteria_results",
+                        )?,
+                        "data_source" => crate::__private::put(
+                            &mut v_data_source,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data_source",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "error" => crate::__private::put(
+                            &mut v_error,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "error",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalRun {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    eval_id: crate::__private::required(v_eval_id, "eval_id")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    report_url: crate::__private::required(v_report_url, "report_url")?,
+                    result_counts: crate::__private::required(v_result_counts, "result_counts")?,
+                    per_model_usage: crate::__private::required(
+                        v_per_model_usage,
+                        "per_model_usage",
+                    )?,
+                    per_testing_criteria_results: crate::__private::required(
+                        v_per_testing_criteria_results,
+                        "per_testing_criteria_results",
+                    )?,
+                    data_source: crate::__private::required(v_data_source, "data_source")?,
+                    metadata: crate::__private::or_absent(v_metadata),
+                    error: crate::__private::required(v_error, "error")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalRun {
@@ -1700,51 +2920,83 @@ Responses(CreateEvalResponsesRunDataSource) = "responses",
 }
 
 /// The `EvalRunList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalRunList {
     /// `object`, required.
     /// Default: `"list"`.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<EvalRun>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalRunList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalRunList;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalRunList` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalRunList, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<EvalRun>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalRunList {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalRunList {
@@ -1762,90 +3014,134 @@ impl Empty for EvalRunList {
 }
 
 /// The `EvalRunOutputItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalRunOutputItem {
     /// `object`, required.
     /// Default: `"eval.run.output_item"`.
-    #[serde(default)]
     pub object: consts::EvalRunOutputItem,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `run_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub run_id: String,
     /// `eval_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub eval_id: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub status: String,
     /// `datasource_item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub datasource_item_id: i64,
     /// `datasource_item`, required.
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub datasource_item: serde_json::Value,
     /// `results`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub results: Vec<EvalRunOutputItemResult>,
     /// `sample`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub sample: EvalRunOutputItemSample,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalRunOutputItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalRunOutputItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalRunOutputItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalRunOutputItem, A::Error> {
+                let mut v_object: Option<consts::EvalRunOutputItem> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_run_id: Option<String> = None;
+                let mut v_eval_id: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_status: Option<String> = None;
+                let mut v_datasource_item_id: Option<i64> = None;
+                let mut v_datasource_item: Option<serde_json::Value> = None;
+                let mut v_results: Option<Vec<EvalRunOutputItemResult>> = None;
+                let mut v_sample: Option<EvalRunOutputItemSample> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "run_id" => crate::__private::put(
+                            &mut v_run_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "run_id",
+                        )?,
+                        "eval_id" => crate::__private::put(
+                            &mut v_eval_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "eval_id",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "status",
+                        )?,
+                        "datasource_item_id" => crate::__private::put(
+                            &mut v_datasource_item_id,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "datasource_item_id",
+                        )?,
+                        "datasource_item" => crate::__private::put(
+                            &mut v_datasource_item,
+                            map.next_value()?,
+                            "datasource_item",
+                        )?,
+                        "results" => crate::__private::put(
+                            &mut v_results,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "results",
+                        )?,
+                        "sample" => crate::__private::put(
+                            &mut v_sample,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "sample",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalRunOutputItem {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    run_id: crate::__private::required(v_run_id, "run_id")?,
+                    eval_id: crate::__private::required(v_eval_id, "eval_id")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    datasource_item_id: crate::__private::required(
+                        v_datasource_item_id,
+                        "datasource_item_id",
+                    )?,
+                    datasource_item: crate::__private::required(
+                        v_datasource_item,
+                        "datasource_item",
+                    )?,
+                    results: crate::__private::required(v_results, "results")?,
+                    sample: crate::__private::required(v_sample, "sample")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalRunOutputItem {
@@ -1879,51 +3175,83 @@ impl Empty for EvalRunOutputItem {
 }
 
 /// The `EvalRunOutputItemList` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalRunOutputItemList {
     /// `object`, required.
     /// Default: `"list"`.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<EvalRunOutputItem>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalRunOutputItemList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalRunOutputItemList;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalRunOutputItemList` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalRunOutputItemList, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<EvalRunOutputItem>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalRunOutputItemList {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalRunOutputItemList {
@@ -1941,48 +3269,84 @@ impl Empty for EvalRunOutputItemList {
 }
 
 /// The `EvalRunOutputItemResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalRunOutputItemResult {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `score`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub score: f64,
     /// `passed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub passed: bool,
     /// `sample`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalRunOutputItemResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalRunOutputItemResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalRunOutputItemResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalRunOutputItemResult, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_type: Option<Option<String>> = None;
+                let mut v_score: Option<f64> = None;
+                let mut v_passed: Option<bool> = None;
+                let mut v_sample: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "type",
+                        )?,
+                        "score" => crate::__private::put(
+                            &mut v_score,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "score",
+                        )?,
+                        "passed" => crate::__private::put(
+                            &mut v_passed,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "passed",
+                        )?,
+                        "sample" => {
+                            crate::__private::put(&mut v_sample, map.next_value()?, "sample")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalRunOutputItemResult {
+                    name: crate::__private::required(v_name, "name")?,
+                    r#type: v_type.unwrap_or_default(),
+                    score: crate::__private::required(v_score, "score")?,
+                    passed: crate::__private::required(v_passed, "passed")?,
+                    sample: v_sample.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalRunOutputItemResult {
@@ -2000,101 +3364,132 @@ impl Empty for EvalRunOutputItemResult {
 }
 
 /// Inline schema in `EvalRunOutputItem`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalRunOutputItemSample {
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input: Vec<EvalRunOutputItemSampleInputItem>,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output: Vec<EvalRunOutputItemSampleOutputItem>,
     /// `finish_reason`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub finish_reason: String,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `usage`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub usage: EvalRunOutputItemSampleUsage,
     /// `error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub error: EvalApiError,
     /// `temperature`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub temperature: f64,
     /// `max_completion_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub max_completion_tokens: i64,
     /// `top_p`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub top_p: f64,
     /// `seed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub seed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalRunOutputItemSample {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalRunOutputItemSample;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalRunOutputItemSample` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalRunOutputItemSample, A::Error> {
+                let mut v_input: Option<Vec<EvalRunOutputItemSampleInputItem>> = None;
+                let mut v_output: Option<Vec<EvalRunOutputItemSampleOutputItem>> = None;
+                let mut v_finish_reason: Option<String> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_usage: Option<EvalRunOutputItemSampleUsage> = None;
+                let mut v_error: Option<EvalApiError> = None;
+                let mut v_temperature: Option<f64> = None;
+                let mut v_max_completion_tokens: Option<i64> = None;
+                let mut v_top_p: Option<f64> = None;
+                let mut v_seed: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output",
+                        )?,
+                        "finish_reason" => crate::__private::put(
+                            &mut v_finish_reason,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "finish_reason",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "usage" => crate::__private::put(
+                            &mut v_usage,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "usage",
+                        )?,
+                        "error" => crate::__private::put(
+                            &mut v_error,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "error",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "temperature",
+                        )?,
+                        "max_completion_tokens" => crate::__private::put(
+                            &mut v_max_completion_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "max_completion_tokens",
+                        )?,
+                        "top_p" => crate::__private::put(
+                            &mut v_top_p,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "top_p",
+                        )?,
+                        "seed" => crate::__private::put(
+                            &mut v_seed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "seed",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalRunOutputItemSample {
+                    input: crate::__private::required(v_input, "input")?,
+                    output: crate::__private::required(v_output, "output")?,
+                    finish_reason: crate::__private::required(v_finish_reason, "finish_reason")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    usage: crate::__private::required(v_usage, "usage")?,
+                    error: crate::__private::required(v_error, "error")?,
+                    temperature: crate::__private::required(v_temperature, "temperature")?,
+                    max_completion_tokens: crate::__private::required(
+                        v_max_completion_tokens,
+                        "max_completion_tokens",
+                    )?,
+                    top_p: crate::__private::required(v_top_p, "top_p")?,
+                    seed: crate::__private::required(v_seed, "seed")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalRunOutputItemSample {
@@ -2131,25 +3526,59 @@ impl Empty for EvalRunOutputItemSample {
 pub type EvalRunOutputItemSampleInputItem = CreateEvalItemSimpleInputMessage;
 
 /// Inline schema in `EvalRunOutputItem`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct EvalRunOutputItemSampleOutputItem {
     /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// `content`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalRunOutputItemSampleOutputItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalRunOutputItemSampleOutputItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalRunOutputItemSampleOutputItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalRunOutputItemSampleOutputItem, A::Error> {
+                let mut v_role: Option<Option<String>> = None;
+                let mut v_content: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "role",
+                        )?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "content",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalRunOutputItemSampleOutputItem {
+                    role: v_role.unwrap_or_default(),
+                    content: v_content.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalRunOutputItemSampleOutputItem {
@@ -2164,47 +3593,78 @@ impl Empty for EvalRunOutputItemSampleOutputItem {
 }
 
 /// Inline schema in `EvalRunOutputItem`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalRunOutputItemSampleUsage {
     /// `total_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total_tokens: i64,
     /// `completion_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub completion_tokens: i64,
     /// `prompt_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub prompt_tokens: i64,
     /// `cached_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub cached_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalRunOutputItemSampleUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalRunOutputItemSampleUsage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalRunOutputItemSampleUsage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalRunOutputItemSampleUsage, A::Error> {
+                let mut v_total_tokens: Option<i64> = None;
+                let mut v_completion_tokens: Option<i64> = None;
+                let mut v_prompt_tokens: Option<i64> = None;
+                let mut v_cached_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total_tokens",
+                        )?,
+                        "completion_tokens" => crate::__private::put(
+                            &mut v_completion_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "completion_tokens",
+                        )?,
+                        "prompt_tokens" => crate::__private::put(
+                            &mut v_prompt_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "prompt_tokens",
+                        )?,
+                        "cached_tokens" => crate::__private::put(
+                            &mut v_cached_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "cached_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalRunOutputItemSampleUsage {
+                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
+                    completion_tokens: crate::__private::required(
+                        v_completion_tokens,
+                        "completion_tokens",
+                    )?,
+                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
+                    cached_tokens: crate::__private::required(v_cached_tokens, "cached_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalRunOutputItemSampleUsage {
@@ -2226,65 +3686,99 @@ impl Empty for EvalRunOutputItemSampleUsage {
 }
 
 /// Inline schema in `EvalRun`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalRunPerModelUsageItem {
     /// `model_name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model_name: String,
     /// `invocation_count`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub invocation_count: i64,
     /// `prompt_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub prompt_tokens: i64,
     /// `completion_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub completion_tokens: i64,
     /// `total_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total_tokens: i64,
     /// `cached_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub cached_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalRunPerModelUsageItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalRunPerModelUsageItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalRunPerModelUsageItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalRunPerModelUsageItem, A::Error> {
+                let mut v_model_name: Option<String> = None;
+                let mut v_invocation_count: Option<i64> = None;
+                let mut v_prompt_tokens: Option<i64> = None;
+                let mut v_completion_tokens: Option<i64> = None;
+                let mut v_total_tokens: Option<i64> = None;
+                let mut v_cached_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model_name" => crate::__private::put(
+                            &mut v_model_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model_name",
+                        )?,
+                        "invocation_count" => crate::__private::put(
+                            &mut v_invocation_count,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "invocation_count",
+                        )?,
+                        "prompt_tokens" => crate::__private::put(
+                            &mut v_prompt_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "prompt_tokens",
+                        )?,
+                        "completion_tokens" => crate::__private::put(
+                            &mut v_completion_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "completion_tokens",
+                        )?,
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total_tokens",
+                        )?,
+                        "cached_tokens" => crate::__private::put(
+                            &mut v_cached_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "cached_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalRunPerModelUsageItem {
+                    model_name: crate::__private::required(v_model_name, "model_name")?,
+                    invocation_count: crate::__private::required(
+                        v_invocation_count,
+                        "invocation_count",
+                    )?,
+                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
+                    completion_tokens: crate::__private::required(
+                        v_completion_tokens,
+                        "completion_tokens",
+                    )?,
+                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
+                    cached_tokens: crate::__private::required(v_cached_tokens, "cached_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalRunPerModelUsageItem {
@@ -2310,38 +3804,69 @@ impl Empty for EvalRunPerModelUsageItem {
 }
 
 /// Inline schema in `EvalRun`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalRunPerTestingCriteriaResultsItem {
     /// `testing_criteria`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub testing_criteria: String,
     /// `passed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub passed: i64,
     /// `failed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub failed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalRunPerTestingCriteriaResultsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalRunPerTestingCriteriaResultsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalRunPerTestingCriteriaResultsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalRunPerTestingCriteriaResultsItem, A::Error> {
+                let mut v_testing_criteria: Option<String> = None;
+                let mut v_passed: Option<i64> = None;
+                let mut v_failed: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "testing_criteria" => crate::__private::put(
+                            &mut v_testing_criteria,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "testing_criteria",
+                        )?,
+                        "passed" => crate::__private::put(
+                            &mut v_passed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "passed",
+                        )?,
+                        "failed" => crate::__private::put(
+                            &mut v_failed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "failed",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalRunPerTestingCriteriaResultsItem {
+                    testing_criteria: crate::__private::required(
+                        v_testing_criteria,
+                        "testing_criteria",
+                    )?,
+                    passed: crate::__private::required(v_passed, "passed")?,
+                    failed: crate::__private::required(v_failed, "failed")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalRunPerTestingCriteriaResultsItem {
@@ -2357,47 +3882,75 @@ impl Empty for EvalRunPerTestingCriteriaResultsItem {
 }
 
 /// Inline schema in `EvalRun`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalRunResultCounts {
     /// `total`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total: i64,
     /// `errored`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub errored: i64,
     /// `failed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub failed: i64,
     /// `passed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub passed: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalRunResultCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalRunResultCounts;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalRunResultCounts` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalRunResultCounts, A::Error> {
+                let mut v_total: Option<i64> = None;
+                let mut v_errored: Option<i64> = None;
+                let mut v_failed: Option<i64> = None;
+                let mut v_passed: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "total" => crate::__private::put(
+                            &mut v_total,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total",
+                        )?,
+                        "errored" => crate::__private::put(
+                            &mut v_errored,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "errored",
+                        )?,
+                        "failed" => crate::__private::put(
+                            &mut v_failed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "failed",
+                        )?,
+                        "passed" => crate::__private::put(
+                            &mut v_passed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "passed",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalRunResultCounts {
+                    total: crate::__private::required(v_total, "total")?,
+                    errored: crate::__private::required(v_errored, "errored")?,
+                    failed: crate::__private::required(v_failed, "failed")?,
+                    passed: crate::__private::required(v_passed, "passed")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalRunResultCounts {
@@ -2415,21 +3968,60 @@ impl Empty for EvalRunResultCounts {
 
 /// The `EvalStoredCompletionsDataSourceConfig` schema.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalStoredCompletionsDataSourceConfig {
     /// `type`, required.
     /// Default: `"stored_completions"`.
-    #[serde(default)]
     pub r#type: consts::StoredCompletions,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `schema`, required.
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub schema: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalStoredCompletionsDataSourceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalStoredCompletionsDataSourceConfig;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalStoredCompletionsDataSourceConfig` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalStoredCompletionsDataSourceConfig, A::Error> {
+                let mut v_type: Option<consts::StoredCompletions> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_schema: Option<serde_json::Value> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "schema" => {
+                            crate::__private::put(&mut v_schema, map.next_value()?, "schema")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalStoredCompletionsDataSourceConfig {
+                    r#type: v_type.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    schema: crate::__private::required(v_schema, "schema")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalStoredCompletionsDataSourceConfig {
@@ -2445,37 +4037,93 @@ impl Empty for EvalStoredCompletionsDataSourceConfig {
 }
 
 /// The `EvalStoredCompletionsSource` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct EvalStoredCompletionsSource {
     /// `type`, required.
     /// Default: `"stored_completions"`.
-    #[serde(default)]
     pub r#type: consts::StoredCompletions,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `model`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `created_after`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_after: Option<i64>,
     /// `created_before`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_before: Option<i64>,
     /// `limit`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalStoredCompletionsSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalStoredCompletionsSource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalStoredCompletionsSource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalStoredCompletionsSource, A::Error> {
+                let mut v_type: Option<consts::StoredCompletions> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut v_created_after: Option<Option<i64>> = None;
+                let mut v_created_before: Option<Option<i64>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        "created_after" => crate::__private::put(
+                            &mut v_created_after,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "created_after",
+                        )?,
+                        "created_before" => crate::__private::put(
+                            &mut v_created_before,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "created_before",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalStoredCompletionsSource {
+                    r#type: v_type.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    created_after: v_created_after.unwrap_or_default(),
+                    created_before: v_created_before.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EvalStoredCompletionsSource {
@@ -2517,30 +4165,75 @@ ScoreModel(EvalGraderScoreModel) = "score_model",
 }
 
 /// The `GetEvalRunOutputItemsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct GetEvalRunOutputItemsParams {
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<GetEvalRunOutputItemsParamsStatus>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<GetEvalRunOutputItemsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GetEvalRunOutputItemsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GetEvalRunOutputItemsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GetEvalRunOutputItemsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetEvalRunOutputItemsParams, A::Error> {
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_status: Option<Option<GetEvalRunOutputItemsParamsStatus>> = None;
+                let mut v_order: Option<Option<GetEvalRunOutputItemsParamsOrder>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GetEvalRunOutputItemsParams {
+                    after: v_after.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GetEvalRunOutputItemsParams {
@@ -2570,30 +4263,75 @@ Pass = "pass",
 }
 
 /// The `GetEvalRunsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct GetEvalRunsParams {
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<GetEvalRunsParamsOrder>,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<GetEvalRunsParamsStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GetEvalRunsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GetEvalRunsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GetEvalRunsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GetEvalRunsParams, A::Error> {
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<GetEvalRunsParamsOrder>> = None;
+                let mut v_status: Option<Option<GetEvalRunsParamsStatus>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GetEvalRunsParams {
+                    after: v_after.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GetEvalRunsParams {
@@ -2629,31 +4367,76 @@ Failed = "failed",
 }
 
 /// The `ListEvalsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListEvalsParams {
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"asc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListEvalsParamsOrder>,
     /// `order_by`, optional.
     /// Default: `"created_at"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<ListEvalsParamsOrderBy>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListEvalsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListEvalsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListEvalsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListEvalsParams, A::Error> {
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<ListEvalsParamsOrder>> = None;
+                let mut v_order_by: Option<Option<ListEvalsParamsOrderBy>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "order_by" => {
+                            crate::__private::put(&mut v_order_by, map.next_value()?, "order_by")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListEvalsParams {
+                    after: v_after.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    order_by: v_order_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListEvalsParams {
@@ -2684,21 +4467,57 @@ UpdatedAt = "updated_at",
 }
 
 /// The `UpdateEvalRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct UpdateEvalRequest {
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UpdateEvalRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UpdateEvalRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UpdateEvalRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateEvalRequest, A::Error> {
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UpdateEvalRequest {
+                    name: v_name.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UpdateEvalRequest {

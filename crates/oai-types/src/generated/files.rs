@@ -6,23 +6,53 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CodeInterpreterFileOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CodeInterpreterFileOutput {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Files,
     /// `files`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub files: Vec<CodeInterpreterFileOutputFilesItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CodeInterpreterFileOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CodeInterpreterFileOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CodeInterpreterFileOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CodeInterpreterFileOutput, A::Error> {
+                let mut v_type: Option<consts::Files> = None;
+                let mut v_files: Option<Vec<CodeInterpreterFileOutputFilesItem>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "files" => crate::__private::put(
+                            &mut v_files,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "files",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CodeInterpreterFileOutput {
+                    r#type: v_type.unwrap_or_default(),
+                    files: crate::__private::required(v_files, "files")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CodeInterpreterFileOutput {
@@ -37,29 +67,57 @@ impl Empty for CodeInterpreterFileOutput {
 }
 
 /// Inline schema in `CodeInterpreterFileOutput`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CodeInterpreterFileOutputFilesItem {
     /// `mime_type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub mime_type: String,
     /// `file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CodeInterpreterFileOutputFilesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CodeInterpreterFileOutputFilesItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CodeInterpreterFileOutputFilesItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CodeInterpreterFileOutputFilesItem, A::Error> {
+                let mut v_mime_type: Option<String> = None;
+                let mut v_file_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "mime_type" => crate::__private::put(
+                            &mut v_mime_type,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "mime_type",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CodeInterpreterFileOutputFilesItem {
+                    mime_type: crate::__private::required(v_mime_type, "mime_type")?,
+                    file_id: crate::__private::required(v_file_id, "file_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CodeInterpreterFileOutputFilesItem {
@@ -74,25 +132,63 @@ impl Empty for CodeInterpreterFileOutputFilesItem {
 }
 
 /// The `CreateFileRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateFileRequest {
     /// `file`, required.
     pub file: crate::InputFile,
     /// `purpose`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub purpose: CreateFileRequestPurpose,
     /// `expires_after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<FileExpirationAfter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateFileRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateFileRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateFileRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateFileRequest, A::Error> {
+                let mut v_file: Option<crate::InputFile> = None;
+                let mut v_purpose: Option<CreateFileRequestPurpose> = None;
+                let mut v_expires_after: Option<Option<FileExpirationAfter>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file" => crate::__private::put(&mut v_file, map.next_value()?, "file")?,
+                        "purpose" => crate::__private::put(
+                            &mut v_purpose,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "purpose",
+                        )?,
+                        "expires_after" => crate::__private::put(
+                            &mut v_expires_after,
+                            map.next_value()?,
+                            "expires_after",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateFileRequest {
+                    file: crate::__private::present(v_file, "file")?,
+                    purpose: crate::__private::required(v_purpose, "purpose")?,
+                    expires_after: v_expires_after.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateFileRequest {
@@ -126,32 +222,64 @@ Evals = "evals",
 }
 
 /// The `DeleteFileResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeleteFileResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::File,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeleteFileResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeleteFileResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeleteFileResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteFileResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::File> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeleteFileResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeleteFileResponse {
@@ -167,34 +295,77 @@ impl Empty for DeleteFileResponse {
 }
 
 /// The `ListFilesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListFilesParams {
     /// `purpose`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
     /// `limit`, optional.
     /// Default: `10000`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListFilesParamsOrder>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListFilesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListFilesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListFilesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListFilesParams, A::Error> {
+                let mut v_purpose: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<ListFilesParamsOrder>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "purpose" => crate::__private::put(
+                            &mut v_purpose,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "purpose",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListFilesParams {
+                    purpose: v_purpose.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListFilesParams {
@@ -214,56 +385,84 @@ impl Empty for ListFilesParams {
 pub type ListFilesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListFilesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListFilesResponse {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<OpenAIFile>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListFilesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListFilesResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListFilesResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListFilesResponse, A::Error> {
+                let mut v_object: Option<String> = None;
+                let mut v_data: Option<Vec<OpenAIFile>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListFilesResponse {
+                    object: crate::__private::required(v_object, "object")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListFilesResponse {

@@ -6,20 +6,48 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateFineTuningCheckpointPermissionRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateFineTuningCheckpointPermissionRequest {
     /// `project_ids`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub project_ids: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateFineTuningCheckpointPermissionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateFineTuningCheckpointPermissionRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateFineTuningCheckpointPermissionRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateFineTuningCheckpointPermissionRequest, A::Error> {
+                let mut v_project_ids: Option<Vec<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "project_ids" => crate::__private::put(
+                            &mut v_project_ids,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "project_ids",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateFineTuningCheckpointPermissionRequest {
+                    project_ids: crate::__private::required(v_project_ids, "project_ids")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateFineTuningCheckpointPermissionRequest {
@@ -33,66 +61,131 @@ impl Empty for CreateFineTuningCheckpointPermissionRequest {
 }
 
 /// The `CreateFineTuningJobRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateFineTuningJobRequest {
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model: CreateFineTuningJobRequestModel,
     /// `training_file`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub training_file: String,
     /// `hyperparameters`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hyperparameters: Option<CreateFineTuningJobRequestHyperparameters>,
     /// `suffix`, optional, nullable.
     /// Constraints: at least 1 characters, at most 64 characters.
     /// Default: `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub suffix: Option<String>,
     /// `validation_file`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub validation_file: Option<String>,
     /// `integrations`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub integrations: Option<Vec<CreateFineTuningJobRequestIntegrationsItem>>,
     /// `seed`, optional, nullable.
     /// Constraints: minimum 0, maximum 2147483647.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     /// `method`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<FineTuneMethod>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateFineTuningJobRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateFineTuningJobRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateFineTuningJobRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateFineTuningJobRequest, A::Error> {
+                let mut v_model: Option<CreateFineTuningJobRequestModel> = None;
+                let mut v_training_file: Option<String> = None;
+                let mut v_hyperparameters: Option<
+                    Option<CreateFineTuningJobRequestHyperparameters>,
+                > = None;
+                let mut v_suffix: Option<Option<String>> = None;
+                let mut v_validation_file: Option<Option<String>> = None;
+                let mut v_integrations: Option<
+                    Option<Vec<CreateFineTuningJobRequestIntegrationsItem>>,
+                > = None;
+                let mut v_seed: Option<Option<u64>> = None;
+                let mut v_method: Option<Option<FineTuneMethod>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model",
+                        )?,
+                        "training_file" => crate::__private::put(
+                            &mut v_training_file,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "training_file",
+                        )?,
+                        "hyperparameters" => crate::__private::put(
+                            &mut v_hyperparameters,
+                            map.next_value()?,
+                            "hyperparameters",
+                        )?,
+                        "suffix" => crate::__private::put(
+                            &mut v_suffix,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "suffix",
+                        )?,
+                        "validation_file" => crate::__private::put(
+                            &mut v_validation_file,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "validation_file",
+                        )?,
+                        "integrations" => crate::__private::put(
+                            &mut v_integrations,
+                            map.next_value()?,
+                            "integrations",
+                        )?,
+                        "seed" => crate::__private::put(
+                            &mut v_seed,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "seed",
+                        )?,
+                        "method" => {
+                            crate::__private::put(&mut v_method, map.next_value()?, "method")?
+                        }
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateFineTuningJobRequest {
+                    model: crate::__private::required(v_model, "model")?,
+                    training_file: crate::__private::required(v_training_file, "training_file")?,
+                    hyperparameters: v_hyperparameters.unwrap_or_default(),
+                    suffix: v_suffix.unwrap_or_default(),
+                    validation_file: v_validation_file.unwrap_or_default(),
+                    integrations: v_integrations.unwrap_or_default(),
+                    seed: v_seed.unwrap_or_default(),
+                    method: v_method.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateFineTuningJobRequest {
@@ -125,24 +218,77 @@ impl Empty for CreateFineTuningJobRequest {
 
 /// Inline schema in `CreateFineTuningJobRequest`.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateFineTuningJobRequestHyperparameters {
     /// `batch_size`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<CreateFineTuningJobRequestHyperparametersBatchSize>,
     /// `learning_rate_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate_multiplier:
         Option<CreateFineTuningJobRequestHyperparametersLearningRateMultiplier>,
     /// `n_epochs`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<CreateFineTuningJobRequestHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateFineTuningJobRequestHyperparameters {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateFineTuningJobRequestHyperparameters;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateFineTuningJobRequestHyperparameters` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateFineTuningJobRequestHyperparameters, A::Error> {
+                let mut v_batch_size: Option<
+                    Option<CreateFineTuningJobRequestHyperparametersBatchSize>,
+                > = None;
+                let mut v_learning_rate_multiplier: Option<
+                    Option<CreateFineTuningJobRequestHyperparametersLearningRateMultiplier>,
+                > = None;
+                let mut v_n_epochs: Option<
+                    Option<CreateFineTuningJobRequestHyperparametersNEpochs>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "batch_size" => crate::__private::put(
+                            &mut v_batch_size,
+                            map.next_value()?,
+                            "batch_size",
+                        )?,
+                        "learning_rate_multiplier" => crate::__private::put(
+                            &mut v_learning_rate_multiplier,
+                            map.next_value()?,
+                            "learning_rate_multiplier",
+                        )?,
+                        "n_epochs" => {
+                            crate::__private::put(&mut v_n_epochs, map.next_value()?, "n_epochs")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateFineTuningJobRequestHyperparameters {
+                    batch_size: v_batch_size.unwrap_or_default(),
+                    learning_rate_multiplier: v_learning_rate_multiplier.unwrap_or_default(),
+                    n_epochs: v_n_epochs.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateFineTuningJobRequestHyperparameters {
@@ -191,23 +337,53 @@ Integer(u64),
 }
 
 /// Inline schema in `CreateFineTuningJobRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateFineTuningJobRequestIntegrationsItem {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Wandb,
     /// `wandb`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub wandb: CreateFineTuningJobRequestIntegrationsItemWandb,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateFineTuningJobRequestIntegrationsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateFineTuningJobRequestIntegrationsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateFineTuningJobRequestIntegrationsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateFineTuningJobRequestIntegrationsItem, A::Error> {
+                let mut v_type: Option<consts::Wandb> = None;
+                let mut v_wandb: Option<CreateFineTuningJobRequestIntegrationsItemWandb> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "wandb" => crate::__private::put(
+                            &mut v_wandb,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "wandb",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateFineTuningJobRequestIntegrationsItem {
+                    r#type: v_type.unwrap_or_default(),
+                    wandb: crate::__private::required(v_wandb, "wandb")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateFineTuningJobRequestIntegrationsItem {
@@ -222,37 +398,74 @@ impl Empty for CreateFineTuningJobRequestIntegrationsItem {
 }
 
 /// Inline schema in `CreateFineTuningJobRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateFineTuningJobRequestIntegrationsItemWandb {
     /// `project`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub project: String,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `entity`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
     /// `tags`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateFineTuningJobRequestIntegrationsItemWandb {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateFineTuningJobRequestIntegrationsItemWandb;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateFineTuningJobRequestIntegrationsItemWandb` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateFineTuningJobRequestIntegrationsItemWandb, A::Error> {
+                let mut v_project: Option<String> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_entity: Option<Option<String>> = None;
+                let mut v_tags: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "project" => crate::__private::put(
+                            &mut v_project,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "project",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "entity" => crate::__private::put(
+                            &mut v_entity,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "entity",
+                        )?,
+                        "tags" => crate::__private::put(&mut v_tags, map.next_value()?, "tags")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateFineTuningJobRequestIntegrationsItemWandb {
+                    project: crate::__private::required(v_project, "project")?,
+                    name: v_name.unwrap_or_default(),
+                    entity: v_entity.unwrap_or_default(),
+                    tags: v_tags.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateFineTuningJobRequestIntegrationsItemWandb {
@@ -283,32 +496,64 @@ Gpt4oMini = "gpt-4o-mini",
 }
 
 /// The `DeleteFineTuningCheckpointPermissionResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeleteFineTuningCheckpointPermissionResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::CheckpointPermission,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeleteFineTuningCheckpointPermissionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeleteFineTuningCheckpointPermissionResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeleteFineTuningCheckpointPermissionResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteFineTuningCheckpointPermissionResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::CheckpointPermission> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeleteFineTuningCheckpointPermissionResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeleteFineTuningCheckpointPermissionResponse {
@@ -324,27 +569,79 @@ impl Empty for DeleteFineTuningCheckpointPermissionResponse {
 }
 
 /// The `FineTuneDPOHyperparameters` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FineTuneDPOHyperparameters {
     /// `beta`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub beta: Option<FineTuneDPOHyperparametersBeta>,
     /// `batch_size`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<FineTuneDPOHyperparametersBatchSize>,
     /// `learning_rate_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate_multiplier: Option<FineTuneDPOHyperparametersLearningRateMultiplier>,
     /// `n_epochs`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<FineTuneDPOHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuneDPOHyperparameters {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuneDPOHyperparameters;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuneDPOHyperparameters` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuneDPOHyperparameters, A::Error> {
+                let mut v_beta: Option<Option<FineTuneDPOHyperparametersBeta>> = None;
+                let mut v_batch_size: Option<Option<FineTuneDPOHyperparametersBatchSize>> = None;
+                let mut v_learning_rate_multiplier: Option<
+                    Option<FineTuneDPOHyperparametersLearningRateMultiplier>,
+                > = None;
+                let mut v_n_epochs: Option<Option<FineTuneDPOHyperparametersNEpochs>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "beta" => crate::__private::put(&mut v_beta, map.next_value()?, "beta")?,
+                        "batch_size" => crate::__private::put(
+                            &mut v_batch_size,
+                            map.next_value()?,
+                            "batch_size",
+                        )?,
+                        "learning_rate_multiplier" => crate::__private::put(
+                            &mut v_learning_rate_multiplier,
+                            map.next_value()?,
+                            "learning_rate_multiplier",
+                        )?,
+                        "n_epochs" => {
+                            crate::__private::put(&mut v_n_epochs, map.next_value()?, "n_epochs")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuneDPOHyperparameters {
+                    beta: v_beta.unwrap_or_default(),
+                    batch_size: v_batch_size.unwrap_or_default(),
+                    learning_rate_multiplier: v_learning_rate_multiplier.unwrap_or_default(),
+                    n_epochs: v_n_epochs.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuneDPOHyperparameters {
@@ -406,14 +703,49 @@ Integer(u64),
 }
 
 /// The `FineTuneDPOMethod` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FineTuneDPOMethod {
     /// `hyperparameters`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hyperparameters: Option<FineTuneDPOHyperparameters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuneDPOMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuneDPOMethod;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuneDPOMethod` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuneDPOMethod, A::Error> {
+                let mut v_hyperparameters: Option<Option<FineTuneDPOHyperparameters>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "hyperparameters" => crate::__private::put(
+                            &mut v_hyperparameters,
+                            map.next_value()?,
+                            "hyperparameters",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuneDPOMethod {
+                    hyperparameters: v_hyperparameters.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuneDPOMethod {
@@ -427,29 +759,74 @@ impl Empty for FineTuneDPOMethod {
 }
 
 /// The `FineTuneMethod` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FineTuneMethod {
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: FineTuneMethodType,
     /// `supervised`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub supervised: Option<FineTuneSupervisedMethod>,
     /// `dpo`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dpo: Option<FineTuneDPOMethod>,
     /// `reinforcement`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reinforcement: Option<FineTuneReinforcementMethod>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuneMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuneMethod;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuneMethod` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuneMethod, A::Error> {
+                let mut v_type: Option<FineTuneMethodType> = None;
+                let mut v_supervised: Option<Option<FineTuneSupervisedMethod>> = None;
+                let mut v_dpo: Option<Option<FineTuneDPOMethod>> = None;
+                let mut v_reinforcement: Option<Option<FineTuneReinforcementMethod>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        "supervised" => crate::__private::put(
+                            &mut v_supervised,
+                            map.next_value()?,
+                            "supervised",
+                        )?,
+                        "dpo" => crate::__private::put(&mut v_dpo, map.next_value()?, "dpo")?,
+                        "reinforcement" => crate::__private::put(
+                            &mut v_reinforcement,
+                            map.next_value()?,
+                            "reinforcement",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuneMethod {
+                    r#type: crate::__private::required(v_type, "type")?,
+                    supervised: v_supervised.unwrap_or_default(),
+                    dpo: v_dpo.unwrap_or_default(),
+                    reinforcement: v_reinforcement.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuneMethod {
@@ -478,40 +855,128 @@ Reinforcement = "reinforcement",
 }
 
 /// The `FineTuneReinforcementHyperparameters` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FineTuneReinforcementHyperparameters {
     /// `batch_size`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<FineTuneReinforcementHyperparametersBatchSize>,
     /// `learning_rate_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate_multiplier:
         Option<FineTuneReinforcementHyperparametersLearningRateMultiplier>,
     /// `n_epochs`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<FineTuneReinforcementHyperparametersNEpochs>,
     /// `reasoning_effort`, optional.
     /// Default: `"default"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<FineTuneReinforcementHyperparametersReasoningEffort>,
     /// `compute_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub compute_multiplier: Option<FineTuneReinforcementHyperparametersComputeMultiplier>,
     /// `eval_interval`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub eval_interval: Option<FineTuneReinforcementHyperparametersEvalInterval>,
     /// `eval_samples`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub eval_samples: Option<FineTuneReinforcementHyperparametersEvalSamples>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuneReinforcementHyperparameters {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuneReinforcementHyperparameters;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuneReinforcementHyperparameters` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuneReinforcementHyperparameters, A::Error> {
+                let mut v_batch_size: Option<
+                    Option<FineTuneReinforcementHyperparametersBatchSize>,
+                > = None;
+                let mut v_learning_rate_multiplier: Option<
+                    Option<FineTuneReinforcementHyperparametersLearningRateMultiplier>,
+                > = None;
+                let mut v_n_epochs: Option<Option<FineTuneReinforcementHyperparametersNEpochs>> =
+                    None;
+                let mut v_reasoning_effort: Option<
+                    Option<FineTuneReinforcementHyperparametersReasoningEffort>,
+                > = None;
+                let mut v_compute_multiplier: Option<
+                    Option<FineTuneReinforcementHyperparametersComputeMultiplier>,
+                > = None;
+                let mut v_eval_interval: Option<
+                    Option<FineTuneReinforcementHyperparametersEvalInterval>,
+                > = None;
+                let mut v_eval_samples: Option<
+                    Option<FineTuneReinforcementHyperparametersEvalSamples>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "batch_size" => crate::__private::put(
+                            &mut v_batch_size,
+                            map.next_value()?,
+                            "batch_size",
+                        )?,
+                        "learning_rate_multiplier" => crate::__private::put(
+                            &mut v_learning_rate_multiplier,
+                            map.next_value()?,
+                            "learning_rate_multiplier",
+                        )?,
+                        "n_epochs" => {
+                            crate::__private::put(&mut v_n_epochs, map.next_value()?, "n_epochs")?
+                        }
+                        "reasoning_effort" => crate::__private::put(
+                            &mut v_reasoning_effort,
+                            map.next_value()?,
+                            "reasoning_effort",
+                        )?,
+                        "compute_multiplier" => crate::__private::put(
+                            &mut v_compute_multiplier,
+                            map.next_value()?,
+                            "compute_multiplier",
+                        )?,
+                        "eval_interval" => crate::__private::put(
+                            &mut v_eval_interval,
+                            map.next_value()?,
+                            "eval_interval",
+                        )?,
+                        "eval_samples" => crate::__private::put(
+                            &mut v_eval_samples,
+                            map.next_value()?,
+                            "eval_samples",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuneReinforcementHyperparameters {
+                    batch_size: v_batch_size.unwrap_or_default(),
+                    learning_rate_multiplier: v_learning_rate_multiplier.unwrap_or_default(),
+                    n_epochs: v_n_epochs.unwrap_or_default(),
+                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                    compute_multiplier: v_compute_multiplier.unwrap_or_default(),
+                    eval_interval: v_eval_interval.unwrap_or_default(),
+                    eval_samples: v_eval_samples.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuneReinforcementHyperparameters {
@@ -620,23 +1085,59 @@ High = "high",
 }
 
 /// The `FineTuneReinforcementMethod` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FineTuneReinforcementMethod {
     /// `grader`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub grader: FineTuneReinforcementMethodGrader,
     /// `hyperparameters`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hyperparameters: Option<FineTuneReinforcementHyperparameters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuneReinforcementMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuneReinforcementMethod;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuneReinforcementMethod` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuneReinforcementMethod, A::Error> {
+                let mut v_grader: Option<FineTuneReinforcementMethodGrader> = None;
+                let mut v_hyperparameters: Option<Option<FineTuneReinforcementHyperparameters>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "grader" => crate::__private::put(
+                            &mut v_grader,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "grader",
+                        )?,
+                        "hyperparameters" => crate::__private::put(
+                            &mut v_hyperparameters,
+                            map.next_value()?,
+                            "hyperparameters",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuneReinforcementMethod {
+                    grader: crate::__private::required(v_grader, "grader")?,
+                    hyperparameters: v_hyperparameters.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuneReinforcementMethod {
@@ -667,23 +1168,73 @@ Multi(GraderMulti) = "multi",
 }
 
 /// The `FineTuneSupervisedHyperparameters` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FineTuneSupervisedHyperparameters {
     /// `batch_size`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<FineTuneSupervisedHyperparametersBatchSize>,
     /// `learning_rate_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate_multiplier: Option<FineTuneSupervisedHyperparametersLearningRateMultiplier>,
     /// `n_epochs`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<FineTuneSupervisedHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuneSupervisedHyperparameters {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuneSupervisedHyperparameters;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuneSupervisedHyperparameters` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuneSupervisedHyperparameters, A::Error> {
+                let mut v_batch_size: Option<Option<FineTuneSupervisedHyperparametersBatchSize>> =
+                    None;
+                let mut v_learning_rate_multiplier: Option<
+                    Option<FineTuneSupervisedHyperparametersLearningRateMultiplier>,
+                > = None;
+                let mut v_n_epochs: Option<Option<FineTuneSupervisedHyperparametersNEpochs>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "batch_size" => crate::__private::put(
+                            &mut v_batch_size,
+                            map.next_value()?,
+                            "batch_size",
+                        )?,
+                        "learning_rate_multiplier" => crate::__private::put(
+                            &mut v_learning_rate_multiplier,
+                            map.next_value()?,
+                            "learning_rate_multiplier",
+                        )?,
+                        "n_epochs" => {
+                            crate::__private::put(&mut v_n_epochs, map.next_value()?, "n_epochs")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuneSupervisedHyperparameters {
+                    batch_size: v_batch_size.unwrap_or_default(),
+                    learning_rate_multiplier: v_learning_rate_multiplier.unwrap_or_default(),
+                    n_epochs: v_n_epochs.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuneSupervisedHyperparameters {
@@ -732,14 +1283,49 @@ Integer(u64),
 }
 
 /// The `FineTuneSupervisedMethod` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FineTuneSupervisedMethod {
     /// `hyperparameters`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hyperparameters: Option<FineTuneSupervisedHyperparameters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuneSupervisedMethod {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuneSupervisedMethod;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuneSupervisedMethod` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuneSupervisedMethod, A::Error> {
+                let mut v_hyperparameters: Option<Option<FineTuneSupervisedHyperparameters>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "hyperparameters" => crate::__private::put(
+                            &mut v_hyperparameters,
+                            map.next_value()?,
+                            "hyperparameters",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuneSupervisedMethod {
+                    hyperparameters: v_hyperparameters.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuneSupervisedMethod {
@@ -753,41 +1339,73 @@ impl Empty for FineTuneSupervisedMethod {
 }
 
 /// The `FineTuningCheckpointPermission` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FineTuningCheckpointPermission {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `project_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub project_id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::CheckpointPermission,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuningCheckpointPermission {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuningCheckpointPermission;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuningCheckpointPermission` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuningCheckpointPermission, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_project_id: Option<String> = None;
+                let mut v_object: Option<consts::CheckpointPermission> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "project_id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuningCheckpointPermission {
+                    id: crate::__private::required(v_id, "id")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    project_id: crate::__private::required(v_project_id, "project_id")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuningCheckpointPermission {
@@ -804,23 +1422,53 @@ impl Empty for FineTuningCheckpointPermission {
 }
 
 /// The `FineTuningIntegration` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FineTuningIntegration {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Wandb,
     /// `wandb`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub wandb: FineTuningIntegrationWandb,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuningIntegration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuningIntegration;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuningIntegration` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuningIntegration, A::Error> {
+                let mut v_type: Option<consts::Wandb> = None;
+                let mut v_wandb: Option<FineTuningIntegrationWandb> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "wandb" => crate::__private::put(
+                            &mut v_wandb,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "wandb",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuningIntegration {
+                    r#type: v_type.unwrap_or_default(),
+                    wandb: crate::__private::required(v_wandb, "wandb")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuningIntegration {
@@ -835,37 +1483,74 @@ impl Empty for FineTuningIntegration {
 }
 
 /// Inline schema in `FineTuningIntegration`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FineTuningIntegrationWandb {
     /// `project`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub project: String,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `entity`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
     /// `tags`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuningIntegrationWandb {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuningIntegrationWandb;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuningIntegrationWandb` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuningIntegrationWandb, A::Error> {
+                let mut v_project: Option<String> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_entity: Option<Option<String>> = None;
+                let mut v_tags: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "project" => crate::__private::put(
+                            &mut v_project,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "project",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "entity" => crate::__private::put(
+                            &mut v_entity,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "entity",
+                        )?,
+                        "tags" => crate::__private::put(&mut v_tags, map.next_value()?, "tags")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuningIntegrationWandb {
+                    project: crate::__private::required(v_project, "project")?,
+                    name: v_name.unwrap_or_default(),
+                    entity: v_entity.unwrap_or_default(),
+                    tags: v_tags.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuningIntegrationWandb {
@@ -882,152 +1567,210 @@ impl Empty for FineTuningIntegrationWandb {
 }
 
 /// The `FineTuningJob` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FineTuningJob {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `error`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub error: Option<FineTuningJobError>,
     /// `fine_tuned_model`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub fine_tuned_model: Option<String>,
     /// `finished_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub finished_at: Option<i64>,
     /// `hyperparameters`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub hyperparameters: FineTuningJobHyperparameters,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::FineTuningJob,
     /// `organization_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub organization_id: String,
     /// `result_files`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub result_files: Vec<String>,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: FineTuningJobStatus,
     /// `trained_tokens`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub trained_tokens: Option<i64>,
     /// `training_file`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub training_file: String,
     /// `validation_file`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub validation_file: Option<String>,
     /// `integrations`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub integrations: Option<Vec<FineTuningIntegration>>,
     /// `seed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub seed: i64,
     /// `estimated_finish`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_finish: Option<i64>,
     /// `method`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<FineTuneMethod>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuningJob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuningJob;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuningJob` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuningJob, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_error: Option<Option<FineTuningJobError>> = None;
+                let mut v_fine_tuned_model: Option<Option<String>> = None;
+                let mut v_finished_at: Option<Option<i64>> = None;
+                let mut v_hyperparameters: Option<FineTuningJobHyperparameters> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_object: Option<consts::FineTuningJob> = None;
+                let mut v_organization_id: Option<String> = None;
+                let mut v_result_files: Option<Vec<String>> = None;
+                let mut v_status: Option<FineTuningJobStatus> = None;
+                let mut v_trained_tokens: Option<Option<i64>> = None;
+                let mut v_training_file: Option<String> = None;
+                let mut v_validation_file: Option<Option<String>> = None;
+                let mut v_integrations: Option<Option<Vec<FineTuningIntegration>>> = None;
+                let mut v_seed: Option<i64> = None;
+                let mut v_estimated_finish: Option<Option<i64>> = None;
+                let mut v_method: Option<Option<FineTuneMethod>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "error" => crate::__private::put(&mut v_error, map.next_value()?, "error")?,
+                        "fine_tuned_model" => crate::__private::put(
+                            &mut v_fine_tuned_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "fine_tuned_model",
+                        )?,
+                        "finished_at" => crate::__private::put(
+                            &mut v_finished_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "finished_at",
+                        )?,
+                        "hyperparameters" => crate::__private::put(
+                            &mut v_hyperparameters,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "hyperparameters",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "organization_id" => crate::__private::put(
+                            &mut v_organization_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "organization_id",
+                        )?,
+                        "result_files" => crate::__private::put(
+                            &mut v_result_files,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "result_files",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "trained_tokens" => crate::__private::put(
+                            &mut v_trained_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "trained_tokens",
+                        )?,
+                        "training_file" => crate::__private::put(
+                            &mut v_training_file,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "training_file",
+                        )?,
+                        "validation_file" => crate::__private::put(
+                            &mut v_validation_file,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "validation_file",
+                        )?,
+                        "integrations" => crate::__private::put(
+                            &mut v_integrations,
+                            map.next_value()?,
+                            "integrations",
+                        )?,
+                        "seed" => crate::__private::put(
+                            &mut v_seed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "seed",
+                        )?,
+                        "estimated_finish" => crate::__private::put(
+                            &mut v_estimated_finish,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "estimated_finish",
+                        )?,
+                        "method" => {
+                            crate::__private::put(&mut v_method, map.next_value()?, "method")?
+                        }
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuningJob {
+                    id: crate::__private::required(v_id, "id")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    error: crate::__private::or_absent(v_error),
+                    fine_tuned_model: crate::__private::or_absent(v_fine_tuned_model),
+                    finished_at: crate::__private::or_absent(v_finished_at),
+                    hyperparameters: crate::__private::required(
+                        v_hyperparameters,
+                        "hyperparameters",
+                    )?,
+                    model: crate::__private::required(v_model, "model")?,
+                    object: v_object.unwrap_or_default(),
+                    organization_id: crate::__private::required(
+                        v_organization_id,
+                        "organization_id",
+                    )?,
+                    result_files: crate::__private::required(v_result_files, "result_files")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    trained_tokens: crate::__private::or_absent(v_trained_tokens),
+                    training_file: crate::__private::required(v_training_file, "training_file")?,
+                    validation_file: crate::__private::or_absent(v_validation_file),
+                    integrations: v_integrations.unwrap_or_default(),
+                    seed: crate::__private::required(v_seed, "seed")?,
+                    estimated_finish: v_estimated_finish.unwrap_or_default(),
+                    method: v_method.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuningJob {
@@ -1079,68 +1822,106 @@ impl Empty for FineTuningJob {
 }
 
 /// The `FineTuningJobCheckpoint` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FineTuningJobCheckpoint {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `fine_tuned_model_checkpoint`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub fine_tuned_model_checkpoint: String,
     /// `step_number`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub step_number: i64,
     /// `metrics`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub metrics: FineTuningJobCheckpointMetrics,
     /// `fine_tuning_job_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub fine_tuning_job_id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::FineTuningJobCheckpoint,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuningJobCheckpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuningJobCheckpoint;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuningJobCheckpoint` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuningJobCheckpoint, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_fine_tuned_model_checkpoint: Option<String> = None;
+                let mut v_step_number: Option<i64> = None;
+                let mut v_metrics: Option<FineTuningJobCheckpointMetrics> = None;
+                let mut v_fine_tuning_job_id: Option<String> = None;
+                let mut v_object: Option<consts::FineTuningJobCheckpoint> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "fine_tuned_model_checkpoint" => crate::__private::put(
+                            &mut v_fine_tuned_model_checkpoint,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "fine_tuned_model_checkpoint",
+                        )?,
+                        "step_number" => crate::__private::put(
+                            &mut v_step_number,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "step_number",
+                        )?,
+                        "metrics" => crate::__private::put(
+                            &mut v_metrics,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "metrics",
+                        )?,
+                        "fine_tuning_job_id" => crate::__private::put(
+                            &mut v_fine_tuning_job_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "fine_tuning_job_id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuningJobCheckpoint {
+                    id: crate::__private::required(v_id, "id")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    fine_tuned_model_checkpoint: crate::__private::required(
+                        v_fine_tuned_model_checkpoint,
+                        "fine_tuned_model_checkpoint",
+                    )?,
+                    step_number: crate::__private::required(v_step_number, "step_number")?,
+                    metrics: crate::__private::required(v_metrics, "metrics")?,
+                    fine_tuning_job_id: crate::__private::required(
+                        v_fine_tuning_job_id,
+                        "fine_tuning_job_id",
+                    )?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuningJobCheckpoint {
@@ -1168,32 +1949,106 @@ impl Empty for FineTuningJobCheckpoint {
 }
 
 /// Inline schema in `FineTuningJobCheckpoint`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FineTuningJobCheckpointMetrics {
     /// `step`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<f64>,
     /// `train_loss`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub train_loss: Option<f64>,
     /// `train_mean_token_accuracy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub train_mean_token_accuracy: Option<f64>,
     /// `valid_loss`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_loss: Option<f64>,
     /// `valid_mean_token_accuracy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_mean_token_accuracy: Option<f64>,
     /// `full_valid_loss`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_valid_loss: Option<f64>,
     /// `full_valid_mean_token_accuracy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_valid_mean_token_accuracy: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuningJobCheckpointMetrics {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuningJobCheckpointMetrics;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuningJobCheckpointMetrics` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuningJobCheckpointMetrics, A::Error> {
+                let mut v_step: Option<Option<f64>> = None;
+                let mut v_train_loss: Option<Option<f64>> = None;
+                let mut v_train_mean_token_accuracy: Option<Option<f64>> = None;
+                let mut v_valid_loss: Option<Option<f64>> = None;
+                let mut v_valid_mean_token_accuracy: Option<Option<f64>> = None;
+                let mut v_full_valid_loss: Option<Option<f64>> = None;
+                let mut v_full_valid_mean_token_accuracy: Option<Option<f64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "step" => crate::__private::put(&mut v_step, map.next_value()?, "step")?,
+                        "train_loss" => crate::__private::put(
+                            &mut v_train_loss,
+                            map.next_value()?,
+                            "train_loss",
+                        )?,
+                        "train_mean_token_accuracy" => crate::__private::put(
+                            &mut v_train_mean_token_accuracy,
+                            map.next_value()?,
+                            "train_mean_token_accuracy",
+                        )?,
+                        "valid_loss" => crate::__private::put(
+                            &mut v_valid_loss,
+                            map.next_value()?,
+                            "valid_loss",
+                        )?,
+                        "valid_mean_token_accuracy" => crate::__private::put(
+                            &mut v_valid_mean_token_accuracy,
+                            map.next_value()?,
+                            "valid_mean_token_accuracy",
+                        )?,
+                        "full_valid_loss" => crate::__private::put(
+                            &mut v_full_valid_loss,
+                            map.next_value()?,
+                            "full_valid_loss",
+                        )?,
+                        "full_valid_mean_token_accuracy" => crate::__private::put(
+                            &mut v_full_valid_mean_token_accuracy,
+                            map.next_value()?,
+                            "full_valid_mean_token_accuracy",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuningJobCheckpointMetrics {
+                    step: v_step.unwrap_or_default(),
+                    train_loss: v_train_loss.unwrap_or_default(),
+                    train_mean_token_accuracy: v_train_mean_token_accuracy.unwrap_or_default(),
+                    valid_loss: v_valid_loss.unwrap_or_default(),
+                    valid_mean_token_accuracy: v_valid_mean_token_accuracy.unwrap_or_default(),
+                    full_valid_loss: v_full_valid_loss.unwrap_or_default(),
+                    full_valid_mean_token_accuracy: v_full_valid_mean_token_accuracy
+                        .unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuningJobCheckpointMetrics {
@@ -1221,39 +2076,66 @@ impl Empty for FineTuningJobCheckpointMetrics {
 }
 
 /// Inline schema in `FineTuningJob`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FineTuningJobError {
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub code: String,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// `param`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub param: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuningJobError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuningJobError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuningJobError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuningJobError, A::Error> {
+                let mut v_code: Option<String> = None;
+                let mut v_message: Option<String> = None;
+                let mut v_param: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        "param" => crate::__private::put(
+                            &mut v_param,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "param",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuningJobError {
+                    code: crate::__private::required(v_code, "code")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    param: crate::__private::or_absent(v_param),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuningJobError {
@@ -1269,56 +2151,94 @@ impl Empty for FineTuningJobError {
 }
 
 /// The `FineTuningJobEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FineTuningJobEvent {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::FineTuningJobEvent,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `level`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub level: FineTuningJobEventLevel,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<FineTuningJobEventType>,
     /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuningJobEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuningJobEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuningJobEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuningJobEvent, A::Error> {
+                let mut v_object: Option<consts::FineTuningJobEvent> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_level: Option<FineTuningJobEventLevel> = None;
+                let mut v_message: Option<String> = None;
+                let mut v_type: Option<Option<FineTuningJobEventType>> = None;
+                let mut v_data: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "level" => crate::__private::put(
+                            &mut v_level,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "level",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuningJobEvent {
+                    object: v_object.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    level: crate::__private::required(v_level, "level")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    r#type: v_type.unwrap_or_default(),
+                    data: v_data.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuningJobEvent {
@@ -1368,22 +2288,71 @@ Metrics = "metrics",
 }
 
 /// Inline schema in `FineTuningJob`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FineTuningJobHyperparameters {
     /// `batch_size`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<FineTuningJobHyperparametersBatchSize>,
     /// `learning_rate_multiplier`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub learning_rate_multiplier: Option<FineTuningJobHyperparametersLearningRateMultiplier>,
     /// `n_epochs`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n_epochs: Option<FineTuningJobHyperparametersNEpochs>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FineTuningJobHyperparameters {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FineTuningJobHyperparameters;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FineTuningJobHyperparameters` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FineTuningJobHyperparameters, A::Error> {
+                let mut v_batch_size: Option<Option<FineTuningJobHyperparametersBatchSize>> = None;
+                let mut v_learning_rate_multiplier: Option<
+                    Option<FineTuningJobHyperparametersLearningRateMultiplier>,
+                > = None;
+                let mut v_n_epochs: Option<Option<FineTuningJobHyperparametersNEpochs>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "batch_size" => crate::__private::put(
+                            &mut v_batch_size,
+                            map.next_value()?,
+                            "batch_size",
+                        )?,
+                        "learning_rate_multiplier" => crate::__private::put(
+                            &mut v_learning_rate_multiplier,
+                            map.next_value()?,
+                            "learning_rate_multiplier",
+                        )?,
+                        "n_epochs" => {
+                            crate::__private::put(&mut v_n_epochs, map.next_value()?, "n_epochs")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FineTuningJobHyperparameters {
+                    batch_size: v_batch_size.unwrap_or_default(),
+                    learning_rate_multiplier: v_learning_rate_multiplier.unwrap_or_default(),
+                    n_epochs: v_n_epochs.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for FineTuningJobHyperparameters {
@@ -1450,42 +2419,75 @@ Cancelled = "cancelled",
 }
 
 /// The `GraderMulti` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GraderMulti {
     /// `type`, required.
     /// Default: `"multi"`.
-    #[serde(default)]
     pub r#type: consts::Multi,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `graders`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub graders: GraderMultiGraders,
     /// `calculate_output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub calculate_output: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GraderMulti {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GraderMulti;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GraderMulti` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GraderMulti, A::Error> {
+                let mut v_type: Option<consts::Multi> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_graders: Option<GraderMultiGraders> = None;
+                let mut v_calculate_output: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "graders" => crate::__private::put(
+                            &mut v_graders,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "graders",
+                        )?,
+                        "calculate_output" => crate::__private::put(
+                            &mut v_calculate_output,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "calculate_output",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GraderMulti {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    graders: crate::__private::required(v_graders, "graders")?,
+                    calculate_output: crate::__private::required(
+                        v_calculate_output,
+                        "calculate_output",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for GraderMulti {
@@ -1518,46 +2520,84 @@ LabelModel(GraderLabelModel) = "label_model",
 }
 
 /// The `ListFineTuningCheckpointPermissionResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListFineTuningCheckpointPermissionResponse {
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<FineTuningCheckpointPermission>,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListFineTuningCheckpointPermissionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListFineTuningCheckpointPermissionResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListFineTuningCheckpointPermissionResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListFineTuningCheckpointPermissionResponse, A::Error> {
+                let mut v_data: Option<Vec<FineTuningCheckpointPermission>> = None;
+                let mut v_object: Option<consts::List> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListFineTuningCheckpointPermissionResponse {
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListFineTuningCheckpointPermissionResponse {
@@ -1575,34 +2615,78 @@ impl Empty for ListFineTuningCheckpointPermissionResponse {
 }
 
 /// The `ListFineTuningCheckpointPermissionsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListFineTuningCheckpointPermissionsParams {
     /// `project_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_id: Option<String>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `10`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"descending"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListFineTuningCheckpointPermissionsParamsOrder>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListFineTuningCheckpointPermissionsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListFineTuningCheckpointPermissionsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListFineTuningCheckpointPermissionsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListFineTuningCheckpointPermissionsParams, A::Error> {
+                let mut v_project_id: Option<Option<String>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<ListFineTuningCheckpointPermissionsParamsOrder>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "project_id" => crate::__private::put(
+                            &mut v_project_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "project_id",
+                        )?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListFineTuningCheckpointPermissionsParams {
+                    project_id: v_project_id.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListFineTuningCheckpointPermissionsParams {
@@ -1630,23 +2714,60 @@ Descending = "descending",
 }
 
 /// The `ListFineTuningEventsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListFineTuningEventsParams {
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListFineTuningEventsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListFineTuningEventsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListFineTuningEventsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListFineTuningEventsParams, A::Error> {
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListFineTuningEventsParams {
+                    after: v_after.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListFineTuningEventsParams {
@@ -1661,23 +2782,60 @@ impl Empty for ListFineTuningEventsParams {
 }
 
 /// The `ListFineTuningJobCheckpointsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListFineTuningJobCheckpointsParams {
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `10`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListFineTuningJobCheckpointsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListFineTuningJobCheckpointsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListFineTuningJobCheckpointsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListFineTuningJobCheckpointsParams, A::Error> {
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListFineTuningJobCheckpointsParams {
+                    after: v_after.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListFineTuningJobCheckpointsParams {
@@ -1692,46 +2850,84 @@ impl Empty for ListFineTuningJobCheckpointsParams {
 }
 
 /// The `ListFineTuningJobCheckpointsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListFineTuningJobCheckpointsResponse {
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<FineTuningJobCheckpoint>,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `first_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_id: Option<String>,
     /// `last_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListFineTuningJobCheckpointsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListFineTuningJobCheckpointsResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListFineTuningJobCheckpointsResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListFineTuningJobCheckpointsResponse, A::Error> {
+                let mut v_data: Option<Vec<FineTuningJobCheckpoint>> = None;
+                let mut v_object: Option<consts::List> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListFineTuningJobCheckpointsResponse {
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    first_id: v_first_id.unwrap_or_default(),
+                    last_id: v_last_id.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListFineTuningJobCheckpointsResponse {
@@ -1749,32 +2945,64 @@ impl Empty for ListFineTuningJobCheckpointsResponse {
 }
 
 /// The `ListFineTuningJobEventsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListFineTuningJobEventsResponse {
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<FineTuningJobEvent>,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListFineTuningJobEventsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListFineTuningJobEventsResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListFineTuningJobEventsResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListFineTuningJobEventsResponse, A::Error> {
+                let mut v_data: Option<Vec<FineTuningJobEvent>> = None;
+                let mut v_object: Option<consts::List> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListFineTuningJobEventsResponse {
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListFineTuningJobEventsResponse {
@@ -1790,26 +3018,69 @@ impl Empty for ListFineTuningJobEventsResponse {
 }
 
 /// The `ListPaginatedFineTuningJobsParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListPaginatedFineTuningJobsParams {
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<std::collections::BTreeMap<String, String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListPaginatedFineTuningJobsParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListPaginatedFineTuningJobsParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListPaginatedFineTuningJobsParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListPaginatedFineTuningJobsParams, A::Error> {
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_metadata: Option<Option<std::collections::BTreeMap<String, String>>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListPaginatedFineTuningJobsParams {
+                    after: v_after.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListPaginatedFineTuningJobsParams {
@@ -1825,32 +3096,64 @@ impl Empty for ListPaginatedFineTuningJobsParams {
 }
 
 /// The `ListPaginatedFineTuningJobsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListPaginatedFineTuningJobsResponse {
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<FineTuningJob>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListPaginatedFineTuningJobsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListPaginatedFineTuningJobsResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListPaginatedFineTuningJobsResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListPaginatedFineTuningJobsResponse, A::Error> {
+                let mut v_data: Option<Vec<FineTuningJob>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_object: Option<consts::List> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListPaginatedFineTuningJobsResponse {
+                    data: crate::__private::required(v_data, "data")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListPaginatedFineTuningJobsResponse {
@@ -1866,32 +3169,63 @@ impl Empty for ListPaginatedFineTuningJobsResponse {
 }
 
 /// The `RunGraderRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunGraderRequest {
     /// `grader`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub grader: RunGraderRequestGrader,
     /// `item`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<serde_json::Value>,
     /// `model_sample`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model_sample: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunGraderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunGraderRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunGraderRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunGraderRequest, A::Error> {
+                let mut v_grader: Option<RunGraderRequestGrader> = None;
+                let mut v_item: Option<Option<serde_json::Value>> = None;
+                let mut v_model_sample: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "grader" => crate::__private::put(
+                            &mut v_grader,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "grader",
+                        )?,
+                        "item" => crate::__private::put(&mut v_item, map.next_value()?, "item")?,
+                        "model_sample" => crate::__private::put(
+                            &mut v_model_sample,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model_sample",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunGraderRequest {
+                    grader: crate::__private::required(v_grader, "grader")?,
+                    item: v_item.unwrap_or_default(),
+                    model_sample: crate::__private::required(v_model_sample, "model_sample")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunGraderRequest {
@@ -1923,47 +3257,82 @@ Multi(GraderMulti) = "multi",
 }
 
 /// The `RunGraderResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunGraderResponse {
     /// `reward`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub reward: f64,
     /// `metadata`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub metadata: RunGraderResponseMetadata,
     /// `sub_rewards`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub sub_rewards: std::collections::BTreeMap<String, serde_json::Value>,
     /// `model_grader_token_usage_per_model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model_grader_token_usage_per_model: std::collections::BTreeMap<String, serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunGraderResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunGraderResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunGraderResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunGraderResponse, A::Error> {
+                let mut v_reward: Option<f64> = None;
+                let mut v_metadata: Option<RunGraderResponseMetadata> = None;
+                let mut v_sub_rewards: Option<
+                    std::collections::BTreeMap<String, serde_json::Value>,
+                > = None;
+                let mut v_model_grader_token_usage_per_model: Option<
+                    std::collections::BTreeMap<String, serde_json::Value>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "reward" => crate::__private::put(
+                            &mut v_reward,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "reward",
+                        )?,
+                        "metadata" => crate::__private::put(
+                            &mut v_metadata,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "metadata",
+                        )?,
+                        "sub_rewards" => crate::__private::put(
+                            &mut v_sub_rewards,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "sub_rewards",
+                        )?,
+                        "model_grader_token_usage_per_model" => crate::__private::put(
+                            &mut v_model_grader_token_usage_per_model,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model_grader_token_usage_per_model",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunGraderResponse {
+                    reward: crate::__private::required(v_reward, "reward")?,
+                    metadata: crate::__private::required(v_metadata, "metadata")?,
+                    sub_rewards: crate::__private::required(v_sub_rewards, "sub_rewards")?,
+                    model_grader_token_usage_per_model: crate::__private::required(
+                        v_model_grader_token_usage_per_model,
+                        "model_grader_token_usage_per_model",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunGraderResponse {
@@ -1985,76 +3354,103 @@ impl Empty for RunGraderResponse {
 }
 
 /// Inline schema in `RunGraderResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunGraderResponseMetadata {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub r#type: String,
     /// `errors`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub errors: RunGraderResponseMetadataErrors,
     /// `execution_time`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub execution_time: f64,
     /// `scores`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub scores: std::collections::BTreeMap<String, serde_json::Value>,
     /// `token_usage`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub token_usage: Option<i64>,
     /// `sampled_model_name`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub sampled_model_name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunGraderResponseMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunGraderResponseMetadata;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunGraderResponseMetadata` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunGraderResponseMetadata, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_type: Option<String> = None;
+                let mut v_errors: Option<RunGraderResponseMetadataErrors> = None;
+                let mut v_execution_time: Option<f64> = None;
+                let mut v_scores: Option<std::collections::BTreeMap<String, serde_json::Value>> =
+                    None;
+                let mut v_token_usage: Option<Option<i64>> = None;
+                let mut v_sampled_model_name: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "type",
+                        )?,
+                        "errors" => crate::__private::put(
+                            &mut v_errors,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "errors",
+                        )?,
+                        "execution_time" => crate::__private::put(
+                            &mut v_execution_time,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "execution_time",
+                        )?,
+                        "scores" => crate::__private::put(
+                            &mut v_scores,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "scores",
+                        )?,
+                        "token_usage" => crate::__private::put(
+                            &mut v_token_usage,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "token_usage",
+                        )?,
+                        "sampled_model_name" => crate::__private::put(
+                            &mut v_sampled_model_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "sampled_model_name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunGraderResponseMetadata {
+                    name: crate::__private::required(v_name, "name")?,
+                    r#type: crate::__private::required(v_type, "type")?,
+                    errors: crate::__private::required(v_errors, "errors")?,
+                    execution_time: crate::__private::required(v_execution_time, "execution_time")?,
+                    scores: crate::__private::required(v_scores, "scores")?,
+                    token_usage: crate::__private::or_absent(v_token_usage),
+                    sampled_model_name: crate::__private::or_absent(v_sampled_model_name),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunGraderResponseMetadata {
@@ -2082,140 +3478,201 @@ impl Empty for RunGraderResponseMetadata {
 }
 
 /// Inline schema in `RunGraderResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunGraderResponseMetadataErrors {
     /// `formula_parse_error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub formula_parse_error: bool,
     /// `sample_parse_error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub sample_parse_error: bool,
     /// `truncated_observation_error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub truncated_observation_error: bool,
     /// `unresponsive_reward_error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub unresponsive_reward_error: bool,
     /// `invalid_variable_error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub invalid_variable_error: bool,
     /// `other_error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub other_error: bool,
     /// `python_grader_server_error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub python_grader_server_error: bool,
     /// `python_grader_server_error_type`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub python_grader_server_error_type: Option<String>,
     /// `python_grader_runtime_error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub python_grader_runtime_error: bool,
     /// `python_grader_runtime_error_details`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub python_grader_runtime_error_details: Option<String>,
     /// `model_grader_server_error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub model_grader_server_error: bool,
     /// `model_grader_refusal_error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub model_grader_refusal_error: bool,
     /// `model_grader_parse_error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub model_grader_parse_error: bool,
     /// `model_grader_server_error_details`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub model_grader_server_error_details: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RunGraderResponseMetadataErrors {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RunGraderResponseMetadataErrors;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RunGraderResponseMetadataErrors` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RunGraderResponseMetadataErrors, A::Error> {
+                let mut v_formula_parse_error: Option<bool> = None;
+                let mut v_sample_parse_error: Option<bool> = None;
+                let mut v_truncated_observation_error: Option<bool> = None;
+                let mut v_unresponsive_reward_error: Option<bool> = None;
+                let mut v_invalid_variable_error: Option<bool> = None;
+                let mut v_other_error: Option<bool> = None;
+                let mut v_python_grader_server_error: Option<bool> = None;
+                let mut v_python_grader_server_error_type: Option<Option<String>> = None;
+                let mut v_python_grader_runtime_error: Option<bool> = None;
+                let mut v_python_grader_runtime_error_details: Option<Option<String>> = None;
+                let mut v_model_grader_server_error: Option<bool> = None;
+                let mut v_model_grader_refusal_error: Option<bool> = None;
+                let mut v_model_grader_parse_error: Option<bool> = None;
+                let mut v_model_grader_server_error_details: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "formula_parse_error" => crate::__private::put(
+                            &mut v_formula_parse_error,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "formula_parse_error",
+                        )?,
+                        "sample_parse_error" => crate::__private::put(
+                            &mut v_sample_parse_error,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "sample_parse_error",
+                        )?,
+                        "truncated_observation_error" => crate::__private::put(
+                            &mut v_truncated_observation_error,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "truncated_observation_error",
+                        )?,
+                        "unresponsive_reward_error" => crate::__private::put(
+                            &mut v_unresponsive_reward_error,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "unresponsive_reward_error",
+                        )?,
+                        "invalid_variable_error" => crate::__private::put(
+                            &mut v_invalid_variable_error,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "invalid_variable_error",
+                        )?,
+                        "other_error" => crate::__private::put(
+                            &mut v_other_error,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "other_error",
+                        )?,
+                        "python_grader_server_error" => crate::__private::put(
+                            &mut v_python_grader_server_error,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "python_grader_server_error",
+                        )?,
+                        "python_grader_server_error_type" => crate::__private::put(
+                            &mut v_python_grader_server_error_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "python_grader_server_error_type",
+                        )?,
+                        "python_grader_runtime_error" => crate::__private::put(
+                            &mut v_python_grader_runtime_error,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "python_grader_runtime_error",
+                        )?,
+                        "python_grader_runtime_error_details" => crate::__private::put(
+                            &mut v_python_grader_runtime_error_details,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "python_grader_runtime_error_details",
+                        )?,
+                        "model_grader_server_error" => crate::__private::put(
+                            &mut v_model_grader_server_error,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "model_grader_server_error",
+                        )?,
+                        "model_grader_refusal_error" => crate::__private::put(
+                            &mut v_model_grader_refusal_error,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "model_grader_refusal_error",
+                        )?,
+                        "model_grader_parse_error" => crate::__private::put(
+                            &mut v_model_grader_parse_error,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "model_grader_parse_error",
+                        )?,
+                        "model_grader_server_error_details" => crate::__private::put(
+                            &mut v_model_grader_server_error_details,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model_grader_server_error_details",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RunGraderResponseMetadataErrors {
+                    formula_parse_error: crate::__private::required(
+                        v_formula_parse_error,
+                        "formula_parse_error",
+                    )?,
+                    sample_parse_error: crate::__private::required(
+                        v_sample_parse_error,
+                        "sample_parse_error",
+                    )?,
+                    truncated_observation_error: crate::__private::required(
+                        v_truncated_observation_error,
+                        "truncated_observation_error",
+                    )?,
+                    unresponsive_reward_error: crate::__private::required(
+                        v_unresponsive_reward_error,
+                        "unresponsive_reward_error",
+                    )?,
+                    invalid_variable_error: crate::__private::required(
+                        v_invalid_variable_error,
+                        "invalid_variable_error",
+                    )?,
+                    other_error: crate::__private::required(v_other_error, "other_error")?,
+                    python_grader_server_error: crate::__private::required(
+                        v_python_grader_server_error,
+                        "python_grader_server_error",
+                    )?,
+                    python_grader_server_error_type: crate::__private::or_absent(
+                        v_python_grader_server_error_type,
+                    ),
+                    python_grader_runtime_error: crate::__private::required(
+                        v_python_grader_runtime_error,
+                        "python_grader_runtime_error",
+                    )?,
+                    python_grader_runtime_error_details: crate::__private::or_absent(
+                        v_python_grader_runtime_error_details,
+                    ),
+                    model_grader_server_error: crate::__private::required(
+                        v_model_grader_server_error,
+                        "model_grader_server_error",
+                    )?,
+                    model_grader_refusal_error: crate::__private::required(
+                        v_model_grader_refusal_error,
+                        "model_grader_refusal_error",
+                    )?,
+                    model_grader_parse_error: crate::__private::required(
+                        v_model_grader_parse_error,
+                        "model_grader_parse_error",
+                    )?,
+                    model_grader_server_error_details: crate::__private::or_absent(
+                        v_model_grader_server_error_details,
+                    ),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RunGraderResponseMetadataErrors {
@@ -2257,20 +3714,48 @@ impl Empty for RunGraderResponseMetadataErrors {
 }
 
 /// The `ValidateGraderRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ValidateGraderRequest {
     /// `grader`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub grader: ValidateGraderRequestGrader,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ValidateGraderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ValidateGraderRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ValidateGraderRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ValidateGraderRequest, A::Error> {
+                let mut v_grader: Option<ValidateGraderRequestGrader> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "grader" => crate::__private::put(
+                            &mut v_grader,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "grader",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ValidateGraderRequest {
+                    grader: crate::__private::required(v_grader, "grader")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ValidateGraderRequest {
@@ -2300,14 +3785,47 @@ Multi(GraderMulti) = "multi",
 }
 
 /// The `ValidateGraderResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ValidateGraderResponse {
     /// `grader`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grader: Option<ValidateGraderResponseGrader>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ValidateGraderResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ValidateGraderResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ValidateGraderResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ValidateGraderResponse, A::Error> {
+                let mut v_grader: Option<Option<ValidateGraderResponseGrader>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "grader" => {
+                            crate::__private::put(&mut v_grader, map.next_value()?, "grader")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ValidateGraderResponse {
+                    grader: v_grader.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ValidateGraderResponse {

@@ -6,63 +6,93 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `C2PAProvenanceResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct C2PAProvenanceResult {
     /// `type`, required.
     /// Default: `"c2pa"`.
-    #[serde(default)]
     pub r#type: consts::C2pa,
     /// `outcome`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub outcome: ProvenanceDetectionResultApi,
     /// `validation_state`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub validation_state: C2PAValidationStateApi,
     /// `issuer`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub issuer: Option<String>,
     /// `model`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub model: Option<String>,
     /// `generated_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub generated_at: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for C2PAProvenanceResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = C2PAProvenanceResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `C2PAProvenanceResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<C2PAProvenanceResult, A::Error> {
+                let mut v_type: Option<consts::C2pa> = None;
+                let mut v_outcome: Option<ProvenanceDetectionResultApi> = None;
+                let mut v_validation_state: Option<C2PAValidationStateApi> = None;
+                let mut v_issuer: Option<Option<String>> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut v_generated_at: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "outcome" => crate::__private::put(
+                            &mut v_outcome,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "outcome",
+                        )?,
+                        "validation_state" => crate::__private::put(
+                            &mut v_validation_state,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "validation_state",
+                        )?,
+                        "issuer" => crate::__private::put(
+                            &mut v_issuer,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "issuer",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        "generated_at" => crate::__private::put(
+                            &mut v_generated_at,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "generated_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(C2PAProvenanceResult {
+                    r#type: v_type.unwrap_or_default(),
+                    outcome: crate::__private::required(v_outcome, "outcome")?,
+                    validation_state: crate::__private::required(
+                        v_validation_state,
+                        "validation_state",
+                    )?,
+                    issuer: crate::__private::or_absent(v_issuer),
+                    model: crate::__private::or_absent(v_model),
+                    generated_at: crate::__private::or_absent(v_generated_at),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for C2PAProvenanceResult {
@@ -102,13 +132,44 @@ NotPresent = "not_present",
 }
 
 /// The `CreateContentProvenanceBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateContentProvenanceBody {
     /// `file`, required.
     pub file: crate::InputFile,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateContentProvenanceBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateContentProvenanceBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateContentProvenanceBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateContentProvenanceBody, A::Error> {
+                let mut v_file: Option<crate::InputFile> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file" => crate::__private::put(&mut v_file, map.next_value()?, "file")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateContentProvenanceBody {
+                    file: crate::__private::present(v_file, "file")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateContentProvenanceBody {
@@ -122,86 +183,181 @@ impl Empty for CreateContentProvenanceBody {
 }
 
 /// The `CreateImageEditRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateImageEditRequest {
     /// `image`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub image: CreateImageEditRequestImage,
     /// `prompt`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub prompt: String,
     /// `mask`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask: Option<crate::InputFile>,
     /// `background`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<CreateImageEditRequestBackground>,
     /// `model`, optional, nullable.
     /// Default: `"gpt-image-1.5"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateImageEditRequestModel>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 10.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `size`, optional, nullable.
     /// Default: `"1024x1024"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<CreateImageEditRequestSize>,
     /// `response_format`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateImageEditRequestResponseFormat>,
     /// `output_format`, optional, nullable.
     /// Default: `"png"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<CreateImageEditRequestOutputFormat>,
     /// `output_compression`, optional, nullable.
     /// Default: `100`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_compression: Option<i64>,
     /// `user`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `input_fidelity`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_fidelity: Option<InputFidelity>,
     /// `stream`, optional, nullable.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `partial_images`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_images: Option<PartialImages>,
     /// `quality`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<CreateImageEditRequestQuality>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateImageEditRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateImageEditRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateImageEditRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateImageEditRequest, A::Error> {
+                let mut v_image: Option<CreateImageEditRequestImage> = None;
+                let mut v_prompt: Option<String> = None;
+                let mut v_mask: Option<Option<crate::InputFile>> = None;
+                let mut v_background: Option<Option<CreateImageEditRequestBackground>> = None;
+                let mut v_model: Option<Option<CreateImageEditRequestModel>> = None;
+                let mut v_n: Option<Option<u64>> = None;
+                let mut v_size: Option<Option<CreateImageEditRequestSize>> = None;
+                let mut v_response_format: Option<Option<CreateImageEditRequestResponseFormat>> =
+                    None;
+                let mut v_output_format: Option<Option<CreateImageEditRequestOutputFormat>> = None;
+                let mut v_output_compression: Option<Option<i64>> = None;
+                let mut v_user: Option<Option<String>> = None;
+                let mut v_input_fidelity: Option<Option<InputFidelity>> = None;
+                let mut v_stream: Option<Option<bool>> = None;
+                let mut v_partial_images: Option<Option<PartialImages>> = None;
+                let mut v_quality: Option<Option<CreateImageEditRequestQuality>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "image" => crate::__private::put(
+                            &mut v_image,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "image",
+                        )?,
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "prompt",
+                        )?,
+                        "mask" => crate::__private::put(&mut v_mask, map.next_value()?, "mask")?,
+                        "background" => crate::__private::put(
+                            &mut v_background,
+                            map.next_value()?,
+                            "background",
+                        )?,
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "n" => crate::__private::put(
+                            &mut v_n,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "n",
+                        )?,
+                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        "output_format" => crate::__private::put(
+                            &mut v_output_format,
+                            map.next_value()?,
+                            "output_format",
+                        )?,
+                        "output_compression" => crate::__private::put(
+                            &mut v_output_compression,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "output_compression",
+                        )?,
+                        "user" => crate::__private::put(
+                            &mut v_user,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user",
+                        )?,
+                        "input_fidelity" => crate::__private::put(
+                            &mut v_input_fidelity,
+                            map.next_value()?,
+                            "input_fidelity",
+                        )?,
+                        "stream" => {
+                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
+                        }
+                        "partial_images" => crate::__private::put(
+                            &mut v_partial_images,
+                            map.next_value()?,
+                            "partial_images",
+                        )?,
+                        "quality" => {
+                            crate::__private::put(&mut v_quality, map.next_value()?, "quality")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateImageEditRequest {
+                    image: crate::__private::required(v_image, "image")?,
+                    prompt: crate::__private::required(v_prompt, "prompt")?,
+                    mask: v_mask.unwrap_or_default(),
+                    background: v_background.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    n: v_n.unwrap_or_default(),
+                    size: v_size.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    output_format: v_output_format.unwrap_or_default(),
+                    output_compression: v_output_compression.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    input_fidelity: v_input_fidelity.unwrap_or_default(),
+                    stream: v_stream.unwrap_or_default(),
+                    partial_images: v_partial_images.unwrap_or_default(),
+                    quality: v_quality.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateImageEditRequest {
@@ -348,80 +504,174 @@ Auto = "auto",
 }
 
 /// The `CreateImageRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateImageRequest {
     /// `prompt`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub prompt: String,
     /// `model`, optional, nullable.
     /// Default: `"dall-e-2"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateImageRequestModel>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 10.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `quality`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<CreateImageRequestQuality>,
     /// `response_format`, optional, nullable.
     /// Default: `"url"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateImageRequestResponseFormat>,
     /// `output_format`, optional, nullable.
     /// Default: `"png"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<CreateImageRequestOutputFormat>,
     /// `output_compression`, optional, nullable.
     /// Default: `100`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_compression: Option<i64>,
     /// `stream`, optional, nullable.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `partial_images`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_images: Option<PartialImages>,
     /// `size`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<CreateImageRequestSize>,
     /// `moderation`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<CreateImageRequestModeration>,
     /// `background`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<CreateImageRequestBackground>,
     /// `style`, optional, nullable.
     /// Default: `"vivid"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<CreateImageRequestStyle>,
     /// `user`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateImageRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateImageRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateImageRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateImageRequest, A::Error> {
+                let mut v_prompt: Option<String> = None;
+                let mut v_model: Option<Option<CreateImageRequestModel>> = None;
+                let mut v_n: Option<Option<u64>> = None;
+                let mut v_quality: Option<Option<CreateImageRequestQuality>> = None;
+                let mut v_response_format: Option<Option<CreateImageRequestResponseFormat>> = None;
+                let mut v_output_format: Option<Option<CreateImageRequestOutputFormat>> = None;
+                let mut v_output_compression: Option<Option<i64>> = None;
+                let mut v_stream: Option<Option<bool>> = None;
+                let mut v_partial_images: Option<Option<PartialImages>> = None;
+                let mut v_size: Option<Option<CreateImageRequestSize>> = None;
+                let mut v_moderation: Option<Option<CreateImageRequestModeration>> = None;
+                let mut v_background: Option<Option<CreateImageRequestBackground>> = None;
+                let mut v_style: Option<Option<CreateImageRequestStyle>> = None;
+                let mut v_user: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "prompt",
+                        )?,
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "n" => crate::__private::put(
+                            &mut v_n,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "n",
+                        )?,
+                        "quality" => {
+                            crate::__private::put(&mut v_quality, map.next_value()?, "quality")?
+                        }
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        "output_format" => crate::__private::put(
+                            &mut v_output_format,
+                            map.next_value()?,
+                            "output_format",
+                        )?,
+                        "output_compression" => crate::__private::put(
+                            &mut v_output_compression,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "output_compression",
+                        )?,
+                        "stream" => {
+                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
+                        }
+                        "partial_images" => crate::__private::put(
+                            &mut v_partial_images,
+                            map.next_value()?,
+                            "partial_images",
+                        )?,
+                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
+                        "moderation" => crate::__private::put(
+                            &mut v_moderation,
+                            map.next_value()?,
+                            "moderation",
+                        )?,
+                        "background" => crate::__private::put(
+                            &mut v_background,
+                            map.next_value()?,
+                            "background",
+                        )?,
+                        "style" => crate::__private::put(&mut v_style, map.next_value()?, "style")?,
+                        "user" => crate::__private::put(
+                            &mut v_user,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateImageRequest {
+                    prompt: crate::__private::required(v_prompt, "prompt")?,
+                    model: v_model.unwrap_or_default(),
+                    n: v_n.unwrap_or_default(),
+                    quality: v_quality.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    output_format: v_output_format.unwrap_or_default(),
+                    output_compression: v_output_compression.unwrap_or_default(),
+                    stream: v_stream.unwrap_or_default(),
+                    partial_images: v_partial_images.unwrap_or_default(),
+                    size: v_size.unwrap_or_default(),
+                    moderation: v_moderation.unwrap_or_default(),
+                    background: v_background.unwrap_or_default(),
+                    style: v_style.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateImageRequest {
@@ -565,41 +815,93 @@ Natural = "natural",
 }
 
 /// The `CreateImageVariationRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateImageVariationRequest {
     /// `image`, required.
     pub image: crate::InputFile,
     /// `model`, optional, nullable.
     /// Default: `"dall-e-2"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateImageVariationRequestModel>,
     /// `n`, optional, nullable.
     /// Constraints: minimum 1, maximum 10.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `response_format`, optional, nullable.
     /// Default: `"url"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<CreateImageVariationRequestResponseFormat>,
     /// `size`, optional, nullable.
     /// Default: `"1024x1024"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<CreateImageVariationRequestSize>,
     /// `user`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateImageVariationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateImageVariationRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateImageVariationRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateImageVariationRequest, A::Error> {
+                let mut v_image: Option<crate::InputFile> = None;
+                let mut v_model: Option<Option<CreateImageVariationRequestModel>> = None;
+                let mut v_n: Option<Option<u64>> = None;
+                let mut v_response_format: Option<
+                    Option<CreateImageVariationRequestResponseFormat>,
+                > = None;
+                let mut v_size: Option<Option<CreateImageVariationRequestSize>> = None;
+                let mut v_user: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "image" => crate::__private::put(&mut v_image, map.next_value()?, "image")?,
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "n" => crate::__private::put(
+                            &mut v_n,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "n",
+                        )?,
+                        "response_format" => crate::__private::put(
+                            &mut v_response_format,
+                            map.next_value()?,
+                            "response_format",
+                        )?,
+                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
+                        "user" => crate::__private::put(
+                            &mut v_user,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateImageVariationRequest {
+                    image: crate::__private::present(v_image, "image")?,
+                    model: v_model.unwrap_or_default(),
+                    n: v_n.unwrap_or_default(),
+                    response_format: v_response_format.unwrap_or_default(),
+                    size: v_size.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateImageVariationRequest {
@@ -644,90 +946,182 @@ V1024x1024 = "1024x1024",
 }
 
 /// The `EditImageBodyJsonParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EditImageBodyJsonParam {
     /// `model`, optional, nullable.
     /// Default: `"gpt-image-1.5"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<EditImageBodyJsonParamModel>,
     /// `images`, required.
     /// Constraints: at least 1 items, at most 16 items.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub images: Vec<ImageRefParam>,
     /// `mask`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mask: Option<ImageRefParam>,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub prompt: String,
     /// `n`, optional, nullable.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<u64>,
     /// `quality`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<EditImageBodyJsonParamQuality>,
     /// `input_fidelity`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_fidelity: Option<EditImageBodyJsonParamInputFidelity>,
     /// `size`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<EditImageBodyJsonParamSize>,
     /// `user`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `output_format`, optional, nullable.
     /// Default: `"png"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<EditImageBodyJsonParamOutputFormat>,
     /// `output_compression`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_compression: Option<u64>,
     /// `moderation`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<EditImageBodyJsonParamModeration>,
     /// `background`, optional, nullable.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<EditImageBodyJsonParamBackground>,
     /// `stream`, optional, nullable.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// `partial_images`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_images: Option<PartialImages>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EditImageBodyJsonParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EditImageBodyJsonParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EditImageBodyJsonParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EditImageBodyJsonParam, A::Error> {
+                let mut v_model: Option<Option<EditImageBodyJsonParamModel>> = None;
+                let mut v_images: Option<Vec<ImageRefParam>> = None;
+                let mut v_mask: Option<Option<ImageRefParam>> = None;
+                let mut v_prompt: Option<String> = None;
+                let mut v_n: Option<Option<u64>> = None;
+                let mut v_quality: Option<Option<EditImageBodyJsonParamQuality>> = None;
+                let mut v_input_fidelity: Option<Option<EditImageBodyJsonParamInputFidelity>> =
+                    None;
+                let mut v_size: Option<Option<EditImageBodyJsonParamSize>> = None;
+                let mut v_user: Option<Option<String>> = None;
+                let mut v_output_format: Option<Option<EditImageBodyJsonParamOutputFormat>> = None;
+                let mut v_output_compression: Option<Option<u64>> = None;
+                let mut v_moderation: Option<Option<EditImageBodyJsonParamModeration>> = None;
+                let mut v_background: Option<Option<EditImageBodyJsonParamBackground>> = None;
+                let mut v_stream: Option<Option<bool>> = None;
+                let mut v_partial_images: Option<Option<PartialImages>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "images" => crate::__private::put(
+                            &mut v_images,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "images",
+                        )?,
+                        "mask" => crate::__private::put(&mut v_mask, map.next_value()?, "mask")?,
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "prompt",
+                        )?,
+                        "n" => crate::__private::put(
+                            &mut v_n,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "n",
+                        )?,
+                        "quality" => {
+                            crate::__private::put(&mut v_quality, map.next_value()?, "quality")?
+                        }
+                        "input_fidelity" => crate::__private::put(
+                            &mut v_input_fidelity,
+                            map.next_value()?,
+                            "input_fidelity",
+                        )?,
+                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
+                        "user" => crate::__private::put(
+                            &mut v_user,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user",
+                        )?,
+                        "output_format" => crate::__private::put(
+                            &mut v_output_format,
+                            map.next_value()?,
+                            "output_format",
+                        )?,
+                        "output_compression" => crate::__private::put(
+                            &mut v_output_compression,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "output_compression",
+                        )?,
+                        "moderation" => crate::__private::put(
+                            &mut v_moderation,
+                            map.next_value()?,
+                            "moderation",
+                        )?,
+                        "background" => crate::__private::put(
+                            &mut v_background,
+                            map.next_value()?,
+                            "background",
+                        )?,
+                        "stream" => {
+                            crate::__private::put(&mut v_stream, map.next_value()?, "stream")?
+                        }
+                        "partial_images" => crate::__private::put(
+                            &mut v_partial_images,
+                            map.next_value()?,
+                            "partial_images",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EditImageBodyJsonParam {
+                    model: v_model.unwrap_or_default(),
+                    images: crate::__private::required(v_images, "images")?,
+                    mask: v_mask.unwrap_or_default(),
+                    prompt: crate::__private::required(v_prompt, "prompt")?,
+                    n: v_n.unwrap_or_default(),
+                    quality: v_quality.unwrap_or_default(),
+                    input_fidelity: v_input_fidelity.unwrap_or_default(),
+                    size: v_size.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    output_format: v_output_format.unwrap_or_default(),
+                    output_compression: v_output_compression.unwrap_or_default(),
+                    moderation: v_moderation.unwrap_or_default(),
+                    background: v_background.unwrap_or_default(),
+                    stream: v_stream.unwrap_or_default(),
+                    partial_images: v_partial_images.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for EditImageBodyJsonParam {
@@ -862,32 +1256,69 @@ V1024x1536 = "1024x1536",
 }
 
 /// The `Image` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Image {
     /// `b64_json`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub b64_json: Option<String>,
     /// `url`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// `revised_prompt`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub revised_prompt: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Image {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Image;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Image` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Image, A::Error> {
+                let mut v_b64_json: Option<Option<String>> = None;
+                let mut v_url: Option<Option<String>> = None;
+                let mut v_revised_prompt: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "b64_json" => crate::__private::put(
+                            &mut v_b64_json,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "b64_json",
+                        )?,
+                        "url" => crate::__private::put(
+                            &mut v_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "url",
+                        )?,
+                        "revised_prompt" => crate::__private::put(
+                            &mut v_revised_prompt,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "revised_prompt",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Image {
+                    b64_json: v_b64_json.unwrap_or_default(),
+                    url: v_url.unwrap_or_default(),
+                    revised_prompt: v_revised_prompt.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Image {
@@ -903,77 +1334,107 @@ impl Empty for Image {
 }
 
 /// The `ImageEditCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageEditCompletedEvent {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageEditCompleted,
     /// `b64_json`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub b64_json: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `size`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub size: ImageEditCompletedEventSize,
     /// `quality`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub quality: ImageEditCompletedEventQuality,
     /// `background`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub background: ImageEditCompletedEventBackground,
     /// `output_format`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output_format: ImageEditCompletedEventOutputFormat,
     /// `usage`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub usage: ImagesUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageEditCompletedEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageEditCompletedEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageEditCompletedEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageEditCompletedEvent, A::Error> {
+                let mut v_type: Option<consts::ImageEditCompleted> = None;
+                let mut v_b64_json: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_size: Option<ImageEditCompletedEventSize> = None;
+                let mut v_quality: Option<ImageEditCompletedEventQuality> = None;
+                let mut v_background: Option<ImageEditCompletedEventBackground> = None;
+                let mut v_output_format: Option<ImageEditCompletedEventOutputFormat> = None;
+                let mut v_usage: Option<ImagesUsage> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "b64_json" => crate::__private::put(
+                            &mut v_b64_json,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "b64_json",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "size" => crate::__private::put(
+                            &mut v_size,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "size",
+                        )?,
+                        "quality" => crate::__private::put(
+                            &mut v_quality,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "quality",
+                        )?,
+                        "background" => crate::__private::put(
+                            &mut v_background,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "background",
+                        )?,
+                        "output_format" => crate::__private::put(
+                            &mut v_output_format,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output_format",
+                        )?,
+                        "usage" => crate::__private::put(
+                            &mut v_usage,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "usage",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageEditCompletedEvent {
+                    r#type: v_type.unwrap_or_default(),
+                    b64_json: crate::__private::required(v_b64_json, "b64_json")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    size: crate::__private::required(v_size, "size")?,
+                    quality: crate::__private::required(v_quality, "quality")?,
+                    background: crate::__private::required(v_background, "background")?,
+                    output_format: crate::__private::required(v_output_format, "output_format")?,
+                    usage: crate::__private::required(v_usage, "usage")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImageEditCompletedEvent {
@@ -1035,77 +1496,110 @@ Auto = "auto",
 }
 
 /// The `ImageEditPartialImageEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageEditPartialImageEvent {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageEditPartialImage,
     /// `b64_json`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub b64_json: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `size`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub size: ImageEditPartialImageEventSize,
     /// `quality`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub quality: ImageEditPartialImageEventQuality,
     /// `background`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub background: ImageEditPartialImageEventBackground,
     /// `output_format`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output_format: ImageEditPartialImageEventOutputFormat,
     /// `partial_image_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub partial_image_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageEditPartialImageEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageEditPartialImageEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageEditPartialImageEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageEditPartialImageEvent, A::Error> {
+                let mut v_type: Option<consts::ImageEditPartialImage> = None;
+                let mut v_b64_json: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_size: Option<ImageEditPartialImageEventSize> = None;
+                let mut v_quality: Option<ImageEditPartialImageEventQuality> = None;
+                let mut v_background: Option<ImageEditPartialImageEventBackground> = None;
+                let mut v_output_format: Option<ImageEditPartialImageEventOutputFormat> = None;
+                let mut v_partial_image_index: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "b64_json" => crate::__private::put(
+                            &mut v_b64_json,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "b64_json",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "size" => crate::__private::put(
+                            &mut v_size,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "size",
+                        )?,
+                        "quality" => crate::__private::put(
+                            &mut v_quality,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "quality",
+                        )?,
+                        "background" => crate::__private::put(
+                            &mut v_background,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "background",
+                        )?,
+                        "output_format" => crate::__private::put(
+                            &mut v_output_format,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output_format",
+                        )?,
+                        "partial_image_index" => crate::__private::put(
+                            &mut v_partial_image_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "partial_image_index",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageEditPartialImageEvent {
+                    r#type: v_type.unwrap_or_default(),
+                    b64_json: crate::__private::required(v_b64_json, "b64_json")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    size: crate::__private::required(v_size, "size")?,
+                    quality: crate::__private::required(v_quality, "quality")?,
+                    background: crate::__private::required(v_background, "background")?,
+                    output_format: crate::__private::required(v_output_format, "output_format")?,
+                    partial_image_index: crate::__private::required(
+                        v_partial_image_index,
+                        "partial_image_index",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImageEditPartialImageEvent {
@@ -1157,77 +1651,107 @@ ImageEditCompleted(ImageEditCompletedEvent) = "image_edit.completed",
 }
 
 /// The `ImageGenCompletedEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageGenCompletedEvent {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageGenerationCompleted,
     /// `b64_json`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub b64_json: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `size`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub size: ImageGenCompletedEventSize,
     /// `quality`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub quality: ImageGenCompletedEventQuality,
     /// `background`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub background: ImageGenCompletedEventBackground,
     /// `output_format`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output_format: ImageGenCompletedEventOutputFormat,
     /// `usage`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub usage: ImagesUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageGenCompletedEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageGenCompletedEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageGenCompletedEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageGenCompletedEvent, A::Error> {
+                let mut v_type: Option<consts::ImageGenerationCompleted> = None;
+                let mut v_b64_json: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_size: Option<ImageGenCompletedEventSize> = None;
+                let mut v_quality: Option<ImageGenCompletedEventQuality> = None;
+                let mut v_background: Option<ImageGenCompletedEventBackground> = None;
+                let mut v_output_format: Option<ImageGenCompletedEventOutputFormat> = None;
+                let mut v_usage: Option<ImagesUsage> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "b64_json" => crate::__private::put(
+                            &mut v_b64_json,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "b64_json",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "size" => crate::__private::put(
+                            &mut v_size,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "size",
+                        )?,
+                        "quality" => crate::__private::put(
+                            &mut v_quality,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "quality",
+                        )?,
+                        "background" => crate::__private::put(
+                            &mut v_background,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "background",
+                        )?,
+                        "output_format" => crate::__private::put(
+                            &mut v_output_format,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output_format",
+                        )?,
+                        "usage" => crate::__private::put(
+                            &mut v_usage,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "usage",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageGenCompletedEvent {
+                    r#type: v_type.unwrap_or_default(),
+                    b64_json: crate::__private::required(v_b64_json, "b64_json")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    size: crate::__private::required(v_size, "size")?,
+                    quality: crate::__private::required(v_quality, "quality")?,
+                    background: crate::__private::required(v_background, "background")?,
+                    output_format: crate::__private::required(v_output_format, "output_format")?,
+                    usage: crate::__private::required(v_usage, "usage")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImageGenCompletedEvent {
@@ -1269,29 +1793,57 @@ pub type ImageGenCompletedEventQuality = EditImageBodyJsonParamQuality;
 pub type ImageGenCompletedEventSize = ImageEditCompletedEventSize;
 
 /// The `ImageGenInputUsageDetails` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageGenInputUsageDetails {
     /// `text_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub text_tokens: i64,
     /// `image_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub image_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageGenInputUsageDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageGenInputUsageDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageGenInputUsageDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageGenInputUsageDetails, A::Error> {
+                let mut v_text_tokens: Option<i64> = None;
+                let mut v_image_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "text_tokens" => crate::__private::put(
+                            &mut v_text_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "text_tokens",
+                        )?,
+                        "image_tokens" => crate::__private::put(
+                            &mut v_image_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "image_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageGenInputUsageDetails {
+                    text_tokens: crate::__private::required(v_text_tokens, "text_tokens")?,
+                    image_tokens: crate::__private::required(v_image_tokens, "image_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImageGenInputUsageDetails {
@@ -1306,29 +1858,57 @@ impl Empty for ImageGenInputUsageDetails {
 }
 
 /// The `ImageGenOutputTokensDetails` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageGenOutputTokensDetails {
     /// `image_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub image_tokens: i64,
     /// `text_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub text_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageGenOutputTokensDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageGenOutputTokensDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageGenOutputTokensDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageGenOutputTokensDetails, A::Error> {
+                let mut v_image_tokens: Option<i64> = None;
+                let mut v_text_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "image_tokens" => crate::__private::put(
+                            &mut v_image_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "image_tokens",
+                        )?,
+                        "text_tokens" => crate::__private::put(
+                            &mut v_text_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "text_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageGenOutputTokensDetails {
+                    image_tokens: crate::__private::required(v_image_tokens, "image_tokens")?,
+                    text_tokens: crate::__private::required(v_text_tokens, "text_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImageGenOutputTokensDetails {
@@ -1343,77 +1923,110 @@ impl Empty for ImageGenOutputTokensDetails {
 }
 
 /// The `ImageGenPartialImageEvent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageGenPartialImageEvent {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageGenerationPartialImage,
     /// `b64_json`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub b64_json: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `size`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub size: ImageGenPartialImageEventSize,
     /// `quality`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub quality: ImageGenPartialImageEventQuality,
     /// `background`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub background: ImageGenPartialImageEventBackground,
     /// `output_format`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output_format: ImageGenPartialImageEventOutputFormat,
     /// `partial_image_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub partial_image_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageGenPartialImageEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageGenPartialImageEvent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageGenPartialImageEvent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageGenPartialImageEvent, A::Error> {
+                let mut v_type: Option<consts::ImageGenerationPartialImage> = None;
+                let mut v_b64_json: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_size: Option<ImageGenPartialImageEventSize> = None;
+                let mut v_quality: Option<ImageGenPartialImageEventQuality> = None;
+                let mut v_background: Option<ImageGenPartialImageEventBackground> = None;
+                let mut v_output_format: Option<ImageGenPartialImageEventOutputFormat> = None;
+                let mut v_partial_image_index: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "b64_json" => crate::__private::put(
+                            &mut v_b64_json,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "b64_json",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "size" => crate::__private::put(
+                            &mut v_size,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "size",
+                        )?,
+                        "quality" => crate::__private::put(
+                            &mut v_quality,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "quality",
+                        )?,
+                        "background" => crate::__private::put(
+                            &mut v_background,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "background",
+                        )?,
+                        "output_format" => crate::__private::put(
+                            &mut v_output_format,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output_format",
+                        )?,
+                        "partial_image_index" => crate::__private::put(
+                            &mut v_partial_image_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "partial_image_index",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageGenPartialImageEvent {
+                    r#type: v_type.unwrap_or_default(),
+                    b64_json: crate::__private::required(v_b64_json, "b64_json")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    size: crate::__private::required(v_size, "size")?,
+                    quality: crate::__private::required(v_quality, "quality")?,
+                    background: crate::__private::required(v_background, "background")?,
+                    output_format: crate::__private::required(v_output_format, "output_format")?,
+                    partial_image_index: crate::__private::required(
+                        v_partial_image_index,
+                        "partial_image_index",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImageGenPartialImageEvent {
@@ -1465,50 +2078,88 @@ ImageGenerationCompleted(ImageGenCompletedEvent) = "image_generation.completed",
 }
 
 /// The `ImageGenUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageGenUsage {
     /// `input_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub input_tokens: i64,
     /// `total_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total_tokens: i64,
     /// `output_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_tokens: i64,
     /// `output_tokens_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_tokens_details: Option<ImageGenOutputTokensDetails>,
     /// `input_tokens_details`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input_tokens_details: ImageGenInputUsageDetails,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageGenUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageGenUsage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageGenUsage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageGenUsage, A::Error> {
+                let mut v_input_tokens: Option<i64> = None;
+                let mut v_total_tokens: Option<i64> = None;
+                let mut v_output_tokens: Option<i64> = None;
+                let mut v_output_tokens_details: Option<Option<ImageGenOutputTokensDetails>> = None;
+                let mut v_input_tokens_details: Option<ImageGenInputUsageDetails> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input_tokens" => crate::__private::put(
+                            &mut v_input_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "input_tokens",
+                        )?,
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total_tokens",
+                        )?,
+                        "output_tokens" => crate::__private::put(
+                            &mut v_output_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_tokens",
+                        )?,
+                        "output_tokens_details" => crate::__private::put(
+                            &mut v_output_tokens_details,
+                            map.next_value()?,
+                            "output_tokens_details",
+                        )?,
+                        "input_tokens_details" => crate::__private::put(
+                            &mut v_input_tokens_details,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input_tokens_details",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageGenUsage {
+                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
+                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
+                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
+                    output_tokens_details: v_output_tokens_details.unwrap_or_default(),
+                    input_tokens_details: crate::__private::required(
+                        v_input_tokens_details,
+                        "input_tokens_details",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImageGenUsage {
@@ -1532,26 +2183,60 @@ impl Empty for ImageGenUsage {
 }
 
 /// The `ImageRefParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ImageRefParam {
     /// `image_url`, optional.
     /// Constraints: at most 20971520 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageRefParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageRefParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageRefParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageRefParam, A::Error> {
+                let mut v_image_url: Option<Option<String>> = None;
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "image_url",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageRefParam {
+                    image_url: v_image_url.unwrap_or_default(),
+                    file_id: v_file_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImageRefParam {
@@ -1566,38 +2251,94 @@ impl Empty for ImageRefParam {
 }
 
 /// The `ImagesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImagesResponse {
     /// `created`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created: i64,
     /// `data`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Vec<Image>>,
     /// `background`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<ImagesResponseBackground>,
     /// `output_format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<ImagesResponseOutputFormat>,
     /// `size`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<ImagesResponseSize>,
     /// `quality`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<ImagesResponseQuality>,
     /// `usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<ImageGenUsage>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImagesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImagesResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImagesResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImagesResponse, A::Error> {
+                let mut v_created: Option<i64> = None;
+                let mut v_data: Option<Option<Vec<Image>>> = None;
+                let mut v_background: Option<Option<ImagesResponseBackground>> = None;
+                let mut v_output_format: Option<Option<ImagesResponseOutputFormat>> = None;
+                let mut v_size: Option<Option<ImagesResponseSize>> = None;
+                let mut v_quality: Option<Option<ImagesResponseQuality>> = None;
+                let mut v_usage: Option<Option<ImageGenUsage>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created" => crate::__private::put(
+                            &mut v_created,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created",
+                        )?,
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        "background" => crate::__private::put(
+                            &mut v_background,
+                            map.next_value()?,
+                            "background",
+                        )?,
+                        "output_format" => crate::__private::put(
+                            &mut v_output_format,
+                            map.next_value()?,
+                            "output_format",
+                        )?,
+                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
+                        "quality" => {
+                            crate::__private::put(&mut v_quality, map.next_value()?, "quality")?
+                        }
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImagesResponse {
+                    created: crate::__private::required(v_created, "created")?,
+                    data: v_data.unwrap_or_default(),
+                    background: v_background.unwrap_or_default(),
+                    output_format: v_output_format.unwrap_or_default(),
+                    size: v_size.unwrap_or_default(),
+                    quality: v_quality.unwrap_or_default(),
+                    usage: v_usage.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImagesResponse {
@@ -1650,47 +2391,78 @@ V1536x1024 = "1536x1024",
 }
 
 /// The `ImagesUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImagesUsage {
     /// `total_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total_tokens: i64,
     /// `input_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub input_tokens: i64,
     /// `output_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_tokens: i64,
     /// `input_tokens_details`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input_tokens_details: ImagesUsageInputTokensDetails,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImagesUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImagesUsage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImagesUsage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImagesUsage, A::Error> {
+                let mut v_total_tokens: Option<i64> = None;
+                let mut v_input_tokens: Option<i64> = None;
+                let mut v_output_tokens: Option<i64> = None;
+                let mut v_input_tokens_details: Option<ImagesUsageInputTokensDetails> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total_tokens",
+                        )?,
+                        "input_tokens" => crate::__private::put(
+                            &mut v_input_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "input_tokens",
+                        )?,
+                        "output_tokens" => crate::__private::put(
+                            &mut v_output_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_tokens",
+                        )?,
+                        "input_tokens_details" => crate::__private::put(
+                            &mut v_input_tokens_details,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input_tokens_details",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImagesUsage {
+                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
+                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
+                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
+                    input_tokens_details: crate::__private::required(
+                        v_input_tokens_details,
+                        "input_tokens_details",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImagesUsage {
@@ -1712,29 +2484,57 @@ impl Empty for ImagesUsage {
 }
 
 /// Inline schema in `ImagesUsage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImagesUsageInputTokensDetails {
     /// `text_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub text_tokens: i64,
     /// `image_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub image_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImagesUsageInputTokensDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImagesUsageInputTokensDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImagesUsageInputTokensDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImagesUsageInputTokensDetails, A::Error> {
+                let mut v_text_tokens: Option<i64> = None;
+                let mut v_image_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "text_tokens" => crate::__private::put(
+                            &mut v_text_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "text_tokens",
+                        )?,
+                        "image_tokens" => crate::__private::put(
+                            &mut v_image_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "image_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImagesUsageInputTokensDetails {
+                    text_tokens: crate::__private::required(v_text_tokens, "text_tokens")?,
+                    image_tokens: crate::__private::required(v_image_tokens, "image_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImagesUsageInputTokensDetails {
@@ -1770,38 +2570,66 @@ NotDetected = "not_detected",
 }
 
 /// The `ProvenanceResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProvenanceResource {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub object: ProvenanceCheckObject,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `results`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub results: Vec<ProvenanceResourceResultsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProvenanceResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProvenanceResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProvenanceResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProvenanceResource, A::Error> {
+                let mut v_object: Option<ProvenanceCheckObject> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_results: Option<Vec<ProvenanceResourceResultsItem>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "object",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "results" => crate::__private::put(
+                            &mut v_results,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "results",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProvenanceResource {
+                    object: crate::__private::required(v_object, "object")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    results: crate::__private::required(v_results, "results")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ProvenanceResource {
@@ -1827,44 +2655,72 @@ Synthid(SynthIDProvenanceResult) = "synthid",
 }
 
 /// The `SynthIDProvenanceResult` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SynthIDProvenanceResult {
     /// `type`, required.
     /// Default: `"synthid"`.
-    #[serde(default)]
     pub r#type: consts::Synthid,
     /// `outcome`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub outcome: ProvenanceDetectionResultApi,
     /// `model`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub model: Option<String>,
     /// `generated_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub generated_at: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for SynthIDProvenanceResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SynthIDProvenanceResult;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `SynthIDProvenanceResult` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SynthIDProvenanceResult, A::Error> {
+                let mut v_type: Option<consts::Synthid> = None;
+                let mut v_outcome: Option<ProvenanceDetectionResultApi> = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut v_generated_at: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "outcome" => crate::__private::put(
+                            &mut v_outcome,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "outcome",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        "generated_at" => crate::__private::put(
+                            &mut v_generated_at,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "generated_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(SynthIDProvenanceResult {
+                    r#type: v_type.unwrap_or_default(),
+                    outcome: crate::__private::required(v_outcome, "outcome")?,
+                    model: crate::__private::or_absent(v_model),
+                    generated_at: crate::__private::or_absent(v_generated_at),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for SynthIDProvenanceResult {

@@ -6,38 +6,66 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `DeleteModelResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeleteModelResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeleteModelResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeleteModelResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeleteModelResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteModelResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut v_object: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeleteModelResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    object: crate::__private::required(v_object, "object")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeleteModelResponse {
@@ -53,23 +81,55 @@ impl Empty for DeleteModelResponse {
 }
 
 /// The `ListModelsResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListModelsResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<Model>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListModelsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListModelsResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListModelsResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListModelsResponse, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<Model>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListModelsResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListModelsResponse {
@@ -84,50 +144,84 @@ impl Empty for ListModelsResponse {
 }
 
 /// The `Model` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Model {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `created`, required.
     /// Absent from the answers of llama-cpp-python's server: read as the default then.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created: i64,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::Model,
     /// `owned_by`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub owned_by: String,
     /// `shutdown_date`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_date: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Model {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Model;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Model` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Model, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_created: Option<i64> = None;
+                let mut v_object: Option<consts::Model> = None;
+                let mut v_owned_by: Option<String> = None;
+                let mut v_shutdown_date: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "created" => crate::__private::put(
+                            &mut v_created,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "owned_by" => crate::__private::put(
+                            &mut v_owned_by,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "owned_by",
+                        )?,
+                        "shutdown_date" => crate::__private::put(
+                            &mut v_shutdown_date,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "shutdown_date",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Model {
+                    id: crate::__private::required(v_id, "id")?,
+                    created: crate::__private::or_absent(v_created),
+                    object: v_object.unwrap_or_default(),
+                    owned_by: crate::__private::required(v_owned_by, "owned_by")?,
+                    shutdown_date: v_shutdown_date.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Model {

@@ -6,24 +6,55 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateModerationRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateModerationRequest {
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input: CreateModerationRequestInput,
     /// `model`, optional.
     /// Default: `"omni-moderation-latest"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<CreateModerationRequestModel>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateModerationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateModerationRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateModerationRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateModerationRequest, A::Error> {
+                let mut v_input: Option<CreateModerationRequestInput> = None;
+                let mut v_model: Option<Option<CreateModerationRequestModel>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input",
+                        )?,
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateModerationRequest {
+                    input: crate::__private::required(v_input, "input")?,
+                    model: v_model.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateModerationRequest {
@@ -66,23 +97,54 @@ Text(CreateModerationRequestInputArrayItemText) = "text",
 }
 
 /// Inline schema in `CreateModerationRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateModerationRequestInputArrayItemImageUrl {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageUrl,
     /// `image_url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub image_url: CreateModerationRequestInputArrayItemImageUrlImageUrl,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateModerationRequestInputArrayItemImageUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateModerationRequestInputArrayItemImageUrl;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateModerationRequestInputArrayItemImageUrl` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateModerationRequestInputArrayItemImageUrl, A::Error> {
+                let mut v_type: Option<consts::ImageUrl> = None;
+                let mut v_image_url: Option<CreateModerationRequestInputArrayItemImageUrlImageUrl> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "image_url",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateModerationRequestInputArrayItemImageUrl {
+                    r#type: v_type.unwrap_or_default(),
+                    image_url: crate::__private::required(v_image_url, "image_url")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateModerationRequestInputArrayItemImageUrl {
@@ -97,20 +159,49 @@ impl Empty for CreateModerationRequestInputArrayItemImageUrl {
 }
 
 /// Inline schema in `CreateModerationRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateModerationRequestInputArrayItemImageUrlImageUrl {
     /// `url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub url: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateModerationRequestInputArrayItemImageUrlImageUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateModerationRequestInputArrayItemImageUrlImageUrl;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateModerationRequestInputArrayItemImageUrlImageUrl` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateModerationRequestInputArrayItemImageUrlImageUrl, A::Error>
+            {
+                let mut v_url: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "url" => crate::__private::put(
+                            &mut v_url,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "url",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateModerationRequestInputArrayItemImageUrlImageUrl {
+                    url: crate::__private::required(v_url, "url")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateModerationRequestInputArrayItemImageUrlImageUrl {
@@ -124,23 +215,53 @@ impl Empty for CreateModerationRequestInputArrayItemImageUrlImageUrl {
 }
 
 /// Inline schema in `CreateModerationRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateModerationRequestInputArrayItemText {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateModerationRequestInputArrayItemText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateModerationRequestInputArrayItemText;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateModerationRequestInputArrayItemText` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateModerationRequestInputArrayItemText, A::Error> {
+                let mut v_type: Option<consts::Text> = None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateModerationRequestInputArrayItemText {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateModerationRequestInputArrayItemText {
@@ -170,38 +291,66 @@ TextModerationStable = "text-moderation-stable",
 }
 
 /// The `CreateModerationResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateModerationResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `results`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub results: Vec<CreateModerationResponseResultsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateModerationResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateModerationResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateModerationResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateModerationResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_results: Option<Vec<CreateModerationResponseResultsItem>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "results" => crate::__private::put(
+                            &mut v_results,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "results",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateModerationResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    results: crate::__private::required(v_results, "results")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateModerationResponse {
@@ -217,47 +366,85 @@ impl Empty for CreateModerationResponse {
 }
 
 /// Inline schema in `CreateModerationResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateModerationResponseResultsItem {
     /// `flagged`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub flagged: bool,
     /// `categories`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub categories: CreateModerationResponseResultsItemCategories,
     /// `category_scores`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub category_scores: CreateModerationResponseResultsItemCategoryScores,
     /// `category_applied_input_types`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub category_applied_input_types: CreateModerationResponseResultsItemCategoryAppliedInputTypes,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateModerationResponseResultsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateModerationResponseResultsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateModerationResponseResultsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateModerationResponseResultsItem, A::Error> {
+                let mut v_flagged: Option<bool> = None;
+                let mut v_categories: Option<CreateModerationResponseResultsItemCategories> = None;
+                let mut v_category_scores: Option<
+                    CreateModerationResponseResultsItemCategoryScores,
+                > = None;
+                let mut v_category_applied_input_types: Option<
+                    CreateModerationResponseResultsItemCategoryAppliedInputTypes,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "flagged" => crate::__private::put(
+                            &mut v_flagged,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "flagged",
+                        )?,
+                        "categories" => crate::__private::put(
+                            &mut v_categories,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "categories",
+                        )?,
+                        "category_scores" => crate::__private::put(
+                            &mut v_category_scores,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "category_scores",
+                        )?,
+                        "category_applied_input_types" => crate::__private::put(
+                            &mut v_category_applied_input_types,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "category_applied_input_types",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateModerationResponseResultsItem {
+                    flagged: crate::__private::required(v_flagged, "flagged")?,
+                    categories: crate::__private::required(v_categories, "categories")?,
+                    category_scores: crate::__private::required(
+                        v_category_scores,
+                        "category_scores",
+                    )?,
+                    category_applied_input_types: crate::__private::required(
+                        v_category_applied_input_types,
+                        "category_applied_input_types",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateModerationResponseResultsItem {
@@ -279,126 +466,177 @@ impl Empty for CreateModerationResponseResultsItem {
 }
 
 /// Inline schema in `CreateModerationResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateModerationResponseResultsItemCategories {
     /// `hate`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub hate: bool,
     /// `hate/threatening`, required.
     #[serde(rename = "hate/threatening")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub hate_threatening: bool,
     /// `harassment`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub harassment: bool,
     /// `harassment/threatening`, required.
     #[serde(rename = "harassment/threatening")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub harassment_threatening: bool,
     /// `illicit`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub illicit: Option<bool>,
     /// `illicit/violent`, required, nullable.
     #[serde(rename = "illicit/violent")]
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub illicit_violent: Option<bool>,
     /// `self-harm`, required.
     #[serde(rename = "self-harm")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub self_harm: bool,
     /// `self-harm/intent`, required.
     #[serde(rename = "self-harm/intent")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub self_harm_intent: bool,
     /// `self-harm/instructions`, required.
     #[serde(rename = "self-harm/instructions")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub self_harm_instructions: bool,
     /// `sexual`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub sexual: bool,
     /// `sexual/minors`, required.
     #[serde(rename = "sexual/minors")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub sexual_minors: bool,
     /// `violence`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub violence: bool,
     /// `violence/graphic`, required.
     #[serde(rename = "violence/graphic")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub violence_graphic: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateModerationResponseResultsItemCategories {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateModerationResponseResultsItemCategories;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateModerationResponseResultsItemCategories` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateModerationResponseResultsItemCategories, A::Error> {
+                let mut v_hate: Option<bool> = None;
+                let mut v_hate_threatening: Option<bool> = None;
+                let mut v_harassment: Option<bool> = None;
+                let mut v_harassment_threatening: Option<bool> = None;
+                let mut v_illicit: Option<Option<bool>> = None;
+                let mut v_illicit_violent: Option<Option<bool>> = None;
+                let mut v_self_harm: Option<bool> = None;
+                let mut v_self_harm_intent: Option<bool> = None;
+                let mut v_self_harm_instructions: Option<bool> = None;
+                let mut v_sexual: Option<bool> = None;
+                let mut v_sexual_minors: Option<bool> = None;
+                let mut v_violence: Option<bool> = None;
+                let mut v_violence_graphic: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "hate" => crate::__private::put(
+                            &mut v_hate,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "hate",
+                        )?,
+                        "hate/threatening" => crate::__private::put(
+                            &mut v_hate_threatening,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "hate/threatening",
+                        )?,
+                        "harassment" => crate::__private::put(
+                            &mut v_harassment,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "harassment",
+                        )?,
+                        "harassment/threatening" => crate::__private::put(
+                            &mut v_harassment_threatening,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "harassment/threatening",
+                        )?,
+                        "illicit" => {
+                            crate::__private::put(&mut v_illicit, map.next_value()?, "illicit")?
+                        }
+                        "illicit/violent" => crate::__private::put(
+                            &mut v_illicit_violent,
+                            map.next_value()?,
+                            "illicit/violent",
+                        )?,
+                        "self-harm" => crate::__private::put(
+                            &mut v_self_harm,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "self-harm",
+                        )?,
+                        "self-harm/intent" => crate::__private::put(
+                            &mut v_self_harm_intent,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "self-harm/intent",
+                        )?,
+                        "self-harm/instructions" => crate::__private::put(
+                            &mut v_self_harm_instructions,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "self-harm/instructions",
+                        )?,
+                        "sexual" => crate::__private::put(
+                            &mut v_sexual,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "sexual",
+                        )?,
+                        "sexual/minors" => crate::__private::put(
+                            &mut v_sexual_minors,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "sexual/minors",
+                        )?,
+                        "violence" => crate::__private::put(
+                            &mut v_violence,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "violence",
+                        )?,
+                        "violence/graphic" => crate::__private::put(
+                            &mut v_violence_graphic,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "violence/graphic",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateModerationResponseResultsItemCategories {
+                    hate: crate::__private::required(v_hate, "hate")?,
+                    hate_threatening: crate::__private::required(
+                        v_hate_threatening,
+                        "hate/threatening",
+                    )?,
+                    harassment: crate::__private::required(v_harassment, "harassment")?,
+                    harassment_threatening: crate::__private::required(
+                        v_harassment_threatening,
+                        "harassment/threatening",
+                    )?,
+                    illicit: crate::__private::or_absent(v_illicit),
+                    illicit_violent: crate::__private::or_absent(v_illicit_violent),
+                    self_harm: crate::__private::required(v_self_harm, "self-harm")?,
+                    self_harm_intent: crate::__private::required(
+                        v_self_harm_intent,
+                        "self-harm/intent",
+                    )?,
+                    self_harm_instructions: crate::__private::required(
+                        v_self_harm_instructions,
+                        "self-harm/instructions",
+                    )?,
+                    sexual: crate::__private::required(v_sexual, "sexual")?,
+                    sexual_minors: crate::__private::required(v_sexual_minors, "sexual/minors")?,
+                    violence: crate::__private::required(v_violence, "violence")?,
+                    violence_graphic: crate::__private::required(
+                        v_violence_graphic,
+                        "violence/graphic",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateModerationResponseResultsItemCategories {
@@ -438,139 +676,199 @@ impl Empty for CreateModerationResponseResultsItemCategories {
 }
 
 /// Inline schema in `CreateModerationResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateModerationResponseResultsItemCategoryAppliedInputTypes {
     /// `hate`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub hate: Vec<consts::Text>,
     /// `hate/threatening`, required.
     #[serde(rename = "hate/threatening")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub hate_threatening: Vec<consts::Text>,
     /// `harassment`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub harassment: Vec<consts::Text>,
     /// `harassment/threatening`, required.
     #[serde(rename = "harassment/threatening")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub harassment_threatening: Vec<consts::Text>,
     /// `illicit`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub illicit: Vec<consts::Text>,
     /// `illicit/violent`, required.
     #[serde(rename = "illicit/violent")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub illicit_violent: Vec<consts::Text>,
     /// `self-harm`, required.
     #[serde(rename = "self-harm")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub self_harm: Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem>,
     /// `self-harm/intent`, required.
     #[serde(rename = "self-harm/intent")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub self_harm_intent:
         Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmIntentItem>,
     /// `self-harm/instructions`, required.
     #[serde(rename = "self-harm/instructions")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub self_harm_instructions:
         Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmInstructionsItem>,
     /// `sexual`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub sexual: Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualItem>,
     /// `sexual/minors`, required.
     #[serde(rename = "sexual/minors")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub sexual_minors: Vec<consts::Text>,
     /// `violence`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub violence: Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem>,
     /// `violence/graphic`, required.
     #[serde(rename = "violence/graphic")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub violence_graphic:
         Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateModerationResponseResultsItemCategoryAppliedInputTypes;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(
+                    "a `CreateModerationResponseResultsItemCategoryAppliedInputTypes` object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateModerationResponseResultsItemCategoryAppliedInputTypes, A::Error>
+            {
+                let mut v_hate: Option<Vec<consts::Text>> = None;
+                let mut v_hate_threatening: Option<Vec<consts::Text>> = None;
+                let mut v_harassment: Option<Vec<consts::Text>> = None;
+                let mut v_harassment_threatening: Option<Vec<consts::Text>> = None;
+                let mut v_illicit: Option<Vec<consts::Text>> = None;
+                let mut v_illicit_violent: Option<Vec<consts::Text>> = None;
+                let mut v_self_harm: Option<
+                    Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem>,
+                > = None;
+                let mut v_self_harm_intent: Option<Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmIntentItem>> = None;
+                let mut v_self_harm_instructions: Option<Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmInstructionsItem>> = None;
+                let mut v_sexual: Option<
+                    Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualItem>,
+                > = None;
+                let mut v_sexual_minors: Option<Vec<consts::Text>> = None;
+                let mut v_violence: Option<
+                    Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem>,
+                > = None;
+                let mut v_violence_graphic: Option<Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "hate" => crate::__private::put(
+                            &mut v_hate,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "hate",
+                        )?,
+                        "hate/threatening" => crate::__private::put(
+                            &mut v_hate_threatening,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "hate/threatening",
+                        )?,
+                        "harassment" => crate::__private::put(
+                            &mut v_harassment,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "harassment",
+                        )?,
+                        "harassment/threatening" => crate::__private::put(
+                            &mut v_harassment_threatening,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "harassment/threatening",
+                        )?,
+                        "illicit" => crate::__private::put(
+                            &mut v_illicit,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "illicit",
+                        )?,
+                        "illicit/violent" => crate::__private::put(
+                            &mut v_illicit_violent,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "illicit/violent",
+                        )?,
+                        "self-harm" => crate::__private::put(
+                            &mut v_self_harm,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "self-harm",
+                        )?,
+                        "self-harm/intent" => crate::__private::put(
+                            &mut v_self_harm_intent,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "self-harm/intent",
+                        )?,
+                        "self-harm/instructions" => crate::__private::put(
+                            &mut v_self_harm_instructions,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "self-harm/instructions",
+                        )?,
+                        "sexual" => crate::__private::put(
+                            &mut v_sexual,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "sexual",
+                        )?,
+                        "sexual/minors" => crate::__private::put(
+                            &mut v_sexual_minors,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "sexual/minors",
+                        )?,
+                        "violence" => crate::__private::put(
+                            &mut v_violence,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "violence",
+                        )?,
+                        "violence/graphic" => crate::__private::put(
+                            &mut v_violence_graphic,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "violence/graphic",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    CreateModerationResponseResultsItemCategoryAppliedInputTypes {
+                        hate: crate::__private::required(v_hate, "hate")?,
+                        hate_threatening: crate::__private::required(
+                            v_hate_threatening,
+                            "hate/threatening",
+                        )?,
+                        harassment: crate::__private::required(v_harassment, "harassment")?,
+                        harassment_threatening: crate::__private::required(
+                            v_harassment_threatening,
+                            "harassment/threatening",
+                        )?,
+                        illicit: crate::__private::required(v_illicit, "illicit")?,
+                        illicit_violent: crate::__private::required(
+                            v_illicit_violent,
+                            "illicit/violent",
+                        )?,
+                        self_harm: crate::__private::required(v_self_harm, "self-harm")?,
+                        self_harm_intent: crate::__private::required(
+                            v_self_harm_intent,
+                            "self-harm/intent",
+                        )?,
+                        self_harm_instructions: crate::__private::required(
+                            v_self_harm_instructions,
+                            "self-harm/instructions",
+                        )?,
+                        sexual: crate::__private::required(v_sexual, "sexual")?,
+                        sexual_minors: crate::__private::required(
+                            v_sexual_minors,
+                            "sexual/minors",
+                        )?,
+                        violence: crate::__private::required(v_violence, "violence")?,
+                        violence_graphic: crate::__private::required(
+                            v_violence_graphic,
+                            "violence/graphic",
+                        )?,
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
@@ -640,136 +938,182 @@ pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceIte
     CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem;
 
 /// Inline schema in `CreateModerationResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateModerationResponseResultsItemCategoryScores {
     /// `hate`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub hate: f64,
     /// `hate/threatening`, required.
     #[serde(rename = "hate/threatening")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub hate_threatening: f64,
     /// `harassment`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub harassment: f64,
     /// `harassment/threatening`, required.
     #[serde(rename = "harassment/threatening")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub harassment_threatening: f64,
     /// `illicit`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub illicit: f64,
     /// `illicit/violent`, required.
     #[serde(rename = "illicit/violent")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub illicit_violent: f64,
     /// `self-harm`, required.
     #[serde(rename = "self-harm")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub self_harm: f64,
     /// `self-harm/intent`, required.
     #[serde(rename = "self-harm/intent")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub self_harm_intent: f64,
     /// `self-harm/instructions`, required.
     #[serde(rename = "self-harm/instructions")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub self_harm_instructions: f64,
     /// `sexual`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub sexual: f64,
     /// `sexual/minors`, required.
     #[serde(rename = "sexual/minors")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub sexual_minors: f64,
     /// `violence`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub violence: f64,
     /// `violence/graphic`, required.
     #[serde(rename = "violence/graphic")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub violence_graphic: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateModerationResponseResultsItemCategoryScores {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateModerationResponseResultsItemCategoryScores;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateModerationResponseResultsItemCategoryScores` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateModerationResponseResultsItemCategoryScores, A::Error> {
+                let mut v_hate: Option<f64> = None;
+                let mut v_hate_threatening: Option<f64> = None;
+                let mut v_harassment: Option<f64> = None;
+                let mut v_harassment_threatening: Option<f64> = None;
+                let mut v_illicit: Option<f64> = None;
+                let mut v_illicit_violent: Option<f64> = None;
+                let mut v_self_harm: Option<f64> = None;
+                let mut v_self_harm_intent: Option<f64> = None;
+                let mut v_self_harm_instructions: Option<f64> = None;
+                let mut v_sexual: Option<f64> = None;
+                let mut v_sexual_minors: Option<f64> = None;
+                let mut v_violence: Option<f64> = None;
+                let mut v_violence_graphic: Option<f64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "hate" => crate::__private::put(
+                            &mut v_hate,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "hate",
+                        )?,
+                        "hate/threatening" => crate::__private::put(
+                            &mut v_hate_threatening,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "hate/threatening",
+                        )?,
+                        "harassment" => crate::__private::put(
+                            &mut v_harassment,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "harassment",
+                        )?,
+                        "harassment/threatening" => crate::__private::put(
+                            &mut v_harassment_threatening,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "harassment/threatening",
+                        )?,
+                        "illicit" => crate::__private::put(
+                            &mut v_illicit,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "illicit",
+                        )?,
+                        "illicit/violent" => crate::__private::put(
+                            &mut v_illicit_violent,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "illicit/violent",
+                        )?,
+                        "self-harm" => crate::__private::put(
+                            &mut v_self_harm,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "self-harm",
+                        )?,
+                        "self-harm/intent" => crate::__private::put(
+                            &mut v_self_harm_intent,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "self-harm/intent",
+                        )?,
+                        "self-harm/instructions" => crate::__private::put(
+                            &mut v_self_harm_instructions,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "self-harm/instructions",
+                        )?,
+                        "sexual" => crate::__private::put(
+                            &mut v_sexual,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "sexual",
+                        )?,
+                        "sexual/minors" => crate::__private::put(
+                            &mut v_sexual_minors,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "sexual/minors",
+                        )?,
+                        "violence" => crate::__private::put(
+                            &mut v_violence,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "violence",
+                        )?,
+                        "violence/graphic" => crate::__private::put(
+                            &mut v_violence_graphic,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "violence/graphic",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateModerationResponseResultsItemCategoryScores {
+                    hate: crate::__private::required(v_hate, "hate")?,
+                    hate_threatening: crate::__private::required(
+                        v_hate_threatening,
+                        "hate/threatening",
+                    )?,
+                    harassment: crate::__private::required(v_harassment, "harassment")?,
+                    harassment_threatening: crate::__private::required(
+                        v_harassment_threatening,
+                        "harassment/threatening",
+                    )?,
+                    illicit: crate::__private::required(v_illicit, "illicit")?,
+                    illicit_violent: crate::__private::required(
+                        v_illicit_violent,
+                        "illicit/violent",
+                    )?,
+                    self_harm: crate::__private::required(v_self_harm, "self-harm")?,
+                    self_harm_intent: crate::__private::required(
+                        v_self_harm_intent,
+                        "self-harm/intent",
+                    )?,
+                    self_harm_instructions: crate::__private::required(
+                        v_self_harm_instructions,
+                        "self-harm/instructions",
+                    )?,
+                    sexual: crate::__private::required(v_sexual, "sexual")?,
+                    sexual_minors: crate::__private::required(v_sexual_minors, "sexual/minors")?,
+                    violence: crate::__private::required(v_violence, "violence")?,
+                    violence_graphic: crate::__private::required(
+                        v_violence_graphic,
+                        "violence/graphic",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateModerationResponseResultsItemCategoryScores {

@@ -6,38 +6,88 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `AudioTranscription` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AudioTranscription {
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<AudioTranscriptionModel>,
     /// `language`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// `languages`, optional.
     /// Constraints: at least 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<String>>,
     /// `keywords`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keywords: Option<Vec<String>>,
     /// `prompt`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// `delay`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay: Option<AudioTranscriptionDelay>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AudioTranscription {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AudioTranscription;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AudioTranscription` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AudioTranscription, A::Error> {
+                let mut v_model: Option<Option<AudioTranscriptionModel>> = None;
+                let mut v_language: Option<Option<String>> = None;
+                let mut v_languages: Option<Option<Vec<String>>> = None;
+                let mut v_keywords: Option<Option<Vec<String>>> = None;
+                let mut v_prompt: Option<Option<String>> = None;
+                let mut v_delay: Option<Option<AudioTranscriptionDelay>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "language" => crate::__private::put(
+                            &mut v_language,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "language",
+                        )?,
+                        "languages" => {
+                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
+                        }
+                        "keywords" => {
+                            crate::__private::put(&mut v_keywords, map.next_value()?, "keywords")?
+                        }
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "prompt",
+                        )?,
+                        "delay" => crate::__private::put(&mut v_delay, map.next_value()?, "delay")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AudioTranscription {
+                    model: v_model.unwrap_or_default(),
+                    language: v_language.unwrap_or_default(),
+                    languages: v_languages.unwrap_or_default(),
+                    keywords: v_keywords.unwrap_or_default(),
+                    prompt: v_prompt.unwrap_or_default(),
+                    delay: v_delay.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AudioTranscription {
@@ -101,32 +151,74 @@ GptRealtimeWhisper = "gpt-realtime-whisper",
 }
 
 /// The `AudioTranscriptionResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AudioTranscriptionResponse {
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<AudioTranscriptionResponseModel>,
     /// `language`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// `languages`, optional.
     /// Constraints: at least 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<String>>,
     /// `prompt`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AudioTranscriptionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AudioTranscriptionResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AudioTranscriptionResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AudioTranscriptionResponse, A::Error> {
+                let mut v_model: Option<Option<AudioTranscriptionResponseModel>> = None;
+                let mut v_language: Option<Option<String>> = None;
+                let mut v_languages: Option<Option<Vec<String>>> = None;
+                let mut v_prompt: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "language" => crate::__private::put(
+                            &mut v_language,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "language",
+                        )?,
+                        "languages" => {
+                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
+                        }
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "prompt",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AudioTranscriptionResponse {
+                    model: v_model.unwrap_or_default(),
+                    language: v_language.unwrap_or_default(),
+                    languages: v_languages.unwrap_or_default(),
+                    prompt: v_prompt.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AudioTranscriptionResponse {
@@ -146,38 +238,66 @@ impl Empty for AudioTranscriptionResponse {
 pub type AudioTranscriptionResponseModel = AudioTranscriptionModel;
 
 /// The `LogProbProperties` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogProbProperties {
     /// `token`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub token: String,
     /// `logprob`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub logprob: f64,
     /// `bytes`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub bytes: Vec<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for LogProbProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = LogProbProperties;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `LogProbProperties` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LogProbProperties, A::Error> {
+                let mut v_token: Option<String> = None;
+                let mut v_logprob: Option<f64> = None;
+                let mut v_bytes: Option<Vec<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "token" => crate::__private::put(
+                            &mut v_token,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "token",
+                        )?,
+                        "logprob" => crate::__private::put(
+                            &mut v_logprob,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "logprob",
+                        )?,
+                        "bytes" => crate::__private::put(
+                            &mut v_bytes,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "bytes",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(LogProbProperties {
+                    token: crate::__private::required(v_token, "token")?,
+                    logprob: crate::__private::required(v_logprob, "logprob")?,
+                    bytes: crate::__private::required(v_bytes, "bytes")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for LogProbProperties {
@@ -215,18 +335,54 @@ AudioPcma(RealtimeAudioFormatsAudioPcma) = "audio/pcma",
 }
 
 /// Inline schema in `RealtimeAudioFormats`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeAudioFormatsAudioPcm {
     /// `type`, optional.
-    #[serde(default)]
     pub r#type: consts::AudioPcm,
     /// `rate`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rate: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeAudioFormatsAudioPcm {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeAudioFormatsAudioPcm;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeAudioFormatsAudioPcm` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeAudioFormatsAudioPcm, A::Error> {
+                let mut v_type: Option<consts::AudioPcm> = None;
+                let mut v_rate: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "rate" => crate::__private::put(
+                            &mut v_rate,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "rate",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeAudioFormatsAudioPcm {
+                    r#type: v_type.unwrap_or_default(),
+                    rate: v_rate.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeAudioFormatsAudioPcm {
@@ -241,14 +397,44 @@ impl Empty for RealtimeAudioFormatsAudioPcm {
 }
 
 /// Inline schema in `RealtimeAudioFormats`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeAudioFormatsAudioPcma {
     /// `type`, optional.
-    #[serde(default)]
     pub r#type: consts::AudioPcma,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeAudioFormatsAudioPcma {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeAudioFormatsAudioPcma;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeAudioFormatsAudioPcma` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeAudioFormatsAudioPcma, A::Error> {
+                let mut v_type: Option<consts::AudioPcma> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeAudioFormatsAudioPcma {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeAudioFormatsAudioPcma {
@@ -262,14 +448,44 @@ impl Empty for RealtimeAudioFormatsAudioPcma {
 }
 
 /// Inline schema in `RealtimeAudioFormats`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeAudioFormatsAudioPcmu {
     /// `type`, optional.
-    #[serde(default)]
     pub r#type: consts::AudioPcmu,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeAudioFormatsAudioPcmu {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeAudioFormatsAudioPcmu;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeAudioFormatsAudioPcmu` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeAudioFormatsAudioPcmu, A::Error> {
+                let mut v_type: Option<consts::AudioPcmu> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeAudioFormatsAudioPcmu {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeAudioFormatsAudioPcmu {
@@ -283,38 +499,74 @@ impl Empty for RealtimeAudioFormatsAudioPcmu {
 }
 
 /// The `RealtimeBetaClientEventConversationItemCreate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaClientEventConversationItemCreate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemCreate,
     /// `previous_item_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventConversationItemCreate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventConversationItemCreate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventConversationItemCreate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventConversationItemCreate, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ConversationItemCreate> = None;
+                let mut v_previous_item_id: Option<Option<String>> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "previous_item_id" => crate::__private::put(
+                            &mut v_previous_item_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "previous_item_id",
+                        )?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventConversationItemCreate {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    previous_item_id: v_previous_item_id.unwrap_or_default(),
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemCreate {
@@ -331,30 +583,63 @@ impl Empty for RealtimeBetaClientEventConversationItemCreate {
 }
 
 /// The `RealtimeBetaClientEventConversationItemDelete` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaClientEventConversationItemDelete {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemDelete,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventConversationItemDelete {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventConversationItemDelete;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventConversationItemDelete` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventConversationItemDelete, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ConversationItemDelete> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventConversationItemDelete {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemDelete {
@@ -370,30 +655,63 @@ impl Empty for RealtimeBetaClientEventConversationItemDelete {
 }
 
 /// The `RealtimeBetaClientEventConversationItemRetrieve` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaClientEventConversationItemRetrieve {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemRetrieve,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventConversationItemRetrieve {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventConversationItemRetrieve;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventConversationItemRetrieve` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventConversationItemRetrieve, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ConversationItemRetrieve> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventConversationItemRetrieve {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemRetrieve {
@@ -409,48 +727,81 @@ impl Empty for RealtimeBetaClientEventConversationItemRetrieve {
 }
 
 /// The `RealtimeBetaClientEventConversationItemTruncate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaClientEventConversationItemTruncate {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemTruncate,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `audio_end_ms`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventConversationItemTruncate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventConversationItemTruncate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventConversationItemTruncate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventConversationItemTruncate, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ConversationItemTruncate> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_audio_end_ms: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "audio_end_ms" => crate::__private::put(
+                            &mut v_audio_end_ms,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "audio_end_ms",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventConversationItemTruncate {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventConversationItemTruncate {
@@ -474,30 +825,63 @@ impl Empty for RealtimeBetaClientEventConversationItemTruncate {
 }
 
 /// The `RealtimeBetaClientEventInputAudioBufferAppend` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaClientEventInputAudioBufferAppend {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferAppend,
     /// `audio`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventInputAudioBufferAppend {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventInputAudioBufferAppend;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventInputAudioBufferAppend` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventInputAudioBufferAppend, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::InputAudioBufferAppend> = None;
+                let mut v_audio: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "audio" => crate::__private::put(
+                            &mut v_audio,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "audio",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventInputAudioBufferAppend {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    audio: crate::__private::required(v_audio, "audio")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventInputAudioBufferAppend {
@@ -513,21 +897,54 @@ impl Empty for RealtimeBetaClientEventInputAudioBufferAppend {
 }
 
 /// The `RealtimeBetaClientEventInputAudioBufferClear` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaClientEventInputAudioBufferClear {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventInputAudioBufferClear {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventInputAudioBufferClear;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventInputAudioBufferClear` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventInputAudioBufferClear, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::InputAudioBufferClear> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventInputAudioBufferClear {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventInputAudioBufferClear {
@@ -542,21 +959,54 @@ impl Empty for RealtimeBetaClientEventInputAudioBufferClear {
 }
 
 /// The `RealtimeBetaClientEventInputAudioBufferCommit` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaClientEventInputAudioBufferCommit {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferCommit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventInputAudioBufferCommit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventInputAudioBufferCommit;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventInputAudioBufferCommit` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventInputAudioBufferCommit, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::InputAudioBufferCommit> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventInputAudioBufferCommit {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventInputAudioBufferCommit {
@@ -571,21 +1021,54 @@ impl Empty for RealtimeBetaClientEventInputAudioBufferCommit {
 }
 
 /// The `RealtimeBetaClientEventOutputAudioBufferClear` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaClientEventOutputAudioBufferClear {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::OutputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventOutputAudioBufferClear {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventOutputAudioBufferClear;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventOutputAudioBufferClear` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventOutputAudioBufferClear, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::OutputAudioBufferClear> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventOutputAudioBufferClear {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventOutputAudioBufferClear {
@@ -600,28 +1083,64 @@ impl Empty for RealtimeBetaClientEventOutputAudioBufferClear {
 }
 
 /// The `RealtimeBetaClientEventResponseCancel` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaClientEventResponseCancel {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseCancel,
     /// `response_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventResponseCancel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventResponseCancel;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventResponseCancel` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventResponseCancel, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ResponseCancel> = None;
+                let mut v_response_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "response_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventResponseCancel {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: v_response_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventResponseCancel {
@@ -637,24 +1156,62 @@ impl Empty for RealtimeBetaClientEventResponseCancel {
 }
 
 /// The `RealtimeBetaClientEventResponseCreate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaClientEventResponseCreate {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseCreate,
     /// `response`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<RealtimeBetaResponseCreateParams>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventResponseCreate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventResponseCreate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventResponseCreate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventResponseCreate, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ResponseCreate> = None;
+                let mut v_response: Option<Option<RealtimeBetaResponseCreateParams>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response" => {
+                            crate::__private::put(&mut v_response, map.next_value()?, "response")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventResponseCreate {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    response: v_response.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventResponseCreate {
@@ -670,30 +1227,63 @@ impl Empty for RealtimeBetaClientEventResponseCreate {
 }
 
 /// The `RealtimeBetaClientEventSessionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaClientEventSessionUpdate {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionUpdate,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventSessionUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventSessionUpdate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventSessionUpdate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventSessionUpdate, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::SessionUpdate> = None;
+                let mut v_session: Option<RealtimeSessionCreateRequest> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventSessionUpdate {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventSessionUpdate {
@@ -709,30 +1299,63 @@ impl Empty for RealtimeBetaClientEventSessionUpdate {
 }
 
 /// The `RealtimeBetaClientEventTranscriptionSessionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaClientEventTranscriptionSessionUpdate {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::TranscriptionSessionUpdate,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeTranscriptionSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaClientEventTranscriptionSessionUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaClientEventTranscriptionSessionUpdate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaClientEventTranscriptionSessionUpdate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaClientEventTranscriptionSessionUpdate, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::TranscriptionSessionUpdate> = None;
+                let mut v_session: Option<RealtimeTranscriptionSessionCreateRequest> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaClientEventTranscriptionSessionUpdate {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaClientEventTranscriptionSessionUpdate {
@@ -748,58 +1371,157 @@ impl Empty for RealtimeBetaClientEventTranscriptionSessionUpdate {
 }
 
 /// The `RealtimeBetaResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaResponse {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeResponse>,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeBetaResponseStatus>,
     /// `status_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_details: Option<RealtimeBetaResponseStatusDetails>,
     /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Vec<RealtimeConversationItem>>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<RealtimeBetaResponseUsage>,
     /// `conversation_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     /// `voice`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsShared>,
     /// `modalities`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<Vec<RealtimeBetaResponseModalitiesItem>>,
     /// `output_audio_format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_audio_format: Option<RealtimeBetaResponseOutputAudioFormat>,
     /// `temperature`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_output_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeBetaResponseMaxOutputTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaResponse, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_object: Option<Option<consts::RealtimeResponse>> = None;
+                let mut v_status: Option<Option<RealtimeBetaResponseStatus>> = None;
+                let mut v_status_details: Option<Option<RealtimeBetaResponseStatusDetails>> = None;
+                let mut v_output: Option<Option<Vec<RealtimeConversationItem>>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_usage: Option<Option<RealtimeBetaResponseUsage>> = None;
+                let mut v_conversation_id: Option<Option<String>> = None;
+                let mut v_voice: Option<Option<VoiceIdsShared>> = None;
+                let mut v_modalities: Option<Option<Vec<RealtimeBetaResponseModalitiesItem>>> =
+                    None;
+                let mut v_output_audio_format: Option<
+                    Option<RealtimeBetaResponseOutputAudioFormat>,
+                > = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_max_output_tokens: Option<Option<RealtimeBetaResponseMaxOutputTokens>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "status_details" => crate::__private::put(
+                            &mut v_status_details,
+                            map.next_value()?,
+                            "status_details",
+                        )?,
+                        "output" => {
+                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
+                        }
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "conversation_id" => crate::__private::put(
+                            &mut v_conversation_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "conversation_id",
+                        )?,
+                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
+                        "modalities" => crate::__private::put(
+                            &mut v_modalities,
+                            map.next_value()?,
+                            "modalities",
+                        )?,
+                        "output_audio_format" => crate::__private::put(
+                            &mut v_output_audio_format,
+                            map.next_value()?,
+                            "output_audio_format",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "max_output_tokens" => crate::__private::put(
+                            &mut v_max_output_tokens,
+                            map.next_value()?,
+                            "max_output_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaResponse {
+                    id: v_id.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    status_details: v_status_details.unwrap_or_default(),
+                    output: v_output.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    usage: v_usage.unwrap_or_default(),
+                    conversation_id: v_conversation_id.unwrap_or_default(),
+                    voice: v_voice.unwrap_or_default(),
+                    modalities: v_modalities.unwrap_or_default(),
+                    output_audio_format: v_output_audio_format.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    max_output_tokens: v_max_output_tokens.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaResponse {
@@ -839,52 +1561,154 @@ impl Empty for RealtimeBetaResponse {
 }
 
 /// The `RealtimeBetaResponseCreateParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaResponseCreateParams {
     /// `modalities`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<Vec<RealtimeBetaResponseCreateParamsModalitiesItem>>,
     /// `instructions`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `voice`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsOrCustomVoice>,
     /// `output_audio_format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_audio_format: Option<RealtimeBetaResponseCreateParamsOutputAudioFormat>,
     /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeBetaResponseCreateParamsToolsItem>>,
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<RealtimeBetaResponseCreateParamsToolChoice>,
     /// `temperature`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_output_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeBetaResponseCreateParamsMaxOutputTokens>,
     /// `conversation`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<RealtimeBetaResponseCreateParamsConversation>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `prompt`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Vec<RealtimeConversationItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaResponseCreateParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaResponseCreateParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaResponseCreateParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaResponseCreateParams, A::Error> {
+                let mut v_modalities: Option<
+                    Option<Vec<RealtimeBetaResponseCreateParamsModalitiesItem>>,
+                > = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_voice: Option<Option<VoiceIdsOrCustomVoice>> = None;
+                let mut v_output_audio_format: Option<
+                    Option<RealtimeBetaResponseCreateParamsOutputAudioFormat>,
+                > = None;
+                let mut v_tools: Option<Option<Vec<RealtimeBetaResponseCreateParamsToolsItem>>> =
+                    None;
+                let mut v_tool_choice: Option<Option<RealtimeBetaResponseCreateParamsToolChoice>> =
+                    None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_max_output_tokens: Option<
+                    Option<RealtimeBetaResponseCreateParamsMaxOutputTokens>,
+                > = None;
+                let mut v_conversation: Option<
+                    Option<RealtimeBetaResponseCreateParamsConversation>,
+                > = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_prompt: Option<Option<Prompt>> = None;
+                let mut v_input: Option<Option<Vec<RealtimeConversationItem>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "modalities" => crate::__private::put(
+                            &mut v_modalities,
+                            map.next_value()?,
+                            "modalities",
+                        )?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
+                        "output_audio_format" => crate::__private::put(
+                            &mut v_output_audio_format,
+                            map.next_value()?,
+                            "output_audio_format",
+                        )?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tool_choice" => crate::__private::put(
+                            &mut v_tool_choice,
+                            map.next_value()?,
+                            "tool_choice",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "max_output_tokens" => crate::__private::put(
+                            &mut v_max_output_tokens,
+                            map.next_value()?,
+                            "max_output_tokens",
+                        )?,
+                        "conversation" => crate::__private::put(
+                            &mut v_conversation,
+                            map.next_value()?,
+                            "conversation",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "prompt" => {
+                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
+                        }
+                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaResponseCreateParams {
+                    modalities: v_modalities.unwrap_or_default(),
+                    instructions: v_instructions.unwrap_or_default(),
+                    voice: v_voice.unwrap_or_default(),
+                    output_audio_format: v_output_audio_format.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    tool_choice: v_tool_choice.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    max_output_tokens: v_max_output_tokens.unwrap_or_default(),
+                    conversation: v_conversation.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    prompt: v_prompt.unwrap_or_default(),
+                    input: v_input.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaResponseCreateParams {
@@ -961,31 +1785,75 @@ MCP(ToolChoiceMCP),
 }
 
 /// Inline schema in `RealtimeBetaResponseCreateParams`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaResponseCreateParamsToolsItem {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Function>,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `parameters`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaResponseCreateParamsToolsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaResponseCreateParamsToolsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaResponseCreateParamsToolsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaResponseCreateParamsToolsItem, A::Error> {
+                let mut v_type: Option<Option<consts::Function>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_parameters: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "parameters" => crate::__private::put(
+                            &mut v_parameters,
+                            map.next_value()?,
+                            "parameters",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaResponseCreateParamsToolsItem {
+                    r#type: v_type.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    description: v_description.unwrap_or_default(),
+                    parameters: v_parameters.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaResponseCreateParamsToolsItem {
@@ -1043,20 +1911,59 @@ InProgress = "in_progress",
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaResponseStatusDetails {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeBetaResponseStatusDetailsType>,
     /// `reason`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<RealtimeBetaResponseStatusDetailsReason>,
     /// `error`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RealtimeBetaResponseStatusDetailsError>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaResponseStatusDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaResponseStatusDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaResponseStatusDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaResponseStatusDetails, A::Error> {
+                let mut v_type: Option<Option<RealtimeBetaResponseStatusDetailsType>> = None;
+                let mut v_reason: Option<Option<RealtimeBetaResponseStatusDetailsReason>> = None;
+                let mut v_error: Option<Option<RealtimeBetaResponseStatusDetailsError>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "reason" => {
+                            crate::__private::put(&mut v_reason, map.next_value()?, "reason")?
+                        }
+                        "error" => crate::__private::put(&mut v_error, map.next_value()?, "error")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaResponseStatusDetails {
+                    r#type: v_type.unwrap_or_default(),
+                    reason: v_reason.unwrap_or_default(),
+                    error: v_error.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaResponseStatusDetails {
@@ -1072,25 +1979,59 @@ impl Empty for RealtimeBetaResponseStatusDetails {
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaResponseStatusDetailsError {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `code`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaResponseStatusDetailsError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaResponseStatusDetailsError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaResponseStatusDetailsError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaResponseStatusDetailsError, A::Error> {
+                let mut v_type: Option<Option<String>> = None;
+                let mut v_code: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "type",
+                        )?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "code",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaResponseStatusDetailsError {
+                    r#type: v_type.unwrap_or_default(),
+                    code: v_code.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaResponseStatusDetailsError {
@@ -1133,29 +2074,93 @@ Incomplete = "incomplete",
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaResponseUsage {
     /// `total_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_tokens: Option<i64>,
     /// `input_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_tokens: Option<i64>,
     /// `output_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_tokens: Option<i64>,
     /// `input_token_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_token_details: Option<RealtimeBetaResponseUsageInputTokenDetails>,
     /// `output_token_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_token_details: Option<RealtimeBetaResponseUsageOutputTokenDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaResponseUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaResponseUsage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaResponseUsage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaResponseUsage, A::Error> {
+                let mut v_total_tokens: Option<Option<i64>> = None;
+                let mut v_input_tokens: Option<Option<i64>> = None;
+                let mut v_output_tokens: Option<Option<i64>> = None;
+                let mut v_input_token_details: Option<
+                    Option<RealtimeBetaResponseUsageInputTokenDetails>,
+                > = None;
+                let mut v_output_token_details: Option<
+                    Option<RealtimeBetaResponseUsageOutputTokenDetails>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "total_tokens",
+                        )?,
+                        "input_tokens" => crate::__private::put(
+                            &mut v_input_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "input_tokens",
+                        )?,
+                        "output_tokens" => crate::__private::put(
+                            &mut v_output_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "output_tokens",
+                        )?,
+                        "input_token_details" => crate::__private::put(
+                            &mut v_input_token_details,
+                            map.next_value()?,
+                            "input_token_details",
+                        )?,
+                        "output_token_details" => crate::__private::put(
+                            &mut v_output_token_details,
+                            map.next_value()?,
+                            "output_token_details",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaResponseUsage {
+                    total_tokens: v_total_tokens.unwrap_or_default(),
+                    input_tokens: v_input_tokens.unwrap_or_default(),
+                    output_tokens: v_output_tokens.unwrap_or_default(),
+                    input_token_details: v_input_token_details.unwrap_or_default(),
+                    output_token_details: v_output_token_details.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaResponseUsage {
@@ -1179,31 +2184,92 @@ impl Empty for RealtimeBetaResponseUsage {
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaResponseUsageInputTokenDetails {
     /// `cached_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<i64>,
     /// `text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_tokens: Option<i64>,
     /// `image_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_tokens: Option<i64>,
     /// `audio_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<i64>,
     /// `cached_tokens_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_tokens_details:
         Option<RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaResponseUsageInputTokenDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaResponseUsageInputTokenDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaResponseUsageInputTokenDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaResponseUsageInputTokenDetails, A::Error> {
+                let mut v_cached_tokens: Option<Option<i64>> = None;
+                let mut v_text_tokens: Option<Option<i64>> = None;
+                let mut v_image_tokens: Option<Option<i64>> = None;
+                let mut v_audio_tokens: Option<Option<i64>> = None;
+                let mut v_cached_tokens_details: Option<
+                    Option<RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "cached_tokens" => crate::__private::put(
+                            &mut v_cached_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "cached_tokens",
+                        )?,
+                        "text_tokens" => crate::__private::put(
+                            &mut v_text_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "text_tokens",
+                        )?,
+                        "image_tokens" => crate::__private::put(
+                            &mut v_image_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "image_tokens",
+                        )?,
+                        "audio_tokens" => crate::__private::put(
+                            &mut v_audio_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "audio_tokens",
+                        )?,
+                        "cached_tokens_details" => crate::__private::put(
+                            &mut v_cached_tokens_details,
+                            map.next_value()?,
+                            "cached_tokens_details",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaResponseUsageInputTokenDetails {
+                    cached_tokens: v_cached_tokens.unwrap_or_default(),
+                    text_tokens: v_text_tokens.unwrap_or_default(),
+                    image_tokens: v_image_tokens.unwrap_or_default(),
+                    audio_tokens: v_audio_tokens.unwrap_or_default(),
+                    cached_tokens_details: v_cached_tokens_details.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaResponseUsageInputTokenDetails {
@@ -1227,23 +2293,74 @@ impl Empty for RealtimeBetaResponseUsageInputTokenDetails {
 }
 
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
     /// `text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_tokens: Option<i64>,
     /// `image_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_tokens: Option<i64>,
     /// `audio_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(
+                    "a `RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails` object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails, A::Error>
+            {
+                let mut v_text_tokens: Option<Option<i64>> = None;
+                let mut v_image_tokens: Option<Option<i64>> = None;
+                let mut v_audio_tokens: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "text_tokens" => crate::__private::put(
+                            &mut v_text_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "text_tokens",
+                        )?,
+                        "image_tokens" => crate::__private::put(
+                            &mut v_image_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "image_tokens",
+                        )?,
+                        "audio_tokens" => crate::__private::put(
+                            &mut v_audio_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "audio_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
+                        text_tokens: v_text_tokens.unwrap_or_default(),
+                        image_tokens: v_image_tokens.unwrap_or_default(),
+                        audio_tokens: v_audio_tokens.unwrap_or_default(),
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
@@ -1259,39 +2376,72 @@ impl Empty for RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
 }
 
 /// The `RealtimeBetaServerEventConversationItemCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventConversationItemCreated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemCreated,
     /// `previous_item_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventConversationItemCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventConversationItemCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventConversationItemCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventConversationItemCreated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemCreated> = None;
+                let mut v_previous_item_id: Option<Option<String>> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "previous_item_id" => crate::__private::put(
+                            &mut v_previous_item_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "previous_item_id",
+                        )?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventConversationItemCreated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    previous_item_id: v_previous_item_id.unwrap_or_default(),
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemCreated {
@@ -1308,32 +2458,62 @@ impl Empty for RealtimeBetaServerEventConversationItemCreated {
 }
 
 /// The `RealtimeBetaServerEventConversationItemDeleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventConversationItemDeleted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemDeleted,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventConversationItemDeleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventConversationItemDeleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventConversationItemDeleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventConversationItemDeleted, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemDeleted> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventConversationItemDeleted {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemDeleted {
@@ -1349,65 +2529,118 @@ impl Empty for RealtimeBetaServerEventConversationItemDeleted {
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionCompleted,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `transcript`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub transcript: String,
     /// `languages`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<TranscriptionLanguage>>,
     /// `logprobs`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// `usage`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub usage: RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de>
+    for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted,
+                A::Error,
+            > {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemInputAudioTranscriptionCompleted> =
+                    None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_transcript: Option<String> = None;
+                let mut v_languages: Option<Option<Vec<TranscriptionLanguage>>> = None;
+                let mut v_logprobs: Option<Option<Vec<LogProbProperties>>> = None;
+                let mut v_usage: Option<
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "transcript" => crate::__private::put(
+                            &mut v_transcript,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "transcript",
+                        )?,
+                        "languages" => {
+                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
+                        }
+                        "logprobs" => {
+                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
+                        }
+                        "usage" => crate::__private::put(
+                            &mut v_usage,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "usage",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
+                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                        )?,
+                        transcript: crate::__private::required(v_transcript, "transcript")?,
+                        languages: v_languages.unwrap_or_default(),
+                        logprobs: v_logprobs.unwrap_or_default(),
+                        usage: crate::__private::required(v_usage, "usage")?,
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
@@ -1447,46 +2680,93 @@ Duration(TranscriptTextUsageDuration) = "duration",
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionDelta,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_index: Option<i64>,
     /// `delta`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delta: Option<String>,
     /// `logprobs`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemInputAudioTranscriptionDelta> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<Option<i64>> = None;
+                let mut v_delta: Option<Option<String>> = None;
+                let mut v_logprobs: Option<Option<Vec<LogProbProperties>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "content_index",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "delta",
+                        )?,
+                        "logprobs" => {
+                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        content_index: v_content_index.unwrap_or_default(),
+                        delta: v_delta.unwrap_or_default(),
+                        logprobs: v_logprobs.unwrap_or_default(),
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
@@ -1512,50 +2792,93 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDel
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionFailed,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub error: RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de>
+    for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed,
+                A::Error,
+            > {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemInputAudioTranscriptionFailed> =
+                    None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_error: Option<
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "error" => crate::__private::put(
+                            &mut v_error,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "error",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
+                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                        )?,
+                        error: crate::__private::required(v_error, "error")?,
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
@@ -1574,39 +2897,86 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFai
 }
 
 /// Inline schema in `RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `code`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `message`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `param`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de>
+    for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError,
+                A::Error,
+            > {
+                let mut v_type: Option<Option<String>> = None;
+                let mut v_code: Option<Option<String>> = None;
+                let mut v_message: Option<Option<String>> = None;
+                let mut v_param: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "type",
+                        )?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "message",
+                        )?,
+                        "param" => crate::__private::put(
+                            &mut v_param,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "param",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
+                        r#type: v_type.unwrap_or_default(),
+                        code: v_code.unwrap_or_default(),
+                        message: v_message.unwrap_or_default(),
+                        param: v_param.unwrap_or_default(),
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
@@ -1623,86 +2993,127 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFai
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionSegment,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `speaker`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub speaker: String,
     /// `start`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub start: f64,
     /// `end`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub end: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de>
+    for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<
+                RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment,
+                A::Error,
+            > {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemInputAudioTranscriptionSegment> =
+                    None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_speaker: Option<String> = None;
+                let mut v_start: Option<f64> = None;
+                let mut v_end: Option<f64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "speaker" => crate::__private::put(
+                            &mut v_speaker,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "speaker",
+                        )?,
+                        "start" => crate::__private::put(
+                            &mut v_start,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "start",
+                        )?,
+                        "end" => crate::__private::put(
+                            &mut v_end,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "end",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
+                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                        )?,
+                        text: crate::__private::required(v_text, "text")?,
+                        id: crate::__private::required(v_id, "id")?,
+                        speaker: crate::__private::required(v_speaker, "speaker")?,
+                        start: crate::__private::required(v_start, "start")?,
+                        end: crate::__private::required(v_end, "end")?,
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
@@ -1734,32 +3145,62 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSeg
 }
 
 /// The `RealtimeBetaServerEventConversationItemRetrieved` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventConversationItemRetrieved {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemRetrieved,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventConversationItemRetrieved {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventConversationItemRetrieved;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventConversationItemRetrieved` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventConversationItemRetrieved, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemRetrieved> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventConversationItemRetrieved {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemRetrieved {
@@ -1775,50 +3216,80 @@ impl Empty for RealtimeBetaServerEventConversationItemRetrieved {
 }
 
 /// The `RealtimeBetaServerEventConversationItemTruncated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventConversationItemTruncated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemTruncated,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `audio_end_ms`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventConversationItemTruncated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventConversationItemTruncated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventConversationItemTruncated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventConversationItemTruncated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemTruncated> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_audio_end_ms: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "audio_end_ms" => crate::__private::put(
+                            &mut v_audio_end_ms,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "audio_end_ms",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventConversationItemTruncated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventConversationItemTruncated {
@@ -1842,32 +3313,62 @@ impl Empty for RealtimeBetaServerEventConversationItemTruncated {
 }
 
 /// The `RealtimeBetaServerEventError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventError {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Error,
     /// `error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub error: RealtimeBetaServerEventErrorError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventError, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::Error> = None;
+                let mut v_error: Option<RealtimeBetaServerEventErrorError> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "error" => crate::__private::put(
+                            &mut v_error,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "error",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventError {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    error: crate::__private::required(v_error, "error")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventError {
@@ -1883,50 +3384,87 @@ impl Empty for RealtimeBetaServerEventError {
 }
 
 /// Inline schema in `RealtimeBetaServerEventError`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventErrorError {
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub r#type: String,
     /// `code`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// `param`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
     /// `event_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventErrorError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventErrorError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventErrorError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventErrorError, A::Error> {
+                let mut v_type: Option<String> = None;
+                let mut v_code: Option<Option<String>> = None;
+                let mut v_message: Option<String> = None;
+                let mut v_param: Option<Option<String>> = None;
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "type",
+                        )?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        "param" => crate::__private::put(
+                            &mut v_param,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "param",
+                        )?,
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventErrorError {
+                    r#type: crate::__private::required(v_type, "type")?,
+                    code: v_code.unwrap_or_default(),
+                    message: crate::__private::required(v_message, "message")?,
+                    param: v_param.unwrap_or_default(),
+                    event_id: v_event_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventErrorError {
@@ -1944,23 +3482,53 @@ impl Empty for RealtimeBetaServerEventErrorError {
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferCleared` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventInputAudioBufferCleared {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferCleared,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventInputAudioBufferCleared {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventInputAudioBufferCleared;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventInputAudioBufferCleared` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventInputAudioBufferCleared, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::InputAudioBufferCleared> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventInputAudioBufferCleared {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferCleared {
@@ -1975,39 +3543,72 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferCleared {
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferCommitted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventInputAudioBufferCommitted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferCommitted,
     /// `previous_item_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventInputAudioBufferCommitted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventInputAudioBufferCommitted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventInputAudioBufferCommitted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventInputAudioBufferCommitted, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::InputAudioBufferCommitted> = None;
+                let mut v_previous_item_id: Option<Option<String>> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "previous_item_id" => crate::__private::put(
+                            &mut v_previous_item_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "previous_item_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventInputAudioBufferCommitted {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    previous_item_id: v_previous_item_id.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferCommitted {
@@ -2024,41 +3625,72 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferCommitted {
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferSpeechStarted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventInputAudioBufferSpeechStarted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferSpeechStarted,
     /// `audio_start_ms`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub audio_start_ms: i64,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventInputAudioBufferSpeechStarted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventInputAudioBufferSpeechStarted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventInputAudioBufferSpeechStarted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventInputAudioBufferSpeechStarted, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::InputAudioBufferSpeechStarted> = None;
+                let mut v_audio_start_ms: Option<i64> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "audio_start_ms" => crate::__private::put(
+                            &mut v_audio_start_ms,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "audio_start_ms",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventInputAudioBufferSpeechStarted {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    audio_start_ms: crate::__private::required(v_audio_start_ms, "audio_start_ms")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStarted {
@@ -2075,41 +3707,72 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStarted {
 }
 
 /// The `RealtimeBetaServerEventInputAudioBufferSpeechStopped` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventInputAudioBufferSpeechStopped {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferSpeechStopped,
     /// `audio_end_ms`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub audio_end_ms: i64,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventInputAudioBufferSpeechStopped {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventInputAudioBufferSpeechStopped;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventInputAudioBufferSpeechStopped` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventInputAudioBufferSpeechStopped, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::InputAudioBufferSpeechStopped> = None;
+                let mut v_audio_end_ms: Option<i64> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "audio_end_ms" => crate::__private::put(
+                            &mut v_audio_end_ms,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "audio_end_ms",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventInputAudioBufferSpeechStopped {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStopped {
@@ -2126,32 +3789,62 @@ impl Empty for RealtimeBetaServerEventInputAudioBufferSpeechStopped {
 }
 
 /// The `RealtimeBetaServerEventMCPListToolsCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventMCPListToolsCompleted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpListToolsCompleted,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventMCPListToolsCompleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventMCPListToolsCompleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventMCPListToolsCompleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventMCPListToolsCompleted, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::McpListToolsCompleted> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventMCPListToolsCompleted {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventMCPListToolsCompleted {
@@ -2167,32 +3860,62 @@ impl Empty for RealtimeBetaServerEventMCPListToolsCompleted {
 }
 
 /// The `RealtimeBetaServerEventMCPListToolsFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventMCPListToolsFailed {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpListToolsFailed,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventMCPListToolsFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventMCPListToolsFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventMCPListToolsFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventMCPListToolsFailed, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::McpListToolsFailed> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventMCPListToolsFailed {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventMCPListToolsFailed {
@@ -2208,32 +3931,62 @@ impl Empty for RealtimeBetaServerEventMCPListToolsFailed {
 }
 
 /// The `RealtimeBetaServerEventMCPListToolsInProgress` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventMCPListToolsInProgress {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpListToolsInProgress,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventMCPListToolsInProgress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventMCPListToolsInProgress;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventMCPListToolsInProgress` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventMCPListToolsInProgress, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::McpListToolsInProgress> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventMCPListToolsInProgress {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventMCPListToolsInProgress {
@@ -2249,32 +4002,64 @@ impl Empty for RealtimeBetaServerEventMCPListToolsInProgress {
 }
 
 /// The `RealtimeBetaServerEventRateLimitsUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventRateLimitsUpdated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::RateLimitsUpdated,
     /// `rate_limits`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub rate_limits: Vec<RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventRateLimitsUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventRateLimitsUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventRateLimitsUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventRateLimitsUpdated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::RateLimitsUpdated> = None;
+                let mut v_rate_limits: Option<
+                    Vec<RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "rate_limits" => crate::__private::put(
+                            &mut v_rate_limits,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "rate_limits",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventRateLimitsUpdated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    rate_limits: crate::__private::required(v_rate_limits, "rate_limits")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventRateLimitsUpdated {
@@ -2290,25 +4075,78 @@ impl Empty for RealtimeBetaServerEventRateLimitsUpdated {
 }
 
 /// Inline schema in `RealtimeBetaServerEventRateLimitsUpdated`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItemName>,
     /// `limit`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `remaining`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remaining: Option<i64>,
     /// `reset_seconds`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reset_seconds: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem, A::Error>
+            {
+                let mut v_name: Option<
+                    Option<RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItemName>,
+                > = None;
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_remaining: Option<Option<i64>> = None;
+                let mut v_reset_seconds: Option<Option<f64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(&mut v_name, map.next_value()?, "name")?,
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "remaining" => crate::__private::put(
+                            &mut v_remaining,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "remaining",
+                        )?,
+                        "reset_seconds" => crate::__private::put(
+                            &mut v_reset_seconds,
+                            map.next_value()?,
+                            "reset_seconds",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
+                    name: v_name.unwrap_or_default(),
+                    limit: v_limit.unwrap_or_default(),
+                    remaining: v_remaining.unwrap_or_default(),
+                    reset_seconds: v_reset_seconds.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
@@ -2335,68 +4173,98 @@ Tokens = "tokens",
 }
 
 /// The `RealtimeBetaServerEventResponseAudioDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseAudioDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputAudioDelta,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseAudioDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseAudioDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseAudioDelta, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputAudioDelta> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_delta: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseAudioDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioDelta {
@@ -2424,59 +4292,89 @@ impl Empty for RealtimeBetaServerEventResponseAudioDelta {
 }
 
 /// The `RealtimeBetaServerEventResponseAudioDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseAudioDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputAudioDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseAudioDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseAudioDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseAudioDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputAudioDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseAudioDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioDone {
@@ -2502,68 +4400,98 @@ impl Empty for RealtimeBetaServerEventResponseAudioDone {
 }
 
 /// The `RealtimeBetaServerEventResponseAudioTranscriptDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseAudioTranscriptDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputAudioTranscriptDelta,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioTranscriptDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseAudioTranscriptDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseAudioTranscriptDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseAudioTranscriptDelta, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputAudioTranscriptDelta> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_delta: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseAudioTranscriptDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDelta {
@@ -2591,68 +4519,98 @@ impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDelta {
 }
 
 /// The `RealtimeBetaServerEventResponseAudioTranscriptDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseAudioTranscriptDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputAudioTranscriptDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `transcript`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioTranscriptDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseAudioTranscriptDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseAudioTranscriptDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseAudioTranscriptDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputAudioTranscriptDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_transcript: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "transcript" => crate::__private::put(
+                            &mut v_transcript,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "transcript",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseAudioTranscriptDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    transcript: crate::__private::required(v_transcript, "transcript")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDone {
@@ -2680,68 +4638,98 @@ impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDone {
 }
 
 /// The `RealtimeBetaServerEventResponseContentPartAdded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseContentPartAdded {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseContentPartAdded,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `part`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub part: RealtimeBetaServerEventResponseContentPartAddedPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseContentPartAdded {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseContentPartAdded;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseContentPartAdded` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseContentPartAdded, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseContentPartAdded> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_part: Option<RealtimeBetaServerEventResponseContentPartAddedPart> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "part" => crate::__private::put(
+                            &mut v_part,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "part",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseContentPartAdded {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    part: crate::__private::required(v_part, "part")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseContentPartAdded {
@@ -2769,35 +4757,77 @@ impl Empty for RealtimeBetaServerEventResponseContentPartAdded {
 }
 
 /// Inline schema in `RealtimeBetaServerEventResponseContentPartAdded`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaServerEventResponseContentPartAddedPart {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeBetaServerEventResponseContentPartAddedPartType>,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<String>,
     /// `transcript`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseContentPartAddedPart {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseContentPartAddedPart;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseContentPartAddedPart` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseContentPartAddedPart, A::Error> {
+                let mut v_type: Option<
+                    Option<RealtimeBetaServerEventResponseContentPartAddedPartType>,
+                > = None;
+                let mut v_text: Option<Option<String>> = None;
+                let mut v_audio: Option<Option<String>> = None;
+                let mut v_transcript: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "text",
+                        )?,
+                        "audio" => crate::__private::put(
+                            &mut v_audio,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "audio",
+                        )?,
+                        "transcript" => crate::__private::put(
+                            &mut v_transcript,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "transcript",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseContentPartAddedPart {
+                    r#type: v_type.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    transcript: v_transcript.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseContentPartAddedPart {
@@ -2824,68 +4854,98 @@ Text = "text",
 }
 
 /// The `RealtimeBetaServerEventResponseContentPartDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseContentPartDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseContentPartDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `part`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub part: RealtimeBetaServerEventResponseContentPartDonePart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseContentPartDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseContentPartDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseContentPartDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseContentPartDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseContentPartDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_part: Option<RealtimeBetaServerEventResponseContentPartDonePart> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "part" => crate::__private::put(
+                            &mut v_part,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "part",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseContentPartDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    part: crate::__private::required(v_part, "part")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseContentPartDone {
@@ -2917,32 +4977,62 @@ pub type RealtimeBetaServerEventResponseContentPartDonePart =
     RealtimeBetaServerEventResponseContentPartAddedPart;
 
 /// The `RealtimeBetaServerEventResponseCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseCreated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseCreated,
     /// `response`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub response: RealtimeBetaResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseCreated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseCreated> = None;
+                let mut v_response: Option<RealtimeBetaResponse> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response" => crate::__private::put(
+                            &mut v_response,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "response",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseCreated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response: crate::__private::required(v_response, "response")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseCreated {
@@ -2958,32 +5048,62 @@ impl Empty for RealtimeBetaServerEventResponseCreated {
 }
 
 /// The `RealtimeBetaServerEventResponseDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseDone,
     /// `response`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub response: RealtimeBetaResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseDone> = None;
+                let mut v_response: Option<RealtimeBetaResponse> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response" => crate::__private::put(
+                            &mut v_response,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "response",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response: crate::__private::required(v_response, "response")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseDone {
@@ -2999,68 +5119,99 @@ impl Empty for RealtimeBetaServerEventResponseDone {
 }
 
 /// The `RealtimeBetaServerEventResponseFunctionCallArgumentsDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseFunctionCallArgumentsDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseFunctionCallArgumentsDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseFunctionCallArgumentsDelta, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseFunctionCallArgumentsDelta> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_delta: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
@@ -3088,77 +5239,108 @@ impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
 }
 
 /// The `RealtimeBetaServerEventResponseFunctionCallArgumentsDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseFunctionCallArgumentsDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseFunctionCallArgumentsDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseFunctionCallArgumentsDone, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseFunctionCallArgumentsDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
@@ -3188,66 +5370,100 @@ impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallArgumentsDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// `obfuscation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseMCPCallArgumentsDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseMCPCallArgumentsDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseMCPCallArgumentsDelta, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseMcpCallArgumentsDelta> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
@@ -3275,59 +5491,89 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDelta {
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallArgumentsDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseMCPCallArgumentsDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseMCPCallArgumentsDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseMCPCallArgumentsDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseMCPCallArgumentsDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseMCPCallArgumentsDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseMcpCallArgumentsDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseMCPCallArgumentsDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDone {
@@ -3353,41 +5599,71 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallArgumentsDone {
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseMCPCallCompleted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseMcpCallCompleted,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseMCPCallCompleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseMCPCallCompleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseMCPCallCompleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseMCPCallCompleted, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseMcpCallCompleted> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseMCPCallCompleted {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallCompleted {
@@ -3404,41 +5680,71 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallCompleted {
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseMCPCallFailed {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseMcpCallFailed,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseMCPCallFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseMCPCallFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseMCPCallFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseMCPCallFailed, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseMcpCallFailed> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseMCPCallFailed {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallFailed {
@@ -3455,41 +5761,71 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallFailed {
 }
 
 /// The `RealtimeBetaServerEventResponseMCPCallInProgress` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseMCPCallInProgress {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseMcpCallInProgress,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseMCPCallInProgress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseMCPCallInProgress;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseMCPCallInProgress` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseMCPCallInProgress, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseMcpCallInProgress> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseMCPCallInProgress {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseMCPCallInProgress {
@@ -3506,50 +5842,80 @@ impl Empty for RealtimeBetaServerEventResponseMCPCallInProgress {
 }
 
 /// The `RealtimeBetaServerEventResponseOutputItemAdded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseOutputItemAdded {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputItemAdded,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseOutputItemAdded {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseOutputItemAdded;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseOutputItemAdded` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseOutputItemAdded, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputItemAdded> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseOutputItemAdded {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseOutputItemAdded {
@@ -3568,50 +5934,80 @@ impl Empty for RealtimeBetaServerEventResponseOutputItemAdded {
 }
 
 /// The `RealtimeBetaServerEventResponseOutputItemDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseOutputItemDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputItemDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseOutputItemDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseOutputItemDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseOutputItemDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseOutputItemDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputItemDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseOutputItemDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseOutputItemDone {
@@ -3630,68 +6026,98 @@ impl Empty for RealtimeBetaServerEventResponseOutputItemDone {
 }
 
 /// The `RealtimeBetaServerEventResponseTextDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseTextDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputTextDelta,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseTextDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseTextDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseTextDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseTextDelta, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputTextDelta> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_delta: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseTextDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseTextDelta {
@@ -3719,68 +6145,98 @@ impl Empty for RealtimeBetaServerEventResponseTextDelta {
 }
 
 /// The `RealtimeBetaServerEventResponseTextDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventResponseTextDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputTextDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseTextDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventResponseTextDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventResponseTextDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventResponseTextDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputTextDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventResponseTextDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventResponseTextDone {
@@ -3808,32 +6264,62 @@ impl Empty for RealtimeBetaServerEventResponseTextDone {
 }
 
 /// The `RealtimeBetaServerEventSessionCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventSessionCreated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionCreated,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventSessionCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventSessionCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventSessionCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventSessionCreated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::SessionCreated> = None;
+                let mut v_session: Option<RealtimeSession> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventSessionCreated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventSessionCreated {
@@ -3849,32 +6335,62 @@ impl Empty for RealtimeBetaServerEventSessionCreated {
 }
 
 /// The `RealtimeBetaServerEventSessionUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventSessionUpdated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionUpdated,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventSessionUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventSessionUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventSessionUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventSessionUpdated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::SessionUpdated> = None;
+                let mut v_session: Option<RealtimeSession> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventSessionUpdated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventSessionUpdated {
@@ -3890,32 +6406,62 @@ impl Empty for RealtimeBetaServerEventSessionUpdated {
 }
 
 /// The `RealtimeBetaServerEventTranscriptionSessionCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventTranscriptionSessionCreated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::TranscriptionSessionCreated,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeTranscriptionSessionCreateResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventTranscriptionSessionCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventTranscriptionSessionCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventTranscriptionSessionCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventTranscriptionSessionCreated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::TranscriptionSessionCreated> = None;
+                let mut v_session: Option<RealtimeTranscriptionSessionCreateResponse> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventTranscriptionSessionCreated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventTranscriptionSessionCreated {
@@ -3931,32 +6477,62 @@ impl Empty for RealtimeBetaServerEventTranscriptionSessionCreated {
 }
 
 /// The `RealtimeBetaServerEventTranscriptionSessionUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeBetaServerEventTranscriptionSessionUpdated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::TranscriptionSessionUpdated,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeTranscriptionSessionCreateResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaServerEventTranscriptionSessionUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaServerEventTranscriptionSessionUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaServerEventTranscriptionSessionUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaServerEventTranscriptionSessionUpdated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::TranscriptionSessionUpdated> = None;
+                let mut v_session: Option<RealtimeTranscriptionSessionCreateResponse> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaServerEventTranscriptionSessionUpdated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeBetaServerEventTranscriptionSessionUpdated {
@@ -3972,23 +6548,56 @@ impl Empty for RealtimeBetaServerEventTranscriptionSessionUpdated {
 }
 
 /// The `RealtimeCallCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeCallCreateRequest {
     /// `sdp`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub sdp: String,
     /// `session`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<RealtimeSessionCreateRequestGA>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeCallCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeCallCreateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeCallCreateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeCallCreateRequest, A::Error> {
+                let mut v_sdp: Option<String> = None;
+                let mut v_session: Option<Option<RealtimeSessionCreateRequestGA>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "sdp" => crate::__private::put(
+                            &mut v_sdp,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "sdp",
+                        )?,
+                        "session" => {
+                            crate::__private::put(&mut v_session, map.next_value()?, "session")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeCallCreateRequest {
+                    sdp: crate::__private::required(v_sdp, "sdp")?,
+                    session: v_session.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeCallCreateRequest {
@@ -4003,20 +6612,48 @@ impl Empty for RealtimeCallCreateRequest {
 }
 
 /// The `RealtimeCallReferRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeCallReferRequest {
     /// `target_uri`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub target_uri: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeCallReferRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeCallReferRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeCallReferRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeCallReferRequest, A::Error> {
+                let mut v_target_uri: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "target_uri" => crate::__private::put(
+                            &mut v_target_uri,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "target_uri",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeCallReferRequest {
+                    target_uri: crate::__private::required(v_target_uri, "target_uri")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeCallReferRequest {
@@ -4030,15 +6667,49 @@ impl Empty for RealtimeCallReferRequest {
 }
 
 /// The `RealtimeCallRejectRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeCallRejectRequest {
     /// `status_code`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeCallRejectRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeCallRejectRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeCallRejectRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeCallRejectRequest, A::Error> {
+                let mut v_status_code: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "status_code" => crate::__private::put(
+                            &mut v_status_code,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "status_code",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeCallRejectRequest {
+                    status_code: v_status_code.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeCallRejectRequest {
@@ -4080,38 +6751,74 @@ SessionUpdate(RealtimeClientEventSessionUpdate) = "session.update",
 }
 
 /// The `RealtimeClientEventConversationItemCreate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeClientEventConversationItemCreate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemCreate,
     /// `previous_item_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventConversationItemCreate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventConversationItemCreate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventConversationItemCreate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventConversationItemCreate, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ConversationItemCreate> = None;
+                let mut v_previous_item_id: Option<Option<String>> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "previous_item_id" => crate::__private::put(
+                            &mut v_previous_item_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "previous_item_id",
+                        )?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventConversationItemCreate {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    previous_item_id: v_previous_item_id.unwrap_or_default(),
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventConversationItemCreate {
@@ -4128,31 +6835,64 @@ impl Empty for RealtimeClientEventConversationItemCreate {
 }
 
 /// The `RealtimeClientEventConversationItemDelete` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeClientEventConversationItemDelete {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemDelete,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventConversationItemDelete {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventConversationItemDelete;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventConversationItemDelete` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventConversationItemDelete, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ConversationItemDelete> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventConversationItemDelete {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventConversationItemDelete {
@@ -4168,31 +6908,64 @@ impl Empty for RealtimeClientEventConversationItemDelete {
 }
 
 /// The `RealtimeClientEventConversationItemRetrieve` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeClientEventConversationItemRetrieve {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemRetrieve,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventConversationItemRetrieve {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventConversationItemRetrieve;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventConversationItemRetrieve` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventConversationItemRetrieve, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ConversationItemRetrieve> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventConversationItemRetrieve {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventConversationItemRetrieve {
@@ -4208,49 +6981,82 @@ impl Empty for RealtimeClientEventConversationItemRetrieve {
 }
 
 /// The `RealtimeClientEventConversationItemTruncate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeClientEventConversationItemTruncate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemTruncate,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `audio_end_ms`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventConversationItemTruncate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventConversationItemTruncate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventConversationItemTruncate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventConversationItemTruncate, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ConversationItemTruncate> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_audio_end_ms: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "audio_end_ms" => crate::__private::put(
+                            &mut v_audio_end_ms,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "audio_end_ms",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventConversationItemTruncate {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventConversationItemTruncate {
@@ -4274,31 +7080,64 @@ impl Empty for RealtimeClientEventConversationItemTruncate {
 }
 
 /// The `RealtimeClientEventInputAudioBufferAppend` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeClientEventInputAudioBufferAppend {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferAppend,
     /// `audio`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventInputAudioBufferAppend {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventInputAudioBufferAppend;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventInputAudioBufferAppend` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventInputAudioBufferAppend, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::InputAudioBufferAppend> = None;
+                let mut v_audio: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "audio" => crate::__private::put(
+                            &mut v_audio,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "audio",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventInputAudioBufferAppend {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    audio: crate::__private::required(v_audio, "audio")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventInputAudioBufferAppend {
@@ -4314,22 +7153,55 @@ impl Empty for RealtimeClientEventInputAudioBufferAppend {
 }
 
 /// The `RealtimeClientEventInputAudioBufferClear` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeClientEventInputAudioBufferClear {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventInputAudioBufferClear {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventInputAudioBufferClear;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventInputAudioBufferClear` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventInputAudioBufferClear, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::InputAudioBufferClear> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventInputAudioBufferClear {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventInputAudioBufferClear {
@@ -4344,22 +7216,55 @@ impl Empty for RealtimeClientEventInputAudioBufferClear {
 }
 
 /// The `RealtimeClientEventInputAudioBufferCommit` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeClientEventInputAudioBufferCommit {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferCommit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventInputAudioBufferCommit {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventInputAudioBufferCommit;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventInputAudioBufferCommit` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventInputAudioBufferCommit, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::InputAudioBufferCommit> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventInputAudioBufferCommit {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventInputAudioBufferCommit {
@@ -4374,21 +7279,54 @@ impl Empty for RealtimeClientEventInputAudioBufferCommit {
 }
 
 /// The `RealtimeClientEventOutputAudioBufferClear` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeClientEventOutputAudioBufferClear {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::OutputAudioBufferClear,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventOutputAudioBufferClear {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventOutputAudioBufferClear;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventOutputAudioBufferClear` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventOutputAudioBufferClear, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::OutputAudioBufferClear> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventOutputAudioBufferClear {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventOutputAudioBufferClear {
@@ -4403,29 +7341,65 @@ impl Empty for RealtimeClientEventOutputAudioBufferClear {
 }
 
 /// The `RealtimeClientEventResponseCancel` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeClientEventResponseCancel {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseCancel,
     /// `response_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventResponseCancel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventResponseCancel;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventResponseCancel` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventResponseCancel, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ResponseCancel> = None;
+                let mut v_response_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "response_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventResponseCancel {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: v_response_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventResponseCancel {
@@ -4441,25 +7415,63 @@ impl Empty for RealtimeClientEventResponseCancel {
 }
 
 /// The `RealtimeClientEventResponseCreate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeClientEventResponseCreate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseCreate,
     /// `response`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<RealtimeResponseCreateParams>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventResponseCreate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventResponseCreate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventResponseCreate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventResponseCreate, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ResponseCreate> = None;
+                let mut v_response: Option<Option<RealtimeResponseCreateParams>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response" => {
+                            crate::__private::put(&mut v_response, map.next_value()?, "response")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventResponseCreate {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    response: v_response.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventResponseCreate {
@@ -4475,31 +7487,64 @@ impl Empty for RealtimeClientEventResponseCreate {
 }
 
 /// The `RealtimeClientEventSessionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeClientEventSessionUpdate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionUpdate,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeClientEventSessionUpdateSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventSessionUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventSessionUpdate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventSessionUpdate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventSessionUpdate, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::SessionUpdate> = None;
+                let mut v_session: Option<RealtimeClientEventSessionUpdateSession> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventSessionUpdate {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventSessionUpdate {
@@ -4525,30 +7570,63 @@ Transcription(RealtimeTranscriptionSessionCreateRequestGA) = "transcription",
 }
 
 /// The `RealtimeClientEventTranscriptionSessionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeClientEventTranscriptionSessionUpdate {
     /// `event_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::TranscriptionSessionUpdate,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeTranscriptionSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeClientEventTranscriptionSessionUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeClientEventTranscriptionSessionUpdate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeClientEventTranscriptionSessionUpdate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeClientEventTranscriptionSessionUpdate, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::TranscriptionSessionUpdate> = None;
+                let mut v_session: Option<RealtimeTranscriptionSessionCreateRequest> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeClientEventTranscriptionSessionUpdate {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeClientEventTranscriptionSessionUpdate {
@@ -4588,52 +7666,98 @@ MCPApprovalRequest(RealtimeMCPApprovalRequest),
 }
 
 /// The `RealtimeConversationItemFunctionCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeConversationItemFunctionCall {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FunctionCall,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemFunctionCallStatus>,
     /// `call_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeConversationItemFunctionCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeConversationItemFunctionCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeConversationItemFunctionCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeConversationItemFunctionCall, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_object: Option<Option<consts::RealtimeItem>> = None;
+                let mut v_type: Option<consts::FunctionCall> = None;
+                let mut v_status: Option<Option<RealtimeConversationItemFunctionCallStatus>> = None;
+                let mut v_call_id: Option<Option<String>> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "call_id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeConversationItemFunctionCall {
+                    id: v_id.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    call_id: v_call_id.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeConversationItemFunctionCall {
@@ -4661,45 +7785,89 @@ impl Empty for RealtimeConversationItemFunctionCall {
 }
 
 /// The `RealtimeConversationItemFunctionCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeConversationItemFunctionCallOutput {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FunctionCallOutput,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemFunctionCallOutputStatus>,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub output: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeConversationItemFunctionCallOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeConversationItemFunctionCallOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeConversationItemFunctionCallOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeConversationItemFunctionCallOutput, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_object: Option<Option<consts::RealtimeItem>> = None;
+                let mut v_type: Option<consts::FunctionCallOutput> = None;
+                let mut v_status: Option<Option<RealtimeConversationItemFunctionCallOutputStatus>> =
+                    None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_output: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "output",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeConversationItemFunctionCallOutput {
+                    id: v_id.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    output: crate::__private::required(v_output, "output")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeConversationItemFunctionCallOutput {
@@ -4735,39 +7903,87 @@ InProgress = "in_progress",
 }
 
 /// The `RealtimeConversationItemMessageAssistant` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeConversationItemMessageAssistant {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Message,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemMessageAssistantStatus>,
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::Assistant,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: Vec<RealtimeConversationItemMessageAssistantContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeConversationItemMessageAssistant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeConversationItemMessageAssistant;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeConversationItemMessageAssistant` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeConversationItemMessageAssistant, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_object: Option<Option<consts::RealtimeItem>> = None;
+                let mut v_type: Option<consts::Message> = None;
+                let mut v_status: Option<Option<RealtimeConversationItemMessageAssistantStatus>> =
+                    None;
+                let mut v_role: Option<consts::Assistant> = None;
+                let mut v_content: Option<
+                    Vec<RealtimeConversationItemMessageAssistantContentItem>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeConversationItemMessageAssistant {
+                    id: v_id.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    content: crate::__private::required(v_content, "content")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeConversationItemMessageAssistant {
@@ -4786,35 +8002,77 @@ impl Empty for RealtimeConversationItemMessageAssistant {
 }
 
 /// Inline schema in `RealtimeConversationItemMessageAssistant`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeConversationItemMessageAssistantContentItem {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeConversationItemMessageAssistantContentItemType>,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<String>,
     /// `transcript`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeConversationItemMessageAssistantContentItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeConversationItemMessageAssistantContentItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeConversationItemMessageAssistantContentItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeConversationItemMessageAssistantContentItem, A::Error> {
+                let mut v_type: Option<
+                    Option<RealtimeConversationItemMessageAssistantContentItemType>,
+                > = None;
+                let mut v_text: Option<Option<String>> = None;
+                let mut v_audio: Option<Option<String>> = None;
+                let mut v_transcript: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "text",
+                        )?,
+                        "audio" => crate::__private::put(
+                            &mut v_audio,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "audio",
+                        )?,
+                        "transcript" => crate::__private::put(
+                            &mut v_transcript,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "transcript",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeConversationItemMessageAssistantContentItem {
+                    r#type: v_type.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    transcript: v_transcript.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeConversationItemMessageAssistantContentItem {
@@ -4845,39 +8103,86 @@ pub type RealtimeConversationItemMessageAssistantStatus =
     RealtimeConversationItemFunctionCallStatus;
 
 /// The `RealtimeConversationItemMessageSystem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeConversationItemMessageSystem {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Message,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemMessageSystemStatus>,
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::System,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: Vec<RealtimeConversationItemMessageSystemContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeConversationItemMessageSystem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeConversationItemMessageSystem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeConversationItemMessageSystem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeConversationItemMessageSystem, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_object: Option<Option<consts::RealtimeItem>> = None;
+                let mut v_type: Option<consts::Message> = None;
+                let mut v_status: Option<Option<RealtimeConversationItemMessageSystemStatus>> =
+                    None;
+                let mut v_role: Option<consts::System> = None;
+                let mut v_content: Option<Vec<RealtimeConversationItemMessageSystemContentItem>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeConversationItemMessageSystem {
+                    id: v_id.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    content: crate::__private::required(v_content, "content")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeConversationItemMessageSystem {
@@ -4896,21 +8201,55 @@ impl Empty for RealtimeConversationItemMessageSystem {
 }
 
 /// Inline schema in `RealtimeConversationItemMessageSystem`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeConversationItemMessageSystemContentItem {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::InputText>,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeConversationItemMessageSystemContentItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeConversationItemMessageSystemContentItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeConversationItemMessageSystemContentItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeConversationItemMessageSystemContentItem, A::Error> {
+                let mut v_type: Option<Option<consts::InputText>> = None;
+                let mut v_text: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeConversationItemMessageSystemContentItem {
+                    r#type: v_type.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeConversationItemMessageSystemContentItem {
@@ -4928,39 +8267,85 @@ impl Empty for RealtimeConversationItemMessageSystemContentItem {
 pub type RealtimeConversationItemMessageSystemStatus = RealtimeConversationItemFunctionCallStatus;
 
 /// The `RealtimeConversationItemMessageUser` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeConversationItemMessageUser {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Message,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemMessageUserStatus>,
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::User,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: Vec<RealtimeConversationItemMessageUserContentItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeConversationItemMessageUser {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeConversationItemMessageUser;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeConversationItemMessageUser` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeConversationItemMessageUser, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_object: Option<Option<consts::RealtimeItem>> = None;
+                let mut v_type: Option<consts::Message> = None;
+                let mut v_status: Option<Option<RealtimeConversationItemMessageUserStatus>> = None;
+                let mut v_role: Option<consts::User> = None;
+                let mut v_content: Option<Vec<RealtimeConversationItemMessageUserContentItem>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeConversationItemMessageUser {
+                    id: v_id.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    content: crate::__private::required(v_content, "content")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeConversationItemMessageUser {
@@ -4979,46 +8364,97 @@ impl Empty for RealtimeConversationItemMessageUser {
 }
 
 /// Inline schema in `RealtimeConversationItemMessageUser`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeConversationItemMessageUserContentItem {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeConversationItemMessageUserContentItemType>,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<String>,
     /// `image_url`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `detail`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<RealtimeConversationItemMessageUserContentItemDetail>,
     /// `transcript`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeConversationItemMessageUserContentItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeConversationItemMessageUserContentItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeConversationItemMessageUserContentItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeConversationItemMessageUserContentItem, A::Error> {
+                let mut v_type: Option<Option<RealtimeConversationItemMessageUserContentItemType>> =
+                    None;
+                let mut v_text: Option<Option<String>> = None;
+                let mut v_audio: Option<Option<String>> = None;
+                let mut v_image_url: Option<Option<String>> = None;
+                let mut v_detail: Option<
+                    Option<RealtimeConversationItemMessageUserContentItemDetail>,
+                > = None;
+                let mut v_transcript: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "text",
+                        )?,
+                        "audio" => crate::__private::put(
+                            &mut v_audio,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "audio",
+                        )?,
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "image_url",
+                        )?,
+                        "detail" => {
+                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
+                        }
+                        "transcript" => crate::__private::put(
+                            &mut v_transcript,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "transcript",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeConversationItemMessageUserContentItem {
+                    r#type: v_type.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    image_url: v_image_url.unwrap_or_default(),
+                    detail: v_detail.unwrap_or_default(),
+                    transcript: v_transcript.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeConversationItemMessageUserContentItem {
@@ -5066,61 +8502,128 @@ InputImage = "input_image",
 pub type RealtimeConversationItemMessageUserStatus = RealtimeConversationItemFunctionCallStatus;
 
 /// The `RealtimeConversationItemWithReference` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeConversationItemWithReference {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeConversationItemWithReferenceType>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeItem>,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeConversationItemWithReferenceStatus>,
     /// `role`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<RealtimeConversationItemWithReferenceRole>,
     /// `content`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Vec<RealtimeConversationItemWithReferenceContentItem>>,
     /// `call_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `arguments`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub arguments: Option<String>,
     /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeConversationItemWithReference {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeConversationItemWithReference;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeConversationItemWithReference` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeConversationItemWithReference, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_type: Option<Option<RealtimeConversationItemWithReferenceType>> = None;
+                let mut v_object: Option<Option<consts::RealtimeItem>> = None;
+                let mut v_status: Option<Option<RealtimeConversationItemWithReferenceStatus>> =
+                    None;
+                let mut v_role: Option<Option<RealtimeConversationItemWithReferenceRole>> = None;
+                let mut v_content: Option<
+                    Option<Vec<RealtimeConversationItemWithReferenceContentItem>>,
+                > = None;
+                let mut v_call_id: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_arguments: Option<Option<String>> = None;
+                let mut v_output: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "content" => {
+                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
+                        }
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "call_id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "arguments",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "output",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeConversationItemWithReference {
+                    id: v_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    content: v_content.unwrap_or_default(),
+                    call_id: v_call_id.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    arguments: v_arguments.unwrap_or_default(),
+                    output: v_output.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeConversationItemWithReference {
@@ -5154,42 +8657,87 @@ impl Empty for RealtimeConversationItemWithReference {
 }
 
 /// Inline schema in `RealtimeConversationItemWithReference`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeConversationItemWithReferenceContentItem {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<RealtimeConversationItemWithReferenceContentItemType>,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<String>,
     /// `transcript`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeConversationItemWithReferenceContentItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeConversationItemWithReferenceContentItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeConversationItemWithReferenceContentItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeConversationItemWithReferenceContentItem, A::Error> {
+                let mut v_type: Option<
+                    Option<RealtimeConversationItemWithReferenceContentItemType>,
+                > = None;
+                let mut v_text: Option<Option<String>> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_audio: Option<Option<String>> = None;
+                let mut v_transcript: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "text",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "audio" => crate::__private::put(
+                            &mut v_audio,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "audio",
+                        )?,
+                        "transcript" => crate::__private::put(
+                            &mut v_transcript,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "transcript",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeConversationItemWithReferenceContentItem {
+                    r#type: v_type.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    id: v_id.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    transcript: v_transcript.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeConversationItemWithReferenceContentItem {
@@ -5248,17 +8796,59 @@ FunctionCallOutput = "function_call_output",
 }
 
 /// The `RealtimeCreateClientSecretRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeCreateClientSecretRequest {
     /// `expires_after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<RealtimeCreateClientSecretRequestExpiresAfter>,
     /// `session`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<RealtimeCreateClientSecretRequestSession>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeCreateClientSecretRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeCreateClientSecretRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeCreateClientSecretRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeCreateClientSecretRequest, A::Error> {
+                let mut v_expires_after: Option<
+                    Option<RealtimeCreateClientSecretRequestExpiresAfter>,
+                > = None;
+                let mut v_session: Option<Option<RealtimeCreateClientSecretRequestSession>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "expires_after" => crate::__private::put(
+                            &mut v_expires_after,
+                            map.next_value()?,
+                            "expires_after",
+                        )?,
+                        "session" => {
+                            crate::__private::put(&mut v_session, map.next_value()?, "session")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeCreateClientSecretRequest {
+                    expires_after: v_expires_after.unwrap_or_default(),
+                    session: v_session.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeCreateClientSecretRequest {
@@ -5273,24 +8863,60 @@ impl Empty for RealtimeCreateClientSecretRequest {
 }
 
 /// Inline schema in `RealtimeCreateClientSecretRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeCreateClientSecretRequestExpiresAfter {
     /// `anchor`, optional.
     /// Default: `"created_at"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor: Option<consts::CreatedAt>,
     /// `seconds`, optional.
     /// Constraints: minimum 10, maximum 7200.
     /// Default: `600`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeCreateClientSecretRequestExpiresAfter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeCreateClientSecretRequestExpiresAfter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeCreateClientSecretRequestExpiresAfter` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeCreateClientSecretRequestExpiresAfter, A::Error> {
+                let mut v_anchor: Option<Option<consts::CreatedAt>> = None;
+                let mut v_seconds: Option<Option<u64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "anchor" => {
+                            crate::__private::put(&mut v_anchor, map.next_value()?, "anchor")?
+                        }
+                        "seconds" => crate::__private::put(
+                            &mut v_seconds,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "seconds",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeCreateClientSecretRequestExpiresAfter {
+                    anchor: v_anchor.unwrap_or_default(),
+                    seconds: v_seconds.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeCreateClientSecretRequestExpiresAfter {
@@ -5315,39 +8941,67 @@ Transcription(RealtimeTranscriptionSessionCreateRequestGA) = "transcription",
 }
 
 /// The `RealtimeCreateClientSecretResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeCreateClientSecretResponse {
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub value: crate::SecretValue,
     /// `expires_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub expires_at: i64,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeCreateClientSecretResponseSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeCreateClientSecretResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeCreateClientSecretResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeCreateClientSecretResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeCreateClientSecretResponse, A::Error> {
+                let mut v_value: Option<crate::SecretValue> = None;
+                let mut v_expires_at: Option<i64> = None;
+                let mut v_session: Option<RealtimeCreateClientSecretResponseSession> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "value" => crate::__private::put(
+                            &mut v_value,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "value",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "expires_at",
+                        )?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeCreateClientSecretResponse {
+                    value: crate::__private::required(v_value, "value")?,
+                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeCreateClientSecretResponse {
@@ -5373,31 +9027,74 @@ Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription",
 }
 
 /// The `RealtimeFunctionTool` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeFunctionTool {
     /// `type`, optional.
-    #[serde(default)]
     pub r#type: consts::Function,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `parameters`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeFunctionTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeFunctionTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeFunctionTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeFunctionTool, A::Error> {
+                let mut v_type: Option<consts::Function> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_parameters: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "parameters" => crate::__private::put(
+                            &mut v_parameters,
+                            map.next_value()?,
+                            "parameters",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeFunctionTool {
+                    r#type: v_type.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    description: v_description.unwrap_or_default(),
+                    parameters: v_parameters.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeFunctionTool {
@@ -5414,50 +9111,80 @@ impl Empty for RealtimeFunctionTool {
 }
 
 /// The `RealtimeMCPApprovalRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeMCPApprovalRequest {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpApprovalRequest,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `server_label`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub server_label: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeMCPApprovalRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeMCPApprovalRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeMCPApprovalRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeMCPApprovalRequest, A::Error> {
+                let mut v_type: Option<consts::McpApprovalRequest> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_server_label: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "server_label" => crate::__private::put(
+                            &mut v_server_label,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "server_label",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeMCPApprovalRequest {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    server_label: crate::__private::required(v_server_label, "server_label")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeMCPApprovalRequest {
@@ -5475,48 +9202,84 @@ impl Empty for RealtimeMCPApprovalRequest {
 }
 
 /// The `RealtimeMCPApprovalResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeMCPApprovalResponse {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpApprovalResponse,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `approval_request_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub approval_request_id: String,
     /// `approve`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub approve: bool,
     /// `reason`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeMCPApprovalResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeMCPApprovalResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeMCPApprovalResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeMCPApprovalResponse, A::Error> {
+                let mut v_type: Option<consts::McpApprovalResponse> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_approval_request_id: Option<String> = None;
+                let mut v_approve: Option<bool> = None;
+                let mut v_reason: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "approval_request_id" => crate::__private::put(
+                            &mut v_approval_request_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "approval_request_id",
+                        )?,
+                        "approve" => crate::__private::put(
+                            &mut v_approve,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "approve",
+                        )?,
+                        "reason" => crate::__private::put(
+                            &mut v_reason,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "reason",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeMCPApprovalResponse {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    approval_request_id: crate::__private::required(
+                        v_approval_request_id,
+                        "approval_request_id",
+                    )?,
+                    approve: crate::__private::required(v_approve, "approve")?,
+                    reason: v_reason.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeMCPApprovalResponse {
@@ -5535,32 +9298,62 @@ impl Empty for RealtimeMCPApprovalResponse {
 }
 
 /// The `RealtimeMCPHTTPError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeMCPHTTPError {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::HttpError,
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub code: i64,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeMCPHTTPError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeMCPHTTPError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeMCPHTTPError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeMCPHTTPError, A::Error> {
+                let mut v_type: Option<consts::HttpError> = None;
+                let mut v_code: Option<i64> = None;
+                let mut v_message: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeMCPHTTPError {
+                    r#type: v_type.unwrap_or_default(),
+                    code: crate::__private::required(v_code, "code")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeMCPHTTPError {
@@ -5576,39 +9369,72 @@ impl Empty for RealtimeMCPHTTPError {
 }
 
 /// The `RealtimeMCPListTools` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeMCPListTools {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpListTools,
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `server_label`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub server_label: String,
     /// `tools`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tools: Vec<MCPListToolsTool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeMCPListTools {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeMCPListTools;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeMCPListTools` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeMCPListTools, A::Error> {
+                let mut v_type: Option<consts::McpListTools> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_server_label: Option<String> = None;
+                let mut v_tools: Option<Vec<MCPListToolsTool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "server_label" => crate::__private::put(
+                            &mut v_server_label,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "server_label",
+                        )?,
+                        "tools" => crate::__private::put(
+                            &mut v_tools,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tools",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeMCPListTools {
+                    r#type: v_type.unwrap_or_default(),
+                    id: v_id.unwrap_or_default(),
+                    server_label: crate::__private::required(v_server_label, "server_label")?,
+                    tools: crate::__private::required(v_tools, "tools")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeMCPListTools {
@@ -5625,32 +9451,62 @@ impl Empty for RealtimeMCPListTools {
 }
 
 /// The `RealtimeMCPProtocolError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeMCPProtocolError {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ProtocolError,
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub code: i64,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeMCPProtocolError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeMCPProtocolError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeMCPProtocolError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeMCPProtocolError, A::Error> {
+                let mut v_type: Option<consts::ProtocolError> = None;
+                let mut v_code: Option<i64> = None;
+                let mut v_message: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeMCPProtocolError {
+                    r#type: v_type.unwrap_or_default(),
+                    code: crate::__private::required(v_code, "code")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeMCPProtocolError {
@@ -5666,67 +9522,106 @@ impl Empty for RealtimeMCPProtocolError {
 }
 
 /// The `RealtimeMCPToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeMCPToolCall {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpCall,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `server_label`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub server_label: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// `approval_request_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_request_id: Option<String>,
     /// `output`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// `error`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RealtimeMCPToolCallError>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeMCPToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeMCPToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeMCPToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeMCPToolCall, A::Error> {
+                let mut v_type: Option<consts::McpCall> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_server_label: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut v_approval_request_id: Option<Option<String>> = None;
+                let mut v_output: Option<Option<String>> = None;
+                let mut v_error: Option<Option<RealtimeMCPToolCallError>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "server_label" => crate::__private::put(
+                            &mut v_server_label,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "server_label",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        "approval_request_id" => crate::__private::put(
+                            &mut v_approval_request_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "approval_request_id",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "output",
+                        )?,
+                        "error" => crate::__private::put(&mut v_error, map.next_value()?, "error")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeMCPToolCall {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    server_label: crate::__private::required(v_server_label, "server_label")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    approval_request_id: v_approval_request_id.unwrap_or_default(),
+                    output: v_output.unwrap_or_default(),
+                    error: v_error.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeMCPToolCall {
@@ -5768,23 +9663,53 @@ HttpError(RealtimeMCPHTTPError) = "http_error",
 }
 
 /// The `RealtimeMCPToolExecutionError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeMCPToolExecutionError {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ToolExecutionError,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeMCPToolExecutionError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeMCPToolExecutionError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeMCPToolExecutionError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeMCPToolExecutionError, A::Error> {
+                let mut v_type: Option<consts::ToolExecutionError> = None;
+                let mut v_message: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeMCPToolExecutionError {
+                    r#type: v_type.unwrap_or_default(),
+                    message: crate::__private::required(v_message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeMCPToolExecutionError {
@@ -5799,14 +9724,47 @@ impl Empty for RealtimeMCPToolExecutionError {
 }
 
 /// The `RealtimeReasoning` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeReasoning {
     /// `effort`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub effort: Option<RealtimeReasoningEffort>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeReasoning {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeReasoning;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeReasoning` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeReasoning, A::Error> {
+                let mut v_effort: Option<Option<RealtimeReasoningEffort>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "effort" => {
+                            crate::__private::put(&mut v_effort, map.next_value()?, "effort")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeReasoning {
+                    effort: v_effort.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeReasoning {
@@ -5837,52 +9795,135 @@ Xhigh = "xhigh",
 }
 
 /// The `RealtimeResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeResponse {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeResponse>,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RealtimeResponseStatus>,
     /// `status_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_details: Option<RealtimeResponseStatusDetails>,
     /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Vec<RealtimeConversationItem>>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeResponseAudio>,
     /// `usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<RealtimeResponseUsage>,
     /// `conversation_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     /// `output_modalities`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_modalities: Option<Vec<RealtimeResponseOutputModalitiesItem>>,
     /// `max_output_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeResponseMaxOutputTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeResponse, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_object: Option<Option<consts::RealtimeResponse>> = None;
+                let mut v_status: Option<Option<RealtimeResponseStatus>> = None;
+                let mut v_status_details: Option<Option<RealtimeResponseStatusDetails>> = None;
+                let mut v_output: Option<Option<Vec<RealtimeConversationItem>>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_audio: Option<Option<RealtimeResponseAudio>> = None;
+                let mut v_usage: Option<Option<RealtimeResponseUsage>> = None;
+                let mut v_conversation_id: Option<Option<String>> = None;
+                let mut v_output_modalities: Option<
+                    Option<Vec<RealtimeResponseOutputModalitiesItem>>,
+                > = None;
+                let mut v_max_output_tokens: Option<Option<RealtimeResponseMaxOutputTokens>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "status_details" => crate::__private::put(
+                            &mut v_status_details,
+                            map.next_value()?,
+                            "status_details",
+                        )?,
+                        "output" => {
+                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
+                        }
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "usage" => crate::__private::put(&mut v_usage, map.next_value()?, "usage")?,
+                        "conversation_id" => crate::__private::put(
+                            &mut v_conversation_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "conversation_id",
+                        )?,
+                        "output_modalities" => crate::__private::put(
+                            &mut v_output_modalities,
+                            map.next_value()?,
+                            "output_modalities",
+                        )?,
+                        "max_output_tokens" => crate::__private::put(
+                            &mut v_max_output_tokens,
+                            map.next_value()?,
+                            "max_output_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeResponse {
+                    id: v_id.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    status_details: v_status_details.unwrap_or_default(),
+                    output: v_output.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    usage: v_usage.unwrap_or_default(),
+                    conversation_id: v_conversation_id.unwrap_or_default(),
+                    output_modalities: v_output_modalities.unwrap_or_default(),
+                    max_output_tokens: v_max_output_tokens.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeResponse {
@@ -5918,14 +9959,47 @@ impl Empty for RealtimeResponse {
 }
 
 /// Inline schema in `RealtimeResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeResponseAudio {
     /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeResponseAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeResponseAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeResponseAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeResponseAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeResponseAudio, A::Error> {
+                let mut v_output: Option<Option<RealtimeResponseAudioOutput>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "output" => {
+                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeResponseAudio {
+                    output: v_output.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeResponseAudio {
@@ -5939,18 +10013,54 @@ impl Empty for RealtimeResponseAudio {
 }
 
 /// Inline schema in `RealtimeResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeResponseAudioOutput {
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `voice`, optional.
     /// Default: `"alloy"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsShared>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeResponseAudioOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeResponseAudioOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeResponseAudioOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeResponseAudioOutput, A::Error> {
+                let mut v_format: Option<Option<RealtimeAudioFormats>> = None;
+                let mut v_voice: Option<Option<VoiceIdsShared>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeResponseAudioOutput {
+                    format: v_format.unwrap_or_default(),
+                    voice: v_voice.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeResponseAudioOutput {
@@ -5965,52 +10075,148 @@ impl Empty for RealtimeResponseAudioOutput {
 }
 
 /// The `RealtimeResponseCreateParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeResponseCreateParams {
     /// `output_modalities`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_modalities: Option<Vec<RealtimeResponseCreateParamsOutputModalitiesItem>>,
     /// `instructions`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeResponseCreateParamsAudio>,
     /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeResponseCreateParamsToolsItem>>,
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<RealtimeResponseCreateParamsToolChoice>,
     /// `parallel_tool_calls`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
     /// `reasoning`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<RealtimeReasoning>,
     /// `max_output_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeResponseCreateParamsMaxOutputTokens>,
     /// `conversation`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation: Option<RealtimeResponseCreateParamsConversation>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `prompt`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<Vec<RealtimeConversationItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeResponseCreateParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeResponseCreateParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeResponseCreateParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeResponseCreateParams, A::Error> {
+                let mut v_output_modalities: Option<
+                    Option<Vec<RealtimeResponseCreateParamsOutputModalitiesItem>>,
+                > = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_audio: Option<Option<RealtimeResponseCreateParamsAudio>> = None;
+                let mut v_tools: Option<Option<Vec<RealtimeResponseCreateParamsToolsItem>>> = None;
+                let mut v_tool_choice: Option<Option<RealtimeResponseCreateParamsToolChoice>> =
+                    None;
+                let mut v_parallel_tool_calls: Option<Option<bool>> = None;
+                let mut v_reasoning: Option<Option<RealtimeReasoning>> = None;
+                let mut v_max_output_tokens: Option<
+                    Option<RealtimeResponseCreateParamsMaxOutputTokens>,
+                > = None;
+                let mut v_conversation: Option<Option<RealtimeResponseCreateParamsConversation>> =
+                    None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_prompt: Option<Option<Prompt>> = None;
+                let mut v_input: Option<Option<Vec<RealtimeConversationItem>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "output_modalities" => crate::__private::put(
+                            &mut v_output_modalities,
+                            map.next_value()?,
+                            "output_modalities",
+                        )?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tool_choice" => crate::__private::put(
+                            &mut v_tool_choice,
+                            map.next_value()?,
+                            "tool_choice",
+                        )?,
+                        "parallel_tool_calls" => crate::__private::put(
+                            &mut v_parallel_tool_calls,
+                            map.next_value()?,
+                            "parallel_tool_calls",
+                        )?,
+                        "reasoning" => {
+                            crate::__private::put(&mut v_reasoning, map.next_value()?, "reasoning")?
+                        }
+                        "max_output_tokens" => crate::__private::put(
+                            &mut v_max_output_tokens,
+                            map.next_value()?,
+                            "max_output_tokens",
+                        )?,
+                        "conversation" => crate::__private::put(
+                            &mut v_conversation,
+                            map.next_value()?,
+                            "conversation",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "prompt" => {
+                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
+                        }
+                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeResponseCreateParams {
+                    output_modalities: v_output_modalities.unwrap_or_default(),
+                    instructions: v_instructions.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    tool_choice: v_tool_choice.unwrap_or_default(),
+                    parallel_tool_calls: v_parallel_tool_calls.unwrap_or_default(),
+                    reasoning: v_reasoning.unwrap_or_default(),
+                    max_output_tokens: v_max_output_tokens.unwrap_or_default(),
+                    conversation: v_conversation.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    prompt: v_prompt.unwrap_or_default(),
+                    input: v_input.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeResponseCreateParams {
@@ -6048,14 +10254,47 @@ impl Empty for RealtimeResponseCreateParams {
 }
 
 /// Inline schema in `RealtimeResponseCreateParams`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeResponseCreateParamsAudio {
     /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeResponseCreateParamsAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeResponseCreateParamsAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeResponseCreateParamsAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeResponseCreateParamsAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeResponseCreateParamsAudio, A::Error> {
+                let mut v_output: Option<Option<RealtimeResponseCreateParamsAudioOutput>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "output" => {
+                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeResponseCreateParamsAudio {
+                    output: v_output.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeResponseCreateParamsAudio {
@@ -6069,18 +10308,54 @@ impl Empty for RealtimeResponseCreateParamsAudio {
 }
 
 /// Inline schema in `RealtimeResponseCreateParams`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeResponseCreateParamsAudioOutput {
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `voice`, optional.
     /// Default: `"alloy"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsOrCustomVoice>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeResponseCreateParamsAudioOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeResponseCreateParamsAudioOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeResponseCreateParamsAudioOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeResponseCreateParamsAudioOutput, A::Error> {
+                let mut v_format: Option<Option<RealtimeAudioFormats>> = None;
+                let mut v_voice: Option<Option<VoiceIdsOrCustomVoice>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeResponseCreateParamsAudioOutput {
+                    format: v_format.unwrap_or_default(),
+                    voice: v_voice.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeResponseCreateParamsAudioOutput {
@@ -6254,32 +10529,63 @@ ResponseMcpCallFailed(RealtimeServerEventResponseMCPCallFailed) = "response.mcp_
 }
 
 /// The `RealtimeServerEventConversationCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventConversationCreated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationCreated,
     /// `conversation`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub conversation: RealtimeServerEventConversationCreatedConversation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventConversationCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationCreated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationCreated> = None;
+                let mut v_conversation: Option<RealtimeServerEventConversationCreatedConversation> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "conversation" => crate::__private::put(
+                            &mut v_conversation,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "conversation",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventConversationCreated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    conversation: crate::__private::required(v_conversation, "conversation")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationCreated {
@@ -6295,25 +10601,59 @@ impl Empty for RealtimeServerEventConversationCreated {
 }
 
 /// Inline schema in `RealtimeServerEventConversationCreated`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeServerEventConversationCreatedConversation {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationCreatedConversation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationCreatedConversation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventConversationCreatedConversation` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationCreatedConversation, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_object: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "object",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventConversationCreatedConversation {
+                    id: v_id.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationCreatedConversation {
@@ -6328,39 +10668,72 @@ impl Empty for RealtimeServerEventConversationCreatedConversation {
 }
 
 /// The `RealtimeServerEventConversationItemAdded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventConversationItemAdded {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemAdded,
     /// `previous_item_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemAdded {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationItemAdded;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventConversationItemAdded` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationItemAdded, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemAdded> = None;
+                let mut v_previous_item_id: Option<Option<String>> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "previous_item_id" => crate::__private::put(
+                            &mut v_previous_item_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "previous_item_id",
+                        )?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventConversationItemAdded {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    previous_item_id: v_previous_item_id.unwrap_or_default(),
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationItemAdded {
@@ -6377,39 +10750,72 @@ impl Empty for RealtimeServerEventConversationItemAdded {
 }
 
 /// The `RealtimeServerEventConversationItemCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventConversationItemCreated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemCreated,
     /// `previous_item_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationItemCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventConversationItemCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationItemCreated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemCreated> = None;
+                let mut v_previous_item_id: Option<Option<String>> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "previous_item_id" => crate::__private::put(
+                            &mut v_previous_item_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "previous_item_id",
+                        )?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventConversationItemCreated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    previous_item_id: v_previous_item_id.unwrap_or_default(),
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationItemCreated {
@@ -6426,32 +10832,62 @@ impl Empty for RealtimeServerEventConversationItemCreated {
 }
 
 /// The `RealtimeServerEventConversationItemDeleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventConversationItemDeleted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemDeleted,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemDeleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationItemDeleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventConversationItemDeleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationItemDeleted, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemDeleted> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventConversationItemDeleted {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationItemDeleted {
@@ -6467,39 +10903,72 @@ impl Empty for RealtimeServerEventConversationItemDeleted {
 }
 
 /// The `RealtimeServerEventConversationItemDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventConversationItemDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemDone,
     /// `previous_item_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationItemDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventConversationItemDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationItemDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemDone> = None;
+                let mut v_previous_item_id: Option<Option<String>> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "previous_item_id" => crate::__private::put(
+                            &mut v_previous_item_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "previous_item_id",
+                        )?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventConversationItemDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    previous_item_id: v_previous_item_id.unwrap_or_default(),
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationItemDone {
@@ -6516,65 +10985,114 @@ impl Empty for RealtimeServerEventConversationItemDone {
 }
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionCompleted,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `transcript`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub transcript: String,
     /// `languages`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub languages: Option<Vec<TranscriptionLanguage>>,
     /// `logprobs`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// `usage`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub usage: RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationItemInputAudioTranscriptionCompleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventConversationItemInputAudioTranscriptionCompleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationItemInputAudioTranscriptionCompleted, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemInputAudioTranscriptionCompleted> =
+                    None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_transcript: Option<String> = None;
+                let mut v_languages: Option<Option<Vec<TranscriptionLanguage>>> = None;
+                let mut v_logprobs: Option<Option<Vec<LogProbProperties>>> = None;
+                let mut v_usage: Option<
+                    RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "transcript" => crate::__private::put(
+                            &mut v_transcript,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "transcript",
+                        )?,
+                        "languages" => {
+                            crate::__private::put(&mut v_languages, map.next_value()?, "languages")?
+                        }
+                        "logprobs" => {
+                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
+                        }
+                        "usage" => crate::__private::put(
+                            &mut v_usage,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "usage",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
+                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                        )?,
+                        transcript: crate::__private::required(v_transcript, "transcript")?,
+                        languages: v_languages.unwrap_or_default(),
+                        logprobs: v_logprobs.unwrap_or_default(),
+                        usage: crate::__private::required(v_usage, "usage")?,
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
@@ -6614,46 +11132,95 @@ Duration(TranscriptTextUsageDuration) = "duration",
 }
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionDelta,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_index: Option<i64>,
     /// `delta`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delta: Option<String>,
     /// `logprobs`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationItemInputAudioTranscriptionDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(
+                    "a `RealtimeServerEventConversationItemInputAudioTranscriptionDelta` object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationItemInputAudioTranscriptionDelta, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemInputAudioTranscriptionDelta> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<Option<i64>> = None;
+                let mut v_delta: Option<Option<String>> = None;
+                let mut v_logprobs: Option<Option<Vec<LogProbProperties>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "content_index",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "delta",
+                        )?,
+                        "logprobs" => {
+                            crate::__private::put(&mut v_logprobs, map.next_value()?, "logprobs")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
+                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        content_index: v_content_index.unwrap_or_default(),
+                        delta: v_delta.unwrap_or_default(),
+                        logprobs: v_logprobs.unwrap_or_default(),
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
@@ -6679,50 +11246,91 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
 }
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionFailed,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub error: RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationItemInputAudioTranscriptionFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(
+                    "a `RealtimeServerEventConversationItemInputAudioTranscriptionFailed` object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationItemInputAudioTranscriptionFailed, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemInputAudioTranscriptionFailed> =
+                    None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_error: Option<
+                    RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "error" => crate::__private::put(
+                            &mut v_error,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "error",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
+                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                        )?,
+                        error: crate::__private::required(v_error, "error")?,
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
@@ -6745,86 +11353,125 @@ pub type RealtimeServerEventConversationItemInputAudioTranscriptionFailedError =
     RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError;
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionSegment` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemInputAudioTranscriptionSegment,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `speaker`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub speaker: String,
     /// `start`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub start: f64,
     /// `end`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub end: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationItemInputAudioTranscriptionSegment;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(
+                    "a `RealtimeServerEventConversationItemInputAudioTranscriptionSegment` object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationItemInputAudioTranscriptionSegment, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemInputAudioTranscriptionSegment> =
+                    None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_speaker: Option<String> = None;
+                let mut v_start: Option<f64> = None;
+                let mut v_end: Option<f64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "speaker" => crate::__private::put(
+                            &mut v_speaker,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "speaker",
+                        )?,
+                        "start" => crate::__private::put(
+                            &mut v_start,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "start",
+                        )?,
+                        "end" => crate::__private::put(
+                            &mut v_end,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "end",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(
+                    RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
+                        event_id: crate::__private::required(v_event_id, "event_id")?,
+                        r#type: v_type.unwrap_or_default(),
+                        item_id: crate::__private::required(v_item_id, "item_id")?,
+                        content_index: crate::__private::required(
+                            v_content_index,
+                            "content_index",
+                        )?,
+                        text: crate::__private::required(v_text, "text")?,
+                        id: crate::__private::required(v_id, "id")?,
+                        speaker: crate::__private::required(v_speaker, "speaker")?,
+                        start: crate::__private::required(v_start, "start")?,
+                        end: crate::__private::required(v_end, "end")?,
+                        extra,
+                    },
+                )
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
@@ -6856,32 +11503,62 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionSegment
 }
 
 /// The `RealtimeServerEventConversationItemRetrieved` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventConversationItemRetrieved {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemRetrieved,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemRetrieved {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationItemRetrieved;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventConversationItemRetrieved` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationItemRetrieved, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemRetrieved> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventConversationItemRetrieved {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationItemRetrieved {
@@ -6897,50 +11574,80 @@ impl Empty for RealtimeServerEventConversationItemRetrieved {
 }
 
 /// The `RealtimeServerEventConversationItemTruncated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventConversationItemTruncated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ConversationItemTruncated,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `audio_end_ms`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub audio_end_ms: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemTruncated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventConversationItemTruncated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventConversationItemTruncated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventConversationItemTruncated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ConversationItemTruncated> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_audio_end_ms: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "audio_end_ms" => crate::__private::put(
+                            &mut v_audio_end_ms,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "audio_end_ms",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventConversationItemTruncated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventConversationItemTruncated {
@@ -6964,32 +11671,62 @@ impl Empty for RealtimeServerEventConversationItemTruncated {
 }
 
 /// The `RealtimeServerEventError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventError {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Error,
     /// `error`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub error: RealtimeServerEventErrorError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventError, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::Error> = None;
+                let mut v_error: Option<RealtimeServerEventErrorError> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "error" => crate::__private::put(
+                            &mut v_error,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "error",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventError {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    error: crate::__private::required(v_error, "error")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventError {
@@ -7008,23 +11745,53 @@ impl Empty for RealtimeServerEventError {
 pub type RealtimeServerEventErrorError = RealtimeBetaServerEventErrorError;
 
 /// The `RealtimeServerEventInputAudioBufferCleared` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventInputAudioBufferCleared {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferCleared,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferCleared {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventInputAudioBufferCleared;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventInputAudioBufferCleared` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventInputAudioBufferCleared, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::InputAudioBufferCleared> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventInputAudioBufferCleared {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferCleared {
@@ -7039,39 +11806,72 @@ impl Empty for RealtimeServerEventInputAudioBufferCleared {
 }
 
 /// The `RealtimeServerEventInputAudioBufferCommitted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventInputAudioBufferCommitted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferCommitted,
     /// `previous_item_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_item_id: Option<String>,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferCommitted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventInputAudioBufferCommitted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventInputAudioBufferCommitted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventInputAudioBufferCommitted, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::InputAudioBufferCommitted> = None;
+                let mut v_previous_item_id: Option<Option<String>> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "previous_item_id" => crate::__private::put(
+                            &mut v_previous_item_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "previous_item_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventInputAudioBufferCommitted {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    previous_item_id: v_previous_item_id.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferCommitted {
@@ -7088,32 +11888,63 @@ impl Empty for RealtimeServerEventInputAudioBufferCommitted {
 }
 
 /// The `RealtimeServerEventInputAudioBufferDtmfEventReceived` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventInputAudioBufferDtmfEventReceived {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferDtmfEventReceived,
     /// `event`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event: String,
     /// `received_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub received_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferDtmfEventReceived {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventInputAudioBufferDtmfEventReceived;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventInputAudioBufferDtmfEventReceived` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventInputAudioBufferDtmfEventReceived, A::Error>
+            {
+                let mut v_type: Option<consts::InputAudioBufferDtmfEventReceived> = None;
+                let mut v_event: Option<String> = None;
+                let mut v_received_at: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "event" => crate::__private::put(
+                            &mut v_event,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event",
+                        )?,
+                        "received_at" => crate::__private::put(
+                            &mut v_received_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "received_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventInputAudioBufferDtmfEventReceived {
+                    r#type: v_type.unwrap_or_default(),
+                    event: crate::__private::required(v_event, "event")?,
+                    received_at: crate::__private::required(v_received_at, "received_at")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferDtmfEventReceived {
@@ -7129,41 +11960,71 @@ impl Empty for RealtimeServerEventInputAudioBufferDtmfEventReceived {
 }
 
 /// The `RealtimeServerEventInputAudioBufferSpeechStarted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventInputAudioBufferSpeechStarted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferSpeechStarted,
     /// `audio_start_ms`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub audio_start_ms: i64,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferSpeechStarted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventInputAudioBufferSpeechStarted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventInputAudioBufferSpeechStarted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventInputAudioBufferSpeechStarted, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::InputAudioBufferSpeechStarted> = None;
+                let mut v_audio_start_ms: Option<i64> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "audio_start_ms" => crate::__private::put(
+                            &mut v_audio_start_ms,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "audio_start_ms",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventInputAudioBufferSpeechStarted {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    audio_start_ms: crate::__private::required(v_audio_start_ms, "audio_start_ms")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferSpeechStarted {
@@ -7180,41 +12041,71 @@ impl Empty for RealtimeServerEventInputAudioBufferSpeechStarted {
 }
 
 /// The `RealtimeServerEventInputAudioBufferSpeechStopped` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventInputAudioBufferSpeechStopped {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferSpeechStopped,
     /// `audio_end_ms`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub audio_end_ms: i64,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferSpeechStopped {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventInputAudioBufferSpeechStopped;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventInputAudioBufferSpeechStopped` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventInputAudioBufferSpeechStopped, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::InputAudioBufferSpeechStopped> = None;
+                let mut v_audio_end_ms: Option<i64> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "audio_end_ms" => crate::__private::put(
+                            &mut v_audio_end_ms,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "audio_end_ms",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventInputAudioBufferSpeechStopped {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferSpeechStopped {
@@ -7231,50 +12122,80 @@ impl Empty for RealtimeServerEventInputAudioBufferSpeechStopped {
 }
 
 /// The `RealtimeServerEventInputAudioBufferTimeoutTriggered` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventInputAudioBufferTimeoutTriggered {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudioBufferTimeoutTriggered,
     /// `audio_start_ms`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub audio_start_ms: i64,
     /// `audio_end_ms`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub audio_end_ms: i64,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventInputAudioBufferTimeoutTriggered {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventInputAudioBufferTimeoutTriggered;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventInputAudioBufferTimeoutTriggered` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventInputAudioBufferTimeoutTriggered, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::InputAudioBufferTimeoutTriggered> = None;
+                let mut v_audio_start_ms: Option<i64> = None;
+                let mut v_audio_end_ms: Option<i64> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "audio_start_ms" => crate::__private::put(
+                            &mut v_audio_start_ms,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "audio_start_ms",
+                        )?,
+                        "audio_end_ms" => crate::__private::put(
+                            &mut v_audio_end_ms,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "audio_end_ms",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventInputAudioBufferTimeoutTriggered {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    audio_start_ms: crate::__private::required(v_audio_start_ms, "audio_start_ms")?,
+                    audio_end_ms: crate::__private::required(v_audio_end_ms, "audio_end_ms")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventInputAudioBufferTimeoutTriggered {
@@ -7298,32 +12219,62 @@ impl Empty for RealtimeServerEventInputAudioBufferTimeoutTriggered {
 }
 
 /// The `RealtimeServerEventMCPListToolsCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventMCPListToolsCompleted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpListToolsCompleted,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventMCPListToolsCompleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventMCPListToolsCompleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventMCPListToolsCompleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventMCPListToolsCompleted, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::McpListToolsCompleted> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventMCPListToolsCompleted {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventMCPListToolsCompleted {
@@ -7339,32 +12290,62 @@ impl Empty for RealtimeServerEventMCPListToolsCompleted {
 }
 
 /// The `RealtimeServerEventMCPListToolsFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventMCPListToolsFailed {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpListToolsFailed,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventMCPListToolsFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventMCPListToolsFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventMCPListToolsFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventMCPListToolsFailed, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::McpListToolsFailed> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventMCPListToolsFailed {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventMCPListToolsFailed {
@@ -7380,32 +12361,62 @@ impl Empty for RealtimeServerEventMCPListToolsFailed {
 }
 
 /// The `RealtimeServerEventMCPListToolsInProgress` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventMCPListToolsInProgress {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpListToolsInProgress,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventMCPListToolsInProgress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventMCPListToolsInProgress;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventMCPListToolsInProgress` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventMCPListToolsInProgress, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::McpListToolsInProgress> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventMCPListToolsInProgress {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventMCPListToolsInProgress {
@@ -7421,32 +12432,62 @@ impl Empty for RealtimeServerEventMCPListToolsInProgress {
 }
 
 /// The `RealtimeServerEventOutputAudioBufferCleared` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventOutputAudioBufferCleared {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::OutputAudioBufferCleared,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventOutputAudioBufferCleared {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventOutputAudioBufferCleared;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventOutputAudioBufferCleared` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventOutputAudioBufferCleared, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::OutputAudioBufferCleared> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventOutputAudioBufferCleared {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventOutputAudioBufferCleared {
@@ -7462,32 +12503,62 @@ impl Empty for RealtimeServerEventOutputAudioBufferCleared {
 }
 
 /// The `RealtimeServerEventOutputAudioBufferStarted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventOutputAudioBufferStarted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::OutputAudioBufferStarted,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventOutputAudioBufferStarted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventOutputAudioBufferStarted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventOutputAudioBufferStarted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventOutputAudioBufferStarted, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::OutputAudioBufferStarted> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventOutputAudioBufferStarted {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventOutputAudioBufferStarted {
@@ -7503,32 +12574,62 @@ impl Empty for RealtimeServerEventOutputAudioBufferStarted {
 }
 
 /// The `RealtimeServerEventOutputAudioBufferStopped` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventOutputAudioBufferStopped {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::OutputAudioBufferStopped,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventOutputAudioBufferStopped {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventOutputAudioBufferStopped;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventOutputAudioBufferStopped` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventOutputAudioBufferStopped, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::OutputAudioBufferStopped> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventOutputAudioBufferStopped {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventOutputAudioBufferStopped {
@@ -7544,32 +12645,64 @@ impl Empty for RealtimeServerEventOutputAudioBufferStopped {
 }
 
 /// The `RealtimeServerEventRateLimitsUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventRateLimitsUpdated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::RateLimitsUpdated,
     /// `rate_limits`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub rate_limits: Vec<RealtimeServerEventRateLimitsUpdatedRateLimitsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventRateLimitsUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventRateLimitsUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventRateLimitsUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventRateLimitsUpdated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::RateLimitsUpdated> = None;
+                let mut v_rate_limits: Option<
+                    Vec<RealtimeServerEventRateLimitsUpdatedRateLimitsItem>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "rate_limits" => crate::__private::put(
+                            &mut v_rate_limits,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "rate_limits",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventRateLimitsUpdated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    rate_limits: crate::__private::required(v_rate_limits, "rate_limits")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventRateLimitsUpdated {
@@ -7589,68 +12722,98 @@ pub type RealtimeServerEventRateLimitsUpdatedRateLimitsItem =
     RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem;
 
 /// The `RealtimeServerEventResponseAudioDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseAudioDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputAudioDelta,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseAudioDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseAudioDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseAudioDelta, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputAudioDelta> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_delta: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseAudioDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseAudioDelta {
@@ -7678,59 +12841,89 @@ impl Empty for RealtimeServerEventResponseAudioDelta {
 }
 
 /// The `RealtimeServerEventResponseAudioDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseAudioDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputAudioDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseAudioDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseAudioDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseAudioDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputAudioDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseAudioDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseAudioDone {
@@ -7756,68 +12949,98 @@ impl Empty for RealtimeServerEventResponseAudioDone {
 }
 
 /// The `RealtimeServerEventResponseAudioTranscriptDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseAudioTranscriptDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputAudioTranscriptDelta,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioTranscriptDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseAudioTranscriptDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseAudioTranscriptDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseAudioTranscriptDelta, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputAudioTranscriptDelta> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_delta: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseAudioTranscriptDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseAudioTranscriptDelta {
@@ -7845,68 +13068,98 @@ impl Empty for RealtimeServerEventResponseAudioTranscriptDelta {
 }
 
 /// The `RealtimeServerEventResponseAudioTranscriptDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseAudioTranscriptDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputAudioTranscriptDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `transcript`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub transcript: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioTranscriptDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseAudioTranscriptDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseAudioTranscriptDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseAudioTranscriptDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputAudioTranscriptDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_transcript: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "transcript" => crate::__private::put(
+                            &mut v_transcript,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "transcript",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseAudioTranscriptDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    transcript: crate::__private::required(v_transcript, "transcript")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseAudioTranscriptDone {
@@ -7934,68 +13187,98 @@ impl Empty for RealtimeServerEventResponseAudioTranscriptDone {
 }
 
 /// The `RealtimeServerEventResponseContentPartAdded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseContentPartAdded {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseContentPartAdded,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `part`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub part: RealtimeServerEventResponseContentPartAddedPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseContentPartAdded {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseContentPartAdded;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseContentPartAdded` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseContentPartAdded, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseContentPartAdded> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_part: Option<RealtimeServerEventResponseContentPartAddedPart> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "part" => crate::__private::put(
+                            &mut v_part,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "part",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseContentPartAdded {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    part: crate::__private::required(v_part, "part")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseContentPartAdded {
@@ -8027,68 +13310,98 @@ pub type RealtimeServerEventResponseContentPartAddedPart =
     RealtimeBetaServerEventResponseContentPartAddedPart;
 
 /// The `RealtimeServerEventResponseContentPartDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseContentPartDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseContentPartDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `part`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub part: RealtimeServerEventResponseContentPartDonePart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseContentPartDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseContentPartDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseContentPartDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseContentPartDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseContentPartDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_part: Option<RealtimeServerEventResponseContentPartDonePart> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "part" => crate::__private::put(
+                            &mut v_part,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "part",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseContentPartDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    part: crate::__private::required(v_part, "part")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseContentPartDone {
@@ -8120,32 +13433,62 @@ pub type RealtimeServerEventResponseContentPartDonePart =
     RealtimeBetaServerEventResponseContentPartAddedPart;
 
 /// The `RealtimeServerEventResponseCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseCreated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseCreated,
     /// `response`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub response: RealtimeResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseCreated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseCreated> = None;
+                let mut v_response: Option<RealtimeResponse> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response" => crate::__private::put(
+                            &mut v_response,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "response",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseCreated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response: crate::__private::required(v_response, "response")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseCreated {
@@ -8161,32 +13504,62 @@ impl Empty for RealtimeServerEventResponseCreated {
 }
 
 /// The `RealtimeServerEventResponseDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseDone,
     /// `response`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub response: RealtimeResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseDone> = None;
+                let mut v_response: Option<RealtimeResponse> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response" => crate::__private::put(
+                            &mut v_response,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "response",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response: crate::__private::required(v_response, "response")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseDone {
@@ -8202,68 +13575,99 @@ impl Empty for RealtimeServerEventResponseDone {
 }
 
 /// The `RealtimeServerEventResponseFunctionCallArgumentsDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseFunctionCallArgumentsDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDelta,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseFunctionCallArgumentsDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseFunctionCallArgumentsDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseFunctionCallArgumentsDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseFunctionCallArgumentsDelta, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseFunctionCallArgumentsDelta> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_delta: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseFunctionCallArgumentsDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDelta {
@@ -8291,77 +13695,108 @@ impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDelta {
 }
 
 /// The `RealtimeServerEventResponseFunctionCallArgumentsDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseFunctionCallArgumentsDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseFunctionCallArgumentsDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseFunctionCallArgumentsDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseFunctionCallArgumentsDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseFunctionCallArgumentsDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseFunctionCallArgumentsDone, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseFunctionCallArgumentsDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseFunctionCallArgumentsDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDone {
@@ -8391,66 +13826,99 @@ impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDone {
 }
 
 /// The `RealtimeServerEventResponseMCPCallArgumentsDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseMCPCallArgumentsDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDelta,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// `obfuscation`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseMCPCallArgumentsDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseMCPCallArgumentsDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseMCPCallArgumentsDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseMCPCallArgumentsDelta, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseMcpCallArgumentsDelta> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseMCPCallArgumentsDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallArgumentsDelta {
@@ -8478,59 +13946,89 @@ impl Empty for RealtimeServerEventResponseMCPCallArgumentsDelta {
 }
 
 /// The `RealtimeServerEventResponseMCPCallArgumentsDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseMCPCallArgumentsDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseMcpCallArgumentsDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseMCPCallArgumentsDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseMCPCallArgumentsDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseMCPCallArgumentsDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseMCPCallArgumentsDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseMcpCallArgumentsDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseMCPCallArgumentsDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallArgumentsDone {
@@ -8556,41 +14054,71 @@ impl Empty for RealtimeServerEventResponseMCPCallArgumentsDone {
 }
 
 /// The `RealtimeServerEventResponseMCPCallCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseMCPCallCompleted {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseMcpCallCompleted,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseMCPCallCompleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseMCPCallCompleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseMCPCallCompleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseMCPCallCompleted, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseMcpCallCompleted> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseMCPCallCompleted {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallCompleted {
@@ -8607,41 +14135,71 @@ impl Empty for RealtimeServerEventResponseMCPCallCompleted {
 }
 
 /// The `RealtimeServerEventResponseMCPCallFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseMCPCallFailed {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseMcpCallFailed,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseMCPCallFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseMCPCallFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseMCPCallFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseMCPCallFailed, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseMcpCallFailed> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseMCPCallFailed {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallFailed {
@@ -8658,41 +14216,71 @@ impl Empty for RealtimeServerEventResponseMCPCallFailed {
 }
 
 /// The `RealtimeServerEventResponseMCPCallInProgress` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseMCPCallInProgress {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseMcpCallInProgress,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseMCPCallInProgress {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseMCPCallInProgress;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseMCPCallInProgress` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseMCPCallInProgress, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseMcpCallInProgress> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseMCPCallInProgress {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseMCPCallInProgress {
@@ -8709,50 +14297,80 @@ impl Empty for RealtimeServerEventResponseMCPCallInProgress {
 }
 
 /// The `RealtimeServerEventResponseOutputItemAdded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseOutputItemAdded {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputItemAdded,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseOutputItemAdded {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseOutputItemAdded;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseOutputItemAdded` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseOutputItemAdded, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputItemAdded> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseOutputItemAdded {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseOutputItemAdded {
@@ -8771,50 +14389,80 @@ impl Empty for RealtimeServerEventResponseOutputItemAdded {
 }
 
 /// The `RealtimeServerEventResponseOutputItemDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseOutputItemDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputItemDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `item`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub item: RealtimeConversationItem,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseOutputItemDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseOutputItemDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseOutputItemDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseOutputItemDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputItemDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_item: Option<RealtimeConversationItem> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "item" => crate::__private::put(
+                            &mut v_item,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "item",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseOutputItemDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    item: crate::__private::required(v_item, "item")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseOutputItemDone {
@@ -8833,68 +14481,98 @@ impl Empty for RealtimeServerEventResponseOutputItemDone {
 }
 
 /// The `RealtimeServerEventResponseTextDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseTextDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputTextDelta,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseTextDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseTextDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseTextDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseTextDelta, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputTextDelta> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_delta: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseTextDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseTextDelta {
@@ -8922,68 +14600,98 @@ impl Empty for RealtimeServerEventResponseTextDelta {
 }
 
 /// The `RealtimeServerEventResponseTextDone` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventResponseTextDone {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseOutputTextDone,
     /// `response_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub response_id: String,
     /// `item_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub item_id: String,
     /// `output_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_index: i64,
     /// `content_index`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub content_index: i64,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventResponseTextDone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventResponseTextDone;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventResponseTextDone` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventResponseTextDone, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::ResponseOutputTextDone> = None;
+                let mut v_response_id: Option<String> = None;
+                let mut v_item_id: Option<String> = None;
+                let mut v_output_index: Option<i64> = None;
+                let mut v_content_index: Option<i64> = None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "response_id" => crate::__private::put(
+                            &mut v_response_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "response_id",
+                        )?,
+                        "item_id" => crate::__private::put(
+                            &mut v_item_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_id",
+                        )?,
+                        "output_index" => crate::__private::put(
+                            &mut v_output_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_index",
+                        )?,
+                        "content_index" => crate::__private::put(
+                            &mut v_content_index,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "content_index",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventResponseTextDone {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    response_id: crate::__private::required(v_response_id, "response_id")?,
+                    item_id: crate::__private::required(v_item_id, "item_id")?,
+                    output_index: crate::__private::required(v_output_index, "output_index")?,
+                    content_index: crate::__private::required(v_content_index, "content_index")?,
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventResponseTextDone {
@@ -9011,32 +14719,62 @@ impl Empty for RealtimeServerEventResponseTextDone {
 }
 
 /// The `RealtimeServerEventSessionCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventSessionCreated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionCreated,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeServerEventSessionCreatedSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventSessionCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventSessionCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventSessionCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventSessionCreated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::SessionCreated> = None;
+                let mut v_session: Option<RealtimeServerEventSessionCreatedSession> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventSessionCreated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventSessionCreated {
@@ -9062,32 +14800,62 @@ Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription",
 }
 
 /// The `RealtimeServerEventSessionUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventSessionUpdated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionUpdated,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeServerEventSessionUpdatedSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventSessionUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventSessionUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventSessionUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventSessionUpdated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::SessionUpdated> = None;
+                let mut v_session: Option<RealtimeServerEventSessionUpdatedSession> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventSessionUpdated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventSessionUpdated {
@@ -9113,32 +14881,62 @@ Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription",
 }
 
 /// The `RealtimeServerEventTranscriptionSessionUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeServerEventTranscriptionSessionUpdated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::TranscriptionSessionUpdated,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeTranscriptionSessionCreateResponse,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeServerEventTranscriptionSessionUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeServerEventTranscriptionSessionUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeServerEventTranscriptionSessionUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeServerEventTranscriptionSessionUpdated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::TranscriptionSessionUpdated> = None;
+                let mut v_session: Option<RealtimeTranscriptionSessionCreateResponse> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeServerEventTranscriptionSessionUpdated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeServerEventTranscriptionSessionUpdated {
@@ -9154,91 +14952,231 @@ impl Empty for RealtimeServerEventTranscriptionSessionUpdated {
 }
 
 /// The `RealtimeSession` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSession {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::RealtimeSession>,
     /// `modalities`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<serde_json::Value>,
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<RealtimeSessionModel>,
     /// `instructions`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `voice`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsShared>,
     /// `input_audio_format`, optional.
     /// Default: `"pcm16"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_format: Option<RealtimeSessionInputAudioFormat>,
     /// `output_audio_format`, optional.
     /// Default: `"pcm16"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_audio_format: Option<RealtimeSessionOutputAudioFormat>,
     /// `input_audio_transcription`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_transcription: Option<AudioTranscriptionResponse>,
     /// `turn_detection`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTurnDetection>,
     /// `input_audio_noise_reduction`, optional.
     /// Default: `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_noise_reduction: Option<RealtimeSessionInputAudioNoiseReduction>,
     /// `speed`, optional.
     /// Constraints: minimum 0.25, maximum 1.5.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// `tracing`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<RealtimeSessionTracing>,
     /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeFunctionTool>>,
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<String>,
     /// `temperature`, optional.
     /// Default: `0.8`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_response_output_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_response_output_tokens: Option<RealtimeSessionMaxResponseOutputTokens>,
     /// `expires_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `prompt`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// `include`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSession;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSession` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSession, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_object: Option<Option<consts::RealtimeSession>> = None;
+                let mut v_modalities: Option<Option<serde_json::Value>> = None;
+                let mut v_model: Option<Option<RealtimeSessionModel>> = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_voice: Option<Option<VoiceIdsShared>> = None;
+                let mut v_input_audio_format: Option<Option<RealtimeSessionInputAudioFormat>> =
+                    None;
+                let mut v_output_audio_format: Option<Option<RealtimeSessionOutputAudioFormat>> =
+                    None;
+                let mut v_input_audio_transcription: Option<Option<AudioTranscriptionResponse>> =
+                    None;
+                let mut v_turn_detection: Option<Option<RealtimeTurnDetection>> = None;
+                let mut v_input_audio_noise_reduction: Option<
+                    Option<RealtimeSessionInputAudioNoiseReduction>,
+                > = None;
+                let mut v_speed: Option<Option<f64>> = None;
+                let mut v_tracing: Option<Option<RealtimeSessionTracing>> = None;
+                let mut v_tools: Option<Option<Vec<RealtimeFunctionTool>>> = None;
+                let mut v_tool_choice: Option<Option<String>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_max_response_output_tokens: Option<
+                    Option<RealtimeSessionMaxResponseOutputTokens>,
+                > = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_prompt: Option<Option<Prompt>> = None;
+                let mut v_include: Option<
+                    Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "modalities" => crate::__private::put(
+                            &mut v_modalities,
+                            map.next_value()?,
+                            "modalities",
+                        )?,
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
+                        "input_audio_format" => crate::__private::put(
+                            &mut v_input_audio_format,
+                            map.next_value()?,
+                            "input_audio_format",
+                        )?,
+                        "output_audio_format" => crate::__private::put(
+                            &mut v_output_audio_format,
+                            map.next_value()?,
+                            "output_audio_format",
+                        )?,
+                        "input_audio_transcription" => crate::__private::put(
+                            &mut v_input_audio_transcription,
+                            map.next_value()?,
+                            "input_audio_transcription",
+                        )?,
+                        "turn_detection" => crate::__private::put(
+                            &mut v_turn_detection,
+                            map.next_value()?,
+                            "turn_detection",
+                        )?,
+                        "input_audio_noise_reduction" => crate::__private::put(
+                            &mut v_input_audio_noise_reduction,
+                            map.next_value()?,
+                            "input_audio_noise_reduction",
+                        )?,
+                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
+                        "tracing" => {
+                            crate::__private::put(&mut v_tracing, map.next_value()?, "tracing")?
+                        }
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tool_choice" => crate::__private::put(
+                            &mut v_tool_choice,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "tool_choice",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "max_response_output_tokens" => crate::__private::put(
+                            &mut v_max_response_output_tokens,
+                            map.next_value()?,
+                            "max_response_output_tokens",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "prompt" => {
+                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
+                        }
+                        "include" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSession {
+                    id: v_id.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    modalities: v_modalities.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    instructions: v_instructions.unwrap_or_default(),
+                    voice: v_voice.unwrap_or_default(),
+                    input_audio_format: v_input_audio_format.unwrap_or_default(),
+                    output_audio_format: v_output_audio_format.unwrap_or_default(),
+                    input_audio_transcription: v_input_audio_transcription.unwrap_or_default(),
+                    turn_detection: v_turn_detection.unwrap_or_default(),
+                    input_audio_noise_reduction: v_input_audio_noise_reduction.unwrap_or_default(),
+                    speed: v_speed.unwrap_or_default(),
+                    tracing: v_tracing.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    tool_choice: v_tool_choice.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    max_response_output_tokens: v_max_response_output_tokens.unwrap_or_default(),
+                    expires_at: v_expires_at.unwrap_or_default(),
+                    prompt: v_prompt.unwrap_or_default(),
+                    include: v_include.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSession {
@@ -9292,83 +15230,190 @@ impl Empty for RealtimeSession {
 }
 
 /// The `RealtimeSessionCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeSessionCreateRequest {
     /// `client_secret`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub client_secret: RealtimeSessionCreateRequestClientSecret,
     /// `modalities`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<serde_json::Value>,
     /// `instructions`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `voice`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsOrCustomVoice>,
     /// `input_audio_format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_format: Option<String>,
     /// `output_audio_format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_audio_format: Option<String>,
     /// `input_audio_transcription`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_transcription: Option<RealtimeSessionCreateRequestInputAudioTranscription>,
     /// `speed`, optional.
     /// Constraints: minimum 0.25, maximum 1.5.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// `tracing`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<RealtimeSessionCreateRequestTracing>,
     /// `turn_detection`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeSessionCreateRequestTurnDetection>,
     /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeSessionCreateRequestToolsItem>>,
     /// `tool_choice`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<String>,
     /// `temperature`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_response_output_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_response_output_tokens: Option<RealtimeSessionCreateRequestMaxResponseOutputTokens>,
     /// `truncation`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<RealtimeTruncation>,
     /// `prompt`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateRequest, A::Error> {
+                let mut v_client_secret: Option<RealtimeSessionCreateRequestClientSecret> = None;
+                let mut v_modalities: Option<Option<serde_json::Value>> = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_voice: Option<Option<VoiceIdsOrCustomVoice>> = None;
+                let mut v_input_audio_format: Option<Option<String>> = None;
+                let mut v_output_audio_format: Option<Option<String>> = None;
+                let mut v_input_audio_transcription: Option<
+                    Option<RealtimeSessionCreateRequestInputAudioTranscription>,
+                > = None;
+                let mut v_speed: Option<Option<f64>> = None;
+                let mut v_tracing: Option<Option<RealtimeSessionCreateRequestTracing>> = None;
+                let mut v_turn_detection: Option<
+                    Option<RealtimeSessionCreateRequestTurnDetection>,
+                > = None;
+                let mut v_tools: Option<Option<Vec<RealtimeSessionCreateRequestToolsItem>>> = None;
+                let mut v_tool_choice: Option<Option<String>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_max_response_output_tokens: Option<
+                    Option<RealtimeSessionCreateRequestMaxResponseOutputTokens>,
+                > = None;
+                let mut v_truncation: Option<Option<RealtimeTruncation>> = None;
+                let mut v_prompt: Option<Option<Prompt>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "client_secret" => crate::__private::put(
+                            &mut v_client_secret,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "client_secret",
+                        )?,
+                        "modalities" => crate::__private::put(
+                            &mut v_modalities,
+                            map.next_value()?,
+                            "modalities",
+                        )?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
+                        "input_audio_format" => crate::__private::put(
+                            &mut v_input_audio_format,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "input_audio_format",
+                        )?,
+                        "output_audio_format" => crate::__private::put(
+                            &mut v_output_audio_format,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "output_audio_format",
+                        )?,
+                        "input_audio_transcription" => crate::__private::put(
+                            &mut v_input_audio_transcription,
+                            map.next_value()?,
+                            "input_audio_transcription",
+                        )?,
+                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
+                        "tracing" => {
+                            crate::__private::put(&mut v_tracing, map.next_value()?, "tracing")?
+                        }
+                        "turn_detection" => crate::__private::put(
+                            &mut v_turn_detection,
+                            map.next_value()?,
+                            "turn_detection",
+                        )?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tool_choice" => crate::__private::put(
+                            &mut v_tool_choice,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "tool_choice",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "max_response_output_tokens" => crate::__private::put(
+                            &mut v_max_response_output_tokens,
+                            map.next_value()?,
+                            "max_response_output_tokens",
+                        )?,
+                        "truncation" => crate::__private::put(
+                            &mut v_truncation,
+                            map.next_value()?,
+                            "truncation",
+                        )?,
+                        "prompt" => {
+                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateRequest {
+                    client_secret: crate::__private::required(v_client_secret, "client_secret")?,
+                    modalities: v_modalities.unwrap_or_default(),
+                    instructions: v_instructions.unwrap_or_default(),
+                    voice: v_voice.unwrap_or_default(),
+                    input_audio_format: v_input_audio_format.unwrap_or_default(),
+                    output_audio_format: v_output_audio_format.unwrap_or_default(),
+                    input_audio_transcription: v_input_audio_transcription.unwrap_or_default(),
+                    speed: v_speed.unwrap_or_default(),
+                    tracing: v_tracing.unwrap_or_default(),
+                    turn_detection: v_turn_detection.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    tool_choice: v_tool_choice.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    max_response_output_tokens: v_max_response_output_tokens.unwrap_or_default(),
+                    truncation: v_truncation.unwrap_or_default(),
+                    prompt: v_prompt.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateRequest {
@@ -9414,30 +15459,58 @@ impl Empty for RealtimeSessionCreateRequest {
 }
 
 /// Inline schema in `RealtimeSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeSessionCreateRequestClientSecret {
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub value: crate::SecretValue,
     /// `expires_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub expires_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestClientSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateRequestClientSecret;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateRequestClientSecret` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateRequestClientSecret, A::Error> {
+                let mut v_value: Option<crate::SecretValue> = None;
+                let mut v_expires_at: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "value" => crate::__private::put(
+                            &mut v_value,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "value",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "expires_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateRequestClientSecret {
+                    value: crate::__private::required(v_value, "value")?,
+                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateRequestClientSecret {
@@ -9452,60 +15525,165 @@ impl Empty for RealtimeSessionCreateRequestClientSecret {
 }
 
 /// The `RealtimeSessionCreateRequestGA` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateRequestGA {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Realtime,
     /// `output_modalities`, optional.
     /// Default: `["audio"]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_modalities: Option<Vec<RealtimeSessionCreateRequestGAOutputModalitiesItem>>,
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<RealtimeSessionCreateRequestGAModel>,
     /// `instructions`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeSessionCreateRequestGAAudio>,
     /// `include`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// `tracing`, optional, nullable.
     /// Default: `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<RealtimeSessionCreateRequestGATracing>,
     /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeSessionCreateRequestGAToolsItem>>,
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<RealtimeSessionCreateRequestGAToolChoice>,
     /// `parallel_tool_calls`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
     /// `reasoning`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<RealtimeReasoning>,
     /// `max_output_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeSessionCreateRequestGAMaxOutputTokens>,
     /// `truncation`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<RealtimeTruncation>,
     /// `prompt`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestGA {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateRequestGA;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateRequestGA` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateRequestGA, A::Error> {
+                let mut v_type: Option<consts::Realtime> = None;
+                let mut v_output_modalities: Option<
+                    Option<Vec<RealtimeSessionCreateRequestGAOutputModalitiesItem>>,
+                > = None;
+                let mut v_model: Option<Option<RealtimeSessionCreateRequestGAModel>> = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_audio: Option<Option<RealtimeSessionCreateRequestGAAudio>> = None;
+                let mut v_include: Option<
+                    Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
+                > = None;
+                let mut v_tracing: Option<Option<RealtimeSessionCreateRequestGATracing>> = None;
+                let mut v_tools: Option<Option<Vec<RealtimeSessionCreateRequestGAToolsItem>>> =
+                    None;
+                let mut v_tool_choice: Option<Option<RealtimeSessionCreateRequestGAToolChoice>> =
+                    None;
+                let mut v_parallel_tool_calls: Option<Option<bool>> = None;
+                let mut v_reasoning: Option<Option<RealtimeReasoning>> = None;
+                let mut v_max_output_tokens: Option<
+                    Option<RealtimeSessionCreateRequestGAMaxOutputTokens>,
+                > = None;
+                let mut v_truncation: Option<Option<RealtimeTruncation>> = None;
+                let mut v_prompt: Option<Option<Prompt>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "output_modalities" => crate::__private::put(
+                            &mut v_output_modalities,
+                            map.next_value()?,
+                            "output_modalities",
+                        )?,
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "include" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
+                        }
+                        "tracing" => {
+                            crate::__private::put(&mut v_tracing, map.next_value()?, "tracing")?
+                        }
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tool_choice" => crate::__private::put(
+                            &mut v_tool_choice,
+                            map.next_value()?,
+                            "tool_choice",
+                        )?,
+                        "parallel_tool_calls" => crate::__private::put(
+                            &mut v_parallel_tool_calls,
+                            map.next_value()?,
+                            "parallel_tool_calls",
+                        )?,
+                        "reasoning" => {
+                            crate::__private::put(&mut v_reasoning, map.next_value()?, "reasoning")?
+                        }
+                        "max_output_tokens" => crate::__private::put(
+                            &mut v_max_output_tokens,
+                            map.next_value()?,
+                            "max_output_tokens",
+                        )?,
+                        "truncation" => crate::__private::put(
+                            &mut v_truncation,
+                            map.next_value()?,
+                            "truncation",
+                        )?,
+                        "prompt" => {
+                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateRequestGA {
+                    r#type: v_type.unwrap_or_default(),
+                    output_modalities: v_output_modalities.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    instructions: v_instructions.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    include: v_include.unwrap_or_default(),
+                    tracing: v_tracing.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    tool_choice: v_tool_choice.unwrap_or_default(),
+                    parallel_tool_calls: v_parallel_tool_calls.unwrap_or_default(),
+                    reasoning: v_reasoning.unwrap_or_default(),
+                    max_output_tokens: v_max_output_tokens.unwrap_or_default(),
+                    truncation: v_truncation.unwrap_or_default(),
+                    prompt: v_prompt.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateRequestGA {
@@ -9547,17 +15725,53 @@ impl Empty for RealtimeSessionCreateRequestGA {
 }
 
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateRequestGAAudio {
     /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<RealtimeSessionCreateRequestGAAudioInput>,
     /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeSessionCreateRequestGAAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestGAAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateRequestGAAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateRequestGAAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateRequestGAAudio, A::Error> {
+                let mut v_input: Option<Option<RealtimeSessionCreateRequestGAAudioInput>> = None;
+                let mut v_output: Option<Option<RealtimeSessionCreateRequestGAAudioOutput>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        "output" => {
+                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateRequestGAAudio {
+                    input: v_input.unwrap_or_default(),
+                    output: v_output.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateRequestGAAudio {
@@ -9572,24 +15786,80 @@ impl Empty for RealtimeSessionCreateRequestGAAudio {
 }
 
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateRequestGAAudioInput {
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `transcription`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<AudioTranscription>,
     /// `noise_reduction`, optional.
     /// Default: `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_reduction: Option<RealtimeSessionCreateRequestGAAudioInputNoiseReduction>,
     /// `turn_detection`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestGAAudioInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateRequestGAAudioInput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateRequestGAAudioInput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateRequestGAAudioInput, A::Error> {
+                let mut v_format: Option<Option<RealtimeAudioFormats>> = None;
+                let mut v_transcription: Option<Option<AudioTranscription>> = None;
+                let mut v_noise_reduction: Option<
+                    Option<RealtimeSessionCreateRequestGAAudioInputNoiseReduction>,
+                > = None;
+                let mut v_turn_detection: Option<Option<RealtimeTurnDetection>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        "transcription" => crate::__private::put(
+                            &mut v_transcription,
+                            map.next_value()?,
+                            "transcription",
+                        )?,
+                        "noise_reduction" => crate::__private::put(
+                            &mut v_noise_reduction,
+                            map.next_value()?,
+                            "noise_reduction",
+                        )?,
+                        "turn_detection" => crate::__private::put(
+                            &mut v_turn_detection,
+                            map.next_value()?,
+                            "turn_detection",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateRequestGAAudioInput {
+                    format: v_format.unwrap_or_default(),
+                    transcription: v_transcription.unwrap_or_default(),
+                    noise_reduction: v_noise_reduction.unwrap_or_default(),
+                    turn_detection: v_turn_detection.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateRequestGAAudioInput {
@@ -9615,23 +15885,62 @@ pub type RealtimeSessionCreateRequestGAAudioInputNoiseReduction =
     RealtimeSessionInputAudioNoiseReduction;
 
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateRequestGAAudioOutput {
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `voice`, optional.
     /// Default: `"alloy"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsOrCustomVoice>,
     /// `speed`, optional.
     /// Constraints: minimum 0.25, maximum 1.5.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestGAAudioOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateRequestGAAudioOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateRequestGAAudioOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateRequestGAAudioOutput, A::Error> {
+                let mut v_format: Option<Option<RealtimeAudioFormats>> = None;
+                let mut v_voice: Option<Option<VoiceIdsOrCustomVoice>> = None;
+                let mut v_speed: Option<Option<f64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
+                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateRequestGAAudioOutput {
+                    format: v_format.unwrap_or_default(),
+                    voice: v_voice.unwrap_or_default(),
+                    speed: v_speed.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateRequestGAAudioOutput {
@@ -9742,18 +16051,49 @@ pub type RealtimeSessionCreateRequestGATracingTracingConfiguration =
     RealtimeSessionTracingTracingConfiguration;
 
 /// Inline schema in `RealtimeSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateRequestInputAudioTranscription {
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestInputAudioTranscription {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateRequestInputAudioTranscription;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateRequestInputAudioTranscription` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateRequestInputAudioTranscription, A::Error> {
+                let mut v_model: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateRequestInputAudioTranscription {
+                    model: v_model.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateRequestInputAudioTranscription {
@@ -9794,29 +16134,77 @@ pub type RealtimeSessionCreateRequestTracingTracingConfiguration =
     RealtimeSessionTracingTracingConfiguration;
 
 /// Inline schema in `RealtimeSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateRequestTurnDetection {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `threshold`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// `prefix_padding_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub silence_duration_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestTurnDetection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateRequestTurnDetection;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateRequestTurnDetection` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateRequestTurnDetection, A::Error> {
+                let mut v_type: Option<Option<String>> = None;
+                let mut v_threshold: Option<Option<f64>> = None;
+                let mut v_prefix_padding_ms: Option<Option<i64>> = None;
+                let mut v_silence_duration_ms: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "type",
+                        )?,
+                        "threshold" => {
+                            crate::__private::put(&mut v_threshold, map.next_value()?, "threshold")?
+                        }
+                        "prefix_padding_ms" => crate::__private::put(
+                            &mut v_prefix_padding_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "prefix_padding_ms",
+                        )?,
+                        "silence_duration_ms" => crate::__private::put(
+                            &mut v_silence_duration_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "silence_duration_ms",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateRequestTurnDetection {
+                    r#type: v_type.unwrap_or_default(),
+                    threshold: v_threshold.unwrap_or_default(),
+                    prefix_padding_ms: v_prefix_padding_ms.unwrap_or_default(),
+                    silence_duration_ms: v_silence_duration_ms.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateRequestTurnDetection {
@@ -9838,71 +16226,163 @@ impl Empty for RealtimeSessionCreateRequestTurnDetection {
 }
 
 /// The `RealtimeSessionCreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateResponse {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     /// `expires_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `include`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// `output_modalities`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_modalities: Option<serde_json::Value>,
     /// `instructions`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeSessionCreateResponseAudio>,
     /// `tracing`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<RealtimeSessionCreateResponseTracing>,
     /// `turn_detection`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeSessionCreateResponseTurnDetection>,
     /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeFunctionTool>>,
     /// `tool_choice`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<String>,
     /// `max_output_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeSessionCreateResponseMaxOutputTokens>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateResponse, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_object: Option<Option<String>> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_include: Option<
+                    Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
+                > = None;
+                let mut v_model: Option<Option<String>> = None;
+                let mut v_output_modalities: Option<Option<serde_json::Value>> = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_audio: Option<Option<RealtimeSessionCreateResponseAudio>> = None;
+                let mut v_tracing: Option<Option<RealtimeSessionCreateResponseTracing>> = None;
+                let mut v_turn_detection: Option<
+                    Option<RealtimeSessionCreateResponseTurnDetection>,
+                > = None;
+                let mut v_tools: Option<Option<Vec<RealtimeFunctionTool>>> = None;
+                let mut v_tool_choice: Option<Option<String>> = None;
+                let mut v_max_output_tokens: Option<
+                    Option<RealtimeSessionCreateResponseMaxOutputTokens>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "object",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "include" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
+                        }
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "model",
+                        )?,
+                        "output_modalities" => crate::__private::put(
+                            &mut v_output_modalities,
+                            map.next_value()?,
+                            "output_modalities",
+                        )?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "tracing" => {
+                            crate::__private::put(&mut v_tracing, map.next_value()?, "tracing")?
+                        }
+                        "turn_detection" => crate::__private::put(
+                            &mut v_turn_detection,
+                            map.next_value()?,
+                            "turn_detection",
+                        )?,
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tool_choice" => crate::__private::put(
+                            &mut v_tool_choice,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "tool_choice",
+                        )?,
+                        "max_output_tokens" => crate::__private::put(
+                            &mut v_max_output_tokens,
+                            map.next_value()?,
+                            "max_output_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateResponse {
+                    id: v_id.unwrap_or_default(),
+                    object: v_object.unwrap_or_default(),
+                    expires_at: v_expires_at.unwrap_or_default(),
+                    include: v_include.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    output_modalities: v_output_modalities.unwrap_or_default(),
+                    instructions: v_instructions.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    tracing: v_tracing.unwrap_or_default(),
+                    turn_detection: v_turn_detection.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    tool_choice: v_tool_choice.unwrap_or_default(),
+                    max_output_tokens: v_max_output_tokens.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateResponse {
@@ -9942,17 +16422,53 @@ impl Empty for RealtimeSessionCreateResponse {
 }
 
 /// Inline schema in `RealtimeSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateResponseAudio {
     /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<RealtimeSessionCreateResponseAudioInput>,
     /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeSessionCreateResponseAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateResponseAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateResponseAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateResponseAudio, A::Error> {
+                let mut v_input: Option<Option<RealtimeSessionCreateResponseAudioInput>> = None;
+                let mut v_output: Option<Option<RealtimeSessionCreateResponseAudioOutput>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        "output" => {
+                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateResponseAudio {
+                    input: v_input.unwrap_or_default(),
+                    output: v_output.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateResponseAudio {
@@ -9967,23 +16483,81 @@ impl Empty for RealtimeSessionCreateResponseAudio {
 }
 
 /// Inline schema in `RealtimeSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateResponseAudioInput {
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `transcription`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<AudioTranscriptionResponse>,
     /// `noise_reduction`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_reduction: Option<RealtimeSessionCreateResponseAudioInputNoiseReduction>,
     /// `turn_detection`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeSessionCreateResponseAudioInputTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseAudioInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateResponseAudioInput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateResponseAudioInput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateResponseAudioInput, A::Error> {
+                let mut v_format: Option<Option<RealtimeAudioFormats>> = None;
+                let mut v_transcription: Option<Option<AudioTranscriptionResponse>> = None;
+                let mut v_noise_reduction: Option<
+                    Option<RealtimeSessionCreateResponseAudioInputNoiseReduction>,
+                > = None;
+                let mut v_turn_detection: Option<
+                    Option<RealtimeSessionCreateResponseAudioInputTurnDetection>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        "transcription" => crate::__private::put(
+                            &mut v_transcription,
+                            map.next_value()?,
+                            "transcription",
+                        )?,
+                        "noise_reduction" => crate::__private::put(
+                            &mut v_noise_reduction,
+                            map.next_value()?,
+                            "noise_reduction",
+                        )?,
+                        "turn_detection" => crate::__private::put(
+                            &mut v_turn_detection,
+                            map.next_value()?,
+                            "turn_detection",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateResponseAudioInput {
+                    format: v_format.unwrap_or_default(),
+                    transcription: v_transcription.unwrap_or_default(),
+                    noise_reduction: v_noise_reduction.unwrap_or_default(),
+                    turn_detection: v_turn_detection.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateResponseAudioInput {
@@ -10005,14 +16579,46 @@ impl Empty for RealtimeSessionCreateResponseAudioInput {
 }
 
 /// Inline schema in `RealtimeSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateResponseAudioInputNoiseReduction {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<NoiseReductionType>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseAudioInputNoiseReduction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateResponseAudioInputNoiseReduction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateResponseAudioInputNoiseReduction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateResponseAudioInputNoiseReduction, A::Error>
+            {
+                let mut v_type: Option<Option<NoiseReductionType>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateResponseAudioInputNoiseReduction {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateResponseAudioInputNoiseReduction {
@@ -10030,20 +16636,59 @@ pub type RealtimeSessionCreateResponseAudioInputTurnDetection =
     RealtimeSessionCreateRequestTurnDetection;
 
 /// Inline schema in `RealtimeSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateResponseAudioOutput {
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `voice`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsShared>,
     /// `speed`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseAudioOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateResponseAudioOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateResponseAudioOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateResponseAudioOutput, A::Error> {
+                let mut v_format: Option<Option<RealtimeAudioFormats>> = None;
+                let mut v_voice: Option<Option<VoiceIdsShared>> = None;
+                let mut v_speed: Option<Option<f64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
+                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateResponseAudioOutput {
+                    format: v_format.unwrap_or_default(),
+                    voice: v_voice.unwrap_or_default(),
+                    speed: v_speed.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateResponseAudioOutput {
@@ -10059,72 +16704,180 @@ impl Empty for RealtimeSessionCreateResponseAudioOutput {
 }
 
 /// The `RealtimeSessionCreateResponseGA` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeSessionCreateResponseGA {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Realtime,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::RealtimeSession,
     /// `expires_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `output_modalities`, optional.
     /// Default: `["audio"]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_modalities: Option<Vec<RealtimeSessionCreateResponseGAOutputModalitiesItem>>,
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<RealtimeSessionCreateResponseGAModel>,
     /// `instructions`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeSessionCreateResponseGAAudio>,
     /// `include`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// `tracing`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<RealtimeSessionCreateResponseGATracing>,
     /// `tools`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeSessionCreateResponseGAToolsItem>>,
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<RealtimeSessionCreateResponseGAToolChoice>,
     /// `reasoning`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<RealtimeReasoning>,
     /// `max_output_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<RealtimeSessionCreateResponseGAMaxOutputTokens>,
     /// `truncation`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation: Option<RealtimeTruncation>,
     /// `prompt`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt: Option<Prompt>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseGA {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateResponseGA;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateResponseGA` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateResponseGA, A::Error> {
+                let mut v_type: Option<consts::Realtime> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::RealtimeSession> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_output_modalities: Option<
+                    Option<Vec<RealtimeSessionCreateResponseGAOutputModalitiesItem>>,
+                > = None;
+                let mut v_model: Option<Option<RealtimeSessionCreateResponseGAModel>> = None;
+                let mut v_instructions: Option<Option<String>> = None;
+                let mut v_audio: Option<Option<RealtimeSessionCreateResponseGAAudio>> = None;
+                let mut v_include: Option<
+                    Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
+                > = None;
+                let mut v_tracing: Option<Option<RealtimeSessionCreateResponseGATracing>> = None;
+                let mut v_tools: Option<Option<Vec<RealtimeSessionCreateResponseGAToolsItem>>> =
+                    None;
+                let mut v_tool_choice: Option<Option<RealtimeSessionCreateResponseGAToolChoice>> =
+                    None;
+                let mut v_reasoning: Option<Option<RealtimeReasoning>> = None;
+                let mut v_max_output_tokens: Option<
+                    Option<RealtimeSessionCreateResponseGAMaxOutputTokens>,
+                > = None;
+                let mut v_truncation: Option<Option<RealtimeTruncation>> = None;
+                let mut v_prompt: Option<Option<Prompt>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "output_modalities" => crate::__private::put(
+                            &mut v_output_modalities,
+                            map.next_value()?,
+                            "output_modalities",
+                        )?,
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "instructions" => crate::__private::put(
+                            &mut v_instructions,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "instructions",
+                        )?,
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "include" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
+                        }
+                        "tracing" => {
+                            crate::__private::put(&mut v_tracing, map.next_value()?, "tracing")?
+                        }
+                        "tools" => crate::__private::put(&mut v_tools, map.next_value()?, "tools")?,
+                        "tool_choice" => crate::__private::put(
+                            &mut v_tool_choice,
+                            map.next_value()?,
+                            "tool_choice",
+                        )?,
+                        "reasoning" => {
+                            crate::__private::put(&mut v_reasoning, map.next_value()?, "reasoning")?
+                        }
+                        "max_output_tokens" => crate::__private::put(
+                            &mut v_max_output_tokens,
+                            map.next_value()?,
+                            "max_output_tokens",
+                        )?,
+                        "truncation" => crate::__private::put(
+                            &mut v_truncation,
+                            map.next_value()?,
+                            "truncation",
+                        )?,
+                        "prompt" => {
+                            crate::__private::put(&mut v_prompt, map.next_value()?, "prompt")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateResponseGA {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    expires_at: v_expires_at.unwrap_or_default(),
+                    output_modalities: v_output_modalities.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    instructions: v_instructions.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    include: v_include.unwrap_or_default(),
+                    tracing: v_tracing.unwrap_or_default(),
+                    tools: v_tools.unwrap_or_default(),
+                    tool_choice: v_tool_choice.unwrap_or_default(),
+                    reasoning: v_reasoning.unwrap_or_default(),
+                    max_output_tokens: v_max_output_tokens.unwrap_or_default(),
+                    truncation: v_truncation.unwrap_or_default(),
+                    prompt: v_prompt.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateResponseGA {
@@ -10170,17 +16923,53 @@ impl Empty for RealtimeSessionCreateResponseGA {
 }
 
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateResponseGAAudio {
     /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<RealtimeSessionCreateResponseGAAudioInput>,
     /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeSessionCreateResponseGAAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseGAAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateResponseGAAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateResponseGAAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateResponseGAAudio, A::Error> {
+                let mut v_input: Option<Option<RealtimeSessionCreateResponseGAAudioInput>> = None;
+                let mut v_output: Option<Option<RealtimeSessionCreateResponseGAAudioOutput>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        "output" => {
+                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateResponseGAAudio {
+                    input: v_input.unwrap_or_default(),
+                    output: v_output.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateResponseGAAudio {
@@ -10195,24 +16984,80 @@ impl Empty for RealtimeSessionCreateResponseGAAudio {
 }
 
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateResponseGAAudioInput {
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `transcription`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<AudioTranscriptionResponse>,
     /// `noise_reduction`, optional.
     /// Default: `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_reduction: Option<RealtimeSessionCreateResponseGAAudioInputNoiseReduction>,
     /// `turn_detection`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseGAAudioInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateResponseGAAudioInput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateResponseGAAudioInput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateResponseGAAudioInput, A::Error> {
+                let mut v_format: Option<Option<RealtimeAudioFormats>> = None;
+                let mut v_transcription: Option<Option<AudioTranscriptionResponse>> = None;
+                let mut v_noise_reduction: Option<
+                    Option<RealtimeSessionCreateResponseGAAudioInputNoiseReduction>,
+                > = None;
+                let mut v_turn_detection: Option<Option<RealtimeTurnDetection>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        "transcription" => crate::__private::put(
+                            &mut v_transcription,
+                            map.next_value()?,
+                            "transcription",
+                        )?,
+                        "noise_reduction" => crate::__private::put(
+                            &mut v_noise_reduction,
+                            map.next_value()?,
+                            "noise_reduction",
+                        )?,
+                        "turn_detection" => crate::__private::put(
+                            &mut v_turn_detection,
+                            map.next_value()?,
+                            "turn_detection",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateResponseGAAudioInput {
+                    format: v_format.unwrap_or_default(),
+                    transcription: v_transcription.unwrap_or_default(),
+                    noise_reduction: v_noise_reduction.unwrap_or_default(),
+                    turn_detection: v_turn_detection.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateResponseGAAudioInput {
@@ -10238,23 +17083,62 @@ pub type RealtimeSessionCreateResponseGAAudioInputNoiseReduction =
     RealtimeSessionInputAudioNoiseReduction;
 
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionCreateResponseGAAudioOutput {
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `voice`, optional.
     /// Default: `"alloy"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceIdsShared>,
     /// `speed`, optional.
     /// Constraints: minimum 0.25, maximum 1.5.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub speed: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseGAAudioOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionCreateResponseGAAudioOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionCreateResponseGAAudioOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionCreateResponseGAAudioOutput, A::Error> {
+                let mut v_format: Option<Option<RealtimeAudioFormats>> = None;
+                let mut v_voice: Option<Option<VoiceIdsShared>> = None;
+                let mut v_speed: Option<Option<f64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        "voice" => crate::__private::put(&mut v_voice, map.next_value()?, "voice")?,
+                        "speed" => crate::__private::put(&mut v_speed, map.next_value()?, "speed")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionCreateResponseGAAudioOutput {
+                    format: v_format.unwrap_or_default(),
+                    voice: v_voice.unwrap_or_default(),
+                    speed: v_speed.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionCreateResponseGAAudioOutput {
@@ -10365,14 +17249,45 @@ G711Alaw = "g711_alaw",
 
 /// Inline schema in `RealtimeSession`.
 /// Default: `null`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionInputAudioNoiseReduction {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<NoiseReductionType>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionInputAudioNoiseReduction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionInputAudioNoiseReduction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionInputAudioNoiseReduction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionInputAudioNoiseReduction, A::Error> {
+                let mut v_type: Option<Option<NoiseReductionType>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionInputAudioNoiseReduction {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionInputAudioNoiseReduction {
@@ -10447,28 +17362,67 @@ TracingConfiguration(RealtimeSessionTracingTracingConfiguration),
 }
 
 /// Inline schema in `RealtimeSession`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionTracingTracingConfiguration {
     /// `workflow_name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workflow_name: Option<String>,
     /// `group_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     /// `metadata`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeSessionTracingTracingConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeSessionTracingTracingConfiguration;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeSessionTracingTracingConfiguration` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeSessionTracingTracingConfiguration, A::Error> {
+                let mut v_workflow_name: Option<Option<String>> = None;
+                let mut v_group_id: Option<Option<String>> = None;
+                let mut v_metadata: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "workflow_name" => crate::__private::put(
+                            &mut v_workflow_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "workflow_name",
+                        )?,
+                        "group_id" => crate::__private::put(
+                            &mut v_group_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "group_id",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeSessionTracingTracingConfiguration {
+                    workflow_name: v_workflow_name.unwrap_or_default(),
+                    group_id: v_group_id.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeSessionTracingTracingConfiguration {
@@ -10484,29 +17438,98 @@ impl Empty for RealtimeSessionTracingTracingConfiguration {
 }
 
 /// The `RealtimeTranscriptionSessionCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranscriptionSessionCreateRequest {
     /// `turn_detection`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTranscriptionSessionCreateRequestTurnDetection>,
     /// `input_audio_noise_reduction`, optional.
     /// Default: `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_noise_reduction:
         Option<RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction>,
     /// `input_audio_format`, optional.
     /// Default: `"pcm16"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_format: Option<RealtimeTranscriptionSessionCreateRequestInputAudioFormat>,
     /// `input_audio_transcription`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_transcription: Option<AudioTranscription>,
     /// `include`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranscriptionSessionCreateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranscriptionSessionCreateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranscriptionSessionCreateRequest, A::Error> {
+                let mut v_turn_detection: Option<
+                    Option<RealtimeTranscriptionSessionCreateRequestTurnDetection>,
+                > = None;
+                let mut v_input_audio_noise_reduction: Option<
+                    Option<RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction>,
+                > = None;
+                let mut v_input_audio_format: Option<
+                    Option<RealtimeTranscriptionSessionCreateRequestInputAudioFormat>,
+                > = None;
+                let mut v_input_audio_transcription: Option<Option<AudioTranscription>> = None;
+                let mut v_include: Option<
+                    Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "turn_detection" => crate::__private::put(
+                            &mut v_turn_detection,
+                            map.next_value()?,
+                            "turn_detection",
+                        )?,
+                        "input_audio_noise_reduction" => crate::__private::put(
+                            &mut v_input_audio_noise_reduction,
+                            map.next_value()?,
+                            "input_audio_noise_reduction",
+                        )?,
+                        "input_audio_format" => crate::__private::put(
+                            &mut v_input_audio_format,
+                            map.next_value()?,
+                            "input_audio_format",
+                        )?,
+                        "input_audio_transcription" => crate::__private::put(
+                            &mut v_input_audio_transcription,
+                            map.next_value()?,
+                            "input_audio_transcription",
+                        )?,
+                        "include" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranscriptionSessionCreateRequest {
+                    turn_detection: v_turn_detection.unwrap_or_default(),
+                    input_audio_noise_reduction: v_input_audio_noise_reduction.unwrap_or_default(),
+                    input_audio_format: v_input_audio_format.unwrap_or_default(),
+                    input_audio_transcription: v_input_audio_transcription.unwrap_or_default(),
+                    include: v_include.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequest {
@@ -10530,20 +17553,61 @@ impl Empty for RealtimeTranscriptionSessionCreateRequest {
 }
 
 /// The `RealtimeTranscriptionSessionCreateRequestGA` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranscriptionSessionCreateRequestGA {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Transcription,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeTranscriptionSessionCreateRequestGAAudio>,
     /// `include`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateRequestGA {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranscriptionSessionCreateRequestGA;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranscriptionSessionCreateRequestGA` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranscriptionSessionCreateRequestGA, A::Error> {
+                let mut v_type: Option<consts::Transcription> = None;
+                let mut v_audio: Option<Option<RealtimeTranscriptionSessionCreateRequestGAAudio>> =
+                    None;
+                let mut v_include: Option<
+                    Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "include" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranscriptionSessionCreateRequestGA {
+                    r#type: v_type.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    include: v_include.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequestGA {
@@ -10559,14 +17623,47 @@ impl Empty for RealtimeTranscriptionSessionCreateRequestGA {
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateRequestGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranscriptionSessionCreateRequestGAAudio {
     /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<RealtimeTranscriptionSessionCreateRequestGAAudioInput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateRequestGAAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranscriptionSessionCreateRequestGAAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranscriptionSessionCreateRequestGAAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranscriptionSessionCreateRequestGAAudio, A::Error> {
+                let mut v_input: Option<
+                    Option<RealtimeTranscriptionSessionCreateRequestGAAudioInput>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranscriptionSessionCreateRequestGAAudio {
+                    input: v_input.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequestGAAudio {
@@ -10592,25 +17689,74 @@ pub type RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction =
     RealtimeSessionInputAudioNoiseReduction;
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranscriptionSessionCreateRequestTurnDetection {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::ServerVad>,
     /// `threshold`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// `prefix_padding_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub silence_duration_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateRequestTurnDetection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranscriptionSessionCreateRequestTurnDetection;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranscriptionSessionCreateRequestTurnDetection` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranscriptionSessionCreateRequestTurnDetection, A::Error>
+            {
+                let mut v_type: Option<Option<consts::ServerVad>> = None;
+                let mut v_threshold: Option<Option<f64>> = None;
+                let mut v_prefix_padding_ms: Option<Option<i64>> = None;
+                let mut v_silence_duration_ms: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "threshold" => {
+                            crate::__private::put(&mut v_threshold, map.next_value()?, "threshold")?
+                        }
+                        "prefix_padding_ms" => crate::__private::put(
+                            &mut v_prefix_padding_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "prefix_padding_ms",
+                        )?,
+                        "silence_duration_ms" => crate::__private::put(
+                            &mut v_silence_duration_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "silence_duration_ms",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranscriptionSessionCreateRequestTurnDetection {
+                    r#type: v_type.unwrap_or_default(),
+                    threshold: v_threshold.unwrap_or_default(),
+                    prefix_padding_ms: v_prefix_padding_ms.unwrap_or_default(),
+                    silence_duration_ms: v_silence_duration_ms.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateRequestTurnDetection {
@@ -10632,36 +17778,93 @@ impl Empty for RealtimeTranscriptionSessionCreateRequestTurnDetection {
 }
 
 /// The `RealtimeTranscriptionSessionCreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranscriptionSessionCreateResponse {
     /// `client_secret`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub client_secret: RealtimeTranscriptionSessionCreateResponseClientSecret,
     /// `modalities`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub modalities: Option<serde_json::Value>,
     /// `input_audio_format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_format: Option<String>,
     /// `input_audio_transcription`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_audio_transcription: Option<AudioTranscriptionResponse>,
     /// `turn_detection`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTranscriptionSessionCreateResponseTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranscriptionSessionCreateResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranscriptionSessionCreateResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranscriptionSessionCreateResponse, A::Error> {
+                let mut v_client_secret: Option<
+                    RealtimeTranscriptionSessionCreateResponseClientSecret,
+                > = None;
+                let mut v_modalities: Option<Option<serde_json::Value>> = None;
+                let mut v_input_audio_format: Option<Option<String>> = None;
+                let mut v_input_audio_transcription: Option<Option<AudioTranscriptionResponse>> =
+                    None;
+                let mut v_turn_detection: Option<
+                    Option<RealtimeTranscriptionSessionCreateResponseTurnDetection>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "client_secret" => crate::__private::put(
+                            &mut v_client_secret,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "client_secret",
+                        )?,
+                        "modalities" => crate::__private::put(
+                            &mut v_modalities,
+                            map.next_value()?,
+                            "modalities",
+                        )?,
+                        "input_audio_format" => crate::__private::put(
+                            &mut v_input_audio_format,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "input_audio_format",
+                        )?,
+                        "input_audio_transcription" => crate::__private::put(
+                            &mut v_input_audio_transcription,
+                            map.next_value()?,
+                            "input_audio_transcription",
+                        )?,
+                        "turn_detection" => crate::__private::put(
+                            &mut v_turn_detection,
+                            map.next_value()?,
+                            "turn_detection",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranscriptionSessionCreateResponse {
+                    client_secret: crate::__private::required(v_client_secret, "client_secret")?,
+                    modalities: v_modalities.unwrap_or_default(),
+                    input_audio_format: v_input_audio_format.unwrap_or_default(),
+                    input_audio_transcription: v_input_audio_transcription.unwrap_or_default(),
+                    turn_detection: v_turn_detection.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponse {
@@ -10689,42 +17892,89 @@ pub type RealtimeTranscriptionSessionCreateResponseClientSecret =
     RealtimeSessionCreateRequestClientSecret;
 
 /// The `RealtimeTranscriptionSessionCreateResponseGA` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranscriptionSessionCreateResponseGA {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Transcription,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// `expires_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `include`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeTranscriptionSessionCreateResponseGAAudio>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateResponseGA {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranscriptionSessionCreateResponseGA;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranscriptionSessionCreateResponseGA` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranscriptionSessionCreateResponseGA, A::Error> {
+                let mut v_type: Option<consts::Transcription> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<String> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_include: Option<
+                    Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
+                > = None;
+                let mut v_audio: Option<Option<RealtimeTranscriptionSessionCreateResponseGAAudio>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "include" => {
+                            crate::__private::put(&mut v_include, map.next_value()?, "include")?
+                        }
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranscriptionSessionCreateResponseGA {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    object: crate::__private::required(v_object, "object")?,
+                    expires_at: v_expires_at.unwrap_or_default(),
+                    include: v_include.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponseGA {
@@ -10744,14 +17994,47 @@ impl Empty for RealtimeTranscriptionSessionCreateResponseGA {
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranscriptionSessionCreateResponseGAAudio {
     /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<RealtimeTranscriptionSessionCreateResponseGAAudioInput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateResponseGAAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranscriptionSessionCreateResponseGAAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranscriptionSessionCreateResponseGAAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranscriptionSessionCreateResponseGAAudio, A::Error> {
+                let mut v_input: Option<
+                    Option<RealtimeTranscriptionSessionCreateResponseGAAudioInput>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranscriptionSessionCreateResponseGAAudio {
+                    input: v_input.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudio {
@@ -10765,24 +18048,83 @@ impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudio {
 }
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranscriptionSessionCreateResponseGAAudioInput {
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<RealtimeAudioFormats>,
     /// `transcription`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<AudioTranscriptionResponse>,
     /// `noise_reduction`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_reduction:
         Option<RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction>,
     /// `turn_detection`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_detection: Option<RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateResponseGAAudioInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranscriptionSessionCreateResponseGAAudioInput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranscriptionSessionCreateResponseGAAudioInput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranscriptionSessionCreateResponseGAAudioInput, A::Error>
+            {
+                let mut v_format: Option<Option<RealtimeAudioFormats>> = None;
+                let mut v_transcription: Option<Option<AudioTranscriptionResponse>> = None;
+                let mut v_noise_reduction: Option<
+                    Option<RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction>,
+                > = None;
+                let mut v_turn_detection: Option<
+                    Option<RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        "transcription" => crate::__private::put(
+                            &mut v_transcription,
+                            map.next_value()?,
+                            "transcription",
+                        )?,
+                        "noise_reduction" => crate::__private::put(
+                            &mut v_noise_reduction,
+                            map.next_value()?,
+                            "noise_reduction",
+                        )?,
+                        "turn_detection" => crate::__private::put(
+                            &mut v_turn_detection,
+                            map.next_value()?,
+                            "turn_detection",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranscriptionSessionCreateResponseGAAudioInput {
+                    format: v_format.unwrap_or_default(),
+                    transcription: v_transcription.unwrap_or_default(),
+                    noise_reduction: v_noise_reduction.unwrap_or_default(),
+                    turn_detection: v_turn_detection.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudioInput {
@@ -10828,31 +18170,65 @@ SessionClose(RealtimeTranslationClientEventSessionClose) = "session.close",
 }
 
 /// The `RealtimeTranslationClientEventInputAudioBufferAppend` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationClientEventInputAudioBufferAppend {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionInputAudioBufferAppend,
     /// `audio`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub audio: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationClientEventInputAudioBufferAppend {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationClientEventInputAudioBufferAppend;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationClientEventInputAudioBufferAppend` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationClientEventInputAudioBufferAppend, A::Error>
+            {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::SessionInputAudioBufferAppend> = None;
+                let mut v_audio: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "audio" => crate::__private::put(
+                            &mut v_audio,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "audio",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationClientEventInputAudioBufferAppend {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    audio: crate::__private::required(v_audio, "audio")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationClientEventInputAudioBufferAppend {
@@ -10868,22 +18244,55 @@ impl Empty for RealtimeTranslationClientEventInputAudioBufferAppend {
 }
 
 /// The `RealtimeTranslationClientEventSessionClose` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranslationClientEventSessionClose {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionClose,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationClientEventSessionClose {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationClientEventSessionClose;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationClientEventSessionClose` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationClientEventSessionClose, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::SessionClose> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationClientEventSessionClose {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationClientEventSessionClose {
@@ -10898,31 +18307,64 @@ impl Empty for RealtimeTranslationClientEventSessionClose {
 }
 
 /// The `RealtimeTranslationClientEventSessionUpdate` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranslationClientEventSessionUpdate {
     /// `event_id`, optional.
     /// Constraints: at most 512 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionUpdate,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeTranslationSessionUpdateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationClientEventSessionUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationClientEventSessionUpdate;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationClientEventSessionUpdate` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationClientEventSessionUpdate, A::Error> {
+                let mut v_event_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::SessionUpdate> = None;
+                let mut v_session: Option<RealtimeTranslationSessionUpdateRequest> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationClientEventSessionUpdate {
+                    event_id: v_event_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationClientEventSessionUpdate {
@@ -10938,23 +18380,60 @@ impl Empty for RealtimeTranslationClientEventSessionUpdate {
 }
 
 /// The `RealtimeTranslationClientSecretCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationClientSecretCreateRequest {
     /// `expires_after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<RealtimeTranslationClientSecretCreateRequestExpiresAfter>,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeTranslationSessionCreateRequest,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationClientSecretCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationClientSecretCreateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationClientSecretCreateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationClientSecretCreateRequest, A::Error> {
+                let mut v_expires_after: Option<
+                    Option<RealtimeTranslationClientSecretCreateRequestExpiresAfter>,
+                > = None;
+                let mut v_session: Option<RealtimeTranslationSessionCreateRequest> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "expires_after" => crate::__private::put(
+                            &mut v_expires_after,
+                            map.next_value()?,
+                            "expires_after",
+                        )?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationClientSecretCreateRequest {
+                    expires_after: v_expires_after.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationClientSecretCreateRequest {
@@ -10973,39 +18452,67 @@ pub type RealtimeTranslationClientSecretCreateRequestExpiresAfter =
     RealtimeCreateClientSecretRequestExpiresAfter;
 
 /// The `RealtimeTranslationClientSecretCreateResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationClientSecretCreateResponse {
     /// `value`, required.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub value: crate::SecretValue,
     /// `expires_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub expires_at: i64,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeTranslationSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationClientSecretCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationClientSecretCreateResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationClientSecretCreateResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationClientSecretCreateResponse, A::Error> {
+                let mut v_value: Option<crate::SecretValue> = None;
+                let mut v_expires_at: Option<i64> = None;
+                let mut v_session: Option<RealtimeTranslationSession> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "value" => crate::__private::put(
+                            &mut v_value,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "value",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "expires_at",
+                        )?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationClientSecretCreateResponse {
+                    value: crate::__private::required(v_value, "value")?,
+                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationClientSecretCreateResponse {
@@ -11041,23 +18548,53 @@ SessionOutputAudioDelta(RealtimeTranslationServerEventSessionOutputAudioDelta) =
 }
 
 /// The `RealtimeTranslationServerEventSessionClosed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationServerEventSessionClosed {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionClosed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionClosed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationServerEventSessionClosed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationServerEventSessionClosed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationServerEventSessionClosed, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::SessionClosed> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationServerEventSessionClosed {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationServerEventSessionClosed {
@@ -11072,32 +18609,62 @@ impl Empty for RealtimeTranslationServerEventSessionClosed {
 }
 
 /// The `RealtimeTranslationServerEventSessionCreated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationServerEventSessionCreated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionCreated,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeTranslationSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionCreated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationServerEventSessionCreated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationServerEventSessionCreated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationServerEventSessionCreated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::SessionCreated> = None;
+                let mut v_session: Option<RealtimeTranslationSession> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationServerEventSessionCreated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationServerEventSessionCreated {
@@ -11113,36 +18680,73 @@ impl Empty for RealtimeTranslationServerEventSessionCreated {
 }
 
 /// The `RealtimeTranslationServerEventSessionInputTranscriptDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationServerEventSessionInputTranscriptDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionInputTranscriptDelta,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// `elapsed_ms`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionInputTranscriptDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationServerEventSessionInputTranscriptDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationServerEventSessionInputTranscriptDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationServerEventSessionInputTranscriptDelta, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::SessionInputTranscriptDelta> = None;
+                let mut v_delta: Option<String> = None;
+                let mut v_elapsed_ms: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        "elapsed_ms" => crate::__private::put(
+                            &mut v_elapsed_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "elapsed_ms",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationServerEventSessionInputTranscriptDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    elapsed_ms: v_elapsed_ms.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationServerEventSessionInputTranscriptDelta {
@@ -11159,49 +18763,103 @@ impl Empty for RealtimeTranslationServerEventSessionInputTranscriptDelta {
 }
 
 /// The `RealtimeTranslationServerEventSessionOutputAudioDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationServerEventSessionOutputAudioDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionOutputAudioDelta,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// `sample_rate`, optional.
     /// Default: `24000`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<i64>,
     /// `channels`, optional.
     /// Default: `1`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub channels: Option<i64>,
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<consts::Pcm16>,
     /// `elapsed_ms`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionOutputAudioDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationServerEventSessionOutputAudioDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationServerEventSessionOutputAudioDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationServerEventSessionOutputAudioDelta, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::SessionOutputAudioDelta> = None;
+                let mut v_delta: Option<String> = None;
+                let mut v_sample_rate: Option<Option<i64>> = None;
+                let mut v_channels: Option<Option<i64>> = None;
+                let mut v_format: Option<Option<consts::Pcm16>> = None;
+                let mut v_elapsed_ms: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        "sample_rate" => crate::__private::put(
+                            &mut v_sample_rate,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "sample_rate",
+                        )?,
+                        "channels" => crate::__private::put(
+                            &mut v_channels,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "channels",
+                        )?,
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        "elapsed_ms" => crate::__private::put(
+                            &mut v_elapsed_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "elapsed_ms",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationServerEventSessionOutputAudioDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    sample_rate: v_sample_rate.unwrap_or_default(),
+                    channels: v_channels.unwrap_or_default(),
+                    format: v_format.unwrap_or_default(),
+                    elapsed_ms: v_elapsed_ms.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationServerEventSessionOutputAudioDelta {
@@ -11229,36 +18887,73 @@ impl Empty for RealtimeTranslationServerEventSessionOutputAudioDelta {
 }
 
 /// The `RealtimeTranslationServerEventSessionOutputTranscriptDelta` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationServerEventSessionOutputTranscriptDelta {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionOutputTranscriptDelta,
     /// `delta`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub delta: String,
     /// `elapsed_ms`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionOutputTranscriptDelta {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationServerEventSessionOutputTranscriptDelta;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationServerEventSessionOutputTranscriptDelta` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationServerEventSessionOutputTranscriptDelta, A::Error>
+            {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::SessionOutputTranscriptDelta> = None;
+                let mut v_delta: Option<String> = None;
+                let mut v_elapsed_ms: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "delta" => crate::__private::put(
+                            &mut v_delta,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "delta",
+                        )?,
+                        "elapsed_ms" => crate::__private::put(
+                            &mut v_elapsed_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "elapsed_ms",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationServerEventSessionOutputTranscriptDelta {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    delta: crate::__private::required(v_delta, "delta")?,
+                    elapsed_ms: v_elapsed_ms.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationServerEventSessionOutputTranscriptDelta {
@@ -11275,32 +18970,62 @@ impl Empty for RealtimeTranslationServerEventSessionOutputTranscriptDelta {
 }
 
 /// The `RealtimeTranslationServerEventSessionUpdated` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationServerEventSessionUpdated {
     /// `event_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub event_id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SessionUpdated,
     /// `session`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub session: RealtimeTranslationSession,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationServerEventSessionUpdated {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationServerEventSessionUpdated;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationServerEventSessionUpdated` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationServerEventSessionUpdated, A::Error> {
+                let mut v_event_id: Option<String> = None;
+                let mut v_type: Option<consts::SessionUpdated> = None;
+                let mut v_session: Option<RealtimeTranslationSession> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "event_id" => crate::__private::put(
+                            &mut v_event_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "event_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "session" => crate::__private::put(
+                            &mut v_session,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "session",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationServerEventSessionUpdated {
+                    event_id: crate::__private::required(v_event_id, "event_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    session: crate::__private::required(v_session, "session")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationServerEventSessionUpdated {
@@ -11316,50 +19041,80 @@ impl Empty for RealtimeTranslationServerEventSessionUpdated {
 }
 
 /// The `RealtimeTranslationSession` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationSession {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Translation,
     /// `expires_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub expires_at: i64,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `audio`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub audio: RealtimeTranslationSessionAudio,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationSession {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationSession;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationSession` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationSession, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::Translation> = None;
+                let mut v_expires_at: Option<i64> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_audio: Option<RealtimeTranslationSessionAudio> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "expires_at",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "audio" => crate::__private::put(
+                            &mut v_audio,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "audio",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationSession {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    audio: crate::__private::required(v_audio, "audio")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationSession {
@@ -11377,17 +19132,53 @@ impl Empty for RealtimeTranslationSession {
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranslationSessionAudio {
     /// `input`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<RealtimeTranslationSessionAudioInput>,
     /// `output`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeTranslationSessionAudioOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationSessionAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationSessionAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationSessionAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationSessionAudio, A::Error> {
+                let mut v_input: Option<Option<RealtimeTranslationSessionAudioInput>> = None;
+                let mut v_output: Option<Option<RealtimeTranslationSessionAudioOutput>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        "output" => {
+                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationSessionAudio {
+                    input: v_input.unwrap_or_default(),
+                    output: v_output.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationSessionAudio {
@@ -11402,17 +19193,63 @@ impl Empty for RealtimeTranslationSessionAudio {
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranslationSessionAudioInput {
     /// `transcription`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcription: Option<RealtimeTranslationSessionAudioInputTranscription>,
     /// `noise_reduction`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub noise_reduction: Option<RealtimeTranslationSessionAudioInputNoiseReduction>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationSessionAudioInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationSessionAudioInput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationSessionAudioInput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationSessionAudioInput, A::Error> {
+                let mut v_transcription: Option<
+                    Option<RealtimeTranslationSessionAudioInputTranscription>,
+                > = None;
+                let mut v_noise_reduction: Option<
+                    Option<RealtimeTranslationSessionAudioInputNoiseReduction>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "transcription" => crate::__private::put(
+                            &mut v_transcription,
+                            map.next_value()?,
+                            "transcription",
+                        )?,
+                        "noise_reduction" => crate::__private::put(
+                            &mut v_noise_reduction,
+                            map.next_value()?,
+                            "noise_reduction",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationSessionAudioInput {
+                    transcription: v_transcription.unwrap_or_default(),
+                    noise_reduction: v_noise_reduction.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationSessionAudioInput {
@@ -11427,20 +19264,48 @@ impl Empty for RealtimeTranslationSessionAudioInput {
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationSessionAudioInputNoiseReduction {
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: NoiseReductionType,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationSessionAudioInputNoiseReduction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationSessionAudioInputNoiseReduction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationSessionAudioInputNoiseReduction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationSessionAudioInputNoiseReduction, A::Error> {
+                let mut v_type: Option<NoiseReductionType> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationSessionAudioInputNoiseReduction {
+                    r#type: crate::__private::required(v_type, "type")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationSessionAudioInputNoiseReduction {
@@ -11454,20 +19319,48 @@ impl Empty for RealtimeTranslationSessionAudioInputNoiseReduction {
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationSessionAudioInputTranscription {
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationSessionAudioInputTranscription {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationSessionAudioInputTranscription;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationSessionAudioInputTranscription` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationSessionAudioInputTranscription, A::Error> {
+                let mut v_model: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationSessionAudioInputTranscription {
+                    model: crate::__private::required(v_model, "model")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationSessionAudioInputTranscription {
@@ -11481,18 +19374,49 @@ impl Empty for RealtimeTranslationSessionAudioInputTranscription {
 }
 
 /// Inline schema in `RealtimeTranslationSession`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranslationSessionAudioOutput {
     /// `language`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationSessionAudioOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationSessionAudioOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationSessionAudioOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationSessionAudioOutput, A::Error> {
+                let mut v_language: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "language" => crate::__private::put(
+                            &mut v_language,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "language",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationSessionAudioOutput {
+                    language: v_language.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationSessionAudioOutput {
@@ -11506,23 +19430,55 @@ impl Empty for RealtimeTranslationSessionAudioOutput {
 }
 
 /// The `RealtimeTranslationSessionCreateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTranslationSessionCreateRequest {
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeTranslationSessionCreateRequestAudio>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationSessionCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationSessionCreateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationSessionCreateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationSessionCreateRequest, A::Error> {
+                let mut v_model: Option<String> = None;
+                let mut v_audio: Option<Option<RealtimeTranslationSessionCreateRequestAudio>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationSessionCreateRequest {
+                    model: crate::__private::required(v_model, "model")?,
+                    audio: v_audio.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationSessionCreateRequest {
@@ -11540,14 +19496,46 @@ impl Empty for RealtimeTranslationSessionCreateRequest {
 pub type RealtimeTranslationSessionCreateRequestAudio = RealtimeTranslationSessionAudio;
 
 /// The `RealtimeTranslationSessionUpdateRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranslationSessionUpdateRequest {
     /// `audio`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<RealtimeTranslationSessionUpdateRequestAudio>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTranslationSessionUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTranslationSessionUpdateRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTranslationSessionUpdateRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTranslationSessionUpdateRequest, A::Error> {
+                let mut v_audio: Option<Option<RealtimeTranslationSessionUpdateRequestAudio>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTranslationSessionUpdateRequest {
+                    audio: v_audio.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTranslationSessionUpdateRequest {
@@ -11574,27 +19562,69 @@ RetentionRatioTruncation(RealtimeTruncationRetentionRatioTruncation),
 }
 
 /// Inline schema in `RealtimeTruncation`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeTruncationRetentionRatioTruncation {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::RetentionRatio,
     /// `retention_ratio`, required.
     /// Constraints: minimum 0, maximum 1.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub retention_ratio: f64,
     /// `token_limits`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_limits: Option<RealtimeTruncationRetentionRatioTruncationTokenLimits>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTruncationRetentionRatioTruncation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTruncationRetentionRatioTruncation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTruncationRetentionRatioTruncation` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTruncationRetentionRatioTruncation, A::Error> {
+                let mut v_type: Option<consts::RetentionRatio> = None;
+                let mut v_retention_ratio: Option<f64> = None;
+                let mut v_token_limits: Option<
+                    Option<RealtimeTruncationRetentionRatioTruncationTokenLimits>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "retention_ratio" => crate::__private::put(
+                            &mut v_retention_ratio,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "retention_ratio",
+                        )?,
+                        "token_limits" => crate::__private::put(
+                            &mut v_token_limits,
+                            map.next_value()?,
+                            "token_limits",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTruncationRetentionRatioTruncation {
+                    r#type: v_type.unwrap_or_default(),
+                    retention_ratio: crate::__private::required(
+                        v_retention_ratio,
+                        "retention_ratio",
+                    )?,
+                    token_limits: v_token_limits.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTruncationRetentionRatioTruncation {
@@ -11610,19 +19640,51 @@ impl Empty for RealtimeTruncationRetentionRatioTruncation {
 }
 
 /// Inline schema in `RealtimeTruncation`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTruncationRetentionRatioTruncationTokenLimits {
     /// `post_instructions`, optional.
     /// Constraints: minimum 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub post_instructions: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTruncationRetentionRatioTruncationTokenLimits {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTruncationRetentionRatioTruncationTokenLimits;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTruncationRetentionRatioTruncationTokenLimits` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTruncationRetentionRatioTruncationTokenLimits, A::Error>
+            {
+                let mut v_post_instructions: Option<Option<u64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "post_instructions" => crate::__private::put(
+                            &mut v_post_instructions,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "post_instructions",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTruncationRetentionRatioTruncationTokenLimits {
+                    post_instructions: v_post_instructions.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTruncationRetentionRatioTruncationTokenLimits {
@@ -11656,26 +19718,76 @@ SemanticVad(RealtimeTurnDetectionSemanticVad) = "semantic_vad",
 }
 
 /// Inline schema in `RealtimeTurnDetection`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTurnDetectionSemanticVad {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::SemanticVad,
     /// `eagerness`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub eagerness: Option<RealtimeTurnDetectionSemanticVadEagerness>,
     /// `create_response`, optional.
     /// Default: `true`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_response: Option<bool>,
     /// `interrupt_response`, optional.
     /// Default: `true`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupt_response: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTurnDetectionSemanticVad {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTurnDetectionSemanticVad;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTurnDetectionSemanticVad` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTurnDetectionSemanticVad, A::Error> {
+                let mut v_type: Option<consts::SemanticVad> = None;
+                let mut v_eagerness: Option<Option<RealtimeTurnDetectionSemanticVadEagerness>> =
+                    None;
+                let mut v_create_response: Option<Option<bool>> = None;
+                let mut v_interrupt_response: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "eagerness" => {
+                            crate::__private::put(&mut v_eagerness, map.next_value()?, "eagerness")?
+                        }
+                        "create_response" => crate::__private::put(
+                            &mut v_create_response,
+                            map.next_value()?,
+                            "create_response",
+                        )?,
+                        "interrupt_response" => crate::__private::put(
+                            &mut v_interrupt_response,
+                            map.next_value()?,
+                            "interrupt_response",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTurnDetectionSemanticVad {
+                    r#type: v_type.unwrap_or_default(),
+                    eagerness: v_eagerness.unwrap_or_default(),
+                    create_response: v_create_response.unwrap_or_default(),
+                    interrupt_response: v_interrupt_response.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTurnDetectionSemanticVad {
@@ -11708,41 +19820,105 @@ Auto = "auto",
 }
 
 /// Inline schema in `RealtimeTurnDetection`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTurnDetectionServerVad {
     /// `type`, required.
     /// Default: `"server_vad"`.
-    #[serde(default)]
     pub r#type: consts::ServerVad,
     /// `threshold`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// `prefix_padding_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix_padding_ms: Option<i64>,
     /// `silence_duration_ms`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub silence_duration_ms: Option<i64>,
     /// `create_response`, optional.
     /// Default: `true`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_response: Option<bool>,
     /// `interrupt_response`, optional.
     /// Default: `true`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupt_response: Option<bool>,
     /// `idle_timeout_ms`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub idle_timeout_ms: Option<u64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeTurnDetectionServerVad {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeTurnDetectionServerVad;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeTurnDetectionServerVad` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeTurnDetectionServerVad, A::Error> {
+                let mut v_type: Option<consts::ServerVad> = None;
+                let mut v_threshold: Option<Option<f64>> = None;
+                let mut v_prefix_padding_ms: Option<Option<i64>> = None;
+                let mut v_silence_duration_ms: Option<Option<i64>> = None;
+                let mut v_create_response: Option<Option<bool>> = None;
+                let mut v_interrupt_response: Option<Option<bool>> = None;
+                let mut v_idle_timeout_ms: Option<Option<u64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "threshold" => {
+                            crate::__private::put(&mut v_threshold, map.next_value()?, "threshold")?
+                        }
+                        "prefix_padding_ms" => crate::__private::put(
+                            &mut v_prefix_padding_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "prefix_padding_ms",
+                        )?,
+                        "silence_duration_ms" => crate::__private::put(
+                            &mut v_silence_duration_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "silence_duration_ms",
+                        )?,
+                        "create_response" => crate::__private::put(
+                            &mut v_create_response,
+                            map.next_value()?,
+                            "create_response",
+                        )?,
+                        "interrupt_response" => crate::__private::put(
+                            &mut v_interrupt_response,
+                            map.next_value()?,
+                            "interrupt_response",
+                        )?,
+                        "idle_timeout_ms" => crate::__private::put(
+                            &mut v_idle_timeout_ms,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "idle_timeout_ms",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeTurnDetectionServerVad {
+                    r#type: v_type.unwrap_or_default(),
+                    threshold: v_threshold.unwrap_or_default(),
+                    prefix_padding_ms: v_prefix_padding_ms.unwrap_or_default(),
+                    silence_duration_ms: v_silence_duration_ms.unwrap_or_default(),
+                    create_response: v_create_response.unwrap_or_default(),
+                    interrupt_response: v_interrupt_response.unwrap_or_default(),
+                    idle_timeout_ms: v_idle_timeout_ms.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RealtimeTurnDetectionServerVad {

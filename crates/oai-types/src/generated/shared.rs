@@ -7,42 +7,72 @@ use crate::__private::Empty;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `AdditionalTools` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AdditionalTools {
     /// `type`, required.
     /// Default: `"additional_tools"`.
-    #[serde(default)]
     pub r#type: consts::AdditionalTools,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: MessageRole,
     /// `tools`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tools: Vec<Tool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AdditionalTools {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AdditionalTools;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AdditionalTools` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AdditionalTools, A::Error> {
+                let mut v_type: Option<consts::AdditionalTools> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_role: Option<MessageRole> = None;
+                let mut v_tools: Option<Vec<Tool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        "tools" => crate::__private::put(
+                            &mut v_tools,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tools",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AdditionalTools {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    tools: crate::__private::required(v_tools, "tools")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -61,35 +91,70 @@ impl Empty for AdditionalTools {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `AdditionalToolsItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AdditionalToolsItemParam {
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"additional_tools"`.
-    #[serde(default)]
     pub r#type: consts::AdditionalTools,
     /// `role`, required.
     /// Default: `"developer"`.
-    #[serde(default)]
     pub role: consts::Developer,
     /// `tools`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tools: Vec<Tool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AdditionalToolsItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AdditionalToolsItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AdditionalToolsItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AdditionalToolsItemParam, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::AdditionalTools> = None;
+                let mut v_role: Option<consts::Developer> = None;
+                let mut v_tools: Option<Vec<Tool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "tools" => crate::__private::put(
+                            &mut v_tools,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tools",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AdditionalToolsItemParam {
+                    id: v_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    tools: crate::__private::required(v_tools, "tools")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -164,33 +229,63 @@ Completed = "completed",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchCreateFileOperation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplyPatchCreateFileOperation {
     /// `type`, required.
     /// Default: `"create_file"`.
-    #[serde(default)]
     pub r#type: consts::CreateFile,
     /// `path`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub path: String,
     /// `diff`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApplyPatchCreateFileOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApplyPatchCreateFileOperation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApplyPatchCreateFileOperation` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyPatchCreateFileOperation, A::Error> {
+                let mut v_type: Option<consts::CreateFile> = None;
+                let mut v_path: Option<String> = None;
+                let mut v_diff: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "path" => crate::__private::put(
+                            &mut v_path,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "path",
+                        )?,
+                        "diff" => crate::__private::put(
+                            &mut v_diff,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "diff",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApplyPatchCreateFileOperation {
+                    r#type: v_type.unwrap_or_default(),
+                    path: crate::__private::required(v_path, "path")?,
+                    diff: crate::__private::required(v_diff, "diff")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -208,35 +303,65 @@ impl Empty for ApplyPatchCreateFileOperation {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchCreateFileOperationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplyPatchCreateFileOperationParam {
     /// `type`, required.
     /// Default: `"create_file"`.
-    #[serde(default)]
     pub r#type: consts::CreateFile,
     /// `path`, required.
     /// Constraints: at least 1 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub path: String,
     /// `diff`, required.
     /// Constraints: at most 10485760 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApplyPatchCreateFileOperationParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApplyPatchCreateFileOperationParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApplyPatchCreateFileOperationParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyPatchCreateFileOperationParam, A::Error> {
+                let mut v_type: Option<consts::CreateFile> = None;
+                let mut v_path: Option<String> = None;
+                let mut v_diff: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "path" => crate::__private::put(
+                            &mut v_path,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "path",
+                        )?,
+                        "diff" => crate::__private::put(
+                            &mut v_diff,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "diff",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApplyPatchCreateFileOperationParam {
+                    r#type: v_type.unwrap_or_default(),
+                    path: crate::__private::required(v_path, "path")?,
+                    diff: crate::__private::required(v_diff, "diff")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -254,24 +379,54 @@ impl Empty for ApplyPatchCreateFileOperationParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchDeleteFileOperation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplyPatchDeleteFileOperation {
     /// `type`, required.
     /// Default: `"delete_file"`.
-    #[serde(default)]
     pub r#type: consts::DeleteFile,
     /// `path`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub path: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApplyPatchDeleteFileOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApplyPatchDeleteFileOperation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApplyPatchDeleteFileOperation` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyPatchDeleteFileOperation, A::Error> {
+                let mut v_type: Option<consts::DeleteFile> = None;
+                let mut v_path: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "path" => crate::__private::put(
+                            &mut v_path,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "path",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApplyPatchDeleteFileOperation {
+                    r#type: v_type.unwrap_or_default(),
+                    path: crate::__private::required(v_path, "path")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -288,25 +443,55 @@ impl Empty for ApplyPatchDeleteFileOperation {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchDeleteFileOperationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplyPatchDeleteFileOperationParam {
     /// `type`, required.
     /// Default: `"delete_file"`.
-    #[serde(default)]
     pub r#type: consts::DeleteFile,
     /// `path`, required.
     /// Constraints: at least 1 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub path: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApplyPatchDeleteFileOperationParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApplyPatchDeleteFileOperationParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApplyPatchDeleteFileOperationParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyPatchDeleteFileOperationParam, A::Error> {
+                let mut v_type: Option<consts::DeleteFile> = None;
+                let mut v_path: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "path" => crate::__private::put(
+                            &mut v_path,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "path",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApplyPatchDeleteFileOperationParam {
+                    r#type: v_type.unwrap_or_default(),
+                    path: crate::__private::required(v_path, "path")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -336,61 +521,99 @@ UpdateFile(ApplyPatchUpdateFileOperationParam) = "update_file",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplyPatchToolCall {
     /// `type`, required.
     /// Default: `"apply_patch_call"`.
-    #[serde(default)]
     pub r#type: consts::ApplyPatchCall,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: ApplyPatchCallStatus,
     /// `operation`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub operation: ApplyPatchToolCallOperation,
     /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApplyPatchToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApplyPatchToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApplyPatchToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyPatchToolCall, A::Error> {
+                let mut v_type: Option<consts::ApplyPatchCall> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCaller>> = None;
+                let mut v_status: Option<ApplyPatchCallStatus> = None;
+                let mut v_operation: Option<ApplyPatchToolCallOperation> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "operation" => crate::__private::put(
+                            &mut v_operation,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "operation",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApplyPatchToolCall {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    status: crate::__private::required(v_status, "status")?,
+                    operation: crate::__private::required(v_operation, "operation")?,
+                    created_by: v_created_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -420,53 +643,91 @@ impl Empty for ApplyPatchToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchToolCallItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplyPatchToolCallItemParam {
     /// `type`, required.
     /// Default: `"apply_patch_call"`.
-    #[serde(default)]
     pub r#type: consts::ApplyPatchCall,
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: ApplyPatchCallStatusParam,
     /// `operation`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub operation: ApplyPatchOperationParam,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApplyPatchToolCallItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApplyPatchToolCallItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApplyPatchToolCallItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyPatchToolCallItemParam, A::Error> {
+                let mut v_type: Option<consts::ApplyPatchCall> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCallerParam>> = None;
+                let mut v_status: Option<ApplyPatchCallStatusParam> = None;
+                let mut v_operation: Option<ApplyPatchOperationParam> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "operation" => crate::__private::put(
+                            &mut v_operation,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "operation",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApplyPatchToolCallItemParam {
+                    r#type: v_type.unwrap_or_default(),
+                    id: v_id.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    status: crate::__private::required(v_status, "status")?,
+                    operation: crate::__private::required(v_operation, "operation")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -501,59 +762,100 @@ UpdateFile(ApplyPatchUpdateFileOperation) = "update_file",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplyPatchToolCallOutput {
     /// `type`, required.
     /// Default: `"apply_patch_call_output"`.
-    #[serde(default)]
     pub r#type: consts::ApplyPatchCallOutput,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: ApplyPatchCallOutputStatus,
     /// `output`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApplyPatchToolCallOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApplyPatchToolCallOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApplyPatchToolCallOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyPatchToolCallOutput, A::Error> {
+                let mut v_type: Option<consts::ApplyPatchCallOutput> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCaller>> = None;
+                let mut v_status: Option<ApplyPatchCallOutputStatus> = None;
+                let mut v_output: Option<Option<String>> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "output",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApplyPatchToolCallOutput {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    status: crate::__private::required(v_status, "status")?,
+                    output: v_output.unwrap_or_default(),
+                    created_by: v_created_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -583,51 +885,92 @@ impl Empty for ApplyPatchToolCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchToolCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplyPatchToolCallOutputItemParam {
     /// `type`, required.
     /// Default: `"apply_patch_call_output"`.
-    #[serde(default)]
     pub r#type: consts::ApplyPatchCallOutput,
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: ApplyPatchCallOutputStatusParam,
     /// `output`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApplyPatchToolCallOutputItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApplyPatchToolCallOutputItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApplyPatchToolCallOutputItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyPatchToolCallOutputItemParam, A::Error> {
+                let mut v_type: Option<consts::ApplyPatchCallOutput> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCallerParam>> = None;
+                let mut v_status: Option<ApplyPatchCallOutputStatusParam> = None;
+                let mut v_output: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "output",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApplyPatchToolCallOutputItemParam {
+                    r#type: v_type.unwrap_or_default(),
+                    id: v_id.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    status: crate::__private::required(v_status, "status")?,
+                    output: v_output.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -649,18 +992,55 @@ impl Empty for ApplyPatchToolCallOutputItemParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ApplyPatchToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ApplyPatchToolParam {
     /// `type`, required.
     /// Default: `"apply_patch"`.
-    #[serde(default)]
     pub r#type: consts::ApplyPatch,
     /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApplyPatchToolParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApplyPatchToolParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApplyPatchToolParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyPatchToolParam, A::Error> {
+                let mut v_type: Option<consts::ApplyPatch> = None;
+                let mut v_allowed_callers: Option<Option<Vec<CallableToolAllowedCaller>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "allowed_callers" => crate::__private::put(
+                            &mut v_allowed_callers,
+                            map.next_value()?,
+                            "allowed_callers",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApplyPatchToolParam {
+                    r#type: v_type.unwrap_or_default(),
+                    allowed_callers: v_allowed_callers.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -677,33 +1057,63 @@ impl Empty for ApplyPatchToolParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchUpdateFileOperation` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplyPatchUpdateFileOperation {
     /// `type`, required.
     /// Default: `"update_file"`.
-    #[serde(default)]
     pub r#type: consts::UpdateFile,
     /// `path`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub path: String,
     /// `diff`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApplyPatchUpdateFileOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApplyPatchUpdateFileOperation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApplyPatchUpdateFileOperation` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyPatchUpdateFileOperation, A::Error> {
+                let mut v_type: Option<consts::UpdateFile> = None;
+                let mut v_path: Option<String> = None;
+                let mut v_diff: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "path" => crate::__private::put(
+                            &mut v_path,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "path",
+                        )?,
+                        "diff" => crate::__private::put(
+                            &mut v_diff,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "diff",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApplyPatchUpdateFileOperation {
+                    r#type: v_type.unwrap_or_default(),
+                    path: crate::__private::required(v_path, "path")?,
+                    diff: crate::__private::required(v_diff, "diff")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -721,35 +1131,65 @@ impl Empty for ApplyPatchUpdateFileOperation {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ApplyPatchUpdateFileOperationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApplyPatchUpdateFileOperationParam {
     /// `type`, required.
     /// Default: `"update_file"`.
-    #[serde(default)]
     pub r#type: consts::UpdateFile,
     /// `path`, required.
     /// Constraints: at least 1 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub path: String,
     /// `diff`, required.
     /// Constraints: at most 10485760 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub diff: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApplyPatchUpdateFileOperationParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApplyPatchUpdateFileOperationParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApplyPatchUpdateFileOperationParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApplyPatchUpdateFileOperationParam, A::Error> {
+                let mut v_type: Option<consts::UpdateFile> = None;
+                let mut v_path: Option<String> = None;
+                let mut v_diff: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "path" => crate::__private::put(
+                            &mut v_path,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "path",
+                        )?,
+                        "diff" => crate::__private::put(
+                            &mut v_diff,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "diff",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApplyPatchUpdateFileOperationParam {
+                    r#type: v_type.unwrap_or_default(),
+                    path: crate::__private::required(v_path, "path")?,
+                    diff: crate::__private::required(v_diff, "diff")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -767,43 +1207,85 @@ impl Empty for ApplyPatchUpdateFileOperationParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ApproximateLocation` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ApproximateLocation {
     /// `type`, required.
     /// Default: `"approximate"`.
-    #[serde(default)]
     pub r#type: consts::Approximate,
     /// `country`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// `region`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// `city`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `timezone`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ApproximateLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ApproximateLocation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ApproximateLocation` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ApproximateLocation, A::Error> {
+                let mut v_type: Option<consts::Approximate> = None;
+                let mut v_country: Option<Option<String>> = None;
+                let mut v_region: Option<Option<String>> = None;
+                let mut v_city: Option<Option<String>> = None;
+                let mut v_timezone: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "country" => crate::__private::put(
+                            &mut v_country,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "country",
+                        )?,
+                        "region" => crate::__private::put(
+                            &mut v_region,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "region",
+                        )?,
+                        "city" => crate::__private::put(
+                            &mut v_city,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "city",
+                        )?,
+                        "timezone" => crate::__private::put(
+                            &mut v_timezone,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "timezone",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ApproximateLocation {
+                    r#type: v_type.unwrap_or_default(),
+                    country: v_country.unwrap_or_default(),
+                    region: v_region.unwrap_or_default(),
+                    city: v_city.unwrap_or_default(),
+                    timezone: v_timezone.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -836,20 +1318,48 @@ Required = "required",
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// Inline schema in `AssistantsNamedToolChoice`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssistantsNamedToolChoiceFunction {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantsNamedToolChoiceFunction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantsNamedToolChoiceFunction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantsNamedToolChoiceFunction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantsNamedToolChoiceFunction, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantsNamedToolChoiceFunction {
+                    name: crate::__private::required(v_name, "name")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -865,25 +1375,76 @@ impl Empty for AssistantsNamedToolChoiceFunction {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `AutoCodeInterpreterToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AutoCodeInterpreterToolParam {
     /// `type`, required.
     /// Default: `"auto"`.
-    #[serde(default)]
     pub r#type: consts::Auto,
     /// `file_ids`, optional.
     /// Constraints: at most 50 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// `memory_limit`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<ContainerMemoryLimit>,
     /// `network_policy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_policy: Option<AutoCodeInterpreterToolParamNetworkPolicy>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AutoCodeInterpreterToolParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AutoCodeInterpreterToolParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AutoCodeInterpreterToolParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AutoCodeInterpreterToolParam, A::Error> {
+                let mut v_type: Option<consts::Auto> = None;
+                let mut v_file_ids: Option<Option<Vec<String>>> = None;
+                let mut v_memory_limit: Option<Option<ContainerMemoryLimit>> = None;
+                let mut v_network_policy: Option<
+                    Option<AutoCodeInterpreterToolParamNetworkPolicy>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "file_ids" => {
+                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
+                        }
+                        "memory_limit" => crate::__private::put(
+                            &mut v_memory_limit,
+                            map.next_value()?,
+                            "memory_limit",
+                        )?,
+                        "network_policy" => crate::__private::put(
+                            &mut v_network_policy,
+                            map.next_value()?,
+                            "network_policy",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AutoCodeInterpreterToolParam {
+                    r#type: v_type.unwrap_or_default(),
+                    file_ids: v_file_ids.unwrap_or_default(),
+                    memory_limit: v_memory_limit.unwrap_or_default(),
+                    network_policy: v_network_policy.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -913,20 +1474,51 @@ Allowlist(ContainerNetworkPolicyAllowlistParam) = "allowlist",
 
 #[cfg(any(feature = "batches", feature = "responses"))]
 /// Inline schema in `Batch`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BatchUsageOutputTokensDetails {
     /// `reasoning_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub reasoning_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for BatchUsageOutputTokensDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = BatchUsageOutputTokensDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `BatchUsageOutputTokensDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BatchUsageOutputTokensDetails, A::Error> {
+                let mut v_reasoning_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "reasoning_tokens" => crate::__private::put(
+                            &mut v_reasoning_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "reasoning_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(BatchUsageOutputTokensDetails {
+                    reasoning_tokens: crate::__private::required(
+                        v_reasoning_tokens,
+                        "reasoning_tokens",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "batches", feature = "responses"))]
@@ -980,32 +1572,62 @@ Required = "required",
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionMessageCustomToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionMessageCustomToolCall {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Custom,
     /// `custom`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub custom: ChatCompletionMessageCustomToolCallCustom,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageCustomToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageCustomToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionMessageCustomToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageCustomToolCall, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::Custom> = None;
+                let mut v_custom: Option<ChatCompletionMessageCustomToolCallCustom> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "custom" => crate::__private::put(
+                            &mut v_custom,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "custom",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionMessageCustomToolCall {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    custom: crate::__private::required(v_custom, "custom")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1023,29 +1645,57 @@ impl Empty for ChatCompletionMessageCustomToolCall {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// Inline schema in `ChatCompletionMessageCustomToolCall`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionMessageCustomToolCallCustom {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageCustomToolCallCustom {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageCustomToolCallCustom;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionMessageCustomToolCallCustom` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageCustomToolCallCustom, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_input: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "input",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionMessageCustomToolCallCustom {
+                    name: crate::__private::required(v_name, "name")?,
+                    input: crate::__private::required(v_input, "input")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1062,32 +1712,62 @@ impl Empty for ChatCompletionMessageCustomToolCallCustom {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionMessageToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionMessageToolCall {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub function: ChatCompletionMessageToolCallFunction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionMessageToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageToolCall, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::Function> = None;
+                let mut v_function: Option<ChatCompletionMessageToolCallFunction> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "function" => crate::__private::put(
+                            &mut v_function,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "function",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionMessageToolCall {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    function: crate::__private::required(v_function, "function")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1105,29 +1785,57 @@ impl Empty for ChatCompletionMessageToolCall {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// Inline schema in `ChatCompletionMessageToolCall`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionMessageToolCallFunction {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionMessageToolCallFunction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionMessageToolCallFunction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionMessageToolCallFunction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionMessageToolCallFunction, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionMessageToolCallFunction {
+                    name: crate::__private::required(v_name, "name")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1170,40 +1878,101 @@ Audio = "audio",
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionRequestAssistantMessage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ChatCompletionRequestAssistantMessage {
     /// `content`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<ChatCompletionRequestAssistantMessageContent>,
     /// `refusal`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::Assistant,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `audio`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<ChatCompletionRequestAssistantMessageAudio>,
     /// `tool_calls`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<ChatCompletionMessageToolCalls>,
     /// `function_call`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_call: Option<ChatCompletionRequestAssistantMessageFunctionCall>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestAssistantMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestAssistantMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestAssistantMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestAssistantMessage, A::Error> {
+                let mut v_content: Option<Option<ChatCompletionRequestAssistantMessageContent>> =
+                    None;
+                let mut v_refusal: Option<Option<String>> = None;
+                let mut v_role: Option<consts::Assistant> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_audio: Option<Option<ChatCompletionRequestAssistantMessageAudio>> = None;
+                let mut v_tool_calls: Option<Option<ChatCompletionMessageToolCalls>> = None;
+                let mut v_function_call: Option<
+                    Option<ChatCompletionRequestAssistantMessageFunctionCall>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "content" => {
+                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
+                        }
+                        "refusal" => crate::__private::put(
+                            &mut v_refusal,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "refusal",
+                        )?,
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "audio" => crate::__private::put(&mut v_audio, map.next_value()?, "audio")?,
+                        "tool_calls" => crate::__private::put(
+                            &mut v_tool_calls,
+                            map.next_value()?,
+                            "tool_calls",
+                        )?,
+                        "function_call" => crate::__private::put(
+                            &mut v_function_call,
+                            map.next_value()?,
+                            "function_call",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestAssistantMessage {
+                    content: v_content.unwrap_or_default(),
+                    refusal: v_refusal.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    audio: v_audio.unwrap_or_default(),
+                    tool_calls: v_tool_calls.unwrap_or_default(),
+                    function_call: v_function_call.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1233,20 +2002,48 @@ impl Empty for ChatCompletionRequestAssistantMessage {
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
 /// Inline schema in `ChatCompletionRequestAssistantMessage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestAssistantMessageAudio {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestAssistantMessageAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestAssistantMessageAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestAssistantMessageAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestAssistantMessageAudio, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestAssistantMessageAudio {
+                    id: crate::__private::required(v_id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
@@ -1292,29 +2089,57 @@ Refusal(ChatCompletionRequestMessageContentPartRefusal) = "refusal",
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// Inline schema in `ChatCompletionRequestAssistantMessage`.
 /// Deprecated.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestAssistantMessageFunctionCall {
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestAssistantMessageFunctionCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestAssistantMessageFunctionCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestAssistantMessageFunctionCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestAssistantMessageFunctionCall, A::Error> {
+                let mut v_arguments: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestAssistantMessageFunctionCall {
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1331,24 +2156,60 @@ impl Empty for ChatCompletionRequestAssistantMessageFunctionCall {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// Inline schema in `ChatCompletionRequestMessageContentPartImage`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
     /// `url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub url: String,
     /// `detail`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartImageImageUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestMessageContentPartImageImageUrl;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestMessageContentPartImageImageUrl` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestMessageContentPartImageImageUrl, A::Error>
+            {
+                let mut v_url: Option<String> = None;
+                let mut v_detail: Option<
+                    Option<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "url" => crate::__private::put(
+                            &mut v_url,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "url",
+                        )?,
+                        "detail" => {
+                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestMessageContentPartImageImageUrl {
+                    url: crate::__private::required(v_url, "url")?,
+                    detail: v_detail.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1379,23 +2240,53 @@ High = "high",
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionRequestMessageContentPartRefusal` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestMessageContentPartRefusal {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Refusal,
     /// `refusal`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub refusal: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartRefusal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestMessageContentPartRefusal;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestMessageContentPartRefusal` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestMessageContentPartRefusal, A::Error> {
+                let mut v_type: Option<consts::Refusal> = None;
+                let mut v_refusal: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "refusal" => crate::__private::put(
+                            &mut v_refusal,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "refusal",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestMessageContentPartRefusal {
+                    r#type: v_type.unwrap_or_default(),
+                    refusal: crate::__private::required(v_refusal, "refusal")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1412,26 +2303,64 @@ impl Empty for ChatCompletionRequestMessageContentPartRefusal {
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ChatCompletionRequestMessageContentPartText` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionRequestMessageContentPartText {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionRequestMessageContentPartText;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionRequestMessageContentPartText` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionRequestMessageContentPartText, A::Error> {
+                let mut v_type: Option<consts::Text> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_prompt_cache_breakpoint: Option<Option<PromptCacheBreakpointParam>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "prompt_cache_breakpoint" => crate::__private::put(
+                            &mut v_prompt_cache_breakpoint,
+                            map.next_value()?,
+                            "prompt_cache_breakpoint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionRequestMessageContentPartText {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -1449,17 +2378,59 @@ impl Empty for ChatCompletionRequestMessageContentPartText {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 /// The `ChatCompletionStreamOptions` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ChatCompletionStreamOptions {
     /// `include_usage`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_usage: Option<bool>,
     /// `include_obfuscation`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_obfuscation: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionStreamOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionStreamOptions;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionStreamOptions` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionStreamOptions, A::Error> {
+                let mut v_include_usage: Option<Option<bool>> = None;
+                let mut v_include_obfuscation: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "include_usage" => crate::__private::put(
+                            &mut v_include_usage,
+                            map.next_value()?,
+                            "include_usage",
+                        )?,
+                        "include_obfuscation" => crate::__private::put(
+                            &mut v_include_obfuscation,
+                            map.next_value()?,
+                            "include_obfuscation",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionStreamOptions {
+                    include_usage: v_include_usage.unwrap_or_default(),
+                    include_obfuscation: v_include_obfuscation.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -1476,23 +2447,53 @@ impl Empty for ChatCompletionStreamOptions {
 
 #[cfg(any(feature = "chat", feature = "evals"))]
 /// The `ChatCompletionTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatCompletionTool {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Function,
     /// `function`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub function: FunctionObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionTool, A::Error> {
+                let mut v_type: Option<consts::Function> = None;
+                let mut v_function: Option<FunctionObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "function" => crate::__private::put(
+                            &mut v_function,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "function",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionTool {
+                    r#type: v_type.unwrap_or_default(),
+                    function: crate::__private::required(v_function, "function")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "evals"))]
@@ -1526,45 +2527,78 @@ Forward = "forward",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ClickParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClickParam {
     /// `type`, required.
     /// Default: `"click"`.
-    #[serde(default)]
     pub r#type: consts::Click,
     /// `button`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub button: ClickButtonType,
     /// `x`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub x: i64,
     /// `y`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub y: i64,
     /// `keys`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ClickParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ClickParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ClickParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClickParam, A::Error> {
+                let mut v_type: Option<consts::Click> = None;
+                let mut v_button: Option<ClickButtonType> = None;
+                let mut v_x: Option<i64> = None;
+                let mut v_y: Option<i64> = None;
+                let mut v_keys: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "button" => crate::__private::put(
+                            &mut v_button,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "button",
+                        )?,
+                        "x" => crate::__private::put(
+                            &mut v_x,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "x",
+                        )?,
+                        "y" => crate::__private::put(
+                            &mut v_y,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "y",
+                        )?,
+                        "keys" => crate::__private::put(&mut v_keys, map.next_value()?, "keys")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ClickParam {
+                    r#type: v_type.unwrap_or_default(),
+                    button: crate::__private::required(v_button, "button")?,
+                    x: crate::__private::required(v_x, "x")?,
+                    y: crate::__private::required(v_y, "y")?,
+                    keys: v_keys.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1584,24 +2618,54 @@ impl Empty for ClickParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CodeInterpreterOutputImage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CodeInterpreterOutputImage {
     /// `type`, required.
     /// Default: `"image"`.
-    #[serde(default)]
     pub r#type: consts::Image,
     /// `url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub url: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CodeInterpreterOutputImage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CodeInterpreterOutputImage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CodeInterpreterOutputImage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CodeInterpreterOutputImage, A::Error> {
+                let mut v_type: Option<consts::Image> = None;
+                let mut v_url: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "url" => crate::__private::put(
+                            &mut v_url,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "url",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CodeInterpreterOutputImage {
+                    r#type: v_type.unwrap_or_default(),
+                    url: crate::__private::required(v_url, "url")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1618,24 +2682,54 @@ impl Empty for CodeInterpreterOutputImage {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CodeInterpreterOutputLogs` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CodeInterpreterOutputLogs {
     /// `type`, required.
     /// Default: `"logs"`.
-    #[serde(default)]
     pub r#type: consts::Logs,
     /// `logs`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub logs: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CodeInterpreterOutputLogs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CodeInterpreterOutputLogs;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CodeInterpreterOutputLogs` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CodeInterpreterOutputLogs, A::Error> {
+                let mut v_type: Option<consts::Logs> = None;
+                let mut v_logs: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "logs" => crate::__private::put(
+                            &mut v_logs,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "logs",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CodeInterpreterOutputLogs {
+                    r#type: v_type.unwrap_or_default(),
+                    logs: crate::__private::required(v_logs, "logs")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1652,26 +2746,63 @@ impl Empty for CodeInterpreterOutputLogs {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `CodeInterpreterTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CodeInterpreterTool {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::CodeInterpreter,
     /// `container`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub container: CodeInterpreterToolContainer,
     /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CodeInterpreterTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CodeInterpreterTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CodeInterpreterTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CodeInterpreterTool, A::Error> {
+                let mut v_type: Option<consts::CodeInterpreter> = None;
+                let mut v_container: Option<CodeInterpreterToolContainer> = None;
+                let mut v_allowed_callers: Option<Option<Vec<CallableToolAllowedCaller>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "container" => crate::__private::put(
+                            &mut v_container,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "container",
+                        )?,
+                        "allowed_callers" => crate::__private::put(
+                            &mut v_allowed_callers,
+                            map.next_value()?,
+                            "allowed_callers",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CodeInterpreterTool {
+                    r#type: v_type.unwrap_or_default(),
+                    container: crate::__private::required(v_container, "container")?,
+                    allowed_callers: v_allowed_callers.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -1689,56 +2820,88 @@ impl Empty for CodeInterpreterTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CodeInterpreterToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CodeInterpreterToolCall {
     /// `type`, required.
     /// Default: `"code_interpreter_call"`.
-    #[serde(default)]
     pub r#type: consts::CodeInterpreterCall,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: CodeInterpreterToolCallStatus,
     /// `container_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub container_id: String,
     /// `code`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub code: Option<String>,
     /// `outputs`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub outputs: Option<Vec<CodeInterpreterToolCallOutputsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CodeInterpreterToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CodeInterpreterToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CodeInterpreterToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CodeInterpreterToolCall, A::Error> {
+                let mut v_type: Option<consts::CodeInterpreterCall> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_status: Option<CodeInterpreterToolCallStatus> = None;
+                let mut v_container_id: Option<String> = None;
+                let mut v_code: Option<Option<String>> = None;
+                let mut v_outputs: Option<Option<Vec<CodeInterpreterToolCallOutputsItem>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "container_id" => crate::__private::put(
+                            &mut v_container_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "container_id",
+                        )?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "code",
+                        )?,
+                        "outputs" => {
+                            crate::__private::put(&mut v_outputs, map.next_value()?, "outputs")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CodeInterpreterToolCall {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    container_id: crate::__private::required(v_container_id, "container_id")?,
+                    code: crate::__private::or_absent(v_code),
+                    outputs: crate::__private::or_absent(v_outputs),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1806,40 +2969,76 @@ impl From<&str> for CodeInterpreterToolContainer {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CompactionBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompactionBody {
     /// `type`, required.
     /// Default: `"compaction"`.
-    #[serde(default)]
     pub r#type: consts::Compaction,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `encrypted_content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub encrypted_content: String,
     /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CompactionBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CompactionBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CompactionBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CompactionBody, A::Error> {
+                let mut v_type: Option<consts::Compaction> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_encrypted_content: Option<String> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "encrypted_content" => crate::__private::put(
+                            &mut v_encrypted_content,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "encrypted_content",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CompactionBody {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    encrypted_content: crate::__private::required(
+                        v_encrypted_content,
+                        "encrypted_content",
+                    )?,
+                    created_by: v_created_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1858,32 +3057,68 @@ impl Empty for CompactionBody {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CompactionSummaryItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompactionSummaryItemParam {
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
     /// Default: `"compaction"`.
-    #[serde(default)]
     pub r#type: consts::Compaction,
     /// `encrypted_content`, required.
     /// Constraints: at most 20971520 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub encrypted_content: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CompactionSummaryItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CompactionSummaryItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CompactionSummaryItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CompactionSummaryItemParam, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::Compaction> = None;
+                let mut v_encrypted_content: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "encrypted_content" => crate::__private::put(
+                            &mut v_encrypted_content,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "encrypted_content",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CompactionSummaryItemParam {
+                    id: v_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    encrypted_content: crate::__private::required(
+                        v_encrypted_content,
+                        "encrypted_content",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1901,15 +3136,45 @@ impl Empty for CompactionSummaryItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CompactionTriggerItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CompactionTriggerItemParam {
     /// `type`, required.
     /// Default: `"compaction_trigger"`.
-    #[serde(default)]
     pub r#type: consts::CompactionTrigger,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CompactionTriggerItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CompactionTriggerItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CompactionTriggerItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CompactionTriggerItemParam, A::Error> {
+                let mut v_type: Option<consts::CompactionTrigger> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CompactionTriggerItemParam {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -1930,39 +3195,67 @@ impl Empty for CompactionTriggerItemParam {
     feature = "vector-stores"
 ))]
 /// The `ComparisonFilter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComparisonFilter {
     /// `type`, required.
     /// Default: `"eq"`.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: ComparisonFilterType,
     /// `key`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub key: String,
     /// `value`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub value: ComparisonFilterValue,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ComparisonFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ComparisonFilter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ComparisonFilter` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ComparisonFilter, A::Error> {
+                let mut v_type: Option<ComparisonFilterType> = None;
+                let mut v_key: Option<String> = None;
+                let mut v_value: Option<ComparisonFilterValue> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        "key" => crate::__private::put(
+                            &mut v_key,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "key",
+                        )?,
+                        "value" => crate::__private::put(
+                            &mut v_value,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "value",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ComparisonFilter {
+                    r#type: crate::__private::required(v_type, "type")?,
+                    key: crate::__private::required(v_key, "key")?,
+                    value: crate::__private::required(v_value, "value")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -2074,47 +3367,96 @@ impl From<&str> for ComparisonFilterValueArrayItem {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 /// The `CompletionUsage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompletionUsage {
     /// `completion_tokens`, required.
     /// Default: `0`.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub completion_tokens: i64,
     /// `prompt_tokens`, required.
     /// Default: `0`.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub prompt_tokens: i64,
     /// `total_tokens`, required.
     /// Default: `0`.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total_tokens: i64,
     /// `completion_tokens_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_tokens_details: Option<CompletionUsageCompletionTokensDetails>,
     /// `prompt_tokens_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_tokens_details: Option<CompletionUsagePromptTokensDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CompletionUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CompletionUsage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CompletionUsage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CompletionUsage, A::Error> {
+                let mut v_completion_tokens: Option<i64> = None;
+                let mut v_prompt_tokens: Option<i64> = None;
+                let mut v_total_tokens: Option<i64> = None;
+                let mut v_completion_tokens_details: Option<
+                    Option<CompletionUsageCompletionTokensDetails>,
+                > = None;
+                let mut v_prompt_tokens_details: Option<
+                    Option<CompletionUsagePromptTokensDetails>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "completion_tokens" => crate::__private::put(
+                            &mut v_completion_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "completion_tokens",
+                        )?,
+                        "prompt_tokens" => crate::__private::put(
+                            &mut v_prompt_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "prompt_tokens",
+                        )?,
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total_tokens",
+                        )?,
+                        "completion_tokens_details" => crate::__private::put(
+                            &mut v_completion_tokens_details,
+                            map.next_value()?,
+                            "completion_tokens_details",
+                        )?,
+                        "prompt_tokens_details" => crate::__private::put(
+                            &mut v_prompt_tokens_details,
+                            map.next_value()?,
+                            "prompt_tokens_details",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CompletionUsage {
+                    completion_tokens: crate::__private::required(
+                        v_completion_tokens,
+                        "completion_tokens",
+                    )?,
+                    prompt_tokens: crate::__private::required(v_prompt_tokens, "prompt_tokens")?,
+                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
+                    completion_tokens_details: v_completion_tokens_details.unwrap_or_default(),
+                    prompt_tokens_details: v_prompt_tokens_details.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -2140,35 +3482,93 @@ impl Empty for CompletionUsage {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 /// Inline schema in `CompletionUsage`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CompletionUsageCompletionTokensDetails {
     /// `accepted_prediction_tokens`, optional.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted_prediction_tokens: Option<i64>,
     /// `audio_tokens`, optional.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<i64>,
     /// `reasoning_tokens`, optional.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<i64>,
     /// `text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_tokens: Option<i64>,
     /// `rejected_prediction_tokens`, optional.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_prediction_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CompletionUsageCompletionTokensDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CompletionUsageCompletionTokensDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CompletionUsageCompletionTokensDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CompletionUsageCompletionTokensDetails, A::Error> {
+                let mut v_accepted_prediction_tokens: Option<Option<i64>> = None;
+                let mut v_audio_tokens: Option<Option<i64>> = None;
+                let mut v_reasoning_tokens: Option<Option<i64>> = None;
+                let mut v_text_tokens: Option<Option<i64>> = None;
+                let mut v_rejected_prediction_tokens: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "accepted_prediction_tokens" => crate::__private::put(
+                            &mut v_accepted_prediction_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "accepted_prediction_tokens",
+                        )?,
+                        "audio_tokens" => crate::__private::put(
+                            &mut v_audio_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "audio_tokens",
+                        )?,
+                        "reasoning_tokens" => crate::__private::put(
+                            &mut v_reasoning_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "reasoning_tokens",
+                        )?,
+                        "text_tokens" => crate::__private::put(
+                            &mut v_text_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "text_tokens",
+                        )?,
+                        "rejected_prediction_tokens" => crate::__private::put(
+                            &mut v_rejected_prediction_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "rejected_prediction_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CompletionUsageCompletionTokensDetails {
+                    accepted_prediction_tokens: v_accepted_prediction_tokens.unwrap_or_default(),
+                    audio_tokens: v_audio_tokens.unwrap_or_default(),
+                    reasoning_tokens: v_reasoning_tokens.unwrap_or_default(),
+                    text_tokens: v_text_tokens.unwrap_or_default(),
+                    rejected_prediction_tokens: v_rejected_prediction_tokens.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -2194,34 +3594,92 @@ impl Empty for CompletionUsageCompletionTokensDetails {
 
 #[cfg(any(feature = "chat", feature = "completions"))]
 /// Inline schema in `CompletionUsage`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CompletionUsagePromptTokensDetails {
     /// `audio_tokens`, optional.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<i64>,
     /// `cached_tokens`, optional.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cached_tokens: Option<i64>,
     /// `text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_tokens: Option<i64>,
     /// `image_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_tokens: Option<i64>,
     /// `cache_write_tokens`, optional.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_write_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CompletionUsagePromptTokensDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CompletionUsagePromptTokensDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CompletionUsagePromptTokensDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CompletionUsagePromptTokensDetails, A::Error> {
+                let mut v_audio_tokens: Option<Option<i64>> = None;
+                let mut v_cached_tokens: Option<Option<i64>> = None;
+                let mut v_text_tokens: Option<Option<i64>> = None;
+                let mut v_image_tokens: Option<Option<i64>> = None;
+                let mut v_cache_write_tokens: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "audio_tokens" => crate::__private::put(
+                            &mut v_audio_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "audio_tokens",
+                        )?,
+                        "cached_tokens" => crate::__private::put(
+                            &mut v_cached_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "cached_tokens",
+                        )?,
+                        "text_tokens" => crate::__private::put(
+                            &mut v_text_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "text_tokens",
+                        )?,
+                        "image_tokens" => crate::__private::put(
+                            &mut v_image_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "image_tokens",
+                        )?,
+                        "cache_write_tokens" => crate::__private::put(
+                            &mut v_cache_write_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "cache_write_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CompletionUsagePromptTokensDetails {
+                    audio_tokens: v_audio_tokens.unwrap_or_default(),
+                    cached_tokens: v_cached_tokens.unwrap_or_default(),
+                    text_tokens: v_text_tokens.unwrap_or_default(),
+                    image_tokens: v_image_tokens.unwrap_or_default(),
+                    cache_write_tokens: v_cache_write_tokens.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
@@ -2252,29 +3710,57 @@ impl Empty for CompletionUsagePromptTokensDetails {
     feature = "vector-stores"
 ))]
 /// The `CompoundFilter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompoundFilter {
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: CompoundFilterType,
     /// `filters`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub filters: Vec<CompoundFilterFiltersItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CompoundFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CompoundFilter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CompoundFilter` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CompoundFilter, A::Error> {
+                let mut v_type: Option<CompoundFilterType> = None;
+                let mut v_filters: Option<Vec<CompoundFilterFiltersItem>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        "filters" => crate::__private::put(
+                            &mut v_filters,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "filters",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CompoundFilter {
+                    r#type: crate::__private::required(v_type, "type")?,
+                    filters: crate::__private::required(v_filters, "filters")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -2357,47 +3843,94 @@ pub type ComputerActionList = Vec<ComputerAction>;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComputerCallOutputItemParam {
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `type`, required.
     /// Default: `"computer_call_output"`.
-    #[serde(default)]
     pub r#type: consts::ComputerCallOutput,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output: ComputerScreenshotImage,
     /// `acknowledged_safety_checks`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<ComputerCallSafetyCheckParam>>,
     /// `status`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ComputerCallOutputItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ComputerCallOutputItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ComputerCallOutputItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ComputerCallOutputItemParam, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_type: Option<consts::ComputerCallOutput> = None;
+                let mut v_output: Option<ComputerScreenshotImage> = None;
+                let mut v_acknowledged_safety_checks: Option<
+                    Option<Vec<ComputerCallSafetyCheckParam>>,
+                > = None;
+                let mut v_status: Option<Option<FunctionCallItemStatus>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output",
+                        )?,
+                        "acknowledged_safety_checks" => crate::__private::put(
+                            &mut v_acknowledged_safety_checks,
+                            map.next_value()?,
+                            "acknowledged_safety_checks",
+                        )?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ComputerCallOutputItemParam {
+                    id: v_id.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    output: crate::__private::required(v_output, "output")?,
+                    acknowledged_safety_checks: v_acknowledged_safety_checks.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2438,34 +3971,68 @@ Failed = "failed",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerCallSafetyCheckParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComputerCallSafetyCheckParam {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `code`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// `message`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ComputerCallSafetyCheckParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ComputerCallSafetyCheckParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ComputerCallSafetyCheckParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ComputerCallSafetyCheckParam, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_code: Option<Option<String>> = None;
+                let mut v_message: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ComputerCallSafetyCheckParam {
+                    id: crate::__private::required(v_id, "id")?,
+                    code: v_code.unwrap_or_default(),
+                    message: v_message.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2500,47 +4067,83 @@ Browser = "browser",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerScreenshotContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComputerScreenshotContent {
     /// `type`, required.
     /// Default: `"computer_screenshot"`.
-    #[serde(default)]
     pub r#type: consts::ComputerScreenshot,
     /// `image_url`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub image_url: Option<String>,
     /// `file_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub file_id: Option<String>,
     /// `detail`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub detail: ImageDetail,
     /// `prompt_cache_breakpoint`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointConfig>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ComputerScreenshotContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ComputerScreenshotContent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ComputerScreenshotContent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ComputerScreenshotContent, A::Error> {
+                let mut v_type: Option<consts::ComputerScreenshot> = None;
+                let mut v_image_url: Option<Option<String>> = None;
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut v_detail: Option<ImageDetail> = None;
+                let mut v_prompt_cache_breakpoint: Option<Option<PromptCacheBreakpointConfig>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "image_url",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        "detail" => crate::__private::put(
+                            &mut v_detail,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "detail",
+                        )?,
+                        "prompt_cache_breakpoint" => crate::__private::put(
+                            &mut v_prompt_cache_breakpoint,
+                            map.next_value()?,
+                            "prompt_cache_breakpoint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ComputerScreenshotContent {
+                    r#type: v_type.unwrap_or_default(),
+                    image_url: crate::__private::or_absent(v_image_url),
+                    file_id: crate::__private::or_absent(v_file_id),
+                    detail: crate::__private::required(v_detail, "detail")?,
+                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2566,29 +4169,65 @@ impl Empty for ComputerScreenshotContent {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerScreenshotImage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ComputerScreenshotImage {
     /// `type`, required.
     /// Default: `"computer_screenshot"`.
-    #[serde(default)]
     pub r#type: consts::ComputerScreenshot,
     /// `image_url`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ComputerScreenshotImage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ComputerScreenshotImage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ComputerScreenshotImage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ComputerScreenshotImage, A::Error> {
+                let mut v_type: Option<consts::ComputerScreenshot> = None;
+                let mut v_image_url: Option<Option<String>> = None;
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "image_url",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ComputerScreenshotImage {
+                    r#type: v_type.unwrap_or_default(),
+                    image_url: v_image_url.unwrap_or_default(),
+                    file_id: v_file_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2606,15 +4245,45 @@ impl Empty for ComputerScreenshotImage {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ComputerTool` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ComputerTool {
     /// `type`, required.
     /// Default: `"computer"`.
-    #[serde(default)]
     pub r#type: consts::Computer,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ComputerTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ComputerTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ComputerTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ComputerTool, A::Error> {
+                let mut v_type: Option<consts::Computer> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ComputerTool {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -2630,57 +4299,100 @@ impl Empty for ComputerTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComputerToolCall {
     /// `type`, required.
     /// Default: `"computer_call"`.
-    #[serde(default)]
     pub r#type: consts::ComputerCall,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `action`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<ComputerAction>,
     /// `actions`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub actions: Option<ComputerActionList>,
     /// `pending_safety_checks`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub pending_safety_checks: Vec<ComputerCallSafetyCheckParam>,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: ComputerToolCallStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ComputerToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ComputerToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ComputerToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ComputerToolCall, A::Error> {
+                let mut v_type: Option<consts::ComputerCall> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_action: Option<Option<ComputerAction>> = None;
+                let mut v_actions: Option<Option<ComputerActionList>> = None;
+                let mut v_pending_safety_checks: Option<Vec<ComputerCallSafetyCheckParam>> = None;
+                let mut v_status: Option<ComputerToolCallStatus> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "action" => {
+                            crate::__private::put(&mut v_action, map.next_value()?, "action")?
+                        }
+                        "actions" => {
+                            crate::__private::put(&mut v_actions, map.next_value()?, "actions")?
+                        }
+                        "pending_safety_checks" => crate::__private::put(
+                            &mut v_pending_safety_checks,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "pending_safety_checks",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ComputerToolCall {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    action: v_action.unwrap_or_default(),
+                    actions: v_actions.unwrap_or_default(),
+                    pending_safety_checks: crate::__private::required(
+                        v_pending_safety_checks,
+                        "pending_safety_checks",
+                    )?,
+                    status: crate::__private::required(v_status, "status")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2710,46 +4422,93 @@ impl Empty for ComputerToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComputerToolCallOutput {
     /// `type`, required.
     /// Default: `"computer_call_output"`.
-    #[serde(default)]
     pub r#type: consts::ComputerCallOutput,
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `acknowledged_safety_checks`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<ComputerCallSafetyCheckParam>>,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output: ComputerScreenshotImage,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ComputerToolCallOutputStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ComputerToolCallOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ComputerToolCallOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ComputerToolCallOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ComputerToolCallOutput, A::Error> {
+                let mut v_type: Option<consts::ComputerCallOutput> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_acknowledged_safety_checks: Option<
+                    Option<Vec<ComputerCallSafetyCheckParam>>,
+                > = None;
+                let mut v_output: Option<ComputerScreenshotImage> = None;
+                let mut v_status: Option<Option<ComputerToolCallOutputStatus>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "acknowledged_safety_checks" => crate::__private::put(
+                            &mut v_acknowledged_safety_checks,
+                            map.next_value()?,
+                            "acknowledged_safety_checks",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output",
+                        )?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ComputerToolCallOutput {
+                    r#type: v_type.unwrap_or_default(),
+                    id: v_id.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    acknowledged_safety_checks: v_acknowledged_safety_checks.unwrap_or_default(),
+                    output: crate::__private::required(v_output, "output")?,
+                    status: v_status.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2777,61 +4536,103 @@ impl Empty for ComputerToolCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ComputerToolCallOutputResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComputerToolCallOutputResource {
     /// `type`, required.
     /// Default: `"computer_call_output"`.
-    #[serde(default)]
     pub r#type: consts::ComputerCallOutput,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `acknowledged_safety_checks`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged_safety_checks: Option<Vec<ComputerCallSafetyCheckParam>>,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output: ComputerScreenshotImage,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: ComputerCallOutputStatus,
     /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ComputerToolCallOutputResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ComputerToolCallOutputResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ComputerToolCallOutputResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ComputerToolCallOutputResource, A::Error> {
+                let mut v_type: Option<consts::ComputerCallOutput> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_acknowledged_safety_checks: Option<
+                    Option<Vec<ComputerCallSafetyCheckParam>>,
+                > = None;
+                let mut v_output: Option<ComputerScreenshotImage> = None;
+                let mut v_status: Option<ComputerCallOutputStatus> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "acknowledged_safety_checks" => crate::__private::put(
+                            &mut v_acknowledged_safety_checks,
+                            map.next_value()?,
+                            "acknowledged_safety_checks",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ComputerToolCallOutputResource {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    acknowledged_safety_checks: v_acknowledged_safety_checks.unwrap_or_default(),
+                    output: crate::__private::required(v_output, "output")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    created_by: v_created_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -2878,42 +4679,72 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ComputerUsePreviewTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComputerUsePreviewTool {
     /// `type`, required.
     /// Default: `"computer_use_preview"`.
-    #[serde(default)]
     pub r#type: consts::ComputerUsePreview,
     /// `environment`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub environment: ComputerEnvironment,
     /// `display_width`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub display_width: i64,
     /// `display_height`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub display_height: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ComputerUsePreviewTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ComputerUsePreviewTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ComputerUsePreviewTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ComputerUsePreviewTool, A::Error> {
+                let mut v_type: Option<consts::ComputerUsePreview> = None;
+                let mut v_environment: Option<ComputerEnvironment> = None;
+                let mut v_display_width: Option<i64> = None;
+                let mut v_display_height: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "environment" => crate::__private::put(
+                            &mut v_environment,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "environment",
+                        )?,
+                        "display_width" => crate::__private::put(
+                            &mut v_display_width,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "display_width",
+                        )?,
+                        "display_height" => crate::__private::put(
+                            &mut v_display_height,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "display_height",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ComputerUsePreviewTool {
+                    r#type: v_type.unwrap_or_default(),
+                    environment: crate::__private::required(v_environment, "environment")?,
+                    display_width: crate::__private::required(v_display_width, "display_width")?,
+                    display_height: crate::__private::required(v_display_height, "display_height")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -2933,29 +4764,83 @@ impl Empty for ComputerUsePreviewTool {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ContainerAutoParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ContainerAutoParam {
     /// `type`, required.
     /// Default: `"container_auto"`.
-    #[serde(default)]
     pub r#type: consts::ContainerAuto,
     /// `file_ids`, optional.
     /// Constraints: at most 50 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// `memory_limit`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<ContainerMemoryLimit>,
     /// `network_policy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_policy: Option<ContainerAutoParamNetworkPolicy>,
     /// `skills`, optional.
     /// Constraints: at most 200 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skills: Option<Vec<ContainerAutoParamSkillsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ContainerAutoParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ContainerAutoParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ContainerAutoParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ContainerAutoParam, A::Error> {
+                let mut v_type: Option<consts::ContainerAuto> = None;
+                let mut v_file_ids: Option<Option<Vec<String>>> = None;
+                let mut v_memory_limit: Option<Option<ContainerMemoryLimit>> = None;
+                let mut v_network_policy: Option<Option<ContainerAutoParamNetworkPolicy>> = None;
+                let mut v_skills: Option<Option<Vec<ContainerAutoParamSkillsItem>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "file_ids" => {
+                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
+                        }
+                        "memory_limit" => crate::__private::put(
+                            &mut v_memory_limit,
+                            map.next_value()?,
+                            "memory_limit",
+                        )?,
+                        "network_policy" => crate::__private::put(
+                            &mut v_network_policy,
+                            map.next_value()?,
+                            "network_policy",
+                        )?,
+                        "skills" => {
+                            crate::__private::put(&mut v_skills, map.next_value()?, "skills")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ContainerAutoParam {
+                    r#type: v_type.unwrap_or_default(),
+                    file_ids: v_file_ids.unwrap_or_default(),
+                    memory_limit: v_memory_limit.unwrap_or_default(),
+                    network_policy: v_network_policy.unwrap_or_default(),
+                    skills: v_skills.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3003,62 +4888,92 @@ Inline(InlineSkillParam) = "inline",
 
 #[cfg(any(feature = "containers", feature = "responses"))]
 /// The `ContainerFileCitationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContainerFileCitationParam {
     /// `type`, required.
     /// Default: `"container_file_citation"`.
-    #[serde(default)]
     pub r#type: consts::ContainerFileCitation,
     /// `start_index`, required.
     /// Constraints: minimum 0.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub start_index: u64,
     /// `end_index`, required.
     /// Constraints: minimum 0.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub end_index: u64,
     /// `container_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub container_id: String,
     /// `file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_id: String,
     /// `filename`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ContainerFileCitationParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ContainerFileCitationParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ContainerFileCitationParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ContainerFileCitationParam, A::Error> {
+                let mut v_type: Option<consts::ContainerFileCitation> = None;
+                let mut v_start_index: Option<u64> = None;
+                let mut v_end_index: Option<u64> = None;
+                let mut v_container_id: Option<String> = None;
+                let mut v_file_id: Option<String> = None;
+                let mut v_filename: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "start_index" => crate::__private::put(
+                            &mut v_start_index,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "start_index",
+                        )?,
+                        "end_index" => crate::__private::put(
+                            &mut v_end_index,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "end_index",
+                        )?,
+                        "container_id" => crate::__private::put(
+                            &mut v_container_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "container_id",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_id",
+                        )?,
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "filename",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ContainerFileCitationParam {
+                    r#type: v_type.unwrap_or_default(),
+                    start_index: crate::__private::required(v_start_index, "start_index")?,
+                    end_index: crate::__private::required(v_end_index, "end_index")?,
+                    container_id: crate::__private::required(v_container_id, "container_id")?,
+                    file_id: crate::__private::required(v_file_id, "file_id")?,
+                    filename: crate::__private::required(v_filename, "filename")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "containers", feature = "responses"))]
@@ -3106,29 +5021,71 @@ V64g = "64g",
     feature = "responses"
 ))]
 /// The `ContainerNetworkPolicyAllowlistParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContainerNetworkPolicyAllowlistParam {
     /// `type`, required.
     /// Default: `"allowlist"`.
-    #[serde(default)]
     pub r#type: consts::Allowlist,
     /// `allowed_domains`, required.
     /// Constraints: at least 1 items.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub allowed_domains: Vec<String>,
     /// `domain_secrets`, optional.
     /// Constraints: at least 1 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain_secrets: Option<Vec<ContainerNetworkPolicyDomainSecretParam>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ContainerNetworkPolicyAllowlistParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ContainerNetworkPolicyAllowlistParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ContainerNetworkPolicyAllowlistParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ContainerNetworkPolicyAllowlistParam, A::Error> {
+                let mut v_type: Option<consts::Allowlist> = None;
+                let mut v_allowed_domains: Option<Vec<String>> = None;
+                let mut v_domain_secrets: Option<
+                    Option<Vec<ContainerNetworkPolicyDomainSecretParam>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "allowed_domains" => crate::__private::put(
+                            &mut v_allowed_domains,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "allowed_domains",
+                        )?,
+                        "domain_secrets" => crate::__private::put(
+                            &mut v_domain_secrets,
+                            map.next_value()?,
+                            "domain_secrets",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ContainerNetworkPolicyAllowlistParam {
+                    r#type: v_type.unwrap_or_default(),
+                    allowed_domains: crate::__private::required(
+                        v_allowed_domains,
+                        "allowed_domains",
+                    )?,
+                    domain_secrets: v_domain_secrets.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -3156,15 +5113,45 @@ impl Empty for ContainerNetworkPolicyAllowlistParam {
     feature = "responses"
 ))]
 /// The `ContainerNetworkPolicyDisabledParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ContainerNetworkPolicyDisabledParam {
     /// `type`, required.
     /// Default: `"disabled"`.
-    #[serde(default)]
     pub r#type: consts::Disabled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ContainerNetworkPolicyDisabledParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ContainerNetworkPolicyDisabledParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ContainerNetworkPolicyDisabledParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ContainerNetworkPolicyDisabledParam, A::Error> {
+                let mut v_type: Option<consts::Disabled> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ContainerNetworkPolicyDisabledParam {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -3190,42 +5177,70 @@ impl Empty for ContainerNetworkPolicyDisabledParam {
     feature = "responses"
 ))]
 /// The `ContainerNetworkPolicyDomainSecretParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContainerNetworkPolicyDomainSecretParam {
     /// `domain`, required.
     /// Constraints: at least 1 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub domain: String,
     /// `name`, required.
     /// Constraints: at least 1 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `value`, required.
     /// Constraints: at least 1 characters, at most 10485760 characters.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub value: crate::SecretValue,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ContainerNetworkPolicyDomainSecretParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ContainerNetworkPolicyDomainSecretParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ContainerNetworkPolicyDomainSecretParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ContainerNetworkPolicyDomainSecretParam, A::Error> {
+                let mut v_domain: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_value: Option<crate::SecretValue> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "domain" => crate::__private::put(
+                            &mut v_domain,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "domain",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "value" => crate::__private::put(
+                            &mut v_value,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "value",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ContainerNetworkPolicyDomainSecretParam {
+                    domain: crate::__private::required(v_domain, "domain")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    value: crate::__private::required(v_value, "value")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -3248,24 +5263,54 @@ impl Empty for ContainerNetworkPolicyDomainSecretParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ContainerReferenceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContainerReferenceParam {
     /// `type`, required.
     /// Default: `"container_reference"`.
-    #[serde(default)]
     pub r#type: consts::ContainerReference,
     /// `container_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub container_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ContainerReferenceParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ContainerReferenceParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ContainerReferenceParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ContainerReferenceParam, A::Error> {
+                let mut v_type: Option<consts::ContainerReference> = None;
+                let mut v_container_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "container_id" => crate::__private::put(
+                            &mut v_container_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "container_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ContainerReferenceParam {
+                    r#type: v_type.unwrap_or_default(),
+                    container_id: crate::__private::required(v_container_id, "container_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3282,24 +5327,54 @@ impl Empty for ContainerReferenceParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ContainerReferenceResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContainerReferenceResource {
     /// `type`, required.
     /// Default: `"container_reference"`.
-    #[serde(default)]
     pub r#type: consts::ContainerReference,
     /// `container_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub container_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ContainerReferenceResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ContainerReferenceResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ContainerReferenceResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ContainerReferenceResource, A::Error> {
+                let mut v_type: Option<consts::ContainerReference> = None;
+                let mut v_container_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "container_id" => crate::__private::put(
+                            &mut v_container_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "container_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ContainerReferenceResource {
+                    r#type: v_type.unwrap_or_default(),
+                    container_id: crate::__private::required(v_container_id, "container_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3316,29 +5391,57 @@ impl Empty for ContainerReferenceResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CoordParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoordParam {
     /// `x`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub x: i64,
     /// `y`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub y: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CoordParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CoordParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CoordParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CoordParam, A::Error> {
+                let mut v_x: Option<i64> = None;
+                let mut v_y: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "x" => crate::__private::put(
+                            &mut v_x,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "x",
+                        )?,
+                        "y" => crate::__private::put(
+                            &mut v_y,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "y",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CoordParam {
+                    x: crate::__private::required(v_x, "x")?,
+                    y: crate::__private::required(v_y, "y")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3366,57 +5469,128 @@ V24h = "24h",
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `CreateModelResponseProperties` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateModelResponseProperties {
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `top_logprobs`, optional.
     /// Constraints: minimum 0, maximum 20.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<CreateModelResponsePropertiesPromptCacheRetention>,
     /// `prompt_cache_options`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateModelResponseProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateModelResponseProperties;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateModelResponseProperties` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateModelResponseProperties, A::Error> {
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_top_logprobs: Option<Option<u64>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_user: Option<Option<String>> = None;
+                let mut v_safety_identifier: Option<Option<String>> = None;
+                let mut v_prompt_cache_key: Option<Option<String>> = None;
+                let mut v_prompt_cache_retention: Option<
+                    Option<CreateModelResponsePropertiesPromptCacheRetention>,
+                > = None;
+                let mut v_prompt_cache_options: Option<Option<PromptCacheOptionsParam>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "top_logprobs" => crate::__private::put(
+                            &mut v_top_logprobs,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "top_logprobs",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "user" => crate::__private::put(
+                            &mut v_user,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user",
+                        )?,
+                        "safety_identifier" => crate::__private::put(
+                            &mut v_safety_identifier,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "safety_identifier",
+                        )?,
+                        "prompt_cache_key" => crate::__private::put(
+                            &mut v_prompt_cache_key,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "prompt_cache_key",
+                        )?,
+                        "prompt_cache_retention" => crate::__private::put(
+                            &mut v_prompt_cache_retention,
+                            map.next_value()?,
+                            "prompt_cache_retention",
+                        )?,
+                        "prompt_cache_options" => crate::__private::put(
+                            &mut v_prompt_cache_options,
+                            map.next_value()?,
+                            "prompt_cache_options",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateModelResponseProperties {
+                    metadata: v_metadata.unwrap_or_default(),
+                    top_logprobs: v_top_logprobs.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    safety_identifier: v_safety_identifier.unwrap_or_default(),
+                    prompt_cache_key: v_prompt_cache_key.unwrap_or_default(),
+                    prompt_cache_retention: v_prompt_cache_retention.unwrap_or_default(),
+                    prompt_cache_options: v_prompt_cache_options.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -3455,33 +5629,63 @@ pub type CreateModelResponsePropertiesPromptCacheRetention =
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `CustomGrammarFormatParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomGrammarFormatParam {
     /// `type`, required.
     /// Default: `"grammar"`.
-    #[serde(default)]
     pub r#type: consts::Grammar,
     /// `syntax`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub syntax: GrammarSyntax1,
     /// `definition`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub definition: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CustomGrammarFormatParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CustomGrammarFormatParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CustomGrammarFormatParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomGrammarFormatParam, A::Error> {
+                let mut v_type: Option<consts::Grammar> = None;
+                let mut v_syntax: Option<GrammarSyntax1> = None;
+                let mut v_definition: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "syntax" => crate::__private::put(
+                            &mut v_syntax,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "syntax",
+                        )?,
+                        "definition" => crate::__private::put(
+                            &mut v_definition,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "definition",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CustomGrammarFormatParam {
+                    r#type: v_type.unwrap_or_default(),
+                    syntax: crate::__private::required(v_syntax, "syntax")?,
+                    definition: crate::__private::required(v_definition, "definition")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3499,15 +5703,45 @@ impl Empty for CustomGrammarFormatParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `CustomTextFormatParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CustomTextFormatParam {
     /// `type`, required.
     /// Default: `"text"`.
-    #[serde(default)]
     pub r#type: consts::Text,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CustomTextFormatParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CustomTextFormatParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CustomTextFormatParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomTextFormatParam, A::Error> {
+                let mut v_type: Option<consts::Text> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CustomTextFormatParam {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3523,58 +5757,99 @@ impl Empty for CustomTextFormatParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CustomToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomToolCall {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::CustomToolCall,
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `namespace`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub input: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CustomToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CustomToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CustomToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomToolCall, A::Error> {
+                let mut v_type: Option<consts::CustomToolCall> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCaller>> = None;
+                let mut v_namespace: Option<Option<String>> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_input: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "namespace" => crate::__private::put(
+                            &mut v_namespace,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "namespace",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "input",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CustomToolCall {
+                    r#type: v_type.unwrap_or_default(),
+                    id: v_id.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    namespace: v_namespace.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    input: crate::__private::required(v_input, "input")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3604,42 +5879,80 @@ impl Empty for CustomToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `CustomToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomToolCallOutput {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::CustomToolCallOutput,
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output: CustomToolCallOutputOutput,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CustomToolCallOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CustomToolCallOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CustomToolCallOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomToolCallOutput, A::Error> {
+                let mut v_type: Option<consts::CustomToolCallOutput> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCallerParam>> = None;
+                let mut v_output: Option<CustomToolCallOutputOutput> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CustomToolCallOutput {
+                    r#type: v_type.unwrap_or_default(),
+                    id: v_id.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    output: crate::__private::required(v_output, "output")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3677,40 +5990,92 @@ impl From<&str> for CustomToolCallOutputOutput {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `CustomToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomToolParam {
     /// `type`, required.
     /// Default: `"custom"`.
-    #[serde(default)]
     pub r#type: consts::Custom,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `format`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<CustomToolParamFormat>,
     /// `defer_loading`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub defer_loading: Option<bool>,
     /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CustomToolParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CustomToolParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CustomToolParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomToolParam, A::Error> {
+                let mut v_type: Option<consts::Custom> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_format: Option<Option<CustomToolParamFormat>> = None;
+                let mut v_defer_loading: Option<Option<bool>> = None;
+                let mut v_allowed_callers: Option<Option<Vec<CallableToolAllowedCaller>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "format" => {
+                            crate::__private::put(&mut v_format, map.next_value()?, "format")?
+                        }
+                        "defer_loading" => crate::__private::put(
+                            &mut v_defer_loading,
+                            map.next_value()?,
+                            "defer_loading",
+                        )?,
+                        "allowed_callers" => crate::__private::put(
+                            &mut v_allowed_callers,
+                            map.next_value()?,
+                            "allowed_callers",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CustomToolParam {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    description: v_description.unwrap_or_default(),
+                    format: v_format.unwrap_or_default(),
+                    defer_loading: v_defer_loading.unwrap_or_default(),
+                    allowed_callers: v_allowed_callers.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3764,15 +6129,45 @@ Original = "original",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `DirectToolCallCaller` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct DirectToolCallCaller {
     /// `type`, required.
     /// Default: `"direct"`.
-    #[serde(default)]
     pub r#type: consts::Direct,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DirectToolCallCaller {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DirectToolCallCaller;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DirectToolCallCaller` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DirectToolCallCaller, A::Error> {
+                let mut v_type: Option<consts::Direct> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DirectToolCallCaller {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3788,15 +6183,45 @@ impl Empty for DirectToolCallCaller {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `DirectToolCallCallerParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct DirectToolCallCallerParam {
     /// `type`, required.
     /// Default: `"direct"`.
-    #[serde(default)]
     pub r#type: consts::Direct,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DirectToolCallCallerParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DirectToolCallCallerParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DirectToolCallCallerParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DirectToolCallCallerParam, A::Error> {
+                let mut v_type: Option<consts::Direct> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DirectToolCallCallerParam {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3812,37 +6237,68 @@ impl Empty for DirectToolCallCallerParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `DoubleClickAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DoubleClickAction {
     /// `type`, required.
     /// Default: `"double_click"`.
-    #[serde(default)]
     pub r#type: consts::DoubleClick,
     /// `x`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub x: i64,
     /// `y`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub y: i64,
     /// `keys`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DoubleClickAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DoubleClickAction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DoubleClickAction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DoubleClickAction, A::Error> {
+                let mut v_type: Option<consts::DoubleClick> = None;
+                let mut v_x: Option<i64> = None;
+                let mut v_y: Option<i64> = None;
+                let mut v_keys: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "x" => crate::__private::put(
+                            &mut v_x,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "x",
+                        )?,
+                        "y" => crate::__private::put(
+                            &mut v_y,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "y",
+                        )?,
+                        "keys" => crate::__private::put(&mut v_keys, map.next_value()?, "keys")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DoubleClickAction {
+                    r#type: v_type.unwrap_or_default(),
+                    x: crate::__private::required(v_x, "x")?,
+                    y: crate::__private::required(v_y, "y")?,
+                    keys: crate::__private::or_absent(v_keys),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3861,27 +6317,60 @@ impl Empty for DoubleClickAction {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `DragParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DragParam {
     /// `type`, required.
     /// Default: `"drag"`.
-    #[serde(default)]
     pub r#type: consts::Drag,
     /// `path`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub path: Vec<CoordParam>,
     /// `keys`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DragParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DragParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DragParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DragParam, A::Error> {
+                let mut v_type: Option<consts::Drag> = None;
+                let mut v_path: Option<Vec<CoordParam>> = None;
+                let mut v_keys: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "path" => crate::__private::put(
+                            &mut v_path,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "path",
+                        )?,
+                        "keys" => crate::__private::put(&mut v_keys, map.next_value()?, "keys")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DragParam {
+                    r#type: v_type.unwrap_or_default(),
+                    path: crate::__private::required(v_path, "path")?,
+                    keys: v_keys.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -3899,35 +6388,69 @@ impl Empty for DragParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `EasyInputMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EasyInputMessage {
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: EasyInputMessageRole,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: EasyInputMessageContent,
     /// `phase`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<MessagePhase>,
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Message>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EasyInputMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EasyInputMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EasyInputMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EasyInputMessage, A::Error> {
+                let mut v_role: Option<EasyInputMessageRole> = None;
+                let mut v_content: Option<EasyInputMessageContent> = None;
+                let mut v_phase: Option<Option<MessagePhase>> = None;
+                let mut v_type: Option<Option<consts::Message>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        "phase" => crate::__private::put(&mut v_phase, map.next_value()?, "phase")?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EasyInputMessage {
+                    role: crate::__private::required(v_role, "role")?,
+                    content: crate::__private::required(v_content, "content")?,
+                    phase: v_phase.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -3993,49 +6516,75 @@ pub type EmptyModelParam = serde_json::Value;
     feature = "responses"
 ))]
 /// The `Error` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Error {
     /// `code`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub code: Option<String>,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// `param`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub param: Option<String>,
     /// `type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub r#type: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Error {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Error;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Error` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Error, A::Error> {
+                let mut v_code: Option<Option<String>> = None;
+                let mut v_message: Option<String> = None;
+                let mut v_param: Option<Option<String>> = None;
+                let mut v_type: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        "param" => crate::__private::put(
+                            &mut v_param,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "param",
+                        )?,
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "type",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Error {
+                    code: crate::__private::or_absent(v_code),
+                    message: crate::__private::required(v_message, "message")?,
+                    param: crate::__private::or_absent(v_param),
+                    r#type: crate::__private::required(v_type, "type")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -4059,31 +6608,85 @@ impl Empty for Error {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// Inline schema in `EvalGraderScoreModel`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct EvalGraderScoreModelSamplingParams {
     /// `seed`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
     /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `max_completions_tokens`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_completions_tokens: Option<u64>,
     /// `reasoning_effort`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalGraderScoreModelSamplingParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalGraderScoreModelSamplingParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalGraderScoreModelSamplingParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalGraderScoreModelSamplingParams, A::Error> {
+                let mut v_seed: Option<Option<i64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_max_completions_tokens: Option<Option<u64>> = None;
+                let mut v_reasoning_effort: Option<Option<ReasoningEffort>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "seed" => crate::__private::put(
+                            &mut v_seed,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "seed",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "max_completions_tokens" => crate::__private::put(
+                            &mut v_max_completions_tokens,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "max_completions_tokens",
+                        )?,
+                        "reasoning_effort" => crate::__private::put(
+                            &mut v_reasoning_effort,
+                            map.next_value()?,
+                            "reasoning_effort",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalGraderScoreModelSamplingParams {
+                    seed: v_seed.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    max_completions_tokens: v_max_completions_tokens.unwrap_or_default(),
+                    reasoning_effort: v_reasoning_effort.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -4138,32 +6741,63 @@ RougeL = "rouge_l",
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `EvalItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalItem {
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: EvalItemRole,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: EvalItemContent,
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Message>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalItem, A::Error> {
+                let mut v_role: Option<EvalItemRole> = None;
+                let mut v_content: Option<EvalItemContent> = None;
+                let mut v_type: Option<Option<consts::Message>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalItem {
+                    role: crate::__private::required(v_role, "role")?,
+                    content: crate::__private::required(v_content, "content")?,
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -4213,23 +6847,53 @@ InputAudio(InputAudio),
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `EvalItemContentOutputText` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalItemContentOutputText {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::OutputText,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalItemContentOutputText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalItemContentOutputText;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalItemContentOutputText` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalItemContentOutputText, A::Error> {
+                let mut v_type: Option<consts::OutputText> = None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalItemContentOutputText {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -4250,30 +6914,63 @@ pub type EvalItemContentText = String;
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `EvalItemInputImage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EvalItemInputImage {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputImage,
     /// `image_url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub image_url: String,
     /// `detail`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalItemInputImage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalItemInputImage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalItemInputImage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalItemInputImage, A::Error> {
+                let mut v_type: Option<consts::InputImage> = None;
+                let mut v_image_url: Option<String> = None;
+                let mut v_detail: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "image_url",
+                        )?,
+                        "detail" => crate::__private::put(
+                            &mut v_detail,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "detail",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalItemInputImage {
+                    r#type: v_type.unwrap_or_default(),
+                    image_url: crate::__private::required(v_image_url, "image_url")?,
+                    detail: v_detail.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -4295,43 +6992,73 @@ pub type EvalItemRole = EasyInputMessageRole;
 
 #[cfg(any(feature = "files", feature = "responses"))]
 /// The `FileCitationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileCitationParam {
     /// `type`, required.
     /// Default: `"file_citation"`.
-    #[serde(default)]
     pub r#type: consts::FileCitation,
     /// `index`, required.
     /// Constraints: minimum 0.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub index: u64,
     /// `file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_id: String,
     /// `filename`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub filename: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FileCitationParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FileCitationParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FileCitationParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FileCitationParam, A::Error> {
+                let mut v_type: Option<consts::FileCitation> = None;
+                let mut v_index: Option<u64> = None;
+                let mut v_file_id: Option<String> = None;
+                let mut v_filename: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "index" => crate::__private::put(
+                            &mut v_index,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "index",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_id",
+                        )?,
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "filename",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FileCitationParam {
+                    r#type: v_type.unwrap_or_default(),
+                    index: crate::__private::required(v_index, "index")?,
+                    file_id: crate::__private::required(v_file_id, "file_id")?,
+                    filename: crate::__private::required(v_filename, "filename")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "responses"))]
@@ -4363,24 +7090,56 @@ High = "high",
 
 #[cfg(any(feature = "files", feature = "uploads"))]
 /// The `FileExpirationAfter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileExpirationAfter {
     /// `anchor`, required.
-    #[serde(default)]
     pub anchor: consts::CreatedAt,
     /// `seconds`, required.
     /// Constraints: minimum 3600, maximum 2592000.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub seconds: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FileExpirationAfter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FileExpirationAfter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FileExpirationAfter` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FileExpirationAfter, A::Error> {
+                let mut v_anchor: Option<consts::CreatedAt> = None;
+                let mut v_seconds: Option<u64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "anchor" => {
+                            crate::__private::put(&mut v_anchor, map.next_value()?, "anchor")?
+                        }
+                        "seconds" => crate::__private::put(
+                            &mut v_seconds,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "seconds",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FileExpirationAfter {
+                    anchor: v_anchor.unwrap_or_default(),
+                    seconds: crate::__private::required(v_seconds, "seconds")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "uploads"))]
@@ -4397,34 +7156,85 @@ impl Empty for FileExpirationAfter {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `FileSearchTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileSearchTool {
     /// `type`, required.
     /// Default: `"file_search"`.
-    #[serde(default)]
     pub r#type: consts::FileSearch,
     /// `vector_store_ids`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub vector_store_ids: Vec<String>,
     /// `max_num_results`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_num_results: Option<i64>,
     /// `ranking_options`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranking_options: Option<RankingOptions>,
     /// `filters`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<Filters>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FileSearchTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FileSearchTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FileSearchTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FileSearchTool, A::Error> {
+                let mut v_type: Option<consts::FileSearch> = None;
+                let mut v_vector_store_ids: Option<Vec<String>> = None;
+                let mut v_max_num_results: Option<Option<i64>> = None;
+                let mut v_ranking_options: Option<Option<RankingOptions>> = None;
+                let mut v_filters: Option<Option<Filters>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "vector_store_ids" => crate::__private::put(
+                            &mut v_vector_store_ids,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "vector_store_ids",
+                        )?,
+                        "max_num_results" => crate::__private::put(
+                            &mut v_max_num_results,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_num_results",
+                        )?,
+                        "ranking_options" => crate::__private::put(
+                            &mut v_ranking_options,
+                            map.next_value()?,
+                            "ranking_options",
+                        )?,
+                        "filters" => {
+                            crate::__private::put(&mut v_filters, map.next_value()?, "filters")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FileSearchTool {
+                    r#type: v_type.unwrap_or_default(),
+                    vector_store_ids: crate::__private::required(
+                        v_vector_store_ids,
+                        "vector_store_ids",
+                    )?,
+                    max_num_results: v_max_num_results.unwrap_or_default(),
+                    ranking_options: v_ranking_options.unwrap_or_default(),
+                    filters: v_filters.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -4450,44 +7260,79 @@ impl Empty for FileSearchTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FileSearchToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FileSearchToolCall {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FileSearchCall,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: FileSearchToolCallStatus,
     /// `queries`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub queries: Vec<String>,
     /// `results`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<FileSearchToolCallResultsItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FileSearchToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FileSearchToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FileSearchToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FileSearchToolCall, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::FileSearchCall> = None;
+                let mut v_status: Option<FileSearchToolCallStatus> = None;
+                let mut v_queries: Option<Vec<String>> = None;
+                let mut v_results: Option<Option<Vec<FileSearchToolCallResultsItem>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "queries" => crate::__private::put(
+                            &mut v_queries,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "queries",
+                        )?,
+                        "results" => {
+                            crate::__private::put(&mut v_results, map.next_value()?, "results")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FileSearchToolCall {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    status: crate::__private::required(v_status, "status")?,
+                    queries: crate::__private::required(v_queries, "queries")?,
+                    results: v_results.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4507,38 +7352,85 @@ impl Empty for FileSearchToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Inline schema in `FileSearchToolCall`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FileSearchToolCallResultsItem {
     /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// `filename`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// `attributes`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<VectorStoreFileAttributes>,
     /// `score`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FileSearchToolCallResultsItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FileSearchToolCallResultsItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FileSearchToolCallResultsItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FileSearchToolCallResultsItem, A::Error> {
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut v_text: Option<Option<String>> = None;
+                let mut v_filename: Option<Option<String>> = None;
+                let mut v_attributes: Option<Option<VectorStoreFileAttributes>> = None;
+                let mut v_score: Option<Option<f64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "text",
+                        )?,
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "filename",
+                        )?,
+                        "attributes" => crate::__private::put(
+                            &mut v_attributes,
+                            map.next_value()?,
+                            "attributes",
+                        )?,
+                        "score" => crate::__private::put(&mut v_score, map.next_value()?, "score")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FileSearchToolCallResultsItem {
+                    file_id: v_file_id.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    filename: v_filename.unwrap_or_default(),
+                    attributes: v_attributes.unwrap_or_default(),
+                    score: v_score.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4612,58 +7504,110 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionCallOutputItemParam {
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"function_call_output"`.
-    #[serde(default)]
     pub r#type: consts::FunctionCallOutput,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output: FunctionCallOutputItemParamOutput,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `namespace`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `status`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionCallOutputItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionCallOutputItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionCallOutputItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionCallOutputItemParam, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_call_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::FunctionCallOutput> = None;
+                let mut v_output: Option<FunctionCallOutputItemParamOutput> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_namespace: Option<Option<String>> = None;
+                let mut v_caller: Option<Option<ToolCallCallerParam>> = None;
+                let mut v_status: Option<Option<FunctionCallItemStatus>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "call_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "namespace" => crate::__private::put(
+                            &mut v_namespace,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "namespace",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionCallOutputItemParam {
+                    id: v_id.unwrap_or_default(),
+                    call_id: v_call_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    output: crate::__private::required(v_output, "output")?,
+                    name: v_name.unwrap_or_default(),
+                    namespace: v_namespace.unwrap_or_default(),
+                    caller: v_caller.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4752,33 +7696,76 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 /// The `FunctionObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionObject {
     /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `parameters`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<FunctionParameters>,
     /// `strict`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionObject, A::Error> {
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_parameters: Option<Option<FunctionParameters>> = None;
+                let mut v_strict: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "parameters" => crate::__private::put(
+                            &mut v_parameters,
+                            map.next_value()?,
+                            "parameters",
+                        )?,
+                        "strict" => {
+                            crate::__private::put(&mut v_strict, map.next_value()?, "strict")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionObject {
+                    description: v_description.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    parameters: v_parameters.unwrap_or_default(),
+                    strict: v_strict.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -4801,40 +7788,66 @@ pub type FunctionParameters = serde_json::Value;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionShellAction {
     /// `commands`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub commands: Vec<String>,
     /// `timeout_ms`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub timeout_ms: Option<i64>,
     /// `max_output_length`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub max_output_length: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellAction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellAction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellAction, A::Error> {
+                let mut v_commands: Option<Vec<String>> = None;
+                let mut v_timeout_ms: Option<Option<i64>> = None;
+                let mut v_max_output_length: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "commands" => crate::__private::put(
+                            &mut v_commands,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "commands",
+                        )?,
+                        "timeout_ms" => crate::__private::put(
+                            &mut v_timeout_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "timeout_ms",
+                        )?,
+                        "max_output_length" => crate::__private::put(
+                            &mut v_max_output_length,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_output_length",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellAction {
+                    commands: crate::__private::required(v_commands, "commands")?,
+                    timeout_ms: crate::__private::or_absent(v_timeout_ms),
+                    max_output_length: crate::__private::or_absent(v_max_output_length),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4852,28 +7865,68 @@ impl Empty for FunctionShellAction {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellActionParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionShellActionParam {
     /// `commands`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub commands: Vec<String>,
     /// `timeout_ms`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<i64>,
     /// `max_output_length`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_length: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellActionParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellActionParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellActionParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellActionParam, A::Error> {
+                let mut v_commands: Option<Vec<String>> = None;
+                let mut v_timeout_ms: Option<Option<i64>> = None;
+                let mut v_max_output_length: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "commands" => crate::__private::put(
+                            &mut v_commands,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "commands",
+                        )?,
+                        "timeout_ms" => crate::__private::put(
+                            &mut v_timeout_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "timeout_ms",
+                        )?,
+                        "max_output_length" => crate::__private::put(
+                            &mut v_max_output_length,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_output_length",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellActionParam {
+                    commands: crate::__private::required(v_commands, "commands")?,
+                    timeout_ms: v_timeout_ms.unwrap_or_default(),
+                    max_output_length: v_max_output_length.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4891,65 +7944,108 @@ impl Empty for FunctionShellActionParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionShellCall {
     /// `type`, required.
     /// Default: `"shell_call"`.
-    #[serde(default)]
     pub r#type: consts::ShellCall,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `action`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub action: FunctionShellAction,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: FunctionShellCallStatus,
     /// `environment`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub environment: Option<FunctionShellCallEnvironment>,
     /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellCall, A::Error> {
+                let mut v_type: Option<consts::ShellCall> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCaller>> = None;
+                let mut v_action: Option<FunctionShellAction> = None;
+                let mut v_status: Option<FunctionShellCallStatus> = None;
+                let mut v_environment: Option<Option<FunctionShellCallEnvironment>> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "action" => crate::__private::put(
+                            &mut v_action,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "action",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "environment" => crate::__private::put(
+                            &mut v_environment,
+                            map.next_value()?,
+                            "environment",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellCall {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    action: crate::__private::required(v_action, "action")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    environment: crate::__private::or_absent(v_environment),
+                    created_by: v_created_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -4992,50 +8088,100 @@ ContainerReference(ContainerReferenceResource) = "container_reference",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionShellCallItemParam {
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `type`, required.
     /// Default: `"shell_call"`.
-    #[serde(default)]
     pub r#type: consts::ShellCall,
     /// `action`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub action: FunctionShellActionParam,
     /// `status`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionShellCallItemStatus>,
     /// `environment`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<FunctionShellCallItemParamEnvironment>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellCallItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellCallItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellCallItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellCallItemParam, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCallerParam>> = None;
+                let mut v_type: Option<consts::ShellCall> = None;
+                let mut v_action: Option<FunctionShellActionParam> = None;
+                let mut v_status: Option<Option<FunctionShellCallItemStatus>> = None;
+                let mut v_environment: Option<Option<FunctionShellCallItemParamEnvironment>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "action" => crate::__private::put(
+                            &mut v_action,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "action",
+                        )?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "environment" => crate::__private::put(
+                            &mut v_environment,
+                            map.next_value()?,
+                            "environment",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellCallItemParam {
+                    id: v_id.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    action: crate::__private::required(v_action, "action")?,
+                    status: v_status.unwrap_or_default(),
+                    environment: v_environment.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5089,71 +8235,108 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionShellCallOutput {
     /// `type`, required.
     /// Default: `"shell_call_output"`.
-    #[serde(default)]
     pub r#type: consts::ShellCallOutput,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: FunctionShellCallOutputStatusEnum,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output: Vec<FunctionShellCallOutputContent>,
     /// `max_output_length`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub max_output_length: Option<i64>,
     /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellCallOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellCallOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellCallOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellCallOutput, A::Error> {
+                let mut v_type: Option<consts::ShellCallOutput> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCaller>> = None;
+                let mut v_status: Option<FunctionShellCallOutputStatusEnum> = None;
+                let mut v_output: Option<Vec<FunctionShellCallOutputContent>> = None;
+                let mut v_max_output_length: Option<Option<i64>> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output",
+                        )?,
+                        "max_output_length" => crate::__private::put(
+                            &mut v_max_output_length,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_output_length",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellCallOutput {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    status: crate::__private::required(v_status, "status")?,
+                    output: crate::__private::required(v_output, "output")?,
+                    max_output_length: crate::__private::or_absent(v_max_output_length),
+                    created_by: v_created_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5185,45 +8368,76 @@ impl Empty for FunctionShellCallOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionShellCallOutputContent {
     /// `stdout`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub stdout: String,
     /// `stderr`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub stderr: String,
     /// `outcome`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub outcome: FunctionShellCallOutputContentOutcome,
     /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellCallOutputContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellCallOutputContent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellCallOutputContent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellCallOutputContent, A::Error> {
+                let mut v_stdout: Option<String> = None;
+                let mut v_stderr: Option<String> = None;
+                let mut v_outcome: Option<FunctionShellCallOutputContentOutcome> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "stdout" => crate::__private::put(
+                            &mut v_stdout,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "stdout",
+                        )?,
+                        "stderr" => crate::__private::put(
+                            &mut v_stderr,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "stderr",
+                        )?,
+                        "outcome" => crate::__private::put(
+                            &mut v_outcome,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "outcome",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellCallOutputContent {
+                    stdout: crate::__private::required(v_stdout, "stdout")?,
+                    stderr: crate::__private::required(v_stderr, "stderr")?,
+                    outcome: crate::__private::required(v_outcome, "outcome")?,
+                    created_by: v_created_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5253,40 +8467,68 @@ Exit(FunctionShellCallOutputExitOutcome) = "exit",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputContentParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionShellCallOutputContentParam {
     /// `stdout`, required.
     /// Constraints: at most 10485760 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub stdout: String,
     /// `stderr`, required.
     /// Constraints: at most 10485760 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub stderr: String,
     /// `outcome`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub outcome: FunctionShellCallOutputOutcomeParam,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellCallOutputContentParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellCallOutputContentParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellCallOutputContentParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellCallOutputContentParam, A::Error> {
+                let mut v_stdout: Option<String> = None;
+                let mut v_stderr: Option<String> = None;
+                let mut v_outcome: Option<FunctionShellCallOutputOutcomeParam> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "stdout" => crate::__private::put(
+                            &mut v_stdout,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "stdout",
+                        )?,
+                        "stderr" => crate::__private::put(
+                            &mut v_stderr,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "stderr",
+                        )?,
+                        "outcome" => crate::__private::put(
+                            &mut v_outcome,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "outcome",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellCallOutputContentParam {
+                    stdout: crate::__private::required(v_stdout, "stdout")?,
+                    stderr: crate::__private::required(v_stderr, "stderr")?,
+                    outcome: crate::__private::required(v_outcome, "outcome")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5304,24 +8546,54 @@ impl Empty for FunctionShellCallOutputContentParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputExitOutcome` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionShellCallOutputExitOutcome {
     /// `type`, required.
     /// Default: `"exit"`.
-    #[serde(default)]
     pub r#type: consts::Exit,
     /// `exit_code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub exit_code: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellCallOutputExitOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellCallOutputExitOutcome;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellCallOutputExitOutcome` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellCallOutputExitOutcome, A::Error> {
+                let mut v_type: Option<consts::Exit> = None;
+                let mut v_exit_code: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "exit_code" => crate::__private::put(
+                            &mut v_exit_code,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "exit_code",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellCallOutputExitOutcome {
+                    r#type: v_type.unwrap_or_default(),
+                    exit_code: crate::__private::required(v_exit_code, "exit_code")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5338,24 +8610,54 @@ impl Empty for FunctionShellCallOutputExitOutcome {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputExitOutcomeParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionShellCallOutputExitOutcomeParam {
     /// `type`, required.
     /// Default: `"exit"`.
-    #[serde(default)]
     pub r#type: consts::Exit,
     /// `exit_code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub exit_code: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellCallOutputExitOutcomeParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellCallOutputExitOutcomeParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellCallOutputExitOutcomeParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellCallOutputExitOutcomeParam, A::Error> {
+                let mut v_type: Option<consts::Exit> = None;
+                let mut v_exit_code: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "exit_code" => crate::__private::put(
+                            &mut v_exit_code,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "exit_code",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellCallOutputExitOutcomeParam {
+                    r#type: v_type.unwrap_or_default(),
+                    exit_code: crate::__private::required(v_exit_code, "exit_code")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5372,51 +8674,100 @@ impl Empty for FunctionShellCallOutputExitOutcomeParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionShellCallOutputItemParam {
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `type`, required.
     /// Default: `"shell_call_output"`.
-    #[serde(default)]
     pub r#type: consts::ShellCallOutput,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output: Vec<FunctionShellCallOutputContentParam>,
     /// `status`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionShellCallItemStatus>,
     /// `max_output_length`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_output_length: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellCallOutputItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellCallOutputItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellCallOutputItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellCallOutputItemParam, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCallerParam>> = None;
+                let mut v_type: Option<consts::ShellCallOutput> = None;
+                let mut v_output: Option<Vec<FunctionShellCallOutputContentParam>> = None;
+                let mut v_status: Option<Option<FunctionShellCallItemStatus>> = None;
+                let mut v_max_output_length: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output",
+                        )?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "max_output_length" => crate::__private::put(
+                            &mut v_max_output_length,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "max_output_length",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellCallOutputItemParam {
+                    id: v_id.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    output: crate::__private::required(v_output, "output")?,
+                    status: v_status.unwrap_or_default(),
+                    max_output_length: v_max_output_length.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5470,15 +8821,45 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputTimeoutOutcome` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FunctionShellCallOutputTimeoutOutcome {
     /// `type`, required.
     /// Default: `"timeout"`.
-    #[serde(default)]
     pub r#type: consts::Timeout,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellCallOutputTimeoutOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellCallOutputTimeoutOutcome;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellCallOutputTimeoutOutcome` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellCallOutputTimeoutOutcome, A::Error> {
+                let mut v_type: Option<consts::Timeout> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellCallOutputTimeoutOutcome {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5494,15 +8875,45 @@ impl Empty for FunctionShellCallOutputTimeoutOutcome {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionShellCallOutputTimeoutOutcomeParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FunctionShellCallOutputTimeoutOutcomeParam {
     /// `type`, required.
     /// Default: `"timeout"`.
-    #[serde(default)]
     pub r#type: consts::Timeout,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellCallOutputTimeoutOutcomeParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellCallOutputTimeoutOutcomeParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellCallOutputTimeoutOutcomeParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellCallOutputTimeoutOutcomeParam, A::Error> {
+                let mut v_type: Option<consts::Timeout> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellCallOutputTimeoutOutcomeParam {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5531,21 +8942,65 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `FunctionShellToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FunctionShellToolParam {
     /// `type`, required.
     /// Default: `"shell"`.
-    #[serde(default)]
     pub r#type: consts::Shell,
     /// `environment`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<FunctionShellToolParamEnvironment>,
     /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionShellToolParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionShellToolParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionShellToolParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionShellToolParam, A::Error> {
+                let mut v_type: Option<consts::Shell> = None;
+                let mut v_environment: Option<Option<FunctionShellToolParamEnvironment>> = None;
+                let mut v_allowed_callers: Option<Option<Vec<CallableToolAllowedCaller>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "environment" => crate::__private::put(
+                            &mut v_environment,
+                            map.next_value()?,
+                            "environment",
+                        )?,
+                        "allowed_callers" => crate::__private::put(
+                            &mut v_allowed_callers,
+                            map.next_value()?,
+                            "allowed_callers",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionShellToolParam {
+                    r#type: v_type.unwrap_or_default(),
+                    environment: v_environment.unwrap_or_default(),
+                    allowed_callers: v_allowed_callers.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5576,48 +9031,114 @@ ContainerReference(ContainerReferenceParam) = "container_reference",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `FunctionTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionTool {
     /// `type`, required.
     /// Default: `"function"`.
-    #[serde(default)]
     pub r#type: consts::Function,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `parameters`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub parameters: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     /// `output_schema`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     /// `strict`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub strict: Option<bool>,
     /// `defer_loading`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub defer_loading: Option<bool>,
     /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionTool, A::Error> {
+                let mut v_type: Option<consts::Function> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_parameters: Option<
+                    Option<std::collections::BTreeMap<String, serde_json::Value>>,
+                > = None;
+                let mut v_output_schema: Option<
+                    Option<std::collections::BTreeMap<String, serde_json::Value>>,
+                > = None;
+                let mut v_strict: Option<Option<bool>> = None;
+                let mut v_defer_loading: Option<Option<bool>> = None;
+                let mut v_allowed_callers: Option<Option<Vec<CallableToolAllowedCaller>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "parameters" => crate::__private::put(
+                            &mut v_parameters,
+                            map.next_value()?,
+                            "parameters",
+                        )?,
+                        "output_schema" => crate::__private::put(
+                            &mut v_output_schema,
+                            map.next_value()?,
+                            "output_schema",
+                        )?,
+                        "strict" => {
+                            crate::__private::put(&mut v_strict, map.next_value()?, "strict")?
+                        }
+                        "defer_loading" => crate::__private::put(
+                            &mut v_defer_loading,
+                            map.next_value()?,
+                            "defer_loading",
+                        )?,
+                        "allowed_callers" => crate::__private::put(
+                            &mut v_allowed_callers,
+                            map.next_value()?,
+                            "allowed_callers",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionTool {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    description: v_description.unwrap_or_default(),
+                    parameters: crate::__private::or_absent(v_parameters),
+                    output_schema: v_output_schema.unwrap_or_default(),
+                    strict: crate::__private::or_absent(v_strict),
+                    defer_loading: v_defer_loading.unwrap_or_default(),
+                    allowed_callers: v_allowed_callers.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5649,61 +9170,107 @@ impl Empty for FunctionTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionToolCall {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FunctionCall,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `namespace`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionToolCallStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionToolCall, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::FunctionCall> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCaller>> = None;
+                let mut v_namespace: Option<Option<String>> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut v_status: Option<Option<FunctionToolCallStatus>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "namespace" => crate::__private::put(
+                            &mut v_namespace,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "namespace",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionToolCall {
+                    id: v_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    namespace: v_namespace.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    status: v_status.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5735,57 +9302,109 @@ impl Empty for FunctionToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionToolCallOutput {
     /// `id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FunctionCallOutput,
     /// `call_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `namespace`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output: FunctionToolCallOutputOutput,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionToolCallOutputStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionToolCallOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionToolCallOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionToolCallOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionToolCallOutput, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::FunctionCallOutput> = None;
+                let mut v_call_id: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_namespace: Option<Option<String>> = None;
+                let mut v_caller: Option<Option<ToolCallCallerParam>> = None;
+                let mut v_output: Option<FunctionToolCallOutputOutput> = None;
+                let mut v_status: Option<Option<FunctionToolCallOutputStatus>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "call_id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "namespace" => crate::__private::put(
+                            &mut v_namespace,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "namespace",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output",
+                        )?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionToolCallOutput {
+                    id: v_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    call_id: v_call_id.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    namespace: v_namespace.unwrap_or_default(),
+                    caller: v_caller.unwrap_or_default(),
+                    output: crate::__private::required(v_output, "output")?,
+                    status: v_status.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5835,72 +9454,119 @@ impl From<&str> for FunctionToolCallOutputOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionToolCallOutputResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionToolCallOutputResource {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FunctionCallOutput,
     /// `call_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `namespace`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCallerParam>,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub output: FunctionToolCallOutputResourceOutput,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: FunctionCallOutputStatusEnum,
     /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionToolCallOutputResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionToolCallOutputResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionToolCallOutputResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionToolCallOutputResource, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::FunctionCallOutput> = None;
+                let mut v_call_id: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_namespace: Option<Option<String>> = None;
+                let mut v_caller: Option<Option<ToolCallCallerParam>> = None;
+                let mut v_output: Option<FunctionToolCallOutputResourceOutput> = None;
+                let mut v_status: Option<FunctionCallOutputStatusEnum> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "call_id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "namespace" => crate::__private::put(
+                            &mut v_namespace,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "namespace",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "output",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionToolCallOutputResource {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    call_id: v_call_id.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    namespace: v_namespace.unwrap_or_default(),
+                    caller: v_caller.unwrap_or_default(),
+                    output: crate::__private::required(v_output, "output")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    created_by: v_created_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -5956,76 +9622,117 @@ pub type FunctionToolCallOutputStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionToolCallResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionToolCallResource {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FunctionCall,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `caller`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<ToolCallCaller>,
     /// `namespace`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: FunctionCallStatus,
     /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionToolCallResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionToolCallResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionToolCallResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionToolCallResource, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::FunctionCall> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_caller: Option<Option<ToolCallCaller>> = None;
+                let mut v_namespace: Option<Option<String>> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut v_status: Option<FunctionCallStatus> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "caller" => {
+                            crate::__private::put(&mut v_caller, map.next_value()?, "caller")?
+                        }
+                        "namespace" => crate::__private::put(
+                            &mut v_namespace,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "namespace",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionToolCallResource {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    caller: v_caller.unwrap_or_default(),
+                    namespace: v_namespace.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    created_by: v_created_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6063,47 +9770,115 @@ pub type FunctionToolCallStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `FunctionToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionToolParam {
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 128 characters, pattern `^[a-zA-Z0-9_-]+$`.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `parameters`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<EmptyModelParam>,
     /// `strict`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     /// `type`, required.
     /// Default: `"function"`.
-    #[serde(default)]
     pub r#type: consts::Function,
     /// `output_schema`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     /// `defer_loading`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub defer_loading: Option<bool>,
     /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for FunctionToolParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FunctionToolParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `FunctionToolParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionToolParam, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_parameters: Option<Option<EmptyModelParam>> = None;
+                let mut v_strict: Option<Option<bool>> = None;
+                let mut v_type: Option<consts::Function> = None;
+                let mut v_output_schema: Option<
+                    Option<std::collections::BTreeMap<String, serde_json::Value>>,
+                > = None;
+                let mut v_defer_loading: Option<Option<bool>> = None;
+                let mut v_allowed_callers: Option<Option<Vec<CallableToolAllowedCaller>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "parameters" => crate::__private::put(
+                            &mut v_parameters,
+                            map.next_value()?,
+                            "parameters",
+                        )?,
+                        "strict" => {
+                            crate::__private::put(&mut v_strict, map.next_value()?, "strict")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "output_schema" => crate::__private::put(
+                            &mut v_output_schema,
+                            map.next_value()?,
+                            "output_schema",
+                        )?,
+                        "defer_loading" => crate::__private::put(
+                            &mut v_defer_loading,
+                            map.next_value()?,
+                            "defer_loading",
+                        )?,
+                        "allowed_callers" => crate::__private::put(
+                            &mut v_allowed_callers,
+                            map.next_value()?,
+                            "allowed_callers",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(FunctionToolParam {
+                    name: crate::__private::required(v_name, "name")?,
+                    description: v_description.unwrap_or_default(),
+                    parameters: v_parameters.unwrap_or_default(),
+                    strict: v_strict.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    output_schema: v_output_schema.unwrap_or_default(),
+                    defer_loading: v_defer_loading.unwrap_or_default(),
+                    allowed_callers: v_allowed_callers.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -6135,59 +9910,89 @@ impl Empty for FunctionToolParam {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `GraderLabelModel` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GraderLabelModel {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::LabelModel,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input: Vec<EvalItem>,
     /// `labels`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub labels: Vec<String>,
     /// `passing_labels`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub passing_labels: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GraderLabelModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GraderLabelModel;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GraderLabelModel` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GraderLabelModel, A::Error> {
+                let mut v_type: Option<consts::LabelModel> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_input: Option<Vec<EvalItem>> = None;
+                let mut v_labels: Option<Vec<String>> = None;
+                let mut v_passing_labels: Option<Vec<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input",
+                        )?,
+                        "labels" => crate::__private::put(
+                            &mut v_labels,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "labels",
+                        )?,
+                        "passing_labels" => crate::__private::put(
+                            &mut v_passing_labels,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "passing_labels",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GraderLabelModel {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    input: crate::__private::required(v_input, "input")?,
+                    labels: crate::__private::required(v_labels, "labels")?,
+                    passing_labels: crate::__private::required(v_passing_labels, "passing_labels")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -6209,39 +10014,72 @@ impl Empty for GraderLabelModel {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `GraderPython` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GraderPython {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Python,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `source`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub source: String,
     /// `image_tag`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_tag: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GraderPython {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GraderPython;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GraderPython` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GraderPython, A::Error> {
+                let mut v_type: Option<consts::Python> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_source: Option<String> = None;
+                let mut v_image_tag: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "source" => crate::__private::put(
+                            &mut v_source,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "source",
+                        )?,
+                        "image_tag" => crate::__private::put(
+                            &mut v_image_tag,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "image_tag",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GraderPython {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    source: crate::__private::required(v_source, "source")?,
+                    image_tag: v_image_tag.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -6260,47 +10098,87 @@ impl Empty for GraderPython {
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `GraderScoreModel` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GraderScoreModel {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ScoreModel,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `sampling_params`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sampling_params: Option<GraderScoreModelSamplingParams>,
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input: Vec<EvalItem>,
     /// `range`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<Vec<f64>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GraderScoreModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GraderScoreModel;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GraderScoreModel` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GraderScoreModel, A::Error> {
+                let mut v_type: Option<consts::ScoreModel> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_sampling_params: Option<Option<GraderScoreModelSamplingParams>> = None;
+                let mut v_input: Option<Vec<EvalItem>> = None;
+                let mut v_range: Option<Option<Vec<f64>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "sampling_params" => crate::__private::put(
+                            &mut v_sampling_params,
+                            map.next_value()?,
+                            "sampling_params",
+                        )?,
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input",
+                        )?,
+                        "range" => crate::__private::put(&mut v_range, map.next_value()?, "range")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GraderScoreModel {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    model: crate::__private::required(v_model, "model")?,
+                    sampling_params: v_sampling_params.unwrap_or_default(),
+                    input: crate::__private::required(v_input, "input")?,
+                    range: v_range.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -6326,50 +10204,80 @@ pub type GraderScoreModelSamplingParams = EvalGraderScoreModelSamplingParams;
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `GraderStringCheck` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GraderStringCheck {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::StringCheck,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub input: String,
     /// `reference`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub reference: String,
     /// `operation`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub operation: GraderStringCheckOperation,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GraderStringCheck {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GraderStringCheck;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GraderStringCheck` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GraderStringCheck, A::Error> {
+                let mut v_type: Option<consts::StringCheck> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_input: Option<String> = None;
+                let mut v_reference: Option<String> = None;
+                let mut v_operation: Option<GraderStringCheckOperation> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "input",
+                        )?,
+                        "reference" => crate::__private::put(
+                            &mut v_reference,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "reference",
+                        )?,
+                        "operation" => crate::__private::put(
+                            &mut v_operation,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "operation",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GraderStringCheck {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    input: crate::__private::required(v_input, "input")?,
+                    reference: crate::__private::required(v_reference, "reference")?,
+                    operation: crate::__private::required(v_operation, "operation")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -6404,51 +10312,84 @@ Ilike = "ilike",
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// The `GraderTextSimilarity` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GraderTextSimilarity {
     /// `type`, required.
     /// Default: `"text_similarity"`.
-    #[serde(default)]
     pub r#type: consts::TextSimilarity,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `input`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub input: String,
     /// `reference`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub reference: String,
     /// `evaluation_metric`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub evaluation_metric: GraderTextSimilarityEvaluationMetric,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for GraderTextSimilarity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = GraderTextSimilarity;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `GraderTextSimilarity` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GraderTextSimilarity, A::Error> {
+                let mut v_type: Option<consts::TextSimilarity> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_input: Option<String> = None;
+                let mut v_reference: Option<String> = None;
+                let mut v_evaluation_metric: Option<GraderTextSimilarityEvaluationMetric> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "input" => crate::__private::put(
+                            &mut v_input,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "input",
+                        )?,
+                        "reference" => crate::__private::put(
+                            &mut v_reference,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "reference",
+                        )?,
+                        "evaluation_metric" => crate::__private::put(
+                            &mut v_evaluation_metric,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "evaluation_metric",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(GraderTextSimilarity {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    input: crate::__private::required(v_input, "input")?,
+                    reference: crate::__private::required(v_reference, "reference")?,
+                    evaluation_metric: crate::__private::required(
+                        v_evaluation_metric,
+                        "evaluation_metric",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
@@ -6484,33 +10425,63 @@ Regex = "regex",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `HTTPError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HTTPError {
     /// `type`, required.
     /// Default: `"http_error"`.
-    #[serde(default)]
     pub r#type: consts::HttpError,
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub code: i64,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for HTTPError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = HTTPError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `HTTPError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HTTPError, A::Error> {
+                let mut v_type: Option<consts::HttpError> = None;
+                let mut v_code: Option<i64> = None;
+                let mut v_message: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(HTTPError {
+                    r#type: v_type.unwrap_or_default(),
+                    code: crate::__private::required(v_code, "code")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6528,29 +10499,60 @@ impl Empty for HTTPError {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `HybridSearchOptions` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HybridSearchOptions {
     /// `embedding_weight`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub embedding_weight: f64,
     /// `text_weight`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub text_weight: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for HybridSearchOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = HybridSearchOptions;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `HybridSearchOptions` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HybridSearchOptions, A::Error> {
+                let mut v_embedding_weight: Option<f64> = None;
+                let mut v_text_weight: Option<f64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "embedding_weight" => crate::__private::put(
+                            &mut v_embedding_weight,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "embedding_weight",
+                        )?,
+                        "text_weight" => crate::__private::put(
+                            &mut v_text_weight,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "text_weight",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(HybridSearchOptions {
+                    embedding_weight: crate::__private::required(
+                        v_embedding_weight,
+                        "embedding_weight",
+                    )?,
+                    text_weight: crate::__private::required(v_text_weight, "text_weight")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -6580,64 +10582,151 @@ Auto = "auto",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ImageGenTool` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ImageGenTool {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageGeneration,
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ImageGenToolModel>,
     /// `quality`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<ImageGenToolQuality>,
     /// `size`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<ImageGenToolSize>,
     /// `output_format`, optional.
     /// Default: `"png"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_format: Option<ImageGenToolOutputFormat>,
     /// `output_compression`, optional.
     /// Constraints: minimum 0, maximum 100.
     /// Default: `100`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_compression: Option<u64>,
     /// `moderation`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub moderation: Option<ImageGenToolModeration>,
     /// `background`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<ImageGenToolBackground>,
     /// `input_fidelity`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_fidelity: Option<InputFidelity>,
     /// `input_image_mask`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_image_mask: Option<ImageGenToolInputImageMask>,
     /// `partial_images`, optional.
     /// Constraints: minimum 0, maximum 3.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_images: Option<u64>,
     /// `action`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<ImageGenActionEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageGenTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageGenTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageGenTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageGenTool, A::Error> {
+                let mut v_type: Option<consts::ImageGeneration> = None;
+                let mut v_model: Option<Option<ImageGenToolModel>> = None;
+                let mut v_quality: Option<Option<ImageGenToolQuality>> = None;
+                let mut v_size: Option<Option<ImageGenToolSize>> = None;
+                let mut v_output_format: Option<Option<ImageGenToolOutputFormat>> = None;
+                let mut v_output_compression: Option<Option<u64>> = None;
+                let mut v_moderation: Option<Option<ImageGenToolModeration>> = None;
+                let mut v_background: Option<Option<ImageGenToolBackground>> = None;
+                let mut v_input_fidelity: Option<Option<InputFidelity>> = None;
+                let mut v_input_image_mask: Option<Option<ImageGenToolInputImageMask>> = None;
+                let mut v_partial_images: Option<Option<u64>> = None;
+                let mut v_action: Option<Option<ImageGenActionEnum>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "quality" => {
+                            crate::__private::put(&mut v_quality, map.next_value()?, "quality")?
+                        }
+                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
+                        "output_format" => crate::__private::put(
+                            &mut v_output_format,
+                            map.next_value()?,
+                            "output_format",
+                        )?,
+                        "output_compression" => crate::__private::put(
+                            &mut v_output_compression,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "output_compression",
+                        )?,
+                        "moderation" => crate::__private::put(
+                            &mut v_moderation,
+                            map.next_value()?,
+                            "moderation",
+                        )?,
+                        "background" => crate::__private::put(
+                            &mut v_background,
+                            map.next_value()?,
+                            "background",
+                        )?,
+                        "input_fidelity" => crate::__private::put(
+                            &mut v_input_fidelity,
+                            map.next_value()?,
+                            "input_fidelity",
+                        )?,
+                        "input_image_mask" => crate::__private::put(
+                            &mut v_input_image_mask,
+                            map.next_value()?,
+                            "input_image_mask",
+                        )?,
+                        "partial_images" => crate::__private::put(
+                            &mut v_partial_images,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "partial_images",
+                        )?,
+                        "action" => {
+                            crate::__private::put(&mut v_action, map.next_value()?, "action")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageGenTool {
+                    r#type: v_type.unwrap_or_default(),
+                    model: v_model.unwrap_or_default(),
+                    quality: v_quality.unwrap_or_default(),
+                    size: v_size.unwrap_or_default(),
+                    output_format: v_output_format.unwrap_or_default(),
+                    output_compression: v_output_compression.unwrap_or_default(),
+                    moderation: v_moderation.unwrap_or_default(),
+                    background: v_background.unwrap_or_default(),
+                    input_fidelity: v_input_fidelity.unwrap_or_default(),
+                    input_image_mask: v_input_image_mask.unwrap_or_default(),
+                    partial_images: v_partial_images.unwrap_or_default(),
+                    action: v_action.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -6691,42 +10780,71 @@ Auto = "auto",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ImageGenToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageGenToolCall {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ImageGenerationCall,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: ImageGenToolCallStatus,
     /// `result`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub result: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageGenToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageGenToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageGenToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageGenToolCall, A::Error> {
+                let mut v_type: Option<consts::ImageGenerationCall> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_status: Option<ImageGenToolCallStatus> = None;
+                let mut v_result: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "result" => crate::__private::put(
+                            &mut v_result,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "result",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageGenToolCall {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    result: crate::__private::or_absent(v_result),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -6760,25 +10878,59 @@ Failed = "failed",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Inline schema in `ImageGenTool`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ImageGenToolInputImageMask {
     /// `image_url`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageGenToolInputImageMask {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageGenToolInputImageMask;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageGenToolInputImageMask` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageGenToolInputImageMask, A::Error> {
+                let mut v_image_url: Option<Option<String>> = None;
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "image_url",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageGenToolInputImageMask {
+                    image_url: v_image_url.unwrap_or_default(),
+                    file_id: v_file_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -6911,42 +11063,72 @@ MessageOutputTextLogprobs = "message.output_text.logprobs",
     feature = "responses"
 ))]
 /// The `InlineSkillParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InlineSkillParam {
     /// `type`, required.
     /// Default: `"inline"`.
-    #[serde(default)]
     pub r#type: consts::Inline,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `description`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub description: String,
     /// `source`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub source: InlineSkillSourceParam,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InlineSkillParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InlineSkillParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InlineSkillParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InlineSkillParam, A::Error> {
+                let mut v_type: Option<consts::Inline> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_description: Option<String> = None;
+                let mut v_source: Option<InlineSkillSourceParam> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "description",
+                        )?,
+                        "source" => crate::__private::put(
+                            &mut v_source,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "source",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InlineSkillParam {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    description: crate::__private::required(v_description, "description")?,
+                    source: crate::__private::required(v_source, "source")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -6975,29 +11157,65 @@ impl Empty for InlineSkillParam {
     feature = "responses"
 ))]
 /// The `InlineSkillSourceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InlineSkillSourceParam {
     /// `type`, required.
     /// Default: `"base64"`.
-    #[serde(default)]
     pub r#type: consts::Base64,
     /// `media_type`, required.
     /// Default: `"application/zip"`.
-    #[serde(default)]
     pub media_type: consts::ApplicationZip,
     /// `data`, required.
     /// Constraints: at least 1 characters, at most 70254592 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub data: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InlineSkillSourceParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InlineSkillSourceParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InlineSkillSourceParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InlineSkillSourceParam, A::Error> {
+                let mut v_type: Option<consts::Base64> = None;
+                let mut v_media_type: Option<consts::ApplicationZip> = None;
+                let mut v_data: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "media_type" => crate::__private::put(
+                            &mut v_media_type,
+                            map.next_value()?,
+                            "media_type",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "data",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InlineSkillSourceParam {
+                    r#type: v_type.unwrap_or_default(),
+                    media_type: v_media_type.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -7020,23 +11238,53 @@ impl Empty for InlineSkillSourceParam {
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 /// The `InputAudio` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputAudio {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::InputAudio,
     /// `input_audio`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub input_audio: InputAudioInputAudio,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InputAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InputAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InputAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InputAudio, A::Error> {
+                let mut v_type: Option<consts::InputAudio> = None;
+                let mut v_input_audio: Option<InputAudioInputAudio> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "input_audio" => crate::__private::put(
+                            &mut v_input_audio,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "input_audio",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InputAudio {
+                    r#type: v_type.unwrap_or_default(),
+                    input_audio: crate::__private::required(v_input_audio, "input_audio")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
@@ -7053,29 +11301,57 @@ impl Empty for InputAudio {
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 /// Inline schema in `InputAudio`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputAudioInputAudio {
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub data: String,
     /// `format`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub format: InputAudioInputAudioFormat,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InputAudioInputAudio {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InputAudioInputAudio;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InputAudioInputAudio` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InputAudioInputAudio, A::Error> {
+                let mut v_data: Option<String> = None;
+                let mut v_format: Option<InputAudioInputAudioFormat> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "data",
+                        )?,
+                        "format" => crate::__private::put(
+                            &mut v_format,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "format",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InputAudioInputAudio {
+                    data: crate::__private::required(v_data, "data")?,
+                    format: crate::__private::required(v_format, "format")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
@@ -7119,49 +11395,104 @@ Low = "low",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `InputFileContentParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct InputFileContentParam {
     /// `type`, required.
     /// Default: `"input_file"`.
-    #[serde(default)]
     pub r#type: consts::InputFile,
     /// `file_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `filename`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// `file_data`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_data: Option<String>,
     /// `file_url`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
     /// `detail`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<FileDetailEnum>,
     /// `prompt_cache_breakpoint`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InputFileContentParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InputFileContentParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InputFileContentParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InputFileContentParam, A::Error> {
+                let mut v_type: Option<consts::InputFile> = None;
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut v_filename: Option<Option<String>> = None;
+                let mut v_file_data: Option<Option<String>> = None;
+                let mut v_file_url: Option<Option<String>> = None;
+                let mut v_detail: Option<Option<FileDetailEnum>> = None;
+                let mut v_prompt_cache_breakpoint: Option<Option<PromptCacheBreakpointParam>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "filename",
+                        )?,
+                        "file_data" => crate::__private::put(
+                            &mut v_file_data,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_data",
+                        )?,
+                        "file_url" => crate::__private::put(
+                            &mut v_file_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_url",
+                        )?,
+                        "detail" => {
+                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
+                        }
+                        "prompt_cache_breakpoint" => crate::__private::put(
+                            &mut v_prompt_cache_breakpoint,
+                            map.next_value()?,
+                            "prompt_cache_breakpoint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InputFileContentParam {
+                    r#type: v_type.unwrap_or_default(),
+                    file_id: v_file_id.unwrap_or_default(),
+                    filename: v_filename.unwrap_or_default(),
+                    file_data: v_file_data.unwrap_or_default(),
+                    file_url: v_file_url.unwrap_or_default(),
+                    detail: v_detail.unwrap_or_default(),
+                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7191,35 +11522,84 @@ impl Empty for InputFileContentParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `InputImageContentParamAutoParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct InputImageContentParamAutoParam {
     /// `type`, required.
     /// Default: `"input_image"`.
-    #[serde(default)]
     pub r#type: consts::InputImage,
     /// `image_url`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// `detail`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<DetailEnum>,
     /// `prompt_cache_breakpoint`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InputImageContentParamAutoParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InputImageContentParamAutoParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InputImageContentParamAutoParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InputImageContentParamAutoParam, A::Error> {
+                let mut v_type: Option<consts::InputImage> = None;
+                let mut v_image_url: Option<Option<String>> = None;
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut v_detail: Option<Option<DetailEnum>> = None;
+                let mut v_prompt_cache_breakpoint: Option<Option<PromptCacheBreakpointParam>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "image_url",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        "detail" => {
+                            crate::__private::put(&mut v_detail, map.next_value()?, "detail")?
+                        }
+                        "prompt_cache_breakpoint" => crate::__private::put(
+                            &mut v_prompt_cache_breakpoint,
+                            map.next_value()?,
+                            "prompt_cache_breakpoint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InputImageContentParamAutoParam {
+                    r#type: v_type.unwrap_or_default(),
+                    image_url: v_image_url.unwrap_or_default(),
+                    file_id: v_file_id.unwrap_or_default(),
+                    detail: v_detail.unwrap_or_default(),
+                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7264,35 +11644,71 @@ ProgramOutputItemParam(ProgramOutputItemParam),
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `InputMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputMessage {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Message>,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: InputMessageRole,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<InputMessageStatus>,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: InputMessageContentList,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InputMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InputMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InputMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InputMessage, A::Error> {
+                let mut v_type: Option<Option<consts::Message>> = None;
+                let mut v_role: Option<InputMessageRole> = None;
+                let mut v_status: Option<Option<InputMessageStatus>> = None;
+                let mut v_content: Option<InputMessageContentList> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InputMessage {
+                    r#type: v_type.unwrap_or_default(),
+                    role: crate::__private::required(v_role, "role")?,
+                    status: v_status.unwrap_or_default(),
+                    content: crate::__private::required(v_content, "content")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7332,28 +11748,66 @@ pub type InputMessageStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `InputTextContentParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputTextContentParam {
     /// `type`, required.
     /// Default: `"input_text"`.
-    #[serde(default)]
     pub r#type: consts::InputText,
     /// `text`, required.
     /// Constraints: at most 10485760 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// `prompt_cache_breakpoint`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_breakpoint: Option<PromptCacheBreakpointParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for InputTextContentParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = InputTextContentParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `InputTextContentParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<InputTextContentParam, A::Error> {
+                let mut v_type: Option<consts::InputText> = None;
+                let mut v_text: Option<String> = None;
+                let mut v_prompt_cache_breakpoint: Option<Option<PromptCacheBreakpointParam>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        "prompt_cache_breakpoint" => crate::__private::put(
+                            &mut v_prompt_cache_breakpoint,
+                            map.next_value()?,
+                            "prompt_cache_breakpoint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(InputTextContentParam {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    prompt_cache_breakpoint: v_prompt_cache_breakpoint.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7432,23 +11886,54 @@ MCPToolCall(MCPToolCall),
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ItemReferenceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemReferenceParam {
     /// `type`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::ItemReference>,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ItemReferenceParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ItemReferenceParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ItemReferenceParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ItemReferenceParam, A::Error> {
+                let mut v_type: Option<Option<consts::ItemReference>> = None;
+                let mut v_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ItemReferenceParam {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7465,24 +11950,54 @@ impl Empty for ItemReferenceParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `KeyPressAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyPressAction {
     /// `type`, required.
     /// Default: `"keypress"`.
-    #[serde(default)]
     pub r#type: consts::Keypress,
     /// `keys`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub keys: Vec<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for KeyPressAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = KeyPressAction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `KeyPressAction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KeyPressAction, A::Error> {
+                let mut v_type: Option<consts::Keypress> = None;
+                let mut v_keys: Option<Vec<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "keys" => crate::__private::put(
+                            &mut v_keys,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "keys",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(KeyPressAction {
+                    r#type: v_type.unwrap_or_default(),
+                    keys: crate::__private::required(v_keys, "keys")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7517,19 +12032,54 @@ Desc = "desc",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `LocalEnvironmentParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct LocalEnvironmentParam {
     /// `type`, required.
     /// Default: `"local"`.
-    #[serde(default)]
     pub r#type: consts::Local,
     /// `skills`, optional.
     /// Constraints: at most 200 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skills: Option<Vec<LocalSkillParam>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for LocalEnvironmentParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = LocalEnvironmentParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `LocalEnvironmentParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LocalEnvironmentParam, A::Error> {
+                let mut v_type: Option<consts::Local> = None;
+                let mut v_skills: Option<Option<Vec<LocalSkillParam>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "skills" => {
+                            crate::__private::put(&mut v_skills, map.next_value()?, "skills")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(LocalEnvironmentParam {
+                    r#type: v_type.unwrap_or_default(),
+                    skills: v_skills.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -7546,15 +12096,45 @@ impl Empty for LocalEnvironmentParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `LocalEnvironmentResource` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct LocalEnvironmentResource {
     /// `type`, required.
     /// Default: `"local"`.
-    #[serde(default)]
     pub r#type: consts::Local,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for LocalEnvironmentResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = LocalEnvironmentResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `LocalEnvironmentResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LocalEnvironmentResource, A::Error> {
+                let mut v_type: Option<consts::Local> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(LocalEnvironmentResource {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7570,51 +12150,93 @@ impl Empty for LocalEnvironmentResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `LocalShellExecAction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LocalShellExecAction {
     /// `type`, required.
     /// Default: `"exec"`.
-    #[serde(default)]
     pub r#type: consts::Exec,
     /// `command`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub command: Vec<String>,
     /// `timeout_ms`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<i64>,
     /// `working_directory`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub working_directory: Option<String>,
     /// `env`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub env: std::collections::BTreeMap<String, String>,
     /// `user`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for LocalShellExecAction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = LocalShellExecAction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `LocalShellExecAction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LocalShellExecAction, A::Error> {
+                let mut v_type: Option<consts::Exec> = None;
+                let mut v_command: Option<Vec<String>> = None;
+                let mut v_timeout_ms: Option<Option<i64>> = None;
+                let mut v_working_directory: Option<Option<String>> = None;
+                let mut v_env: Option<std::collections::BTreeMap<String, String>> = None;
+                let mut v_user: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "command" => crate::__private::put(
+                            &mut v_command,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "command",
+                        )?,
+                        "timeout_ms" => crate::__private::put(
+                            &mut v_timeout_ms,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "timeout_ms",
+                        )?,
+                        "working_directory" => crate::__private::put(
+                            &mut v_working_directory,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "working_directory",
+                        )?,
+                        "env" => crate::__private::put(
+                            &mut v_env,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "env",
+                        )?,
+                        "user" => crate::__private::put(
+                            &mut v_user,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(LocalShellExecAction {
+                    r#type: v_type.unwrap_or_default(),
+                    command: crate::__private::required(v_command, "command")?,
+                    timeout_ms: v_timeout_ms.unwrap_or_default(),
+                    working_directory: v_working_directory.unwrap_or_default(),
+                    env: crate::__private::required(v_env, "env")?,
+                    user: v_user.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7642,50 +12264,80 @@ impl Empty for LocalShellExecAction {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `LocalShellToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LocalShellToolCall {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::LocalShellCall,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `action`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub action: LocalShellExecAction,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: LocalShellToolCallStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for LocalShellToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = LocalShellToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `LocalShellToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LocalShellToolCall, A::Error> {
+                let mut v_type: Option<consts::LocalShellCall> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_action: Option<LocalShellExecAction> = None;
+                let mut v_status: Option<LocalShellToolCallStatus> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "action" => crate::__private::put(
+                            &mut v_action,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "action",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(LocalShellToolCall {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    action: crate::__private::required(v_action, "action")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7705,35 +12357,70 @@ impl Empty for LocalShellToolCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `LocalShellToolCallOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LocalShellToolCallOutput {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::LocalShellCallOutput,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `output`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub output: String,
     /// `status`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<LocalShellToolCallOutputStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for LocalShellToolCallOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = LocalShellToolCallOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `LocalShellToolCallOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LocalShellToolCallOutput, A::Error> {
+                let mut v_type: Option<consts::LocalShellCallOutput> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_output: Option<String> = None;
+                let mut v_status: Option<Option<LocalShellToolCallOutputStatus>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "output",
+                        )?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(LocalShellToolCallOutput {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    output: crate::__private::required(v_output, "output")?,
+                    status: v_status.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7760,15 +12447,45 @@ pub type LocalShellToolCallStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `LocalShellToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct LocalShellToolParam {
     /// `type`, required.
     /// Default: `"local_shell"`.
-    #[serde(default)]
     pub r#type: consts::LocalShell,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for LocalShellToolParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = LocalShellToolParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `LocalShellToolParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LocalShellToolParam, A::Error> {
+                let mut v_type: Option<consts::LocalShell> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(LocalShellToolParam {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -7784,38 +12501,66 @@ impl Empty for LocalShellToolParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `LocalSkillParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LocalSkillParam {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `description`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub description: String,
     /// `path`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub path: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for LocalSkillParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = LocalSkillParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `LocalSkillParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LocalSkillParam, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_description: Option<String> = None;
+                let mut v_path: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "description",
+                        )?,
+                        "path" => crate::__private::put(
+                            &mut v_path,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "path",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(LocalSkillParam {
+                    name: crate::__private::required(v_name, "name")?,
+                    description: crate::__private::required(v_description, "description")?,
+                    path: crate::__private::required(v_path, "path")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -7833,50 +12578,80 @@ impl Empty for LocalSkillParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPApprovalRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MCPApprovalRequest {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpApprovalRequest,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `server_label`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub server_label: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MCPApprovalRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MCPApprovalRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MCPApprovalRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MCPApprovalRequest, A::Error> {
+                let mut v_type: Option<consts::McpApprovalRequest> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_server_label: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "server_label" => crate::__private::put(
+                            &mut v_server_label,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "server_label",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MCPApprovalRequest {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    server_label: crate::__private::required(v_server_label, "server_label")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7896,46 +12671,85 @@ impl Empty for MCPApprovalRequest {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPApprovalResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MCPApprovalResponse {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpApprovalResponse,
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `approval_request_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub approval_request_id: String,
     /// `approve`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub approve: bool,
     /// `reason`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MCPApprovalResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MCPApprovalResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MCPApprovalResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MCPApprovalResponse, A::Error> {
+                let mut v_type: Option<consts::McpApprovalResponse> = None;
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_approval_request_id: Option<String> = None;
+                let mut v_approve: Option<bool> = None;
+                let mut v_reason: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "approval_request_id" => crate::__private::put(
+                            &mut v_approval_request_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "approval_request_id",
+                        )?,
+                        "approve" => crate::__private::put(
+                            &mut v_approve,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "approve",
+                        )?,
+                        "reason" => crate::__private::put(
+                            &mut v_reason,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "reason",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MCPApprovalResponse {
+                    r#type: v_type.unwrap_or_default(),
+                    id: v_id.unwrap_or_default(),
+                    approval_request_id: crate::__private::required(
+                        v_approval_request_id,
+                        "approval_request_id",
+                    )?,
+                    approve: crate::__private::required(v_approve, "approve")?,
+                    reason: v_reason.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -7956,48 +12770,84 @@ impl Empty for MCPApprovalResponse {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPApprovalResponseResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MCPApprovalResponseResource {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpApprovalResponse,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `approval_request_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub approval_request_id: String,
     /// `approve`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub approve: bool,
     /// `reason`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MCPApprovalResponseResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MCPApprovalResponseResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MCPApprovalResponseResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MCPApprovalResponseResource, A::Error> {
+                let mut v_type: Option<consts::McpApprovalResponse> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_approval_request_id: Option<String> = None;
+                let mut v_approve: Option<bool> = None;
+                let mut v_reason: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "approval_request_id" => crate::__private::put(
+                            &mut v_approval_request_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "approval_request_id",
+                        )?,
+                        "approve" => crate::__private::put(
+                            &mut v_approve,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "approve",
+                        )?,
+                        "reason" => crate::__private::put(
+                            &mut v_reason,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "reason",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MCPApprovalResponseResource {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    approval_request_id: crate::__private::required(
+                        v_approval_request_id,
+                        "approval_request_id",
+                    )?,
+                    approve: crate::__private::required(v_approve, "approve")?,
+                    reason: v_reason.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8018,48 +12868,81 @@ impl Empty for MCPApprovalResponseResource {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPListTools` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MCPListTools {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpListTools,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `server_label`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub server_label: String,
     /// `tools`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tools: Vec<MCPListToolsTool>,
     /// `error`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MCPListTools {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MCPListTools;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MCPListTools` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MCPListTools, A::Error> {
+                let mut v_type: Option<consts::McpListTools> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_server_label: Option<String> = None;
+                let mut v_tools: Option<Vec<MCPListToolsTool>> = None;
+                let mut v_error: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "server_label" => crate::__private::put(
+                            &mut v_server_label,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "server_label",
+                        )?,
+                        "tools" => crate::__private::put(
+                            &mut v_tools,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tools",
+                        )?,
+                        "error" => crate::__private::put(
+                            &mut v_error,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "error",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MCPListTools {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    server_label: crate::__private::required(v_server_label, "server_label")?,
+                    tools: crate::__private::required(v_tools, "tools")?,
+                    error: v_error.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8079,33 +12962,77 @@ impl Empty for MCPListTools {
 
 #[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
 /// The `MCPListToolsTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MCPListToolsTool {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `input_schema`, required.
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub input_schema: serde_json::Value,
     /// `annotations`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<serde_json::Value>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MCPListToolsTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MCPListToolsTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MCPListToolsTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MCPListToolsTool, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_input_schema: Option<serde_json::Value> = None;
+                let mut v_annotations: Option<Option<serde_json::Value>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "input_schema" => crate::__private::put(
+                            &mut v_input_schema,
+                            map.next_value()?,
+                            "input_schema",
+                        )?,
+                        "annotations" => crate::__private::put(
+                            &mut v_annotations,
+                            map.next_value()?,
+                            "annotations",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MCPListToolsTool {
+                    name: crate::__private::required(v_name, "name")?,
+                    description: v_description.unwrap_or_default(),
+                    input_schema: crate::__private::required(v_input_schema, "input_schema")?,
+                    annotations: v_annotations.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
@@ -8124,33 +13051,63 @@ impl Empty for MCPListToolsTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPProtocolError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MCPProtocolError {
     /// `type`, required.
     /// Default: `"mcp_protocol_error"`.
-    #[serde(default)]
     pub r#type: consts::McpProtocolError,
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub code: i64,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MCPProtocolError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MCPProtocolError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MCPProtocolError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MCPProtocolError, A::Error> {
+                let mut v_type: Option<consts::McpProtocolError> = None;
+                let mut v_code: Option<i64> = None;
+                let mut v_message: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MCPProtocolError {
+                    r#type: v_type.unwrap_or_default(),
+                    code: crate::__private::required(v_code, "code")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8173,68 +13130,156 @@ impl Empty for MCPProtocolError {
     feature = "responses"
 ))]
 /// The `MCPTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MCPTool {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Mcp,
     /// `server_label`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub server_label: String,
     /// `server_url`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_url: Option<String>,
     /// `connector_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<MCPToolConnectorId>,
     /// `tunnel_id`, optional.
     /// Constraints: pattern `^tunnel_[a-z0-9]{32}$`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tunnel_id: Option<String>,
     /// `authorization`, optional.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization: Option<crate::SecretValue>,
     /// `server_description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_description: Option<String>,
     /// `headers`, optional, nullable.
     /// A credential: `Debug` shows `[REDACTED]` in its place.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub headers: Option<std::collections::BTreeMap<String, crate::SecretValue>>,
     /// `allowed_tools`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_tools: Option<MCPToolAllowedTools>,
     /// `allowed_callers`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
     /// `require_approval`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub require_approval: Option<MCPToolRequireApproval>,
     /// `defer_loading`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub defer_loading: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MCPTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MCPTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MCPTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MCPTool, A::Error> {
+                let mut v_type: Option<consts::Mcp> = None;
+                let mut v_server_label: Option<String> = None;
+                let mut v_server_url: Option<Option<String>> = None;
+                let mut v_connector_id: Option<Option<MCPToolConnectorId>> = None;
+                let mut v_tunnel_id: Option<Option<String>> = None;
+                let mut v_authorization: Option<Option<crate::SecretValue>> = None;
+                let mut v_server_description: Option<Option<String>> = None;
+                let mut v_headers: Option<
+                    Option<std::collections::BTreeMap<String, crate::SecretValue>>,
+                > = None;
+                let mut v_allowed_tools: Option<Option<MCPToolAllowedTools>> = None;
+                let mut v_allowed_callers: Option<Option<Vec<CallableToolAllowedCaller>>> = None;
+                let mut v_require_approval: Option<Option<MCPToolRequireApproval>> = None;
+                let mut v_defer_loading: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "server_label" => crate::__private::put(
+                            &mut v_server_label,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "server_label",
+                        )?,
+                        "server_url" => crate::__private::put(
+                            &mut v_server_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "server_url",
+                        )?,
+                        "connector_id" => crate::__private::put(
+                            &mut v_connector_id,
+                            map.next_value()?,
+                            "connector_id",
+                        )?,
+                        "tunnel_id" => crate::__private::put(
+                            &mut v_tunnel_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "tunnel_id",
+                        )?,
+                        "authorization" => crate::__private::put(
+                            &mut v_authorization,
+                            map.next_value()?,
+                            "authorization",
+                        )?,
+                        "server_description" => crate::__private::put(
+                            &mut v_server_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "server_description",
+                        )?,
+                        "headers" => {
+                            crate::__private::put(&mut v_headers, map.next_value()?, "headers")?
+                        }
+                        "allowed_tools" => crate::__private::put(
+                            &mut v_allowed_tools,
+                            map.next_value()?,
+                            "allowed_tools",
+                        )?,
+                        "allowed_callers" => crate::__private::put(
+                            &mut v_allowed_callers,
+                            map.next_value()?,
+                            "allowed_callers",
+                        )?,
+                        "require_approval" => crate::__private::put(
+                            &mut v_require_approval,
+                            map.next_value()?,
+                            "require_approval",
+                        )?,
+                        "defer_loading" => crate::__private::put(
+                            &mut v_defer_loading,
+                            map.next_value()?,
+                            "defer_loading",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MCPTool {
+                    r#type: v_type.unwrap_or_default(),
+                    server_label: crate::__private::required(v_server_label, "server_label")?,
+                    server_url: v_server_url.unwrap_or_default(),
+                    connector_id: v_connector_id.unwrap_or_default(),
+                    tunnel_id: v_tunnel_id.unwrap_or_default(),
+                    authorization: v_authorization.unwrap_or_default(),
+                    server_description: v_server_description.unwrap_or_default(),
+                    headers: v_headers.unwrap_or_default(),
+                    allowed_tools: v_allowed_tools.unwrap_or_default(),
+                    allowed_callers: v_allowed_callers.unwrap_or_default(),
+                    require_approval: v_require_approval.unwrap_or_default(),
+                    defer_loading: v_defer_loading.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -8295,70 +13340,114 @@ MCPToolFilter(MCPToolFilter),
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MCPToolCall {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::McpCall,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `server_label`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub server_label: String,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub arguments: String,
     /// `output`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// `error`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<MCPToolCallError>,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MCPToolCallStatus>,
     /// `approval_request_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_request_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MCPToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MCPToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MCPToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MCPToolCall, A::Error> {
+                let mut v_type: Option<consts::McpCall> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_server_label: Option<String> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_arguments: Option<String> = None;
+                let mut v_output: Option<Option<String>> = None;
+                let mut v_error: Option<Option<MCPToolCallError>> = None;
+                let mut v_status: Option<Option<MCPToolCallStatus>> = None;
+                let mut v_approval_request_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "server_label" => crate::__private::put(
+                            &mut v_server_label,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "server_label",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "arguments",
+                        )?,
+                        "output" => crate::__private::put(
+                            &mut v_output,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "output",
+                        )?,
+                        "error" => crate::__private::put(&mut v_error, map.next_value()?, "error")?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        "approval_request_id" => crate::__private::put(
+                            &mut v_approval_request_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "approval_request_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MCPToolCall {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    server_label: crate::__private::required(v_server_label, "server_label")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    output: v_output.unwrap_or_default(),
+                    error: v_error.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    approval_request_id: v_approval_request_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8450,18 +13539,52 @@ ConnectorSharepoint = "connector_sharepoint",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MCPToolExecutionError` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MCPToolExecutionError {
     /// `type`, required.
     /// Default: `"mcp_tool_execution_error"`.
-    #[serde(default)]
     pub r#type: consts::McpToolExecutionError,
     /// `content`, required.
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub content: serde_json::Value,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MCPToolExecutionError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MCPToolExecutionError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MCPToolExecutionError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MCPToolExecutionError, A::Error> {
+                let mut v_type: Option<consts::McpToolExecutionError> = None;
+                let mut v_content: Option<serde_json::Value> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "content" => {
+                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MCPToolExecutionError {
+                    r#type: v_type.unwrap_or_default(),
+                    content: crate::__private::required(v_content, "content")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8483,17 +13606,57 @@ impl Empty for MCPToolExecutionError {
     feature = "responses"
 ))]
 /// The `MCPToolFilter` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct MCPToolFilter {
     /// `tool_names`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_names: Option<Vec<String>>,
     /// `read_only`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MCPToolFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MCPToolFilter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MCPToolFilter` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MCPToolFilter, A::Error> {
+                let mut v_tool_names: Option<Option<Vec<String>>> = None;
+                let mut v_read_only: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "tool_names" => crate::__private::put(
+                            &mut v_tool_names,
+                            map.next_value()?,
+                            "tool_names",
+                        )?,
+                        "read_only" => {
+                            crate::__private::put(&mut v_read_only, map.next_value()?, "read_only")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MCPToolFilter {
+                    tool_names: v_tool_names.unwrap_or_default(),
+                    read_only: v_read_only.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -8537,17 +13700,53 @@ MCPToolApprovalFilter(MCPToolRequireApprovalMCPToolApprovalFilter),
     feature = "responses"
 ))]
 /// Inline schema in `MCPTool`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct MCPToolRequireApprovalMCPToolApprovalFilter {
     /// `always`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub always: Option<MCPToolFilter>,
     /// `never`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub never: Option<MCPToolFilter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MCPToolRequireApprovalMCPToolApprovalFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MCPToolRequireApprovalMCPToolApprovalFilter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MCPToolRequireApprovalMCPToolApprovalFilter` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MCPToolRequireApprovalMCPToolApprovalFilter, A::Error> {
+                let mut v_always: Option<Option<MCPToolFilter>> = None;
+                let mut v_never: Option<Option<MCPToolFilter>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "always" => {
+                            crate::__private::put(&mut v_always, map.next_value()?, "always")?
+                        }
+                        "never" => crate::__private::put(&mut v_never, map.next_value()?, "never")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MCPToolRequireApprovalMCPToolApprovalFilter {
+                    always: v_always.unwrap_or_default(),
+                    never: v_never.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -8585,54 +13784,87 @@ Never = "never",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `Message` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Message {
     /// `type`, required.
     /// Default: `"message"`.
-    #[serde(default)]
     pub r#type: consts::Message,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: MessageStatus,
     /// `role`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub role: MessageRole,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: Vec<MessageContentItem>,
     /// `phase`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<MessagePhase2>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Message {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Message;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Message` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Message, A::Error> {
+                let mut v_type: Option<consts::Message> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_status: Option<MessageStatus> = None;
+                let mut v_role: Option<MessageRole> = None;
+                let mut v_content: Option<Vec<MessageContentItem>> = None;
+                let mut v_phase: Option<Option<MessagePhase2>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "role" => crate::__private::put(
+                            &mut v_role,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "role",
+                        )?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        "phase" => crate::__private::put(&mut v_phase, map.next_value()?, "phase")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Message {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    role: crate::__private::required(v_role, "role")?,
+                    content: crate::__private::required(v_content, "content")?,
+                    phase: v_phase.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -8923,53 +14155,117 @@ Gpt35Turbo16k0613 = "gpt-3.5-turbo-16k-0613",
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModelResponseProperties` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ModelResponseProperties {
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// `top_logprobs`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_logprobs: Option<u64>,
     /// `temperature`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f64>,
     /// `top_p`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f64>,
     /// `user`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// `safety_identifier`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub safety_identifier: Option<String>,
     /// `prompt_cache_key`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_key: Option<String>,
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_retention: Option<ModelResponsePropertiesPromptCacheRetention>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ModelResponseProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModelResponseProperties;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ModelResponseProperties` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModelResponseProperties, A::Error> {
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut v_top_logprobs: Option<Option<u64>> = None;
+                let mut v_temperature: Option<Option<f64>> = None;
+                let mut v_top_p: Option<Option<f64>> = None;
+                let mut v_user: Option<Option<String>> = None;
+                let mut v_safety_identifier: Option<Option<String>> = None;
+                let mut v_prompt_cache_key: Option<Option<String>> = None;
+                let mut v_prompt_cache_retention: Option<
+                    Option<ModelResponsePropertiesPromptCacheRetention>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        "top_logprobs" => crate::__private::put(
+                            &mut v_top_logprobs,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "top_logprobs",
+                        )?,
+                        "temperature" => crate::__private::put(
+                            &mut v_temperature,
+                            map.next_value()?,
+                            "temperature",
+                        )?,
+                        "top_p" => crate::__private::put(&mut v_top_p, map.next_value()?, "top_p")?,
+                        "user" => crate::__private::put(
+                            &mut v_user,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "user",
+                        )?,
+                        "safety_identifier" => crate::__private::put(
+                            &mut v_safety_identifier,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "safety_identifier",
+                        )?,
+                        "prompt_cache_key" => crate::__private::put(
+                            &mut v_prompt_cache_key,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "prompt_cache_key",
+                        )?,
+                        "prompt_cache_retention" => crate::__private::put(
+                            &mut v_prompt_cache_retention,
+                            map.next_value()?,
+                            "prompt_cache_retention",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ModelResponseProperties {
+                    metadata: v_metadata.unwrap_or_default(),
+                    top_logprobs: v_top_logprobs.unwrap_or_default(),
+                    temperature: v_temperature.unwrap_or_default(),
+                    top_p: v_top_p.unwrap_or_default(),
+                    user: v_user.unwrap_or_default(),
+                    safety_identifier: v_safety_identifier.unwrap_or_default(),
+                    prompt_cache_key: v_prompt_cache_key.unwrap_or_default(),
+                    prompt_cache_retention: v_prompt_cache_retention.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -9006,20 +14302,48 @@ pub type ModelResponsePropertiesPromptCacheRetention =
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModerationConfigParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModerationConfigParam {
     /// `mode`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub mode: ModerationMode,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ModerationConfigParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModerationConfigParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ModerationConfigParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModerationConfigParam, A::Error> {
+                let mut v_mode: Option<ModerationMode> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "mode" => crate::__private::put(
+                            &mut v_mode,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "mode",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ModerationConfigParam {
+                    mode: crate::__private::required(v_mode, "mode")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -9057,23 +14381,56 @@ Block = "block",
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModerationParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModerationParam {
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `policy`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<ModerationPolicyParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ModerationParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModerationParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ModerationParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModerationParam, A::Error> {
+                let mut v_model: Option<String> = None;
+                let mut v_policy: Option<Option<ModerationPolicyParam>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "policy" => {
+                            crate::__private::put(&mut v_policy, map.next_value()?, "policy")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ModerationParam {
+                    model: crate::__private::required(v_model, "model")?,
+                    policy: v_policy.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -9090,17 +14447,53 @@ impl Empty for ModerationParam {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModerationPolicyParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ModerationPolicyParam {
     /// `input`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<ModerationConfigParam>,
     /// `output`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<ModerationConfigParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ModerationPolicyParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModerationPolicyParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ModerationPolicyParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModerationPolicyParam, A::Error> {
+                let mut v_input: Option<Option<ModerationConfigParam>> = None;
+                let mut v_output: Option<Option<ModerationConfigParam>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "input" => crate::__private::put(&mut v_input, map.next_value()?, "input")?,
+                        "output" => {
+                            crate::__private::put(&mut v_output, map.next_value()?, "output")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ModerationPolicyParam {
+                    input: v_input.unwrap_or_default(),
+                    output: v_output.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -9117,60 +14510,98 @@ impl Empty for ModerationPolicyParam {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModerationResultBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModerationResultBody {
     /// `type`, required.
     /// Default: `"moderation_result"`.
-    #[serde(default)]
     pub r#type: consts::ModerationResult,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub model: String,
     /// `flagged`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub flagged: bool,
     /// `categories`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub categories: std::collections::BTreeMap<String, bool>,
     /// `category_scores`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub category_scores: std::collections::BTreeMap<String, f64>,
     /// `category_applied_input_types`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub category_applied_input_types: std::collections::BTreeMap<String, Vec<ModerationInputType>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ModerationResultBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModerationResultBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ModerationResultBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModerationResultBody, A::Error> {
+                let mut v_type: Option<consts::ModerationResult> = None;
+                let mut v_model: Option<String> = None;
+                let mut v_flagged: Option<bool> = None;
+                let mut v_categories: Option<std::collections::BTreeMap<String, bool>> = None;
+                let mut v_category_scores: Option<std::collections::BTreeMap<String, f64>> = None;
+                let mut v_category_applied_input_types: Option<
+                    std::collections::BTreeMap<String, Vec<ModerationInputType>>,
+                > = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "model",
+                        )?,
+                        "flagged" => crate::__private::put(
+                            &mut v_flagged,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "flagged",
+                        )?,
+                        "categories" => crate::__private::put(
+                            &mut v_categories,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "categories",
+                        )?,
+                        "category_scores" => crate::__private::put(
+                            &mut v_category_scores,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "category_scores",
+                        )?,
+                        "category_applied_input_types" => crate::__private::put(
+                            &mut v_category_applied_input_types,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "category_applied_input_types",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ModerationResultBody {
+                    r#type: v_type.unwrap_or_default(),
+                    model: crate::__private::required(v_model, "model")?,
+                    flagged: crate::__private::required(v_flagged, "flagged")?,
+                    categories: crate::__private::required(v_categories, "categories")?,
+                    category_scores: crate::__private::required(
+                        v_category_scores,
+                        "category_scores",
+                    )?,
+                    category_applied_input_types: crate::__private::required(
+                        v_category_applied_input_types,
+                        "category_applied_input_types",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -9198,36 +14629,69 @@ impl Empty for ModerationResultBody {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `MoveParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MoveParam {
     /// `type`, required.
     /// Default: `"move"`.
-    #[serde(default)]
     pub r#type: consts::Move,
     /// `x`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub x: i64,
     /// `y`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub y: i64,
     /// `keys`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MoveParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MoveParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MoveParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MoveParam, A::Error> {
+                let mut v_type: Option<consts::Move> = None;
+                let mut v_x: Option<i64> = None;
+                let mut v_y: Option<i64> = None;
+                let mut v_keys: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "x" => crate::__private::put(
+                            &mut v_x,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "x",
+                        )?,
+                        "y" => crate::__private::put(
+                            &mut v_y,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "y",
+                        )?,
+                        "keys" => crate::__private::put(&mut v_keys, map.next_value()?, "keys")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MoveParam {
+                    r#type: v_type.unwrap_or_default(),
+                    x: crate::__private::required(v_x, "x")?,
+                    y: crate::__private::required(v_y, "y")?,
+                    keys: v_keys.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9246,44 +14710,74 @@ impl Empty for MoveParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `NamespaceToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NamespaceToolParam {
     /// `type`, required.
     /// Default: `"namespace"`.
-    #[serde(default)]
     pub r#type: consts::Namespace,
     /// `name`, required.
     /// Constraints: at least 1 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `description`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub description: String,
     /// `tools`, required.
     /// Constraints: at least 1 items.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tools: Vec<NamespaceToolParamToolsItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for NamespaceToolParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = NamespaceToolParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `NamespaceToolParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<NamespaceToolParam, A::Error> {
+                let mut v_type: Option<consts::Namespace> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_description: Option<String> = None;
+                let mut v_tools: Option<Vec<NamespaceToolParamToolsItem>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "description",
+                        )?,
+                        "tools" => crate::__private::put(
+                            &mut v_tools,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tools",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(NamespaceToolParam {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    description: crate::__private::required(v_description, "description")?,
+                    tools: crate::__private::required(v_tools, "tools")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -9313,81 +14807,122 @@ Custom(CustomToolParam) = "custom",
 
 #[cfg(any(feature = "files", feature = "uploads"))]
 /// The `OpenAIFile` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OpenAIFile {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `bytes`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub bytes: i64,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `expires_at`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `filename`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub filename: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::File,
     /// `purpose`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub purpose: OpenAIFilePurpose,
     /// `status`, required.
     /// Deprecated.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: OpenAIFileStatus,
     /// `status_details`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_details: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OpenAIFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OpenAIFile;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OpenAIFile` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OpenAIFile, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_bytes: Option<i64> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_filename: Option<String> = None;
+                let mut v_object: Option<consts::File> = None;
+                let mut v_purpose: Option<OpenAIFilePurpose> = None;
+                let mut v_status: Option<OpenAIFileStatus> = None;
+                let mut v_status_details: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "bytes" => crate::__private::put(
+                            &mut v_bytes,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "bytes",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "filename",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "purpose" => crate::__private::put(
+                            &mut v_purpose,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "purpose",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "status_details" => crate::__private::put(
+                            &mut v_status_details,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "status_details",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OpenAIFile {
+                    id: crate::__private::required(v_id, "id")?,
+                    bytes: crate::__private::required(v_bytes, "bytes")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    expires_at: v_expires_at.unwrap_or_default(),
+                    filename: crate::__private::required(v_filename, "filename")?,
+                    object: v_object.unwrap_or_default(),
+                    purpose: crate::__private::required(v_purpose, "purpose")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    status_details: v_status_details.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "files", feature = "uploads"))]
@@ -9469,47 +15004,82 @@ Desc = "desc",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `OutputMessage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutputMessage {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Message,
     /// `role`, required.
-    #[serde(default)]
     pub role: consts::Assistant,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: Vec<OutputMessageContent>,
     /// `phase`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<MessagePhase>,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: OutputMessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OutputMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OutputMessage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OutputMessage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OutputMessage, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::Message> = None;
+                let mut v_role: Option<consts::Assistant> = None;
+                let mut v_content: Option<Vec<OutputMessageContent>> = None;
+                let mut v_phase: Option<Option<MessagePhase>> = None;
+                let mut v_status: Option<OutputMessageStatus> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "role" => crate::__private::put(&mut v_role, map.next_value()?, "role")?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        "phase" => crate::__private::put(&mut v_phase, map.next_value()?, "phase")?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OutputMessage {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    role: v_role.unwrap_or_default(),
+                    content: crate::__private::required(v_content, "content")?,
+                    phase: v_phase.unwrap_or_default(),
+                    status: crate::__private::required(v_status, "status")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9550,51 +15120,81 @@ pub type ParallelToolCalls = bool;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `Program` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Program {
     /// `type`, required.
     /// Default: `"program"`.
-    #[serde(default)]
     pub r#type: consts::Program,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub code: String,
     /// `fingerprint`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub fingerprint: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Program {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Program;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Program` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Program, A::Error> {
+                let mut v_type: Option<consts::Program> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_code: Option<String> = None;
+                let mut v_fingerprint: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "code",
+                        )?,
+                        "fingerprint" => crate::__private::put(
+                            &mut v_fingerprint,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "fingerprint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Program {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    code: crate::__private::required(v_code, "code")?,
+                    fingerprint: crate::__private::required(v_fingerprint, "fingerprint")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9614,54 +15214,84 @@ impl Empty for Program {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ProgramItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProgramItemParam {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
     /// Default: `"program"`.
-    #[serde(default)]
     pub r#type: consts::Program,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `code`, required.
     /// Constraints: at most 10485760 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub code: String,
     /// `fingerprint`, required.
     /// Constraints: at most 10485760 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub fingerprint: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProgramItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProgramItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProgramItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProgramItemParam, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::Program> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_code: Option<String> = None;
+                let mut v_fingerprint: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "code",
+                        )?,
+                        "fingerprint" => crate::__private::put(
+                            &mut v_fingerprint,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "fingerprint",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProgramItemParam {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    code: crate::__private::required(v_code, "code")?,
+                    fingerprint: crate::__private::required(v_fingerprint, "fingerprint")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9681,51 +15311,81 @@ impl Empty for ProgramItemParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ProgramOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProgramOutput {
     /// `type`, required.
     /// Default: `"program_output"`.
-    #[serde(default)]
     pub r#type: consts::ProgramOutput,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `result`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub result: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: ProgramOutputStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProgramOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProgramOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProgramOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProgramOutput, A::Error> {
+                let mut v_type: Option<consts::ProgramOutput> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_result: Option<String> = None;
+                let mut v_status: Option<ProgramOutputStatus> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "result" => crate::__private::put(
+                            &mut v_result,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "result",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProgramOutput {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    result: crate::__private::required(v_result, "result")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9745,53 +15405,83 @@ impl Empty for ProgramOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ProgramOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProgramOutputItemParam {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
     /// Default: `"program_output"`.
-    #[serde(default)]
     pub r#type: consts::ProgramOutput,
     /// `call_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `result`, required.
     /// Constraints: at most 10485760 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub result: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: ProgramOutputItemStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProgramOutputItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProgramOutputItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProgramOutputItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProgramOutputItemParam, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::ProgramOutput> = None;
+                let mut v_call_id: Option<String> = None;
+                let mut v_result: Option<String> = None;
+                let mut v_status: Option<ProgramOutputItemStatus> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "result" => crate::__private::put(
+                            &mut v_result,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "result",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProgramOutputItemParam {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    result: crate::__private::required(v_result, "result")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9833,24 +15523,54 @@ Incomplete = "incomplete",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ProgramToolCallCaller` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProgramToolCallCaller {
     /// `type`, required.
     /// Default: `"program"`.
-    #[serde(default)]
     pub r#type: consts::Program,
     /// `caller_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub caller_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProgramToolCallCaller {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProgramToolCallCaller;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProgramToolCallCaller` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProgramToolCallCaller, A::Error> {
+                let mut v_type: Option<consts::Program> = None;
+                let mut v_caller_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "caller_id" => crate::__private::put(
+                            &mut v_caller_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "caller_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProgramToolCallCaller {
+                    r#type: v_type.unwrap_or_default(),
+                    caller_id: crate::__private::required(v_caller_id, "caller_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9867,25 +15587,55 @@ impl Empty for ProgramToolCallCaller {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ProgramToolCallCallerParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProgramToolCallCallerParam {
     /// `type`, required.
     /// Default: `"program"`.
-    #[serde(default)]
     pub r#type: consts::Program,
     /// `caller_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub caller_id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProgramToolCallCallerParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProgramToolCallCallerParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProgramToolCallCallerParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProgramToolCallCallerParam, A::Error> {
+                let mut v_type: Option<consts::Program> = None;
+                let mut v_caller_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "caller_id" => crate::__private::put(
+                            &mut v_caller_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "caller_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProgramToolCallCallerParam {
+                    r#type: v_type.unwrap_or_default(),
+                    caller_id: crate::__private::required(v_caller_id, "caller_id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -9902,15 +15652,45 @@ impl Empty for ProgramToolCallCallerParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ProgrammaticToolCallingParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ProgrammaticToolCallingParam {
     /// `type`, required.
     /// Default: `"programmatic_tool_calling"`.
-    #[serde(default)]
     pub r#type: consts::ProgrammaticToolCalling,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ProgrammaticToolCallingParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ProgrammaticToolCallingParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ProgrammaticToolCallingParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ProgrammaticToolCallingParam, A::Error> {
+                let mut v_type: Option<consts::ProgrammaticToolCalling> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ProgrammaticToolCallingParam {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -9926,30 +15706,66 @@ impl Empty for ProgrammaticToolCallingParam {
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
 /// The `Prompt` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Prompt {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `version`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// `variables`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub variables: Option<ResponsePromptVariables>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Prompt {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Prompt;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Prompt` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Prompt, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_version: Option<Option<String>> = None;
+                let mut v_variables: Option<Option<ResponsePromptVariables>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "version" => crate::__private::put(
+                            &mut v_version,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "version",
+                        )?,
+                        "variables" => {
+                            crate::__private::put(&mut v_variables, map.next_value()?, "variables")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Prompt {
+                    id: crate::__private::required(v_id, "id")?,
+                    version: v_version.unwrap_or_default(),
+                    variables: v_variables.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -9972,15 +15788,45 @@ impl Empty for Prompt {
     feature = "responses"
 ))]
 /// The `PromptCacheBreakpointParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct PromptCacheBreakpointParam {
     /// `mode`, required.
     /// Default: `"explicit"`.
-    #[serde(default)]
     pub mode: consts::Explicit,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for PromptCacheBreakpointParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PromptCacheBreakpointParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `PromptCacheBreakpointParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PromptCacheBreakpointParam, A::Error> {
+                let mut v_mode: Option<consts::Explicit> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "mode" => crate::__private::put(&mut v_mode, map.next_value()?, "mode")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(PromptCacheBreakpointParam {
+                    mode: v_mode.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -10012,17 +15858,51 @@ Explicit = "explicit",
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `PromptCacheOptionsParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct PromptCacheOptionsParam {
     /// `ttl`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl: Option<PromptCacheTTLEnum>,
     /// `mode`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<PromptCacheModeEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for PromptCacheOptionsParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = PromptCacheOptionsParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `PromptCacheOptionsParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PromptCacheOptionsParam, A::Error> {
+                let mut v_ttl: Option<Option<PromptCacheTTLEnum>> = None;
+                let mut v_mode: Option<Option<PromptCacheModeEnum>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "ttl" => crate::__private::put(&mut v_ttl, map.next_value()?, "ttl")?,
+                        "mode" => crate::__private::put(&mut v_mode, map.next_value()?, "mode")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(PromptCacheOptionsParam {
+                    ttl: v_ttl.unwrap_or_default(),
+                    mode: v_mode.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
@@ -10059,20 +15939,67 @@ Default20241115 = "default-2024-11-15",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `RankingOptions` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RankingOptions {
     /// `ranker`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranker: Option<RankerVersionType>,
     /// `score_threshold`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub score_threshold: Option<f64>,
     /// `hybrid_search`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hybrid_search: Option<HybridSearchOptions>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RankingOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RankingOptions;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RankingOptions` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RankingOptions, A::Error> {
+                let mut v_ranker: Option<Option<RankerVersionType>> = None;
+                let mut v_score_threshold: Option<Option<f64>> = None;
+                let mut v_hybrid_search: Option<Option<HybridSearchOptions>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "ranker" => {
+                            crate::__private::put(&mut v_ranker, map.next_value()?, "ranker")?
+                        }
+                        "score_threshold" => crate::__private::put(
+                            &mut v_score_threshold,
+                            map.next_value()?,
+                            "score_threshold",
+                        )?,
+                        "hybrid_search" => crate::__private::put(
+                            &mut v_hybrid_search,
+                            map.next_value()?,
+                            "hybrid_search",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RankingOptions {
+                    ranker: v_ranker.unwrap_or_default(),
+                    score_threshold: v_score_threshold.unwrap_or_default(),
+                    hybrid_search: v_hybrid_search.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -10090,19 +16017,59 @@ impl Empty for RankingOptions {
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 /// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeBetaResponseUsageOutputTokenDetails {
     /// `text_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_tokens: Option<i64>,
     /// `audio_tokens`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_tokens: Option<i64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaResponseUsageOutputTokenDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaResponseUsageOutputTokenDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaResponseUsageOutputTokenDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaResponseUsageOutputTokenDetails, A::Error> {
+                let mut v_text_tokens: Option<Option<i64>> = None;
+                let mut v_audio_tokens: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "text_tokens" => crate::__private::put(
+                            &mut v_text_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "text_tokens",
+                        )?,
+                        "audio_tokens" => crate::__private::put(
+                            &mut v_audio_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "audio_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaResponseUsageOutputTokenDetails {
+                    text_tokens: v_text_tokens.unwrap_or_default(),
+                    audio_tokens: v_audio_tokens.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -10146,45 +16113,88 @@ Max = "max",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ReasoningItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReasoningItem {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Reasoning,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `encrypted_content`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypted_content: Option<String>,
     /// `summary`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub summary: Vec<SummaryTextContent>,
     /// `content`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<Vec<ReasoningTextContent>>,
     /// `status`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ReasoningItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ReasoningItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ReasoningItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ReasoningItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ReasoningItem, A::Error> {
+                let mut v_type: Option<consts::Reasoning> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_encrypted_content: Option<Option<String>> = None;
+                let mut v_summary: Option<Vec<SummaryTextContent>> = None;
+                let mut v_content: Option<Option<Vec<ReasoningTextContent>>> = None;
+                let mut v_status: Option<Option<ReasoningItemStatus>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "encrypted_content" => crate::__private::put(
+                            &mut v_encrypted_content,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "encrypted_content",
+                        )?,
+                        "summary" => crate::__private::put(
+                            &mut v_summary,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "summary",
+                        )?,
+                        "content" => {
+                            crate::__private::put(&mut v_content, map.next_value()?, "content")?
+                        }
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ReasoningItem {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    encrypted_content: v_encrypted_content.unwrap_or_default(),
+                    summary: crate::__private::required(v_summary, "summary")?,
+                    content: v_content.unwrap_or_default(),
+                    status: v_status.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10221,14 +16231,44 @@ pub type ReasoningItemStatus = ComputerToolCallStatus;
     feature = "responses"
 ))]
 /// The `ResponseFormatJsonObject` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ResponseFormatJsonObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::JsonObject,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ResponseFormatJsonObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ResponseFormatJsonObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ResponseFormatJsonObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResponseFormatJsonObject, A::Error> {
+                let mut v_type: Option<consts::JsonObject> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ResponseFormatJsonObject {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -10249,23 +16289,53 @@ impl Empty for ResponseFormatJsonObject {
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 /// The `ResponseFormatJsonSchema` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResponseFormatJsonSchema {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::JsonSchema,
     /// `json_schema`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub json_schema: ResponseFormatJsonSchemaJsonSchema,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ResponseFormatJsonSchema {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ResponseFormatJsonSchema;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ResponseFormatJsonSchema` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResponseFormatJsonSchema, A::Error> {
+                let mut v_type: Option<consts::JsonSchema> = None;
+                let mut v_json_schema: Option<ResponseFormatJsonSchemaJsonSchema> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "json_schema" => crate::__private::put(
+                            &mut v_json_schema,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "json_schema",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ResponseFormatJsonSchema {
+                    r#type: v_type.unwrap_or_default(),
+                    json_schema: crate::__private::required(v_json_schema, "json_schema")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -10282,33 +16352,74 @@ impl Empty for ResponseFormatJsonSchema {
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 /// Inline schema in `ResponseFormatJsonSchema`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResponseFormatJsonSchemaJsonSchema {
     /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `schema`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<ResponseFormatJsonSchemaSchema>,
     /// `strict`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ResponseFormatJsonSchemaJsonSchema {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ResponseFormatJsonSchemaJsonSchema;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ResponseFormatJsonSchemaJsonSchema` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResponseFormatJsonSchemaJsonSchema, A::Error> {
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_schema: Option<Option<ResponseFormatJsonSchemaSchema>> = None;
+                let mut v_strict: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "schema" => {
+                            crate::__private::put(&mut v_schema, map.next_value()?, "schema")?
+                        }
+                        "strict" => {
+                            crate::__private::put(&mut v_strict, map.next_value()?, "strict")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ResponseFormatJsonSchemaJsonSchema {
+                    description: v_description.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    schema: v_schema.unwrap_or_default(),
+                    strict: v_strict.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
@@ -10341,14 +16452,44 @@ pub type ResponseFormatJsonSchemaSchema = serde_json::Value;
     feature = "responses"
 ))]
 /// The `ResponseFormatText` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ResponseFormatText {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Text,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ResponseFormatText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ResponseFormatText;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ResponseFormatText` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResponseFormatText, A::Error> {
+                let mut v_type: Option<consts::Text> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ResponseFormatText {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -10395,15 +16536,45 @@ impl From<&str> for ResponsePromptVariablesValue {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ScreenshotParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ScreenshotParam {
     /// `type`, required.
     /// Default: `"screenshot"`.
-    #[serde(default)]
     pub r#type: consts::Screenshot,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ScreenshotParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ScreenshotParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ScreenshotParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ScreenshotParam, A::Error> {
+                let mut v_type: Option<consts::Screenshot> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ScreenshotParam {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10419,54 +16590,87 @@ impl Empty for ScreenshotParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ScrollParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScrollParam {
     /// `type`, required.
     /// Default: `"scroll"`.
-    #[serde(default)]
     pub r#type: consts::Scroll,
     /// `x`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub x: i64,
     /// `y`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub y: i64,
     /// `scroll_x`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub scroll_x: i64,
     /// `scroll_y`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub scroll_y: i64,
     /// `keys`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keys: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ScrollParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ScrollParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ScrollParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ScrollParam, A::Error> {
+                let mut v_type: Option<consts::Scroll> = None;
+                let mut v_x: Option<i64> = None;
+                let mut v_y: Option<i64> = None;
+                let mut v_scroll_x: Option<i64> = None;
+                let mut v_scroll_y: Option<i64> = None;
+                let mut v_keys: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "x" => crate::__private::put(
+                            &mut v_x,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "x",
+                        )?,
+                        "y" => crate::__private::put(
+                            &mut v_y,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "y",
+                        )?,
+                        "scroll_x" => crate::__private::put(
+                            &mut v_scroll_x,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "scroll_x",
+                        )?,
+                        "scroll_y" => crate::__private::put(
+                            &mut v_scroll_y,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "scroll_y",
+                        )?,
+                        "keys" => crate::__private::put(&mut v_keys, map.next_value()?, "keys")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ScrollParam {
+                    r#type: v_type.unwrap_or_default(),
+                    x: crate::__private::required(v_x, "x")?,
+                    y: crate::__private::required(v_y, "y")?,
+                    scroll_x: crate::__private::required(v_scroll_x, "scroll_x")?,
+                    scroll_y: crate::__private::required(v_scroll_y, "scroll_y")?,
+                    keys: v_keys.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10516,32 +16720,65 @@ High = "high",
     feature = "responses"
 ))]
 /// The `SkillReferenceParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SkillReferenceParam {
     /// `type`, required.
     /// Default: `"skill_reference"`.
-    #[serde(default)]
     pub r#type: consts::SkillReference,
     /// `skill_id`, required.
     /// Constraints: at least 1 characters, at most 64 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub skill_id: String,
     /// `version`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for SkillReferenceParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SkillReferenceParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `SkillReferenceParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SkillReferenceParam, A::Error> {
+                let mut v_type: Option<consts::SkillReference> = None;
+                let mut v_skill_id: Option<String> = None;
+                let mut v_version: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "skill_id" => crate::__private::put(
+                            &mut v_skill_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "skill_id",
+                        )?,
+                        "version" => crate::__private::put(
+                            &mut v_version,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "version",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(SkillReferenceParam {
+                    r#type: v_type.unwrap_or_default(),
+                    skill_id: crate::__private::required(v_skill_id, "skill_id")?,
+                    version: v_version.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(
@@ -10583,24 +16820,54 @@ impl From<&str> for StopConfiguration {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `SummaryTextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SummaryTextContent {
     /// `type`, required.
     /// Default: `"summary_text"`.
-    #[serde(default)]
     pub r#type: consts::SummaryText,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for SummaryTextContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SummaryTextContent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `SummaryTextContent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SummaryTextContent, A::Error> {
+                let mut v_type: Option<consts::SummaryText> = None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(SummaryTextContent {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10617,24 +16884,54 @@ impl Empty for SummaryTextContent {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `TextContent` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TextContent {
     /// `type`, required.
     /// Default: `"text"`.
-    #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TextContent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TextContent;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TextContent` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TextContent, A::Error> {
+                let mut v_type: Option<consts::Text> = None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TextContent {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10664,42 +16961,80 @@ JsonObject(ResponseFormatJsonObject) = "json_object",
 
 #[cfg(any(feature = "evals", feature = "responses"))]
 /// The `TextResponseFormatJsonSchema` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TextResponseFormatJsonSchema {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::JsonSchema,
     /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `schema`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub schema: ResponseFormatJsonSchemaSchema,
     /// `strict`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TextResponseFormatJsonSchema {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TextResponseFormatJsonSchema;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TextResponseFormatJsonSchema` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TextResponseFormatJsonSchema, A::Error> {
+                let mut v_type: Option<consts::JsonSchema> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_schema: Option<ResponseFormatJsonSchemaSchema> = None;
+                let mut v_strict: Option<Option<bool>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "schema" => crate::__private::put(
+                            &mut v_schema,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "schema",
+                        )?,
+                        "strict" => {
+                            crate::__private::put(&mut v_strict, map.next_value()?, "strict")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TextResponseFormatJsonSchema {
+                    r#type: v_type.unwrap_or_default(),
+                    description: v_description.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    schema: crate::__private::required(v_schema, "schema")?,
+                    strict: v_strict.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "evals", feature = "responses"))]
@@ -10780,23 +17115,53 @@ Program(ProgramToolCallCallerParam) = "program",
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
 /// The `ToolChoiceFunction` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolChoiceFunction {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Function,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ToolChoiceFunction {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ToolChoiceFunction;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ToolChoiceFunction` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ToolChoiceFunction, A::Error> {
+                let mut v_type: Option<consts::Function> = None;
+                let mut v_name: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ToolChoiceFunction {
+                    r#type: v_type.unwrap_or_default(),
+                    name: crate::__private::required(v_name, "name")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -10813,30 +17178,63 @@ impl Empty for ToolChoiceFunction {
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
 /// The `ToolChoiceMCP` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolChoiceMCP {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Mcp,
     /// `server_label`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub server_label: String,
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ToolChoiceMCP {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ToolChoiceMCP;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ToolChoiceMCP` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ToolChoiceMCP, A::Error> {
+                let mut v_type: Option<consts::Mcp> = None;
+                let mut v_server_label: Option<String> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "server_label" => crate::__private::put(
+                            &mut v_server_label,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "server_label",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ToolChoiceMCP {
+                    r#type: v_type.unwrap_or_default(),
+                    server_label: crate::__private::required(v_server_label, "server_label")?,
+                    name: v_name.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
@@ -10867,62 +17265,98 @@ Required = "required",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ToolSearchCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolSearchCall {
     /// `type`, required.
     /// Default: `"tool_search_call"`.
-    #[serde(default)]
     pub r#type: consts::ToolSearchCall,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `call_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub call_id: Option<String>,
     /// `execution`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub execution: ToolSearchExecutionType,
     /// `arguments`, required.
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub arguments: serde_json::Value,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: FunctionCallStatus,
     /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ToolSearchCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ToolSearchCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ToolSearchCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ToolSearchCall, A::Error> {
+                let mut v_type: Option<consts::ToolSearchCall> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_call_id: Option<Option<String>> = None;
+                let mut v_execution: Option<ToolSearchExecutionType> = None;
+                let mut v_arguments: Option<serde_json::Value> = None;
+                let mut v_status: Option<FunctionCallStatus> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "call_id",
+                        )?,
+                        "execution" => crate::__private::put(
+                            &mut v_execution,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "execution",
+                        )?,
+                        "arguments" => {
+                            crate::__private::put(&mut v_arguments, map.next_value()?, "arguments")?
+                        }
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ToolSearchCall {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    call_id: crate::__private::or_absent(v_call_id),
+                    execution: crate::__private::required(v_execution, "execution")?,
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    created_by: v_created_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -10952,44 +17386,90 @@ impl Empty for ToolSearchCall {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ToolSearchCallItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolSearchCallItemParam {
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"tool_search_call"`.
-    #[serde(default)]
     pub r#type: consts::ToolSearchCall,
     /// `execution`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<ToolSearchExecutionType>,
     /// `arguments`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub arguments: EmptyModelParam,
     /// `status`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ToolSearchCallItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ToolSearchCallItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ToolSearchCallItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ToolSearchCallItemParam, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_call_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ToolSearchCall> = None;
+                let mut v_execution: Option<Option<ToolSearchExecutionType>> = None;
+                let mut v_arguments: Option<EmptyModelParam> = None;
+                let mut v_status: Option<Option<FunctionCallItemStatus>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "call_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "execution" => {
+                            crate::__private::put(&mut v_execution, map.next_value()?, "execution")?
+                        }
+                        "arguments" => crate::__private::put(
+                            &mut v_arguments,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "arguments",
+                        )?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ToolSearchCallItemParam {
+                    id: v_id.unwrap_or_default(),
+                    call_id: v_call_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    execution: v_execution.unwrap_or_default(),
+                    arguments: crate::__private::required(v_arguments, "arguments")?,
+                    status: v_status.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11022,68 +17502,100 @@ Client = "client",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ToolSearchOutput` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolSearchOutput {
     /// `type`, required.
     /// Default: `"tool_search_output"`.
-    #[serde(default)]
     pub r#type: consts::ToolSearchOutput,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `call_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub call_id: Option<String>,
     /// `execution`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub execution: ToolSearchExecutionType,
     /// `tools`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tools: Vec<Tool>,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: FunctionCallOutputStatusEnum,
     /// `created_by`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ToolSearchOutput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ToolSearchOutput;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ToolSearchOutput` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ToolSearchOutput, A::Error> {
+                let mut v_type: Option<consts::ToolSearchOutput> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_call_id: Option<Option<String>> = None;
+                let mut v_execution: Option<ToolSearchExecutionType> = None;
+                let mut v_tools: Option<Vec<Tool>> = None;
+                let mut v_status: Option<FunctionCallOutputStatusEnum> = None;
+                let mut v_created_by: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "call_id",
+                        )?,
+                        "execution" => crate::__private::put(
+                            &mut v_execution,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "execution",
+                        )?,
+                        "tools" => crate::__private::put(
+                            &mut v_tools,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tools",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "created_by" => crate::__private::put(
+                            &mut v_created_by,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "created_by",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ToolSearchOutput {
+                    r#type: v_type.unwrap_or_default(),
+                    id: crate::__private::required(v_id, "id")?,
+                    call_id: crate::__private::or_absent(v_call_id),
+                    execution: crate::__private::required(v_execution, "execution")?,
+                    tools: crate::__private::required(v_tools, "tools")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    created_by: v_created_by.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11113,44 +17625,90 @@ impl Empty for ToolSearchOutput {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ToolSearchOutputItemParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ToolSearchOutputItemParam {
     /// `id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `call_id`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// `type`, required.
     /// Default: `"tool_search_output"`.
-    #[serde(default)]
     pub r#type: consts::ToolSearchOutput,
     /// `execution`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<ToolSearchExecutionType>,
     /// `tools`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub tools: Vec<Tool>,
     /// `status`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<FunctionCallItemStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ToolSearchOutputItemParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ToolSearchOutputItemParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ToolSearchOutputItemParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ToolSearchOutputItemParam, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_call_id: Option<Option<String>> = None;
+                let mut v_type: Option<consts::ToolSearchOutput> = None;
+                let mut v_execution: Option<Option<ToolSearchExecutionType>> = None;
+                let mut v_tools: Option<Vec<Tool>> = None;
+                let mut v_status: Option<Option<FunctionCallItemStatus>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "call_id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "execution" => {
+                            crate::__private::put(&mut v_execution, map.next_value()?, "execution")?
+                        }
+                        "tools" => crate::__private::put(
+                            &mut v_tools,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "tools",
+                        )?,
+                        "status" => {
+                            crate::__private::put(&mut v_status, map.next_value()?, "status")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ToolSearchOutputItemParam {
+                    id: v_id.unwrap_or_default(),
+                    call_id: v_call_id.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    execution: v_execution.unwrap_or_default(),
+                    tools: crate::__private::required(v_tools, "tools")?,
+                    status: v_status.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11172,28 +17730,73 @@ impl Empty for ToolSearchOutputItemParam {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `ToolSearchToolParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ToolSearchToolParam {
     /// `type`, required.
     /// Default: `"tool_search"`.
-    #[serde(default)]
     pub r#type: consts::ToolSearch,
     /// `execution`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution: Option<ToolSearchExecutionType>,
     /// `description`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `parameters`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<EmptyModelParam>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ToolSearchToolParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ToolSearchToolParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ToolSearchToolParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ToolSearchToolParam, A::Error> {
+                let mut v_type: Option<consts::ToolSearch> = None;
+                let mut v_execution: Option<Option<ToolSearchExecutionType>> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_parameters: Option<Option<EmptyModelParam>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "execution" => {
+                            crate::__private::put(&mut v_execution, map.next_value()?, "execution")?
+                        }
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "parameters" => crate::__private::put(
+                            &mut v_parameters,
+                            map.next_value()?,
+                            "parameters",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ToolSearchToolParam {
+                    r#type: v_type.unwrap_or_default(),
+                    execution: v_execution.unwrap_or_default(),
+                    description: v_description.unwrap_or_default(),
+                    parameters: v_parameters.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -11212,23 +17815,53 @@ impl Empty for ToolSearchToolParam {
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 /// The `TranscriptTextUsageDuration` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TranscriptTextUsageDuration {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Duration,
     /// `seconds`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub seconds: f64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TranscriptTextUsageDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TranscriptTextUsageDuration;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TranscriptTextUsageDuration` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TranscriptTextUsageDuration, A::Error> {
+                let mut v_type: Option<consts::Duration> = None;
+                let mut v_seconds: Option<f64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "seconds" => crate::__private::put(
+                            &mut v_seconds,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "seconds",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TranscriptTextUsageDuration {
+                    r#type: v_type.unwrap_or_default(),
+                    seconds: crate::__private::required(v_seconds, "seconds")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -11245,44 +17878,83 @@ impl Empty for TranscriptTextUsageDuration {
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 /// The `TranscriptTextUsageTokens` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TranscriptTextUsageTokens {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Tokens,
     /// `input_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub input_tokens: i64,
     /// `input_token_details`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_token_details: Option<TranscriptTextUsageTokensInputTokenDetails>,
     /// `output_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub output_tokens: i64,
     /// `total_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TranscriptTextUsageTokens {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TranscriptTextUsageTokens;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TranscriptTextUsageTokens` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TranscriptTextUsageTokens, A::Error> {
+                let mut v_type: Option<consts::Tokens> = None;
+                let mut v_input_tokens: Option<i64> = None;
+                let mut v_input_token_details: Option<
+                    Option<TranscriptTextUsageTokensInputTokenDetails>,
+                > = None;
+                let mut v_output_tokens: Option<i64> = None;
+                let mut v_total_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "input_tokens" => crate::__private::put(
+                            &mut v_input_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "input_tokens",
+                        )?,
+                        "input_token_details" => crate::__private::put(
+                            &mut v_input_token_details,
+                            map.next_value()?,
+                            "input_token_details",
+                        )?,
+                        "output_tokens" => crate::__private::put(
+                            &mut v_output_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "output_tokens",
+                        )?,
+                        "total_tokens" => crate::__private::put(
+                            &mut v_total_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TranscriptTextUsageTokens {
+                    r#type: v_type.unwrap_or_default(),
+                    input_tokens: crate::__private::required(v_input_tokens, "input_tokens")?,
+                    input_token_details: v_input_token_details.unwrap_or_default(),
+                    output_tokens: crate::__private::required(v_output_tokens, "output_tokens")?,
+                    total_tokens: crate::__private::required(v_total_tokens, "total_tokens")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -11312,20 +17984,48 @@ pub type TranscriptTextUsageTokensInputTokenDetails = RealtimeBetaResponseUsageO
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
 /// The `TranscriptionLanguage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TranscriptionLanguage {
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub code: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TranscriptionLanguage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TranscriptionLanguage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TranscriptionLanguage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TranscriptionLanguage, A::Error> {
+                let mut v_code: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "code",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TranscriptionLanguage {
+                    code: crate::__private::required(v_code, "code")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "realtime"))]
@@ -11341,24 +18041,54 @@ impl Empty for TranscriptionLanguage {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `TypeParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TypeParam {
     /// `type`, required.
     /// Default: `"type"`.
-    #[serde(default)]
     pub r#type: consts::Type,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for TypeParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = TypeParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `TypeParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TypeParam, A::Error> {
+                let mut v_type: Option<consts::Type> = None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(TypeParam {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11436,20 +18166,48 @@ VoiceIdsShared(VoiceIdsShared),
 
 #[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
 /// Inline schema in `VoiceIdsOrCustomVoice`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VoiceIdsOrCustomVoiceId {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VoiceIdsOrCustomVoiceId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VoiceIdsOrCustomVoiceId;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VoiceIdsOrCustomVoiceId` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VoiceIdsOrCustomVoiceId, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VoiceIdsOrCustomVoiceId {
+                    id: crate::__private::required(v_id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
@@ -11492,15 +18250,45 @@ Cedar = "cedar",
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `WaitParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct WaitParam {
     /// `type`, required.
     /// Default: `"wait"`.
-    #[serde(default)]
     pub r#type: consts::Wait,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WaitParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WaitParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WaitParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WaitParam, A::Error> {
+                let mut v_type: Option<consts::Wait> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WaitParam {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11516,32 +18304,62 @@ impl Empty for WaitParam {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `WebSearchActionFind` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebSearchActionFind {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FindInPage,
     /// `url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub url: String,
     /// `pattern`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub pattern: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebSearchActionFind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebSearchActionFind;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebSearchActionFind` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebSearchActionFind, A::Error> {
+                let mut v_type: Option<consts::FindInPage> = None;
+                let mut v_url: Option<String> = None;
+                let mut v_pattern: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "url" => crate::__private::put(
+                            &mut v_url,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "url",
+                        )?,
+                        "pattern" => crate::__private::put(
+                            &mut v_pattern,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "pattern",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebSearchActionFind {
+                    r#type: v_type.unwrap_or_default(),
+                    url: crate::__private::required(v_url, "url")?,
+                    pattern: crate::__private::required(v_pattern, "pattern")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11559,21 +18377,54 @@ impl Empty for WebSearchActionFind {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `WebSearchActionOpenPage` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct WebSearchActionOpenPage {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::OpenPage,
     /// `url`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebSearchActionOpenPage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebSearchActionOpenPage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebSearchActionOpenPage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebSearchActionOpenPage, A::Error> {
+                let mut v_type: Option<consts::OpenPage> = None;
+                let mut v_url: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "url" => crate::__private::put(
+                            &mut v_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "url",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebSearchActionOpenPage {
+                    r#type: v_type.unwrap_or_default(),
+                    url: v_url.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11590,28 +18441,71 @@ impl Empty for WebSearchActionOpenPage {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `WebSearchActionSearch` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct WebSearchActionSearch {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Search,
     /// `query`, optional.
     /// Deprecated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// `queries`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub queries: Option<Vec<String>>,
     /// `sources`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sources: Option<Vec<WebSearchActionSearchSourcesItem>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebSearchActionSearch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebSearchActionSearch;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebSearchActionSearch` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebSearchActionSearch, A::Error> {
+                let mut v_type: Option<consts::Search> = None;
+                let mut v_query: Option<Option<String>> = None;
+                let mut v_queries: Option<Option<Vec<String>>> = None;
+                let mut v_sources: Option<Option<Vec<WebSearchActionSearchSourcesItem>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "query" => crate::__private::put(
+                            &mut v_query,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "query",
+                        )?,
+                        "queries" => {
+                            crate::__private::put(&mut v_queries, map.next_value()?, "queries")?
+                        }
+                        "sources" => {
+                            crate::__private::put(&mut v_sources, map.next_value()?, "sources")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebSearchActionSearch {
+                    r#type: v_type.unwrap_or_default(),
+                    query: v_query.unwrap_or_default(),
+                    queries: v_queries.unwrap_or_default(),
+                    sources: v_sources.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11630,23 +18524,53 @@ impl Empty for WebSearchActionSearch {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Inline schema in `WebSearchActionSearch`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebSearchActionSearchSourcesItem {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Url,
     /// `url`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub url: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebSearchActionSearchSourcesItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebSearchActionSearchSourcesItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebSearchActionSearchSourcesItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebSearchActionSearchSourcesItem, A::Error> {
+                let mut v_type: Option<consts::Url> = None;
+                let mut v_url: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "url" => crate::__private::put(
+                            &mut v_url,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "url",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebSearchActionSearchSourcesItem {
+                    r#type: v_type.unwrap_or_default(),
+                    url: crate::__private::required(v_url, "url")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11663,43 +18587,86 @@ impl Empty for WebSearchActionSearchSourcesItem {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `WebSearchApproximateLocation` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct WebSearchApproximateLocation {
     /// `type`, optional.
     /// Default: `"approximate"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<consts::Approximate>,
     /// `country`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// `region`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// `city`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// `timezone`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebSearchApproximateLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebSearchApproximateLocation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebSearchApproximateLocation` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebSearchApproximateLocation, A::Error> {
+                let mut v_type: Option<Option<consts::Approximate>> = None;
+                let mut v_country: Option<Option<String>> = None;
+                let mut v_region: Option<Option<String>> = None;
+                let mut v_city: Option<Option<String>> = None;
+                let mut v_timezone: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "country" => crate::__private::put(
+                            &mut v_country,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "country",
+                        )?,
+                        "region" => crate::__private::put(
+                            &mut v_region,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "region",
+                        )?,
+                        "city" => crate::__private::put(
+                            &mut v_city,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "city",
+                        )?,
+                        "timezone" => crate::__private::put(
+                            &mut v_timezone,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "timezone",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebSearchApproximateLocation {
+                    r#type: v_type.unwrap_or_default(),
+                    country: v_country.unwrap_or_default(),
+                    region: v_region.unwrap_or_default(),
+                    city: v_city.unwrap_or_default(),
+                    timezone: v_timezone.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -11719,30 +18686,79 @@ impl Empty for WebSearchApproximateLocation {
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `WebSearchPreviewTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebSearchPreviewTool {
     /// `type`, required.
     /// Default: `"web_search_preview"`.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: WebSearchPreviewToolType,
     /// `user_location`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_location: Option<ApproximateLocation>,
     /// `search_context_size`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_context_size: Option<SearchContextSize>,
     /// `search_content_types`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_content_types: Option<Vec<SearchContentType>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebSearchPreviewTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebSearchPreviewTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebSearchPreviewTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebSearchPreviewTool, A::Error> {
+                let mut v_type: Option<WebSearchPreviewToolType> = None;
+                let mut v_user_location: Option<Option<ApproximateLocation>> = None;
+                let mut v_search_context_size: Option<Option<SearchContextSize>> = None;
+                let mut v_search_content_types: Option<Option<Vec<SearchContentType>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        "user_location" => crate::__private::put(
+                            &mut v_user_location,
+                            map.next_value()?,
+                            "user_location",
+                        )?,
+                        "search_context_size" => crate::__private::put(
+                            &mut v_search_context_size,
+                            map.next_value()?,
+                            "search_context_size",
+                        )?,
+                        "search_content_types" => crate::__private::put(
+                            &mut v_search_content_types,
+                            map.next_value()?,
+                            "search_content_types",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebSearchPreviewTool {
+                    r#type: crate::__private::required(v_type, "type")?,
+                    user_location: v_user_location.unwrap_or_default(),
+                    search_context_size: v_search_context_size.unwrap_or_default(),
+                    search_content_types: v_search_content_types.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -11778,35 +18794,90 @@ WebSearchPreview20250311 = "web_search_preview_2025_03_11",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `WebSearchTool` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebSearchTool {
     /// `type`, required.
     /// Default: `"web_search"`.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#type: WebSearchToolType,
     /// `external_web_access`, optional.
     /// Default: `true`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_web_access: Option<bool>,
     /// `filters`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<WebSearchToolFilters>,
     /// `user_location`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_location: Option<WebSearchApproximateLocation>,
     /// `search_context_size`, optional.
     /// Default: `"medium"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_context_size: Option<WebSearchToolSearchContextSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebSearchTool {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebSearchTool;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebSearchTool` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebSearchTool, A::Error> {
+                let mut v_type: Option<WebSearchToolType> = None;
+                let mut v_external_web_access: Option<Option<bool>> = None;
+                let mut v_filters: Option<Option<WebSearchToolFilters>> = None;
+                let mut v_user_location: Option<Option<WebSearchApproximateLocation>> = None;
+                let mut v_search_context_size: Option<Option<WebSearchToolSearchContextSize>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "type",
+                        )?,
+                        "external_web_access" => crate::__private::put(
+                            &mut v_external_web_access,
+                            map.next_value()?,
+                            "external_web_access",
+                        )?,
+                        "filters" => {
+                            crate::__private::put(&mut v_filters, map.next_value()?, "filters")?
+                        }
+                        "user_location" => crate::__private::put(
+                            &mut v_user_location,
+                            map.next_value()?,
+                            "user_location",
+                        )?,
+                        "search_context_size" => crate::__private::put(
+                            &mut v_search_context_size,
+                            map.next_value()?,
+                            "search_context_size",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebSearchTool {
+                    r#type: crate::__private::required(v_type, "type")?,
+                    external_web_access: v_external_web_access.unwrap_or_default(),
+                    filters: v_filters.unwrap_or_default(),
+                    user_location: v_user_location.unwrap_or_default(),
+                    search_context_size: v_search_context_size.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -11832,41 +18903,71 @@ impl Empty for WebSearchTool {
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `WebSearchToolCall` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebSearchToolCall {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::WebSearchCall,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: WebSearchToolCallStatus,
     /// `action`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub action: WebSearchToolCallAction,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebSearchToolCall {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebSearchToolCall;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebSearchToolCall` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebSearchToolCall, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_type: Option<consts::WebSearchCall> = None;
+                let mut v_status: Option<WebSearchToolCallStatus> = None;
+                let mut v_action: Option<WebSearchToolCallAction> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "action" => crate::__private::put(
+                            &mut v_action,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "action",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebSearchToolCall {
+                    id: crate::__private::required(v_id, "id")?,
+                    r#type: v_type.unwrap_or_default(),
+                    status: crate::__private::required(v_status, "status")?,
+                    action: crate::__private::required(v_action, "action")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -11913,14 +19014,49 @@ Failed = "failed",
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Inline schema in `WebSearchTool`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct WebSearchToolFilters {
     /// `allowed_domains`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_domains: Option<Vec<String>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebSearchToolFilters {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebSearchToolFilters;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebSearchToolFilters` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebSearchToolFilters, A::Error> {
+                let mut v_allowed_domains: Option<Option<Vec<String>>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "allowed_domains" => crate::__private::put(
+                            &mut v_allowed_domains,
+                            map.next_value()?,
+                            "allowed_domains",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebSearchToolFilters {
+                    allowed_domains: v_allowed_domains.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]

@@ -6,13 +6,44 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `AddUploadPartRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AddUploadPartRequest {
     /// `data`, required.
     pub data: crate::InputFile,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AddUploadPartRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AddUploadPartRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AddUploadPartRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AddUploadPartRequest, A::Error> {
+                let mut v_data: Option<crate::InputFile> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "data" => crate::__private::put(&mut v_data, map.next_value()?, "data")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AddUploadPartRequest {
+                    data: crate::__private::present(v_data, "data")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AddUploadPartRequest {
@@ -26,27 +57,58 @@ impl Empty for AddUploadPartRequest {
 }
 
 /// The `CompleteUploadRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompleteUploadRequest {
     /// `part_ids`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub part_ids: Vec<String>,
     /// `md5`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CompleteUploadRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CompleteUploadRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CompleteUploadRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CompleteUploadRequest, A::Error> {
+                let mut v_part_ids: Option<Vec<String>> = None;
+                let mut v_md5: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "part_ids" => crate::__private::put(
+                            &mut v_part_ids,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "part_ids",
+                        )?,
+                        "md5" => crate::__private::put(
+                            &mut v_md5,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "md5",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CompleteUploadRequest {
+                    part_ids: crate::__private::required(v_part_ids, "part_ids")?,
+                    md5: v_md5.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CompleteUploadRequest {
@@ -61,50 +123,85 @@ impl Empty for CompleteUploadRequest {
 }
 
 /// The `CreateUploadRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateUploadRequest {
     /// `filename`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub filename: String,
     /// `purpose`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub purpose: CreateUploadRequestPurpose,
     /// `bytes`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub bytes: i64,
     /// `mime_type`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub mime_type: String,
     /// `expires_after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<FileExpirationAfter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateUploadRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateUploadRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateUploadRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateUploadRequest, A::Error> {
+                let mut v_filename: Option<String> = None;
+                let mut v_purpose: Option<CreateUploadRequestPurpose> = None;
+                let mut v_bytes: Option<i64> = None;
+                let mut v_mime_type: Option<String> = None;
+                let mut v_expires_after: Option<Option<FileExpirationAfter>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "filename",
+                        )?,
+                        "purpose" => crate::__private::put(
+                            &mut v_purpose,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "purpose",
+                        )?,
+                        "bytes" => crate::__private::put(
+                            &mut v_bytes,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "bytes",
+                        )?,
+                        "mime_type" => crate::__private::put(
+                            &mut v_mime_type,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "mime_type",
+                        )?,
+                        "expires_after" => crate::__private::put(
+                            &mut v_expires_after,
+                            map.next_value()?,
+                            "expires_after",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateUploadRequest {
+                    filename: crate::__private::required(v_filename, "filename")?,
+                    purpose: crate::__private::required(v_purpose, "purpose")?,
+                    bytes: crate::__private::required(v_bytes, "bytes")?,
+                    mime_type: crate::__private::required(v_mime_type, "mime_type")?,
+                    expires_after: v_expires_after.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateUploadRequest {
@@ -137,80 +234,116 @@ Vision = "vision",
 }
 
 /// The `Upload` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Upload {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `filename`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub filename: String,
     /// `bytes`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub bytes: i64,
     /// `purpose`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub purpose: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: UploadStatus,
     /// `expires_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub expires_at: i64,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Upload>,
     /// `file`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<OpenAIFile>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Upload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Upload;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Upload` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Upload, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_filename: Option<String> = None;
+                let mut v_bytes: Option<i64> = None;
+                let mut v_purpose: Option<String> = None;
+                let mut v_status: Option<UploadStatus> = None;
+                let mut v_expires_at: Option<i64> = None;
+                let mut v_object: Option<Option<consts::Upload>> = None;
+                let mut v_file: Option<Option<OpenAIFile>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "filename",
+                        )?,
+                        "bytes" => crate::__private::put(
+                            &mut v_bytes,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "bytes",
+                        )?,
+                        "purpose" => crate::__private::put(
+                            &mut v_purpose,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "purpose",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "expires_at",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "file" => crate::__private::put(&mut v_file, map.next_value()?, "file")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Upload {
+                    id: crate::__private::required(v_id, "id")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    filename: crate::__private::required(v_filename, "filename")?,
+                    bytes: crate::__private::required(v_bytes, "bytes")?,
+                    purpose: crate::__private::required(v_purpose, "purpose")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    expires_at: crate::__private::required(v_expires_at, "expires_at")?,
+                    object: v_object.unwrap_or_default(),
+                    file: v_file.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Upload {
@@ -242,41 +375,73 @@ impl Empty for Upload {
 }
 
 /// The `UploadPart` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UploadPart {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `upload_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub upload_id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::UploadPart,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UploadPart {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UploadPart;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UploadPart` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UploadPart, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_upload_id: Option<String> = None;
+                let mut v_object: Option<consts::UploadPart> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "upload_id" => crate::__private::put(
+                            &mut v_upload_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "upload_id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UploadPart {
+                    id: crate::__private::required(v_id, "id")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    upload_id: crate::__private::required(v_upload_id, "upload_id")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UploadPart {

@@ -6,14 +6,44 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `AutoChunkingStrategyRequestParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AutoChunkingStrategyRequestParam {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Auto,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AutoChunkingStrategyRequestParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AutoChunkingStrategyRequestParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AutoChunkingStrategyRequestParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AutoChunkingStrategyRequestParam, A::Error> {
+                let mut v_type: Option<consts::Auto> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AutoChunkingStrategyRequestParam {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for AutoChunkingStrategyRequestParam {
@@ -37,25 +67,75 @@ Static(StaticChunkingStrategyRequestParam) = "static",
 }
 
 /// The `CreateVectorStoreFileBatchRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateVectorStoreFileBatchRequest {
     /// `file_ids`, optional.
     /// Constraints: at least 1 items, at most 2000 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// `files`, optional.
     /// Constraints: at least 1 items, at most 2000 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<CreateVectorStoreFileRequest>>,
     /// `chunking_strategy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy: Option<ChunkingStrategyRequestParam>,
     /// `attributes`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVectorStoreFileBatchRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVectorStoreFileBatchRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVectorStoreFileBatchRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVectorStoreFileBatchRequest, A::Error> {
+                let mut v_file_ids: Option<Option<Vec<String>>> = None;
+                let mut v_files: Option<Option<Vec<CreateVectorStoreFileRequest>>> = None;
+                let mut v_chunking_strategy: Option<Option<ChunkingStrategyRequestParam>> = None;
+                let mut v_attributes: Option<Option<VectorStoreFileAttributes>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_ids" => {
+                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
+                        }
+                        "files" => crate::__private::put(&mut v_files, map.next_value()?, "files")?,
+                        "chunking_strategy" => crate::__private::put(
+                            &mut v_chunking_strategy,
+                            map.next_value()?,
+                            "chunking_strategy",
+                        )?,
+                        "attributes" => crate::__private::put(
+                            &mut v_attributes,
+                            map.next_value()?,
+                            "attributes",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVectorStoreFileBatchRequest {
+                    file_ids: v_file_ids.unwrap_or_default(),
+                    files: v_files.unwrap_or_default(),
+                    chunking_strategy: v_chunking_strategy.unwrap_or_default(),
+                    attributes: v_attributes.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVectorStoreFileBatchRequest {
@@ -73,26 +153,68 @@ impl Empty for CreateVectorStoreFileBatchRequest {
 }
 
 /// The `CreateVectorStoreFileRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateVectorStoreFileRequest {
     /// `file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_id: String,
     /// `chunking_strategy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy: Option<ChunkingStrategyRequestParam>,
     /// `attributes`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVectorStoreFileRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVectorStoreFileRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVectorStoreFileRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVectorStoreFileRequest, A::Error> {
+                let mut v_file_id: Option<String> = None;
+                let mut v_chunking_strategy: Option<Option<ChunkingStrategyRequestParam>> = None;
+                let mut v_attributes: Option<Option<VectorStoreFileAttributes>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_id",
+                        )?,
+                        "chunking_strategy" => crate::__private::put(
+                            &mut v_chunking_strategy,
+                            map.next_value()?,
+                            "chunking_strategy",
+                        )?,
+                        "attributes" => crate::__private::put(
+                            &mut v_attributes,
+                            map.next_value()?,
+                            "attributes",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVectorStoreFileRequest {
+                    file_id: crate::__private::required(v_file_id, "file_id")?,
+                    chunking_strategy: v_chunking_strategy.unwrap_or_default(),
+                    attributes: v_attributes.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVectorStoreFileRequest {
@@ -108,38 +230,98 @@ impl Empty for CreateVectorStoreFileRequest {
 }
 
 /// The `CreateVectorStoreRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateVectorStoreRequest {
     /// `file_ids`, optional.
     /// Constraints: at most 500 items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_ids: Option<Vec<String>>,
     /// `name`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `description`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `expires_after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<VectorStoreExpirationAfter>,
     /// `chunking_strategy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy: Option<CreateVectorStoreRequestChunkingStrategy>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVectorStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVectorStoreRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVectorStoreRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVectorStoreRequest, A::Error> {
+                let mut v_file_ids: Option<Option<Vec<String>>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_description: Option<Option<String>> = None;
+                let mut v_expires_after: Option<Option<VectorStoreExpirationAfter>> = None;
+                let mut v_chunking_strategy: Option<
+                    Option<CreateVectorStoreRequestChunkingStrategy>,
+                > = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_ids" => {
+                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
+                        }
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "description" => crate::__private::put(
+                            &mut v_description,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "description",
+                        )?,
+                        "expires_after" => crate::__private::put(
+                            &mut v_expires_after,
+                            map.next_value()?,
+                            "expires_after",
+                        )?,
+                        "chunking_strategy" => crate::__private::put(
+                            &mut v_chunking_strategy,
+                            map.next_value()?,
+                            "chunking_strategy",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVectorStoreRequest {
+                    file_ids: v_file_ids.unwrap_or_default(),
+                    name: v_name.unwrap_or_default(),
+                    description: v_description.unwrap_or_default(),
+                    expires_after: v_expires_after.unwrap_or_default(),
+                    chunking_strategy: v_chunking_strategy.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVectorStoreRequest {
@@ -175,32 +357,64 @@ Static(StaticChunkingStrategyRequestParam) = "static",
 }
 
 /// The `DeleteVectorStoreFileResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeleteVectorStoreFileResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::VectorStoreFileDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeleteVectorStoreFileResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeleteVectorStoreFileResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeleteVectorStoreFileResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteVectorStoreFileResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut v_object: Option<consts::VectorStoreFileDeleted> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeleteVectorStoreFileResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeleteVectorStoreFileResponse {
@@ -216,32 +430,64 @@ impl Empty for DeleteVectorStoreFileResponse {
 }
 
 /// The `DeleteVectorStoreResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeleteVectorStoreResponse {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::VectorStoreDeleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeleteVectorStoreResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeleteVectorStoreResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeleteVectorStoreResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeleteVectorStoreResponse, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut v_object: Option<consts::VectorStoreDeleted> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeleteVectorStoreResponse {
+                    id: crate::__private::required(v_id, "id")?,
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    object: v_object.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeleteVectorStoreResponse {
@@ -257,37 +503,85 @@ impl Empty for DeleteVectorStoreResponse {
 }
 
 /// The `ListFilesInVectorStoreBatchParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListFilesInVectorStoreBatchParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListFilesInVectorStoreBatchParamsOrder>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// `filter`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListFilesInVectorStoreBatchParamsFilter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListFilesInVectorStoreBatchParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListFilesInVectorStoreBatchParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListFilesInVectorStoreBatchParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListFilesInVectorStoreBatchParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<ListFilesInVectorStoreBatchParamsOrder>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_before: Option<Option<String>> = None;
+                let mut v_filter: Option<Option<ListFilesInVectorStoreBatchParamsFilter>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "before" => crate::__private::put(
+                            &mut v_before,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "before",
+                        )?,
+                        "filter" => {
+                            crate::__private::put(&mut v_filter, map.next_value()?, "filter")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListFilesInVectorStoreBatchParams {
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    before: v_before.unwrap_or_default(),
+                    filter: v_filter.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListFilesInVectorStoreBatchParams {
@@ -322,37 +616,85 @@ Cancelled = "cancelled",
 pub type ListFilesInVectorStoreBatchParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListVectorStoreFilesParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListVectorStoreFilesParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListVectorStoreFilesParamsOrder>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// `filter`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<ListVectorStoreFilesParamsFilter>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListVectorStoreFilesParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListVectorStoreFilesParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListVectorStoreFilesParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListVectorStoreFilesParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<ListVectorStoreFilesParamsOrder>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_before: Option<Option<String>> = None;
+                let mut v_filter: Option<Option<ListVectorStoreFilesParamsFilter>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "before" => crate::__private::put(
+                            &mut v_before,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "before",
+                        )?,
+                        "filter" => {
+                            crate::__private::put(&mut v_filter, map.next_value()?, "filter")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListVectorStoreFilesParams {
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    before: v_before.unwrap_or_default(),
+                    filter: v_filter.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListVectorStoreFilesParams {
@@ -376,56 +718,84 @@ pub type ListVectorStoreFilesParamsFilter = ListFilesInVectorStoreBatchParamsFil
 pub type ListVectorStoreFilesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListVectorStoreFilesResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListVectorStoreFilesResponse {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<VectorStoreFileObject>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListVectorStoreFilesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListVectorStoreFilesResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListVectorStoreFilesResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListVectorStoreFilesResponse, A::Error> {
+                let mut v_object: Option<String> = None;
+                let mut v_data: Option<Vec<VectorStoreFileObject>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListVectorStoreFilesResponse {
+                    object: crate::__private::required(v_object, "object")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListVectorStoreFilesResponse {
@@ -443,34 +813,77 @@ impl Empty for ListVectorStoreFilesResponse {
 }
 
 /// The `ListVectorStoresParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListVectorStoresParams {
     /// `limit`, optional.
     /// Default: `20`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// `order`, optional.
     /// Default: `"desc"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<ListVectorStoresParamsOrder>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// `before`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListVectorStoresParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListVectorStoresParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListVectorStoresParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListVectorStoresParams, A::Error> {
+                let mut v_limit: Option<Option<i64>> = None;
+                let mut v_order: Option<Option<ListVectorStoresParamsOrder>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut v_before: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        "before" => crate::__private::put(
+                            &mut v_before,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "before",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListVectorStoresParams {
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    before: v_before.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListVectorStoresParams {
@@ -490,56 +903,84 @@ impl Empty for ListVectorStoresParams {
 pub type ListVectorStoresParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListVectorStoresResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListVectorStoresResponse {
     /// `object`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub object: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<VectorStoreObject>,
     /// `first_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub first_id: String,
     /// `last_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub last_id: String,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListVectorStoresResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListVectorStoresResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListVectorStoresResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListVectorStoresResponse, A::Error> {
+                let mut v_object: Option<String> = None;
+                let mut v_data: Option<Vec<VectorStoreObject>> = None;
+                let mut v_first_id: Option<String> = None;
+                let mut v_last_id: Option<String> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => crate::__private::put(
+                            &mut v_object,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "object",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListVectorStoresResponse {
+                    object: crate::__private::required(v_object, "object")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::required(v_first_id, "first_id")?,
+                    last_id: crate::__private::required(v_last_id, "last_id")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListVectorStoresResponse {
@@ -557,14 +998,44 @@ impl Empty for ListVectorStoresResponse {
 }
 
 /// The `OtherChunkingStrategyResponseParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct OtherChunkingStrategyResponseParam {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Other,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for OtherChunkingStrategyResponseParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = OtherChunkingStrategyResponseParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `OtherChunkingStrategyResponseParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OtherChunkingStrategyResponseParam, A::Error> {
+                let mut v_type: Option<consts::Other> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(OtherChunkingStrategyResponseParam {
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for OtherChunkingStrategyResponseParam {
@@ -578,30 +1049,64 @@ impl Empty for OtherChunkingStrategyResponseParam {
 }
 
 /// The `StaticChunkingStrategy` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StaticChunkingStrategy {
     /// `max_chunk_size_tokens`, required.
     /// Constraints: minimum 100, maximum 4096.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub max_chunk_size_tokens: u64,
     /// `chunk_overlap_tokens`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub chunk_overlap_tokens: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for StaticChunkingStrategy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = StaticChunkingStrategy;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `StaticChunkingStrategy` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StaticChunkingStrategy, A::Error> {
+                let mut v_max_chunk_size_tokens: Option<u64> = None;
+                let mut v_chunk_overlap_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "max_chunk_size_tokens" => crate::__private::put(
+                            &mut v_max_chunk_size_tokens,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "max_chunk_size_tokens",
+                        )?,
+                        "chunk_overlap_tokens" => crate::__private::put(
+                            &mut v_chunk_overlap_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "chunk_overlap_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(StaticChunkingStrategy {
+                    max_chunk_size_tokens: crate::__private::required(
+                        v_max_chunk_size_tokens,
+                        "max_chunk_size_tokens",
+                    )?,
+                    chunk_overlap_tokens: crate::__private::required(
+                        v_chunk_overlap_tokens,
+                        "chunk_overlap_tokens",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for StaticChunkingStrategy {
@@ -616,23 +1121,53 @@ impl Empty for StaticChunkingStrategy {
 }
 
 /// The `StaticChunkingStrategyRequestParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StaticChunkingStrategyRequestParam {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Static,
     /// `static`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#static: StaticChunkingStrategy,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for StaticChunkingStrategyRequestParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = StaticChunkingStrategyRequestParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `StaticChunkingStrategyRequestParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StaticChunkingStrategyRequestParam, A::Error> {
+                let mut v_type: Option<consts::Static> = None;
+                let mut v_static: Option<StaticChunkingStrategy> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "static" => crate::__private::put(
+                            &mut v_static,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "static",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(StaticChunkingStrategyRequestParam {
+                    r#type: v_type.unwrap_or_default(),
+                    r#static: crate::__private::required(v_static, "static")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for StaticChunkingStrategyRequestParam {
@@ -647,23 +1182,53 @@ impl Empty for StaticChunkingStrategyRequestParam {
 }
 
 /// The `StaticChunkingStrategyResponseParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StaticChunkingStrategyResponseParam {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Static,
     /// `static`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub r#static: StaticChunkingStrategy,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for StaticChunkingStrategyResponseParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = StaticChunkingStrategyResponseParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `StaticChunkingStrategyResponseParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StaticChunkingStrategyResponseParam, A::Error> {
+                let mut v_type: Option<consts::Static> = None;
+                let mut v_static: Option<StaticChunkingStrategy> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "static" => crate::__private::put(
+                            &mut v_static,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "static",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(StaticChunkingStrategyResponseParam {
+                    r#type: v_type.unwrap_or_default(),
+                    r#static: crate::__private::required(v_static, "static")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for StaticChunkingStrategyResponseParam {
@@ -678,15 +1243,48 @@ impl Empty for StaticChunkingStrategyResponseParam {
 }
 
 /// The `UpdateVectorStoreFileAttributesRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct UpdateVectorStoreFileAttributesRequest {
     /// `attributes`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UpdateVectorStoreFileAttributesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UpdateVectorStoreFileAttributesRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UpdateVectorStoreFileAttributesRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateVectorStoreFileAttributesRequest, A::Error> {
+                let mut v_attributes: Option<Option<VectorStoreFileAttributes>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "attributes" => crate::__private::put(
+                            &mut v_attributes,
+                            map.next_value()?,
+                            "attributes",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UpdateVectorStoreFileAttributesRequest {
+                    attributes: crate::__private::or_absent(v_attributes),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UpdateVectorStoreFileAttributesRequest {
@@ -700,24 +1298,67 @@ impl Empty for UpdateVectorStoreFileAttributesRequest {
 }
 
 /// The `UpdateVectorStoreRequest` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct UpdateVectorStoreRequest {
     /// `name`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `expires_after`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<VectorStoreExpirationAfter>,
     /// `metadata`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for UpdateVectorStoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UpdateVectorStoreRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `UpdateVectorStoreRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UpdateVectorStoreRequest, A::Error> {
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_expires_after: Option<Option<VectorStoreExpirationAfter>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "expires_after" => crate::__private::put(
+                            &mut v_expires_after,
+                            map.next_value()?,
+                            "expires_after",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(UpdateVectorStoreRequest {
+                    name: v_name.unwrap_or_default(),
+                    expires_after: v_expires_after.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for UpdateVectorStoreRequest {
@@ -733,24 +1374,56 @@ impl Empty for UpdateVectorStoreRequest {
 }
 
 /// The `VectorStoreExpirationAfter` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreExpirationAfter {
     /// `anchor`, required.
-    #[serde(default)]
     pub anchor: consts::LastActiveAt,
     /// `days`, required.
     /// Constraints: minimum 1, maximum 365.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::uint"
-        )
-    )]
     pub days: u64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreExpirationAfter {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreExpirationAfter;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreExpirationAfter` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreExpirationAfter, A::Error> {
+                let mut v_anchor: Option<consts::LastActiveAt> = None;
+                let mut v_days: Option<u64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "anchor" => {
+                            crate::__private::put(&mut v_anchor, map.next_value()?, "anchor")?
+                        }
+                        "days" => crate::__private::put(
+                            &mut v_days,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "days",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreExpirationAfter {
+                    anchor: v_anchor.unwrap_or_default(),
+                    days: crate::__private::required(v_days, "days")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreExpirationAfter {
@@ -765,59 +1438,94 @@ impl Empty for VectorStoreExpirationAfter {
 }
 
 /// The `VectorStoreFileBatchObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreFileBatchObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::VectorStoreFilesBatch,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `vector_store_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub vector_store_id: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: VectorStoreFileBatchObjectStatus,
     /// `file_counts`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub file_counts: VectorStoreFileBatchObjectFileCounts,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreFileBatchObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreFileBatchObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreFileBatchObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreFileBatchObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::VectorStoreFilesBatch> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_vector_store_id: Option<String> = None;
+                let mut v_status: Option<VectorStoreFileBatchObjectStatus> = None;
+                let mut v_file_counts: Option<VectorStoreFileBatchObjectFileCounts> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "vector_store_id" => crate::__private::put(
+                            &mut v_vector_store_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "vector_store_id",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "file_counts" => crate::__private::put(
+                            &mut v_file_counts,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "file_counts",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreFileBatchObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    vector_store_id: crate::__private::required(
+                        v_vector_store_id,
+                        "vector_store_id",
+                    )?,
+                    status: crate::__private::required(v_status, "status")?,
+                    file_counts: crate::__private::required(v_file_counts, "file_counts")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreFileBatchObject {
@@ -843,56 +1551,84 @@ impl Empty for VectorStoreFileBatchObject {
 }
 
 /// Inline schema in `VectorStoreFileBatchObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreFileBatchObjectFileCounts {
     /// `in_progress`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub in_progress: i64,
     /// `completed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub completed: i64,
     /// `failed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub failed: i64,
     /// `cancelled`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub cancelled: i64,
     /// `total`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreFileBatchObjectFileCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreFileBatchObjectFileCounts;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreFileBatchObjectFileCounts` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreFileBatchObjectFileCounts, A::Error> {
+                let mut v_in_progress: Option<i64> = None;
+                let mut v_completed: Option<i64> = None;
+                let mut v_failed: Option<i64> = None;
+                let mut v_cancelled: Option<i64> = None;
+                let mut v_total: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "in_progress" => crate::__private::put(
+                            &mut v_in_progress,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "in_progress",
+                        )?,
+                        "completed" => crate::__private::put(
+                            &mut v_completed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "completed",
+                        )?,
+                        "failed" => crate::__private::put(
+                            &mut v_failed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "failed",
+                        )?,
+                        "cancelled" => crate::__private::put(
+                            &mut v_cancelled,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "cancelled",
+                        )?,
+                        "total" => crate::__private::put(
+                            &mut v_total,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreFileBatchObjectFileCounts {
+                    in_progress: crate::__private::required(v_in_progress, "in_progress")?,
+                    completed: crate::__private::required(v_completed, "completed")?,
+                    failed: crate::__private::required(v_failed, "failed")?,
+                    cancelled: crate::__private::required(v_cancelled, "cancelled")?,
+                    total: crate::__private::required(v_total, "total")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreFileBatchObjectFileCounts {
@@ -925,42 +1661,73 @@ Failed = "failed",
 }
 
 /// The `VectorStoreFileContentResponse` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreFileContentResponse {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::VectorStoreFileContentPage,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<VectorStoreFileContentResponseDataItem>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `next_page`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub next_page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreFileContentResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreFileContentResponse;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreFileContentResponse` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreFileContentResponse, A::Error> {
+                let mut v_object: Option<consts::VectorStoreFileContentPage> = None;
+                let mut v_data: Option<Vec<VectorStoreFileContentResponseDataItem>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_next_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "next_page" => crate::__private::put(
+                            &mut v_next_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "next_page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreFileContentResponse {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    next_page: crate::__private::or_absent(v_next_page),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreFileContentResponse {
@@ -977,25 +1744,59 @@ impl Empty for VectorStoreFileContentResponse {
 }
 
 /// Inline schema in `VectorStoreFileContentResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct VectorStoreFileContentResponseDataItem {
     /// `type`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// `text`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreFileContentResponseDataItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreFileContentResponseDataItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreFileContentResponseDataItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreFileContentResponseDataItem, A::Error> {
+                let mut v_type: Option<Option<String>> = None;
+                let mut v_text: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "type",
+                        )?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreFileContentResponseDataItem {
+                    r#type: v_type.unwrap_or_default(),
+                    text: v_text.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreFileContentResponseDataItem {
@@ -1010,69 +1811,124 @@ impl Empty for VectorStoreFileContentResponseDataItem {
 }
 
 /// The `VectorStoreFileObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreFileObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::VectorStoreFile,
     /// `usage_bytes`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub usage_bytes: i64,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `vector_store_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub vector_store_id: String,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: VectorStoreFileObjectStatus,
     /// `last_error`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub last_error: Option<VectorStoreFileObjectLastError>,
     /// `chunking_strategy`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chunking_strategy: Option<VectorStoreFileObjectChunkingStrategy>,
     /// `attributes`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<VectorStoreFileAttributes>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreFileObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreFileObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreFileObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreFileObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::VectorStoreFile> = None;
+                let mut v_usage_bytes: Option<i64> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_vector_store_id: Option<String> = None;
+                let mut v_status: Option<VectorStoreFileObjectStatus> = None;
+                let mut v_last_error: Option<Option<VectorStoreFileObjectLastError>> = None;
+                let mut v_chunking_strategy: Option<Option<VectorStoreFileObjectChunkingStrategy>> =
+                    None;
+                let mut v_attributes: Option<Option<VectorStoreFileAttributes>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "usage_bytes" => crate::__private::put(
+                            &mut v_usage_bytes,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "usage_bytes",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "vector_store_id" => crate::__private::put(
+                            &mut v_vector_store_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "vector_store_id",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "last_error" => crate::__private::put(
+                            &mut v_last_error,
+                            map.next_value()?,
+                            "last_error",
+                        )?,
+                        "chunking_strategy" => crate::__private::put(
+                            &mut v_chunking_strategy,
+                            map.next_value()?,
+                            "chunking_strategy",
+                        )?,
+                        "attributes" => crate::__private::put(
+                            &mut v_attributes,
+                            map.next_value()?,
+                            "attributes",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreFileObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    usage_bytes: crate::__private::required(v_usage_bytes, "usage_bytes")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    vector_store_id: crate::__private::required(
+                        v_vector_store_id,
+                        "vector_store_id",
+                    )?,
+                    status: crate::__private::required(v_status, "status")?,
+                    last_error: crate::__private::or_absent(v_last_error),
+                    chunking_strategy: v_chunking_strategy.unwrap_or_default(),
+                    attributes: v_attributes.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreFileObject {
@@ -1114,29 +1970,57 @@ Other(OtherChunkingStrategyResponseParam) = "other",
 }
 
 /// Inline schema in `VectorStoreFileObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreFileObjectLastError {
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub code: VectorStoreFileObjectLastErrorCode,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreFileObjectLastError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreFileObjectLastError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreFileObjectLastError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreFileObjectLastError, A::Error> {
+                let mut v_code: Option<VectorStoreFileObjectLastErrorCode> = None;
+                let mut v_message: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreFileObjectLastError {
+                    code: crate::__private::required(v_code, "code")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreFileObjectLastError {
@@ -1166,89 +2050,136 @@ InvalidFile = "invalid_file",
 pub type VectorStoreFileObjectStatus = VectorStoreFileBatchObjectStatus;
 
 /// The `VectorStoreObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreObject {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::VectorStore,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `usage_bytes`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub usage_bytes: i64,
     /// `file_counts`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub file_counts: VectorStoreObjectFileCounts,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: VectorStoreObjectStatus,
     /// `expires_after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_after: Option<VectorStoreExpirationAfter>,
     /// `expires_at`, optional, nullable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(oai_strict), serde(deserialize_with = "crate::__private::opt_int"))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// `last_active_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub last_active_at: Option<i64>,
     /// `metadata`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub metadata: Option<Metadata>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreObject, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::VectorStore> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_name: Option<String> = None;
+                let mut v_usage_bytes: Option<i64> = None;
+                let mut v_file_counts: Option<VectorStoreObjectFileCounts> = None;
+                let mut v_status: Option<VectorStoreObjectStatus> = None;
+                let mut v_expires_after: Option<Option<VectorStoreExpirationAfter>> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_last_active_at: Option<Option<i64>> = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "usage_bytes" => crate::__private::put(
+                            &mut v_usage_bytes,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "usage_bytes",
+                        )?,
+                        "file_counts" => crate::__private::put(
+                            &mut v_file_counts,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "file_counts",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "expires_after" => crate::__private::put(
+                            &mut v_expires_after,
+                            map.next_value()?,
+                            "expires_after",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "last_active_at" => crate::__private::put(
+                            &mut v_last_active_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "last_active_at",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreObject {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    usage_bytes: crate::__private::required(v_usage_bytes, "usage_bytes")?,
+                    file_counts: crate::__private::required(v_file_counts, "file_counts")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    expires_after: v_expires_after.unwrap_or_default(),
+                    expires_at: v_expires_at.unwrap_or_default(),
+                    last_active_at: crate::__private::or_absent(v_last_active_at),
+                    metadata: crate::__private::or_absent(v_metadata),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreObject {
@@ -1284,56 +2215,84 @@ impl Empty for VectorStoreObject {
 }
 
 /// Inline schema in `VectorStoreObject`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreObjectFileCounts {
     /// `in_progress`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub in_progress: i64,
     /// `completed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub completed: i64,
     /// `failed`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub failed: i64,
     /// `cancelled`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub cancelled: i64,
     /// `total`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub total: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreObjectFileCounts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreObjectFileCounts;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreObjectFileCounts` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreObjectFileCounts, A::Error> {
+                let mut v_in_progress: Option<i64> = None;
+                let mut v_completed: Option<i64> = None;
+                let mut v_failed: Option<i64> = None;
+                let mut v_cancelled: Option<i64> = None;
+                let mut v_total: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "in_progress" => crate::__private::put(
+                            &mut v_in_progress,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "in_progress",
+                        )?,
+                        "completed" => crate::__private::put(
+                            &mut v_completed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "completed",
+                        )?,
+                        "failed" => crate::__private::put(
+                            &mut v_failed,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "failed",
+                        )?,
+                        "cancelled" => crate::__private::put(
+                            &mut v_cancelled,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "cancelled",
+                        )?,
+                        "total" => crate::__private::put(
+                            &mut v_total,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "total",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreObjectFileCounts {
+                    in_progress: crate::__private::required(v_in_progress, "in_progress")?,
+                    completed: crate::__private::required(v_completed, "completed")?,
+                    failed: crate::__private::required(v_failed, "failed")?,
+                    cancelled: crate::__private::required(v_cancelled, "cancelled")?,
+                    total: crate::__private::required(v_total, "total")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreObjectFileCounts {
@@ -1364,39 +2323,90 @@ Completed = "completed",
 }
 
 /// The `VectorStoreSearchRequest` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreSearchRequest {
     /// `query`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub query: VectorStoreSearchRequestQuery,
     /// `rewrite_query`, optional.
     /// Default: `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rewrite_query: Option<bool>,
     /// `max_num_results`, optional.
     /// Constraints: minimum 1, maximum 50.
     /// Default: `10`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_num_results: Option<u64>,
     /// `filters`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<VectorStoreSearchRequestFilters>,
     /// `ranking_options`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranking_options: Option<VectorStoreSearchRequestRankingOptions>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreSearchRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreSearchRequest;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreSearchRequest` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreSearchRequest, A::Error> {
+                let mut v_query: Option<VectorStoreSearchRequestQuery> = None;
+                let mut v_rewrite_query: Option<Option<bool>> = None;
+                let mut v_max_num_results: Option<Option<u64>> = None;
+                let mut v_filters: Option<Option<VectorStoreSearchRequestFilters>> = None;
+                let mut v_ranking_options: Option<Option<VectorStoreSearchRequestRankingOptions>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "query" => crate::__private::put(
+                            &mut v_query,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "query",
+                        )?,
+                        "rewrite_query" => crate::__private::put(
+                            &mut v_rewrite_query,
+                            map.next_value()?,
+                            "rewrite_query",
+                        )?,
+                        "max_num_results" => crate::__private::put(
+                            &mut v_max_num_results,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "max_num_results",
+                        )?,
+                        "filters" => {
+                            crate::__private::put(&mut v_filters, map.next_value()?, "filters")?
+                        }
+                        "ranking_options" => crate::__private::put(
+                            &mut v_ranking_options,
+                            map.next_value()?,
+                            "ranking_options",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreSearchRequest {
+                    query: crate::__private::required(v_query, "query")?,
+                    rewrite_query: v_rewrite_query.unwrap_or_default(),
+                    max_num_results: v_max_num_results.unwrap_or_default(),
+                    filters: v_filters.unwrap_or_default(),
+                    ranking_options: v_ranking_options.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreSearchRequest {
@@ -1446,20 +2456,61 @@ impl From<&str> for VectorStoreSearchRequestQuery {
 }
 
 /// Inline schema in `VectorStoreSearchRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct VectorStoreSearchRequestRankingOptions {
     /// `ranker`, optional.
     /// Default: `"auto"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ranker: Option<VectorStoreSearchRequestRankingOptionsRanker>,
     /// `score_threshold`, optional.
     /// Constraints: minimum 0, maximum 1.
     /// Default: `0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub score_threshold: Option<f64>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreSearchRequestRankingOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreSearchRequestRankingOptions;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreSearchRequestRankingOptions` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreSearchRequestRankingOptions, A::Error> {
+                let mut v_ranker: Option<Option<VectorStoreSearchRequestRankingOptionsRanker>> =
+                    None;
+                let mut v_score_threshold: Option<Option<f64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "ranker" => {
+                            crate::__private::put(&mut v_ranker, map.next_value()?, "ranker")?
+                        }
+                        "score_threshold" => crate::__private::put(
+                            &mut v_score_threshold,
+                            map.next_value()?,
+                            "score_threshold",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreSearchRequestRankingOptions {
+                    ranker: v_ranker.unwrap_or_default(),
+                    score_threshold: v_score_threshold.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreSearchRequestRankingOptions {
@@ -1487,23 +2538,53 @@ Default20241115 = "default-2024-11-15",
 }
 
 /// The `VectorStoreSearchResultContentObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreSearchResultContentObject {
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::Text,
     /// `text`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub text: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreSearchResultContentObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreSearchResultContentObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreSearchResultContentObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreSearchResultContentObject, A::Error> {
+                let mut v_type: Option<consts::Text> = None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreSearchResultContentObject {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreSearchResultContentObject {
@@ -1518,52 +2599,85 @@ impl Empty for VectorStoreSearchResultContentObject {
 }
 
 /// The `VectorStoreSearchResultItem` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreSearchResultItem {
     /// `file_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub file_id: String,
     /// `filename`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub filename: String,
     /// `score`, required.
     /// Constraints: minimum 0, maximum 1.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::float"
-        )
-    )]
     pub score: f64,
     /// `attributes`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub attributes: Option<VectorStoreFileAttributes>,
     /// `content`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub content: Vec<VectorStoreSearchResultContentObject>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreSearchResultItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreSearchResultItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreSearchResultItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreSearchResultItem, A::Error> {
+                let mut v_file_id: Option<String> = None;
+                let mut v_filename: Option<String> = None;
+                let mut v_score: Option<f64> = None;
+                let mut v_attributes: Option<Option<VectorStoreFileAttributes>> = None;
+                let mut v_content: Option<Vec<VectorStoreSearchResultContentObject>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "file_id",
+                        )?,
+                        "filename" => crate::__private::put(
+                            &mut v_filename,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "filename",
+                        )?,
+                        "score" => crate::__private::put(
+                            &mut v_score,
+                            map.next_value_seed(crate::__private::FloatSeed)?,
+                            "score",
+                        )?,
+                        "attributes" => crate::__private::put(
+                            &mut v_attributes,
+                            map.next_value()?,
+                            "attributes",
+                        )?,
+                        "content" => crate::__private::put(
+                            &mut v_content,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "content",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreSearchResultItem {
+                    file_id: crate::__private::required(v_file_id, "file_id")?,
+                    filename: crate::__private::required(v_filename, "filename")?,
+                    score: crate::__private::required(v_score, "score")?,
+                    attributes: crate::__private::or_absent(v_attributes),
+                    content: crate::__private::required(v_content, "content")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreSearchResultItem {
@@ -1582,51 +2696,82 @@ impl Empty for VectorStoreSearchResultItem {
 }
 
 /// The `VectorStoreSearchResultsPage` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorStoreSearchResultsPage {
     /// `object`, required.
-    #[serde(default)]
     pub object: consts::VectorStoreSearchResultsPage,
     /// `search_query`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub search_query: Vec<String>,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<VectorStoreSearchResultItem>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// `next_page`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub next_page: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VectorStoreSearchResultsPage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VectorStoreSearchResultsPage;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VectorStoreSearchResultsPage` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VectorStoreSearchResultsPage, A::Error> {
+                let mut v_object: Option<consts::VectorStoreSearchResultsPage> = None;
+                let mut v_search_query: Option<Vec<String>> = None;
+                let mut v_data: Option<Vec<VectorStoreSearchResultItem>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut v_next_page: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "search_query" => crate::__private::put(
+                            &mut v_search_query,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "search_query",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        "next_page" => crate::__private::put(
+                            &mut v_next_page,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "next_page",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VectorStoreSearchResultsPage {
+                    object: v_object.unwrap_or_default(),
+                    search_query: crate::__private::required(v_search_query, "search_query")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    next_page: crate::__private::or_absent(v_next_page),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VectorStoreSearchResultsPage {

@@ -6,23 +6,54 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `CreateVideoCharacterBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateVideoCharacterBody {
     /// `video`, required.
     pub video: crate::InputFile,
     /// `name`, required.
     /// Constraints: at least 1 characters, at most 80 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVideoCharacterBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVideoCharacterBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVideoCharacterBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVideoCharacterBody, A::Error> {
+                let mut v_video: Option<crate::InputFile> = None;
+                let mut v_name: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "video" => crate::__private::put(&mut v_video, map.next_value()?, "video")?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVideoCharacterBody {
+                    video: crate::__private::present(v_video, "video")?,
+                    name: crate::__private::required(v_name, "name")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVideoCharacterBody {
@@ -37,30 +68,58 @@ impl Empty for CreateVideoCharacterBody {
 }
 
 /// The `CreateVideoEditJsonBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateVideoEditJsonBody {
     /// `video`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub video: VideoReferenceInputParam,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub prompt: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVideoEditJsonBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVideoEditJsonBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVideoEditJsonBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVideoEditJsonBody, A::Error> {
+                let mut v_video: Option<VideoReferenceInputParam> = None;
+                let mut v_prompt: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "video" => crate::__private::put(
+                            &mut v_video,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "video",
+                        )?,
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "prompt",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVideoEditJsonBody {
+                    video: crate::__private::required(v_video, "video")?,
+                    prompt: crate::__private::required(v_prompt, "prompt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVideoEditJsonBody {
@@ -75,30 +134,58 @@ impl Empty for CreateVideoEditJsonBody {
 }
 
 /// The `CreateVideoEditMultipartBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateVideoEditMultipartBody {
     /// `video`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub video: CreateVideoEditMultipartBodyVideo,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub prompt: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVideoEditMultipartBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVideoEditMultipartBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVideoEditMultipartBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVideoEditMultipartBody, A::Error> {
+                let mut v_video: Option<CreateVideoEditMultipartBodyVideo> = None;
+                let mut v_prompt: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "video" => crate::__private::put(
+                            &mut v_video,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "video",
+                        )?,
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "prompt",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVideoEditMultipartBody {
+                    video: crate::__private::required(v_video, "video")?,
+                    prompt: crate::__private::required(v_prompt, "prompt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVideoEditMultipartBody {
@@ -123,39 +210,67 @@ VideoReferenceInputParam(VideoReferenceInputParam),
 }
 
 /// The `CreateVideoExtendJsonBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateVideoExtendJsonBody {
     /// `video`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub video: VideoReferenceInputParam,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub prompt: String,
     /// `seconds`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub seconds: VideoSeconds,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVideoExtendJsonBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVideoExtendJsonBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVideoExtendJsonBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVideoExtendJsonBody, A::Error> {
+                let mut v_video: Option<VideoReferenceInputParam> = None;
+                let mut v_prompt: Option<String> = None;
+                let mut v_seconds: Option<VideoSeconds> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "video" => crate::__private::put(
+                            &mut v_video,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "video",
+                        )?,
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "prompt",
+                        )?,
+                        "seconds" => crate::__private::put(
+                            &mut v_seconds,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "seconds",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVideoExtendJsonBody {
+                    video: crate::__private::required(v_video, "video")?,
+                    prompt: crate::__private::required(v_prompt, "prompt")?,
+                    seconds: crate::__private::required(v_seconds, "seconds")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVideoExtendJsonBody {
@@ -171,39 +286,67 @@ impl Empty for CreateVideoExtendJsonBody {
 }
 
 /// The `CreateVideoExtendMultipartBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateVideoExtendMultipartBody {
     /// `video`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub video: CreateVideoExtendMultipartBodyVideo,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub prompt: String,
     /// `seconds`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub seconds: VideoSeconds,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVideoExtendMultipartBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVideoExtendMultipartBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVideoExtendMultipartBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVideoExtendMultipartBody, A::Error> {
+                let mut v_video: Option<CreateVideoExtendMultipartBodyVideo> = None;
+                let mut v_prompt: Option<String> = None;
+                let mut v_seconds: Option<VideoSeconds> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "video" => crate::__private::put(
+                            &mut v_video,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "video",
+                        )?,
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "prompt",
+                        )?,
+                        "seconds" => crate::__private::put(
+                            &mut v_seconds,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "seconds",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVideoExtendMultipartBody {
+                    video: crate::__private::required(v_video, "video")?,
+                    prompt: crate::__private::required(v_prompt, "prompt")?,
+                    seconds: crate::__private::required(v_seconds, "seconds")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVideoExtendMultipartBody {
@@ -229,33 +372,79 @@ VideoReferenceInputParam(VideoReferenceInputParam),
 }
 
 /// The `CreateVideoJsonBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateVideoJsonBody {
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<VideoModel>,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub prompt: String,
     /// `input_reference`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_reference: Option<ImageRefParam2>,
     /// `seconds`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<VideoSeconds>,
     /// `size`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<VideoSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVideoJsonBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVideoJsonBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVideoJsonBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVideoJsonBody, A::Error> {
+                let mut v_model: Option<Option<VideoModel>> = None;
+                let mut v_prompt: Option<String> = None;
+                let mut v_input_reference: Option<Option<ImageRefParam2>> = None;
+                let mut v_seconds: Option<Option<VideoSeconds>> = None;
+                let mut v_size: Option<Option<VideoSize>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "prompt",
+                        )?,
+                        "input_reference" => crate::__private::put(
+                            &mut v_input_reference,
+                            map.next_value()?,
+                            "input_reference",
+                        )?,
+                        "seconds" => {
+                            crate::__private::put(&mut v_seconds, map.next_value()?, "seconds")?
+                        }
+                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVideoJsonBody {
+                    model: v_model.unwrap_or_default(),
+                    prompt: crate::__private::required(v_prompt, "prompt")?,
+                    input_reference: v_input_reference.unwrap_or_default(),
+                    seconds: v_seconds.unwrap_or_default(),
+                    size: v_size.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVideoJsonBody {
@@ -274,33 +463,80 @@ impl Empty for CreateVideoJsonBody {
 }
 
 /// The `CreateVideoMultipartBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateVideoMultipartBody {
     /// `model`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<VideoModel>,
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub prompt: String,
     /// `input_reference`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_reference: Option<CreateVideoMultipartBodyInputReference>,
     /// `seconds`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seconds: Option<VideoSeconds>,
     /// `size`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<VideoSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVideoMultipartBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVideoMultipartBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVideoMultipartBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVideoMultipartBody, A::Error> {
+                let mut v_model: Option<Option<VideoModel>> = None;
+                let mut v_prompt: Option<String> = None;
+                let mut v_input_reference: Option<Option<CreateVideoMultipartBodyInputReference>> =
+                    None;
+                let mut v_seconds: Option<Option<VideoSeconds>> = None;
+                let mut v_size: Option<Option<VideoSize>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "model" => crate::__private::put(&mut v_model, map.next_value()?, "model")?,
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "prompt",
+                        )?,
+                        "input_reference" => crate::__private::put(
+                            &mut v_input_reference,
+                            map.next_value()?,
+                            "input_reference",
+                        )?,
+                        "seconds" => {
+                            crate::__private::put(&mut v_seconds, map.next_value()?, "seconds")?
+                        }
+                        "size" => crate::__private::put(&mut v_size, map.next_value()?, "size")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVideoMultipartBody {
+                    model: v_model.unwrap_or_default(),
+                    prompt: crate::__private::required(v_prompt, "prompt")?,
+                    input_reference: v_input_reference.unwrap_or_default(),
+                    seconds: v_seconds.unwrap_or_default(),
+                    size: v_size.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVideoMultipartBody {
@@ -329,21 +565,49 @@ ImageRefParam2(ImageRefParam2),
 }
 
 /// The `CreateVideoRemixBody` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateVideoRemixBody {
     /// `prompt`, required.
     /// Constraints: at least 1 characters, at most 32000 characters.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub prompt: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for CreateVideoRemixBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = CreateVideoRemixBody;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `CreateVideoRemixBody` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CreateVideoRemixBody, A::Error> {
+                let mut v_prompt: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "prompt",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(CreateVideoRemixBody {
+                    prompt: crate::__private::required(v_prompt, "prompt")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for CreateVideoRemixBody {
@@ -357,33 +621,65 @@ impl Empty for CreateVideoRemixBody {
 }
 
 /// The `DeletedVideoResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeletedVideoResource {
     /// `object`, required.
     /// Default: `"video.deleted"`.
-    #[serde(default)]
     pub object: consts::VideoDeleted,
     /// `deleted`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub deleted: bool,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for DeletedVideoResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = DeletedVideoResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `DeletedVideoResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeletedVideoResource, A::Error> {
+                let mut v_object: Option<consts::VideoDeleted> = None;
+                let mut v_deleted: Option<bool> = None;
+                let mut v_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "deleted" => crate::__private::put(
+                            &mut v_deleted,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "deleted",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(DeletedVideoResource {
+                    object: v_object.unwrap_or_default(),
+                    deleted: crate::__private::required(v_deleted, "deleted")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for DeletedVideoResource {
@@ -399,29 +695,57 @@ impl Empty for DeletedVideoResource {
 }
 
 /// The `Error-2` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Error2 {
     /// `code`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub code: String,
     /// `message`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub message: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for Error2 {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Error2;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `Error2` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Error2, A::Error> {
+                let mut v_code: Option<String> = None;
+                let mut v_message: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "message",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(Error2 {
+                    code: crate::__private::required(v_code, "code")?,
+                    message: crate::__private::required(v_message, "message")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for Error2 {
@@ -436,26 +760,60 @@ impl Empty for Error2 {
 }
 
 /// The `ImageRefParam-2` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ImageRefParam2 {
     /// `image_url`, optional.
     /// Constraints: at most 20971520 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
     /// `file_id`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ImageRefParam2 {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ImageRefParam2;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ImageRefParam2` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ImageRefParam2, A::Error> {
+                let mut v_image_url: Option<Option<String>> = None;
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "image_url" => crate::__private::put(
+                            &mut v_image_url,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "image_url",
+                        )?,
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ImageRefParam2 {
+                    image_url: v_image_url.unwrap_or_default(),
+                    file_id: v_file_id.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ImageRefParam2 {
@@ -470,29 +828,66 @@ impl Empty for ImageRefParam2 {
 }
 
 /// The `ListVideosParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListVideosParams {
     /// `limit`, optional.
     /// Constraints: minimum 0, maximum 100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_uint")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// `order`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<OrderEnum>,
     /// `after`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(deserialize_with = "crate::__private::opt_text")
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ListVideosParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListVideosParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ListVideosParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ListVideosParams, A::Error> {
+                let mut v_limit: Option<Option<u64>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
+                let mut v_after: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "limit" => crate::__private::put(
+                            &mut v_limit,
+                            map.next_value_seed(crate::__private::OptUintSeed)?,
+                            "limit",
+                        )?,
+                        "order" => crate::__private::put(&mut v_order, map.next_value()?, "order")?,
+                        "after" => crate::__private::put(
+                            &mut v_after,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "after",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ListVideosParams {
+                    limit: v_limit.unwrap_or_default(),
+                    order: v_order.unwrap_or_default(),
+                    after: v_after.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for ListVideosParams {
@@ -508,14 +903,47 @@ impl Empty for ListVideosParams {
 }
 
 /// The `RetrieveVideoContentParams` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RetrieveVideoContentParams {
     /// `variant`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<VideoContentVariant>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RetrieveVideoContentParams {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RetrieveVideoContentParams;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RetrieveVideoContentParams` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RetrieveVideoContentParams, A::Error> {
+                let mut v_variant: Option<Option<VideoContentVariant>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "variant" => {
+                            crate::__private::put(&mut v_variant, map.next_value()?, "variant")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RetrieveVideoContentParams {
+                    variant: v_variant.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for RetrieveVideoContentParams {
@@ -529,40 +957,66 @@ impl Empty for RetrieveVideoContentParams {
 }
 
 /// The `VideoCharacterResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VideoCharacterResource {
     /// `id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub id: Option<String>,
     /// `name`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub name: Option<String>,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VideoCharacterResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VideoCharacterResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VideoCharacterResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VideoCharacterResource, A::Error> {
+                let mut v_id: Option<Option<String>> = None;
+                let mut v_name: Option<Option<String>> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "id",
+                        )?,
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "name",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VideoCharacterResource {
+                    id: crate::__private::or_absent(v_id),
+                    name: crate::__private::or_absent(v_name),
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VideoCharacterResource {
@@ -590,53 +1044,83 @@ Spritesheet = "spritesheet",
 }
 
 /// The `VideoListResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VideoListResource {
     /// `object`, required.
     /// Default: `"list"`.
-    #[serde(default)]
     pub object: consts::List,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: Vec<VideoResource>,
     /// `first_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub first_id: Option<String>,
     /// `last_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub last_id: Option<String>,
     /// `has_more`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::boolean"
-        )
-    )]
     pub has_more: bool,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VideoListResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VideoListResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VideoListResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VideoListResource, A::Error> {
+                let mut v_object: Option<consts::List> = None;
+                let mut v_data: Option<Vec<VideoResource>> = None;
+                let mut v_first_id: Option<Option<String>> = None;
+                let mut v_last_id: Option<Option<String>> = None;
+                let mut v_has_more: Option<bool> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "first_id" => crate::__private::put(
+                            &mut v_first_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "first_id",
+                        )?,
+                        "last_id" => crate::__private::put(
+                            &mut v_last_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "last_id",
+                        )?,
+                        "has_more" => crate::__private::put(
+                            &mut v_has_more,
+                            map.next_value_seed(crate::__private::BoolSeed)?,
+                            "has_more",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VideoListResource {
+                    object: v_object.unwrap_or_default(),
+                    data: crate::__private::required(v_data, "data")?,
+                    first_id: crate::__private::or_absent(v_first_id),
+                    last_id: crate::__private::or_absent(v_last_id),
+                    has_more: crate::__private::required(v_has_more, "has_more")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VideoListResource {
@@ -670,20 +1154,48 @@ Sora220251208 = "sora-2-2025-12-08",
 }
 
 /// The `VideoReferenceInputParam` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VideoReferenceInputParam {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VideoReferenceInputParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VideoReferenceInputParam;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VideoReferenceInputParam` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VideoReferenceInputParam, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VideoReferenceInputParam {
+                    id: crate::__private::required(v_id, "id")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VideoReferenceInputParam {
@@ -697,122 +1209,151 @@ impl Empty for VideoReferenceInputParam {
 }
 
 /// The `VideoResource` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VideoResource {
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `object`, required.
     /// Default: `"video"`.
-    #[serde(default)]
     pub object: consts::Video,
     /// `model`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub model: VideoModel,
     /// `status`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub status: VideoStatus,
     /// `progress`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub progress: i64,
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `completed_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub completed_at: Option<i64>,
     /// `expires_at`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_int"
-        )
-    )]
     pub expires_at: Option<i64>,
     /// `prompt`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub prompt: Option<String>,
     /// `size`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub size: VideoSize,
     /// `seconds`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub seconds: String,
     /// `remixed_from_video_id`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::opt_text"
-        )
-    )]
     pub remixed_from_video_id: Option<String>,
     /// `error`, required, nullable.
-    #[cfg_attr(oai_strict, serde(default))]
-    #[cfg_attr(not(oai_strict), serde(default = "crate::__private::absent"))]
     pub error: Option<Error2>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for VideoResource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = VideoResource;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `VideoResource` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VideoResource, A::Error> {
+                let mut v_id: Option<String> = None;
+                let mut v_object: Option<consts::Video> = None;
+                let mut v_model: Option<VideoModel> = None;
+                let mut v_status: Option<VideoStatus> = None;
+                let mut v_progress: Option<i64> = None;
+                let mut v_created_at: Option<i64> = None;
+                let mut v_completed_at: Option<Option<i64>> = None;
+                let mut v_expires_at: Option<Option<i64>> = None;
+                let mut v_prompt: Option<Option<String>> = None;
+                let mut v_size: Option<VideoSize> = None;
+                let mut v_seconds: Option<String> = None;
+                let mut v_remixed_from_video_id: Option<Option<String>> = None;
+                let mut v_error: Option<Option<Error2>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "model" => crate::__private::put(
+                            &mut v_model,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "model",
+                        )?,
+                        "status" => crate::__private::put(
+                            &mut v_status,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "status",
+                        )?,
+                        "progress" => crate::__private::put(
+                            &mut v_progress,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "progress",
+                        )?,
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "completed_at" => crate::__private::put(
+                            &mut v_completed_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "completed_at",
+                        )?,
+                        "expires_at" => crate::__private::put(
+                            &mut v_expires_at,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "expires_at",
+                        )?,
+                        "prompt" => crate::__private::put(
+                            &mut v_prompt,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "prompt",
+                        )?,
+                        "size" => crate::__private::put(
+                            &mut v_size,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "size",
+                        )?,
+                        "seconds" => crate::__private::put(
+                            &mut v_seconds,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "seconds",
+                        )?,
+                        "remixed_from_video_id" => crate::__private::put(
+                            &mut v_remixed_from_video_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "remixed_from_video_id",
+                        )?,
+                        "error" => crate::__private::put(&mut v_error, map.next_value()?, "error")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(VideoResource {
+                    id: crate::__private::required(v_id, "id")?,
+                    object: v_object.unwrap_or_default(),
+                    model: crate::__private::required(v_model, "model")?,
+                    status: crate::__private::required(v_status, "status")?,
+                    progress: crate::__private::required(v_progress, "progress")?,
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    completed_at: crate::__private::or_absent(v_completed_at),
+                    expires_at: crate::__private::or_absent(v_expires_at),
+                    prompt: crate::__private::or_absent(v_prompt),
+                    size: crate::__private::required(v_size, "size")?,
+                    seconds: crate::__private::required(v_seconds, "seconds")?,
+                    remixed_from_video_id: crate::__private::or_absent(v_remixed_from_video_id),
+                    error: crate::__private::or_absent(v_error),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for VideoResource {

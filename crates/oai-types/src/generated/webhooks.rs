@@ -6,44 +6,79 @@ use super::*;
 use crate::__private::Empty;
 
 /// The `WebhookBatchCancelled` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookBatchCancelled {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookBatchCancelledData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::BatchCancelled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookBatchCancelled {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookBatchCancelled;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookBatchCancelled` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookBatchCancelled, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookBatchCancelledData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::BatchCancelled> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookBatchCancelled {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookBatchCancelled {
@@ -64,44 +99,79 @@ impl Empty for WebhookBatchCancelled {
 pub type WebhookBatchCancelledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookBatchCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookBatchCompleted {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookBatchCompletedData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::BatchCompleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookBatchCompleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookBatchCompleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookBatchCompleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookBatchCompleted, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookBatchCompletedData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::BatchCompleted> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookBatchCompleted {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookBatchCompleted {
@@ -122,44 +192,79 @@ impl Empty for WebhookBatchCompleted {
 pub type WebhookBatchCompletedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookBatchExpired` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookBatchExpired {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookBatchExpiredData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::BatchExpired,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookBatchExpired {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookBatchExpired;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookBatchExpired` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookBatchExpired, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookBatchExpiredData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::BatchExpired> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookBatchExpired {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookBatchExpired {
@@ -180,44 +285,79 @@ impl Empty for WebhookBatchExpired {
 pub type WebhookBatchExpiredData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookBatchFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookBatchFailed {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookBatchFailedData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::BatchFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookBatchFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookBatchFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookBatchFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookBatchFailed, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookBatchFailedData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::BatchFailed> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookBatchFailed {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookBatchFailed {
@@ -238,44 +378,79 @@ impl Empty for WebhookBatchFailed {
 pub type WebhookBatchFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookEvalRunCanceled` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookEvalRunCanceled {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookEvalRunCanceledData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::EvalRunCanceled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookEvalRunCanceled {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookEvalRunCanceled;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookEvalRunCanceled` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookEvalRunCanceled, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookEvalRunCanceledData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::EvalRunCanceled> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookEvalRunCanceled {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookEvalRunCanceled {
@@ -296,44 +471,79 @@ impl Empty for WebhookEvalRunCanceled {
 pub type WebhookEvalRunCanceledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookEvalRunFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookEvalRunFailed {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookEvalRunFailedData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::EvalRunFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookEvalRunFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookEvalRunFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookEvalRunFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookEvalRunFailed, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookEvalRunFailedData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::EvalRunFailed> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookEvalRunFailed {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookEvalRunFailed {
@@ -354,44 +564,79 @@ impl Empty for WebhookEvalRunFailed {
 pub type WebhookEvalRunFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookEvalRunSucceeded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookEvalRunSucceeded {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookEvalRunSucceededData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::EvalRunSucceeded,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookEvalRunSucceeded {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookEvalRunSucceeded;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookEvalRunSucceeded` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookEvalRunSucceeded, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookEvalRunSucceededData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::EvalRunSucceeded> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookEvalRunSucceeded {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookEvalRunSucceeded {
@@ -412,44 +657,79 @@ impl Empty for WebhookEvalRunSucceeded {
 pub type WebhookEvalRunSucceededData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookFineTuningJobCancelled` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookFineTuningJobCancelled {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookFineTuningJobCancelledData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FineTuningJobCancelled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookFineTuningJobCancelled {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookFineTuningJobCancelled;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookFineTuningJobCancelled` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookFineTuningJobCancelled, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookFineTuningJobCancelledData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::FineTuningJobCancelled> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookFineTuningJobCancelled {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookFineTuningJobCancelled {
@@ -470,44 +750,79 @@ impl Empty for WebhookFineTuningJobCancelled {
 pub type WebhookFineTuningJobCancelledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookFineTuningJobFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookFineTuningJobFailed {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookFineTuningJobFailedData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FineTuningJobFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookFineTuningJobFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookFineTuningJobFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookFineTuningJobFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookFineTuningJobFailed, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookFineTuningJobFailedData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::FineTuningJobFailed> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookFineTuningJobFailed {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookFineTuningJobFailed {
@@ -528,44 +843,79 @@ impl Empty for WebhookFineTuningJobFailed {
 pub type WebhookFineTuningJobFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookFineTuningJobSucceeded` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookFineTuningJobSucceeded {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookFineTuningJobSucceededData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::FineTuningJobSucceeded,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookFineTuningJobSucceeded {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookFineTuningJobSucceeded;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookFineTuningJobSucceeded` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookFineTuningJobSucceeded, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookFineTuningJobSucceededData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::FineTuningJobSucceeded> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookFineTuningJobSucceeded {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookFineTuningJobSucceeded {
@@ -586,44 +936,79 @@ impl Empty for WebhookFineTuningJobSucceeded {
 pub type WebhookFineTuningJobSucceededData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookLiveCallIncoming` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookLiveCallIncoming {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookLiveCallIncomingData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::LiveCallIncoming,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookLiveCallIncoming {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookLiveCallIncoming;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookLiveCallIncoming` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookLiveCallIncoming, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookLiveCallIncomingData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::LiveCallIncoming> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookLiveCallIncoming {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookLiveCallIncoming {
@@ -641,29 +1026,58 @@ impl Empty for WebhookLiveCallIncoming {
 }
 
 /// Inline schema in `WebhookLiveCallIncoming`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookLiveCallIncomingData {
     /// `session_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub session_id: String,
     /// `sip_headers`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub sip_headers: Vec<WebhookLiveCallIncomingDataSipHeadersItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookLiveCallIncomingData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookLiveCallIncomingData;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookLiveCallIncomingData` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookLiveCallIncomingData, A::Error> {
+                let mut v_session_id: Option<String> = None;
+                let mut v_sip_headers: Option<Vec<WebhookLiveCallIncomingDataSipHeadersItem>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "session_id" => crate::__private::put(
+                            &mut v_session_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "session_id",
+                        )?,
+                        "sip_headers" => crate::__private::put(
+                            &mut v_sip_headers,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "sip_headers",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookLiveCallIncomingData {
+                    session_id: crate::__private::required(v_session_id, "session_id")?,
+                    sip_headers: crate::__private::required(v_sip_headers, "sip_headers")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookLiveCallIncomingData {
@@ -678,29 +1092,57 @@ impl Empty for WebhookLiveCallIncomingData {
 }
 
 /// Inline schema in `WebhookLiveCallIncoming`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookLiveCallIncomingDataSipHeadersItem {
     /// `name`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub name: String,
     /// `value`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub value: String,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookLiveCallIncomingDataSipHeadersItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookLiveCallIncomingDataSipHeadersItem;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookLiveCallIncomingDataSipHeadersItem` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookLiveCallIncomingDataSipHeadersItem, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut v_value: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        "value" => crate::__private::put(
+                            &mut v_value,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "value",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookLiveCallIncomingDataSipHeadersItem {
+                    name: crate::__private::required(v_name, "name")?,
+                    value: crate::__private::required(v_value, "value")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookLiveCallIncomingDataSipHeadersItem {
@@ -715,44 +1157,79 @@ impl Empty for WebhookLiveCallIncomingDataSipHeadersItem {
 }
 
 /// The `WebhookRealtimeCallIncoming` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookRealtimeCallIncoming {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookRealtimeCallIncomingData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::RealtimeCallIncoming,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookRealtimeCallIncoming {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookRealtimeCallIncoming;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookRealtimeCallIncoming` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookRealtimeCallIncoming, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookRealtimeCallIncomingData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::RealtimeCallIncoming> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookRealtimeCallIncoming {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookRealtimeCallIncoming {
@@ -770,29 +1247,58 @@ impl Empty for WebhookRealtimeCallIncoming {
 }
 
 /// Inline schema in `WebhookRealtimeCallIncoming`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookRealtimeCallIncomingData {
     /// `call_id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub call_id: String,
     /// `sip_headers`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub sip_headers: Vec<WebhookRealtimeCallIncomingDataSipHeadersItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookRealtimeCallIncomingData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookRealtimeCallIncomingData;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookRealtimeCallIncomingData` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookRealtimeCallIncomingData, A::Error> {
+                let mut v_call_id: Option<String> = None;
+                let mut v_sip_headers: Option<Vec<WebhookRealtimeCallIncomingDataSipHeadersItem>> =
+                    None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "call_id" => crate::__private::put(
+                            &mut v_call_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "call_id",
+                        )?,
+                        "sip_headers" => crate::__private::put(
+                            &mut v_sip_headers,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "sip_headers",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookRealtimeCallIncomingData {
+                    call_id: crate::__private::required(v_call_id, "call_id")?,
+                    sip_headers: crate::__private::required(v_sip_headers, "sip_headers")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookRealtimeCallIncomingData {
@@ -810,44 +1316,79 @@ impl Empty for WebhookRealtimeCallIncomingData {
 pub type WebhookRealtimeCallIncomingDataSipHeadersItem = WebhookLiveCallIncomingDataSipHeadersItem;
 
 /// The `WebhookResponseCancelled` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookResponseCancelled {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookResponseCancelledData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseCancelled,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookResponseCancelled {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookResponseCancelled;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookResponseCancelled` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookResponseCancelled, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookResponseCancelledData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::ResponseCancelled> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookResponseCancelled {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookResponseCancelled {
@@ -868,44 +1409,79 @@ impl Empty for WebhookResponseCancelled {
 pub type WebhookResponseCancelledData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookResponseCompleted` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookResponseCompleted {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookResponseCompletedData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseCompleted,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookResponseCompleted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookResponseCompleted;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookResponseCompleted` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookResponseCompleted, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookResponseCompletedData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::ResponseCompleted> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookResponseCompleted {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookResponseCompleted {
@@ -926,44 +1502,79 @@ impl Empty for WebhookResponseCompleted {
 pub type WebhookResponseCompletedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookResponseFailed` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookResponseFailed {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookResponseFailedData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseFailed,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookResponseFailed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookResponseFailed;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookResponseFailed` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookResponseFailed, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookResponseFailedData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::ResponseFailed> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookResponseFailed {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookResponseFailed {
@@ -984,44 +1595,79 @@ impl Empty for WebhookResponseFailed {
 pub type WebhookResponseFailedData = ChatCompletionRequestAssistantMessageAudio;
 
 /// The `WebhookResponseIncomplete` schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WebhookResponseIncomplete {
     /// `created_at`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::int"
-        )
-    )]
     pub created_at: i64,
     /// `id`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::text"
-        )
-    )]
     pub id: String,
     /// `data`, required.
-    #[cfg_attr(
-        not(oai_strict),
-        serde(
-            default = "crate::__private::absent",
-            deserialize_with = "crate::__private::or_empty"
-        )
-    )]
     pub data: WebhookResponseIncompleteData,
     /// `object`, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<consts::Event>,
     /// `type`, required.
-    #[serde(default)]
     pub r#type: consts::ResponseIncomplete,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for WebhookResponseIncomplete {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = WebhookResponseIncomplete;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `WebhookResponseIncomplete` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WebhookResponseIncomplete, A::Error> {
+                let mut v_created_at: Option<i64> = None;
+                let mut v_id: Option<String> = None;
+                let mut v_data: Option<WebhookResponseIncompleteData> = None;
+                let mut v_object: Option<Option<consts::Event>> = None;
+                let mut v_type: Option<consts::ResponseIncomplete> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "created_at" => crate::__private::put(
+                            &mut v_created_at,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "created_at",
+                        )?,
+                        "id" => crate::__private::put(
+                            &mut v_id,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "id",
+                        )?,
+                        "data" => crate::__private::put(
+                            &mut v_data,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "data",
+                        )?,
+                        "object" => {
+                            crate::__private::put(&mut v_object, map.next_value()?, "object")?
+                        }
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(WebhookResponseIncomplete {
+                    created_at: crate::__private::required(v_created_at, "created_at")?,
+                    id: crate::__private::required(v_id, "id")?,
+                    data: crate::__private::required(v_data, "data")?,
+                    object: v_object.unwrap_or_default(),
+                    r#type: v_type.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl Empty for WebhookResponseIncomplete {
