@@ -119,7 +119,6 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
             }
             extra_field(out);
             out.push_str("}\n\n");
-            struct_deserialize(out, &t.name, fields);
         }
         Kind::Enum(values) => {
             let _ = writeln!(out, "crate::string_enum! {{");
@@ -285,6 +284,15 @@ fn field_ty(f: &Field) -> String {
 /// through its seed, every other key into `extra`; then each absent field
 /// settled by its rule (see `oai_types::tolerant`, which holds the helpers and
 /// the rules, and switches them off under `--cfg oai_strict`).
+fn deserialize_impl(t: &TypeDef) -> Option<String> {
+    let Kind::Struct(fields) = &t.kind else {
+        return None;
+    };
+    let mut out = String::new();
+    struct_deserialize(&mut out, &t.name, fields);
+    Some(out)
+}
+
 fn struct_deserialize(out: &mut String, name: &str, fields: &[Field]) {
     let slot = |f: &Field| format!("v_{}", f.name.trim_start_matches("r#"));
     let _ = writeln!(
@@ -540,6 +548,7 @@ pub fn files(model: &Model<'_>) -> Vec<(String, String)> {
             .or_insert_with(|| format!("{HEADER}{prelude}"));
         let mut items = vec![String::new()];
         type_def(model, t, &mut items[0]);
+        items.extend(deserialize_impl(t));
         items.extend(empty_impl(t));
         items.extend(conversions(t));
         for item in &items {

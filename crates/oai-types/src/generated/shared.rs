@@ -23,6 +23,7 @@ pub struct AdditionalTools {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for AdditionalTools {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -109,6 +110,7 @@ pub struct AdditionalToolsItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for AdditionalToolsItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -243,6 +245,7 @@ pub struct ApplyPatchCreateFileOperation {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApplyPatchCreateFileOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -319,6 +322,7 @@ pub struct ApplyPatchCreateFileOperationParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApplyPatchCreateFileOperationParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -391,6 +395,7 @@ pub struct ApplyPatchDeleteFileOperation {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApplyPatchDeleteFileOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -456,6 +461,7 @@ pub struct ApplyPatchDeleteFileOperationParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApplyPatchDeleteFileOperationParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -545,6 +551,7 @@ pub struct ApplyPatchToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApplyPatchToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -666,6 +673,7 @@ pub struct ApplyPatchToolCallItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApplyPatchToolCallItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -787,6 +795,7 @@ pub struct ApplyPatchToolCallOutput {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApplyPatchToolCallOutput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -909,6 +918,7 @@ pub struct ApplyPatchToolCallOutputItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApplyPatchToolCallOutputItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1005,6 +1015,7 @@ pub struct ApplyPatchToolParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApplyPatchToolParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1071,6 +1082,7 @@ pub struct ApplyPatchUpdateFileOperation {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApplyPatchUpdateFileOperation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1147,6 +1159,7 @@ pub struct ApplyPatchUpdateFileOperationParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApplyPatchUpdateFileOperationParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1229,6 +1242,7 @@ pub struct ApproximateLocation {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ApproximateLocation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1327,6 +1341,7 @@ pub struct AssistantsNamedToolChoiceFunction {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for AssistantsNamedToolChoiceFunction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1395,6 +1410,7 @@ pub struct AutoCodeInterpreterToolParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for AutoCodeInterpreterToolParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1483,6 +1499,7 @@ pub struct BatchUsageOutputTokensDetails {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "batches", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for BatchUsageOutputTokensDetails {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1585,6 +1602,7 @@ pub struct ChatCompletionMessageCustomToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionMessageCustomToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1656,6 +1674,7 @@ pub struct ChatCompletionMessageCustomToolCallCustom {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionMessageCustomToolCallCustom {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1725,6 +1744,7 @@ pub struct ChatCompletionMessageToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionMessageToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1796,6 +1816,7 @@ pub struct ChatCompletionMessageToolCallFunction {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionMessageToolCallFunction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -1905,6 +1926,7 @@ pub struct ChatCompletionRequestAssistantMessage {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionRequestAssistantMessage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2011,6 +2033,7 @@ pub struct ChatCompletionRequestAssistantMessageAudio {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionRequestAssistantMessageAudio {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2100,6 +2123,7 @@ pub struct ChatCompletionRequestAssistantMessageFunctionCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionRequestAssistantMessageFunctionCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2169,6 +2193,7 @@ pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartImageImageUrl {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2251,6 +2276,7 @@ pub struct ChatCompletionRequestMessageContentPartRefusal {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartRefusal {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2317,6 +2343,7 @@ pub struct ChatCompletionRequestMessageContentPartText {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartText {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2391,6 +2418,7 @@ pub struct ChatCompletionStreamOptions {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "completions"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionStreamOptions {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2458,6 +2486,7 @@ pub struct ChatCompletionTool {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "evals"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ChatCompletionTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2546,6 +2575,7 @@ pub struct ClickParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ClickParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2630,6 +2660,7 @@ pub struct CodeInterpreterOutputImage {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CodeInterpreterOutputImage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2694,6 +2725,7 @@ pub struct CodeInterpreterOutputLogs {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CodeInterpreterOutputLogs {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2760,6 +2792,7 @@ pub struct CodeInterpreterTool {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CodeInterpreterTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2840,6 +2873,7 @@ pub struct CodeInterpreterToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CodeInterpreterToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -2986,6 +3020,7 @@ pub struct CompactionBody {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CompactionBody {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -3073,6 +3108,7 @@ pub struct CompactionSummaryItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CompactionSummaryItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -3146,6 +3182,7 @@ pub struct CompactionTriggerItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CompactionTriggerItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -3209,6 +3246,12 @@ pub struct ComparisonFilter {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ComparisonFilter {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -3389,6 +3432,7 @@ pub struct CompletionUsage {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "completions"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CompletionUsage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -3508,6 +3552,7 @@ pub struct CompletionUsageCompletionTokensDetails {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "completions"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CompletionUsageCompletionTokensDetails {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -3619,6 +3664,7 @@ pub struct CompletionUsagePromptTokensDetails {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "completions"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CompletionUsagePromptTokensDetails {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -3721,6 +3767,12 @@ pub struct CompoundFilter {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CompoundFilter {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -3867,6 +3919,7 @@ pub struct ComputerCallOutputItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ComputerCallOutputItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -3986,6 +4039,7 @@ pub struct ComputerCallSafetyCheckParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ComputerCallSafetyCheckParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -4086,6 +4140,7 @@ pub struct ComputerScreenshotContent {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ComputerScreenshotContent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -4185,6 +4240,7 @@ pub struct ComputerScreenshotImage {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ComputerScreenshotImage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -4255,6 +4311,7 @@ pub struct ComputerTool {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ComputerTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -4323,6 +4380,7 @@ pub struct ComputerToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ComputerToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -4445,6 +4503,7 @@ pub struct ComputerToolCallOutput {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ComputerToolCallOutput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -4560,6 +4619,7 @@ pub struct ComputerToolCallOutputResource {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ComputerToolCallOutputResource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -4695,6 +4755,7 @@ pub struct ComputerUsePreviewTool {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ComputerUsePreviewTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -4788,6 +4849,7 @@ pub struct ContainerAutoParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ContainerAutoParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -4910,6 +4972,7 @@ pub struct ContainerFileCitationParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "containers", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ContainerFileCitationParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -5038,6 +5101,12 @@ pub struct ContainerNetworkPolicyAllowlistParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ContainerNetworkPolicyAllowlistParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -5123,6 +5192,12 @@ pub struct ContainerNetworkPolicyDisabledParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ContainerNetworkPolicyDisabledParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -5194,6 +5269,12 @@ pub struct ContainerNetworkPolicyDomainSecretParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ContainerNetworkPolicyDomainSecretParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -5275,6 +5356,7 @@ pub struct ContainerReferenceParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ContainerReferenceParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -5339,6 +5421,7 @@ pub struct ContainerReferenceResource {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ContainerReferenceResource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -5402,6 +5485,7 @@ pub struct CoordParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CoordParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -5506,6 +5590,7 @@ pub struct CreateModelResponseProperties {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CreateModelResponseProperties {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -5643,6 +5728,7 @@ pub struct CustomGrammarFormatParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CustomGrammarFormatParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -5713,6 +5799,7 @@ pub struct CustomTextFormatParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CustomTextFormatParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -5781,6 +5868,7 @@ pub struct CustomToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CustomToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -5898,6 +5986,7 @@ pub struct CustomToolCallOutput {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CustomToolCallOutput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -6014,6 +6103,7 @@ pub struct CustomToolParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for CustomToolParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -6139,6 +6229,7 @@ pub struct DirectToolCallCaller {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for DirectToolCallCaller {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -6193,6 +6284,7 @@ pub struct DirectToolCallCallerParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for DirectToolCallCallerParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -6253,6 +6345,7 @@ pub struct DoubleClickAction {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for DoubleClickAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -6332,6 +6425,7 @@ pub struct DragParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for DragParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -6405,6 +6499,7 @@ pub struct EasyInputMessage {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for EasyInputMessage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -6531,6 +6626,12 @@ pub struct Error {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "admin",
+    feature = "assistants",
+    feature = "evals",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for Error {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -6630,6 +6731,7 @@ pub struct EvalGraderScoreModelSamplingParams {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for EvalGraderScoreModelSamplingParams {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -6755,6 +6857,7 @@ pub struct EvalItem {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for EvalItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -6858,6 +6961,7 @@ pub struct EvalItemContentOutputText {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for EvalItemContentOutputText {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -6928,6 +7032,7 @@ pub struct EvalItemInputImage {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for EvalItemInputImage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -7009,6 +7114,7 @@ pub struct FileCitationParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "files", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FileCitationParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -7102,6 +7208,7 @@ pub struct FileExpirationAfter {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "files", feature = "uploads"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FileExpirationAfter {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -7177,6 +7284,7 @@ pub struct FileSearchTool {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FileSearchTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -7278,6 +7386,7 @@ pub struct FileSearchToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FileSearchToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -7374,6 +7483,7 @@ pub struct FileSearchToolCallResultsItem {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FileSearchToolCallResultsItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -7534,6 +7644,7 @@ pub struct FunctionCallOutputItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionCallOutputItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -7714,6 +7825,7 @@ pub struct FunctionObject {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionObject {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -7801,6 +7913,7 @@ pub struct FunctionShellAction {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -7880,6 +7993,7 @@ pub struct FunctionShellActionParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellActionParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -7970,6 +8084,7 @@ pub struct FunctionShellCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -8115,6 +8230,7 @@ pub struct FunctionShellCallItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellCallItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -8261,6 +8377,7 @@ pub struct FunctionShellCallOutput {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellCallOutput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -8384,6 +8501,7 @@ pub struct FunctionShellCallOutputContent {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellCallOutputContent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -8482,6 +8600,7 @@ pub struct FunctionShellCallOutputContentParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellCallOutputContentParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -8558,6 +8677,7 @@ pub struct FunctionShellCallOutputExitOutcome {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellCallOutputExitOutcome {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -8622,6 +8742,7 @@ pub struct FunctionShellCallOutputExitOutcomeParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellCallOutputExitOutcomeParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -8701,6 +8822,7 @@ pub struct FunctionShellCallOutputItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellCallOutputItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -8831,6 +8953,7 @@ pub struct FunctionShellCallOutputTimeoutOutcome {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellCallOutputTimeoutOutcome {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -8885,6 +9008,7 @@ pub struct FunctionShellCallOutputTimeoutOutcomeParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellCallOutputTimeoutOutcomeParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -8958,6 +9082,7 @@ pub struct FunctionShellToolParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionShellToolParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -9059,6 +9184,7 @@ pub struct FunctionTool {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -9197,6 +9323,7 @@ pub struct FunctionToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -9331,6 +9458,7 @@ pub struct FunctionToolCallOutput {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionToolCallOutput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -9484,6 +9612,7 @@ pub struct FunctionToolCallOutputResource {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionToolCallOutputResource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -9650,6 +9779,7 @@ pub struct FunctionToolCallResource {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionToolCallResource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -9801,6 +9931,7 @@ pub struct FunctionToolParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for FunctionToolParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -9929,6 +10060,7 @@ pub struct GraderLabelModel {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for GraderLabelModel {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -10030,6 +10162,7 @@ pub struct GraderPython {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for GraderPython {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -10119,6 +10252,7 @@ pub struct GraderScoreModel {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for GraderScoreModel {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -10221,6 +10355,7 @@ pub struct GraderStringCheck {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for GraderStringCheck {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -10330,6 +10465,7 @@ pub struct GraderTextSimilarity {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for GraderTextSimilarity {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -10439,6 +10575,7 @@ pub struct HTTPError {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for HTTPError {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -10510,6 +10647,7 @@ pub struct HybridSearchOptions {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for HybridSearchOptions {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -10633,6 +10771,7 @@ pub struct ImageGenTool {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ImageGenTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -10795,6 +10934,7 @@ pub struct ImageGenToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ImageGenToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -10891,6 +11031,7 @@ pub struct ImageGenToolInputImageMask {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ImageGenToolInputImageMask {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -11079,6 +11220,12 @@ pub struct InlineSkillParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for InlineSkillParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -11173,6 +11320,12 @@ pub struct InlineSkillSourceParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for InlineSkillSourceParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -11249,6 +11402,7 @@ pub struct InputAudio {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for InputAudio {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -11312,6 +11466,7 @@ pub struct InputAudioInputAudio {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for InputAudioInputAudio {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -11423,6 +11578,7 @@ pub struct InputFileContentParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for InputFileContentParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -11544,6 +11700,7 @@ pub struct InputImageContentParamAutoParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for InputImageContentParamAutoParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -11661,6 +11818,7 @@ pub struct InputMessage {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for InputMessage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -11764,6 +11922,7 @@ pub struct InputTextContentParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for InputTextContentParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -11898,6 +12057,7 @@ pub struct ItemReferenceParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ItemReferenceParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -11962,6 +12122,7 @@ pub struct KeyPressAction {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for KeyPressAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12046,6 +12207,7 @@ pub struct LocalEnvironmentParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for LocalEnvironmentParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12106,6 +12268,7 @@ pub struct LocalEnvironmentResource {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for LocalEnvironmentResource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12173,6 +12336,7 @@ pub struct LocalShellExecAction {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for LocalShellExecAction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12281,6 +12445,7 @@ pub struct LocalShellToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for LocalShellToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12373,6 +12538,7 @@ pub struct LocalShellToolCallOutput {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for LocalShellToolCallOutput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12457,6 +12623,7 @@ pub struct LocalShellToolParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for LocalShellToolParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12514,6 +12681,7 @@ pub struct LocalSkillParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for LocalSkillParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12595,6 +12763,7 @@ pub struct MCPApprovalRequest {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MCPApprovalRequest {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12690,6 +12859,7 @@ pub struct MCPApprovalResponse {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MCPApprovalResponse {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12788,6 +12958,7 @@ pub struct MCPApprovalResponseResource {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MCPApprovalResponseResource {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12886,6 +13057,7 @@ pub struct MCPListTools {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MCPListTools {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -12979,6 +13151,7 @@ pub struct MCPListToolsTool {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MCPListToolsTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -13065,6 +13238,7 @@ pub struct MCPProtocolError {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MCPProtocolError {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -13174,6 +13348,12 @@ pub struct MCPTool {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MCPTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -13369,6 +13549,7 @@ pub struct MCPToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MCPToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -13551,6 +13732,7 @@ pub struct MCPToolExecutionError {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MCPToolExecutionError {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -13619,6 +13801,12 @@ pub struct MCPToolFilter {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MCPToolFilter {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -13713,6 +13901,12 @@ pub struct MCPToolRequireApprovalMCPToolApprovalFilter {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MCPToolRequireApprovalMCPToolApprovalFilter {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -13805,6 +13999,7 @@ pub struct Message {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for Message {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -14188,6 +14383,7 @@ pub struct ModelResponseProperties {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ModelResponseProperties {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -14311,6 +14507,7 @@ pub struct ModerationConfigParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ModerationConfigParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -14393,6 +14590,7 @@ pub struct ModerationParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ModerationParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -14460,6 +14658,7 @@ pub struct ModerationPolicyParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ModerationPolicyParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -14530,6 +14729,7 @@ pub struct ModerationResultBody {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ModerationResultBody {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -14646,6 +14846,7 @@ pub struct MoveParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for MoveParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -14728,6 +14929,7 @@ pub struct NamespaceToolParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for NamespaceToolParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -14836,6 +15038,7 @@ pub struct OpenAIFile {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "files", feature = "uploads"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for OpenAIFile {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15024,6 +15227,7 @@ pub struct OutputMessage {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for OutputMessage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15138,6 +15342,7 @@ pub struct Program {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for Program {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15235,6 +15440,7 @@ pub struct ProgramItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ProgramItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15329,6 +15535,7 @@ pub struct ProgramOutput {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ProgramOutput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15425,6 +15632,7 @@ pub struct ProgramOutputItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ProgramOutputItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15535,6 +15743,7 @@ pub struct ProgramToolCallCaller {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ProgramToolCallCaller {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15600,6 +15809,7 @@ pub struct ProgramToolCallCallerParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ProgramToolCallCallerParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15662,6 +15872,7 @@ pub struct ProgrammaticToolCallingParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ProgrammaticToolCallingParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15721,6 +15932,7 @@ pub struct Prompt {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "realtime", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for Prompt {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15798,6 +16010,12 @@ pub struct PromptCacheBreakpointParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "conversations",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for PromptCacheBreakpointParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15871,6 +16089,7 @@ pub struct PromptCacheOptionsParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "chat", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for PromptCacheOptionsParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -15955,6 +16174,7 @@ pub struct RankingOptions {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for RankingOptions {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16030,6 +16250,7 @@ pub struct RealtimeBetaResponseUsageOutputTokenDetails {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "audio", feature = "realtime"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for RealtimeBetaResponseUsageOutputTokenDetails {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16135,6 +16356,7 @@ pub struct ReasoningItem {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ReasoningItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16240,6 +16462,12 @@ pub struct ResponseFormatJsonObject {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ResponseFormatJsonObject {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16300,6 +16528,7 @@ pub struct ResponseFormatJsonSchema {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ResponseFormatJsonSchema {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16370,6 +16599,7 @@ pub struct ResponseFormatJsonSchemaJsonSchema {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ResponseFormatJsonSchemaJsonSchema {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16461,6 +16691,12 @@ pub struct ResponseFormatText {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ResponseFormatText {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16546,6 +16782,7 @@ pub struct ScreenshotParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ScreenshotParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16611,6 +16848,7 @@ pub struct ScrollParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ScrollParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16736,6 +16974,12 @@ pub struct SkillReferenceParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for SkillReferenceParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16832,6 +17076,7 @@ pub struct SummaryTextContent {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for SummaryTextContent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16896,6 +17141,7 @@ pub struct TextContent {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for TextContent {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -16980,6 +17226,7 @@ pub struct TextResponseFormatJsonSchema {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for TextResponseFormatJsonSchema {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -17126,6 +17373,7 @@ pub struct ToolChoiceFunction {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "realtime", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ToolChoiceFunction {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -17192,6 +17440,7 @@ pub struct ToolChoiceMCP {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "realtime", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ToolChoiceMCP {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -17288,6 +17537,7 @@ pub struct ToolSearchCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ToolSearchCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -17410,6 +17660,7 @@ pub struct ToolSearchCallItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ToolSearchCallItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -17525,6 +17776,7 @@ pub struct ToolSearchOutput {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ToolSearchOutput {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -17649,6 +17901,7 @@ pub struct ToolSearchOutputItemParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ToolSearchOutputItemParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -17749,6 +18002,7 @@ pub struct ToolSearchToolParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for ToolSearchToolParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -17826,6 +18080,7 @@ pub struct TranscriptTextUsageDuration {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "audio", feature = "realtime"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for TranscriptTextUsageDuration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -17896,6 +18151,7 @@ pub struct TranscriptTextUsageTokens {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "audio", feature = "realtime"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for TranscriptTextUsageTokens {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -17993,6 +18249,7 @@ pub struct TranscriptionLanguage {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "audio", feature = "realtime"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for TranscriptionLanguage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18053,6 +18310,7 @@ pub struct TypeParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for TypeParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18175,6 +18433,7 @@ pub struct VoiceIdsOrCustomVoiceId {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for VoiceIdsOrCustomVoiceId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18260,6 +18519,7 @@ pub struct WaitParam {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for WaitParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18317,6 +18577,7 @@ pub struct WebSearchActionFind {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for WebSearchActionFind {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18389,6 +18650,7 @@ pub struct WebSearchActionOpenPage {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for WebSearchActionOpenPage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18460,6 +18722,7 @@ pub struct WebSearchActionSearch {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for WebSearchActionSearch {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18535,6 +18798,7 @@ pub struct WebSearchActionSearchSourcesItem {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for WebSearchActionSearchSourcesItem {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18610,6 +18874,7 @@ pub struct WebSearchApproximateLocation {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for WebSearchApproximateLocation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18705,6 +18970,7 @@ pub struct WebSearchPreviewTool {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for WebSearchPreviewTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18818,6 +19084,7 @@ pub struct WebSearchTool {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for WebSearchTool {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -18918,6 +19185,7 @@ pub struct WebSearchToolCall {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for WebSearchToolCall {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -19024,6 +19292,7 @@ pub struct WebSearchToolFilters {
     pub extra: crate::Extra,
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 #[allow(deprecated)]
 impl<'de> Deserialize<'de> for WebSearchToolFilters {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
