@@ -37,9 +37,8 @@ pub mod __private {
     };
     pub use crate::tolerant::{
         BoolSeed, Empty, FloatSeed, IntSeed, Key, OptIntSeed, OptTextSeed, OptUintSeed,
-        OrEmptySeed, TOLERANT, TextSeed, UintSeed, absent, boolean, float, int, keep, opt_int,
-        opt_text, opt_uint, or_absent, or_empty, present, put, required, set_tolerated, text,
-        tolerated, try_exact_variant, try_tolerant_variant, uint,
+        OrEmptySeed, TOLERANT, TextSeed, UintSeed, keep, or_absent, present, put, required,
+        set_tolerated, tolerated, try_exact_variant, try_tolerant_variant,
     };
     pub use serde;
     pub use serde_json;

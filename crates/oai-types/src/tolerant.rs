@@ -1,11 +1,13 @@
 //! Tolerant decoding: what the generated types accept beyond the letter of
 //! the schema, so that an answer a real server sent still decodes.
 //!
-//! The generated fields name these functions in their serde attributes
-//! (`default = "..."`, `deserialize_with = "..."`), behind
-//! `cfg_attr(not(oai_strict), ...)`. Built with `--cfg oai_strict`, none of
-//! them is used and the types decode exactly what the schema says (the
-//! spec-conformance tests run that way). The rules, in one place:
+//! Each generated struct's `Deserialize` (written by the generator) reads its
+//! fields through the seeds of this module and settles absent fields with its
+//! helpers (`required`, `or_absent`, `present`); the union macros use
+//! `try_exact_variant` and `try_tolerant_variant`. Built with
+//! `--cfg oai_strict`, the same code applies none of the rules and the types
+//! decode exactly what the schema says (the spec-conformance tests run that
+//! way). The rules, in one place:
 //!
 //! - a required field that is absent or `null` reads as its type's empty value
 //!   ([`Empty`]): `0`, `false`, `""`, an empty list or map, `None`, a string
@@ -115,16 +117,14 @@ impl<K: Ord, V> Empty for std::collections::BTreeMap<K, V> {
 }
 
 /// `default = ...` of a required field: it was absent.
-#[doc(hidden)]
-pub fn absent<T: Empty>() -> T {
+fn absent<T: Empty>() -> T {
     bump();
     T::empty()
 }
 
 /// `deserialize_with = ...` of a required field of a generated type, a list or
 /// a map: `null` reads as the empty value.
-#[doc(hidden)]
-pub fn or_empty<'de, D, T>(d: D) -> Result<T, D::Error>
+fn or_empty<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de> + Empty,
@@ -217,26 +217,22 @@ fn int_or_null<'de, D: Deserializer<'de>, T: Int>(d: D) -> Result<Option<T>, D::
 }
 
 /// A required signed integer: also from an integral float; `null` reads as 0.
-#[doc(hidden)]
-pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     Ok(int_or_null(d)?.unwrap_or_else(absent))
 }
 
 /// An optional signed integer: also from an integral float.
-#[doc(hidden)]
-pub fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     int_or_null(d)
 }
 
 /// A required unsigned integer: also from an integral float; `null` reads as 0.
-#[doc(hidden)]
-pub fn uint<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+fn uint<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     Ok(int_or_null(d)?.unwrap_or_else(absent))
 }
 
 /// An optional unsigned integer: also from an integral float.
-#[doc(hidden)]
-pub fn opt_uint<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+fn opt_uint<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     int_or_null(d)
 }
 
@@ -297,26 +293,22 @@ impl<'de> Deserialize<'de> for TextPart {
 }
 
 /// A required text: also from text parts; `null` reads as `""`.
-#[doc(hidden)]
-pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(d.deserialize_any(TextVisitor)?.unwrap_or_else(absent))
 }
 
 /// An optional text: also from text parts.
-#[doc(hidden)]
-pub fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn opt_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     d.deserialize_any(TextVisitor)
 }
 
 /// A required float: `null` reads as 0.
-#[doc(hidden)]
-pub fn float<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+fn float<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or_else(absent))
 }
 
 /// A required boolean: `null` reads as `false`.
-#[doc(hidden)]
-pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(d)?.unwrap_or_else(absent))
 }
 
@@ -440,25 +432,25 @@ macro_rules! seeds {
 }
 
 seeds! {
-    /// A required signed integer ([`int`]).
+    /// A required signed integer (`int`).
     IntSeed => int: i64;
-    /// An optional signed integer ([`opt_int`]).
+    /// An optional signed integer (`opt_int`).
     OptIntSeed => opt_int: Option<i64>;
-    /// A required unsigned integer ([`uint`]).
+    /// A required unsigned integer (`uint`).
     UintSeed => uint: u64;
-    /// An optional unsigned integer ([`opt_uint`]).
+    /// An optional unsigned integer (`opt_uint`).
     OptUintSeed => opt_uint: Option<u64>;
-    /// A required text ([`text`]).
+    /// A required text (`text`).
     TextSeed => text: String;
-    /// An optional text ([`opt_text`]).
+    /// An optional text (`opt_text`).
     OptTextSeed => opt_text: Option<String>;
-    /// A required float ([`float`]).
+    /// A required float (`float`).
     FloatSeed => float: f64;
-    /// A required boolean ([`boolean`]).
+    /// A required boolean (`boolean`).
     BoolSeed => boolean: bool;
 }
 
-/// A required generated type, list or map ([`or_empty`]).
+/// A required generated type, list or map (`or_empty`).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct OrEmptySeed<T>(PhantomData<T>);
