@@ -195,6 +195,13 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
+    /// One violation at `at`.
+    pub fn single(at: &Path<'_>, message: impl Into<String>) -> Self {
+        let mut out = Violations::new();
+        out.push(at, message);
+        Self { violations: out.0 }
+    }
+
     /// Every violation, in the order found (at least one).
     pub fn violations(&self) -> &[Violation] {
         &self.violations

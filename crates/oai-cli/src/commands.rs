@@ -135,7 +135,7 @@ fn print_body(out: &Output, raw: &oai::RawResponse) -> Outcome {
 /// as it arrives. An event the server spread over several `data:` lines is
 /// the one place the text changes: its line breaks (whitespace between JSON
 /// tokens, never inside a string) become spaces, to keep one event a line.
-async fn print_events(out: &Output, mut events: oai::JsonStream<Box<RawValue>>) -> Outcome {
+async fn print_events(out: &Output, mut events: oai::EventStream<Box<RawValue>>) -> Outcome {
     while let Some(event) = events.next().await {
         let event = event?;
         let text = event.get();
@@ -292,7 +292,7 @@ async fn chat(
                 .json(&request)
                 .stream::<Box<RawValue>>()
                 .await?;
-            print_events(out, events).await
+            print_events(out, events.into()).await
         }
         (true, false) => {
             let raw = client
@@ -356,7 +356,7 @@ async fn responses(
                 .json(&request)
                 .stream_with::<Box<RawValue>>(oai::StreamOptions::terminal_events(RESPONSES_END))
                 .await?;
-            print_events(out, events).await
+            print_events(out, events.into()).await
         }
         (true, false) => {
             let raw = client.post("/responses").json(&request).send_raw().await?;

@@ -79,9 +79,11 @@ pub fn code_of(e: &oai::Error) -> u8 {
         || e.is_timeout()
         || e.is_stream()
         || e.is_redirect()
-        || matches!(e.kind(), oai::ErrorKind::Request)
+        || matches!(e.kind(), oai::ErrorKind::Request | oai::ErrorKind::Closed)
     {
         NETWORK
+    } else if e.kind() == oai::ErrorKind::Failed {
+        UNFINISHED
     } else {
         LOCAL
     }
@@ -111,6 +113,12 @@ fn with_request_id(mut line: String, id: Option<&str>) -> String {
 impl From<oai::Error> for Failure {
     fn from(e: oai::Error) -> Self {
         Self::new(code_of(&e), line_of(&e))
+    }
+}
+
+impl From<oai::transport::Error> for Failure {
+    fn from(e: oai::transport::Error) -> Self {
+        oai::Error::from(e).into()
     }
 }
 

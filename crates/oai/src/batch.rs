@@ -406,6 +406,28 @@ impl fmt::Display for BatchRunError {
     }
 }
 
+impl From<BatchRunError> for crate::Error {
+    /// The kind of the failure underneath (the API's refusal, a timeout of
+    /// the transport, ...); else from the stage: the input refused before
+    /// any I/O is invalid input, a wait past `max_wait` a timeout, a batch
+    /// that ended `failed` a failed job, an unreadable result line a
+    /// decode error. [`crate::Error::downcast_ref`] gives the batch error
+    /// back, with its ids.
+    fn from(e: BatchRunError) -> Self {
+        let kind = match (e.stage(), e.api_error()) {
+            (BatchStage::Input, _) => crate::ErrorKind::InvalidInput,
+            (_, Some(inner)) => inner.kind(),
+            (BatchStage::Timeout, None) => crate::ErrorKind::Timeout,
+            (BatchStage::Failed, None) => crate::ErrorKind::Failed,
+            (BatchStage::Parse, None) => crate::ErrorKind::Decode,
+            // An answer the run cannot go on from (an upload completed
+            // without a file, say).
+            (_, None) => crate::ErrorKind::Protocol,
+        };
+        crate::Error::helper(kind, e)
+    }
+}
+
 impl std::error::Error for BatchRunError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.0
@@ -866,7 +888,7 @@ impl<'c> BatchRunner<'c> {
             .mime_type("text/jsonl")
             .send(self.client)
             .await
-            .map_err(|e| failed(Box::new(e)))?;
+            .map_err(|e| failed(Box::new(crate::Error::from(e))))?;
             return match upload.file {
                 Some(file) => Ok(file.id),
                 None => Err(BatchRunError::new(

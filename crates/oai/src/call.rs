@@ -5,7 +5,9 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use oai_transport::{RawResponse, RequestBuilder, RequestOptions, Response, Result};
+use oai_transport::{RawResponse, RequestBuilder, RequestOptions, Response};
+
+use crate::Result;
 use serde::de::DeserializeOwned;
 
 /// How a call turns the body it read into its answer. The decoding is
@@ -25,7 +27,7 @@ pub struct Json;
 
 impl<T: DeserializeOwned> Decoder<T> for Json {
     fn decode(raw: RawResponse) -> Result<T> {
-        raw.json()
+        Ok(raw.json()?)
     }
 }
 

@@ -79,7 +79,9 @@ use std::fmt;
 
 pub mod accumulate;
 pub mod call;
+pub mod error;
 mod generated;
+pub mod stream;
 #[cfg(feature = "structured")]
 pub mod structured;
 // With only some areas enabled, some helpers have no caller.
@@ -110,16 +112,17 @@ pub mod resources {
 use oai_transport::http::Method;
 
 pub use call::Call;
+pub use error::{Error, ErrorKind, Result};
 pub use oai_builders as builders;
 pub use oai_transport::secrecy::{self, SecretString};
 pub use oai_transport::{
     ApiErrorDetails, AuthStyle, AzureBuilder, Config, ConfigBuilder, CredentialFuture,
-    CredentialProvider, Cursor, Error, ErrorKind, EventStream, ItemStream, JsonStream,
-    LimiterStats, MultipartForm, Page, PageStream, Part, RateLimit, RateLimiter, RawResponse,
-    RequestBuilder, RequestOptions, Response, ResponseMeta, Result, SseEvent, SseLimits,
+    CredentialProvider, Cursor, LimiterStats, MultipartForm, Page, Part, RateLimit, RateLimiter,
+    RawResponse, RequestBuilder, RequestOptions, Response, ResponseMeta, SseEvent, SseLimits,
     StreamErrorKind, StreamOptions, TimeoutPhase, Timeouts,
 };
 pub use oai_types as types;
+pub use stream::{EventStream, ItemStream, PageStream};
 #[cfg(feature = "webhooks")]
 pub use webhooks::{ReplayGuard, WebhookError, WebhookEvent, WebhookVerifier};
 
@@ -228,7 +231,7 @@ impl Client {
 ///
 /// # Errors
 /// An [`ErrorKind::InvalidInput`] error for an empty value, `.` or `..`.
-pub fn path_segment(name: &str, value: &str) -> Result<String> {
+pub fn path_segment(name: &'static str, value: &str) -> Result<String> {
     support::segment(name, value)
 }
 

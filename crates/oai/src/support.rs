@@ -1,26 +1,29 @@
 //! What the generated operations share: path segments, parameter and form
 //! encoding, validation before I/O.
 
-use oai_builders::Validate;
-use oai_transport::{Error, MultipartForm, Part, RequestBuilder, Result};
+use oai_builders::validate::Path;
+use oai_builders::{Validate, ValidationError};
+use oai_transport::{MultipartForm, Part, RequestBuilder};
+
+use crate::{Error, Result};
 use oai_types::{FileSource, InputFile};
 use serde::Serialize;
 use serde_json::Value;
 
 /// A path parameter as one percent-encoded segment. An empty value, or one
 /// that would be read as `.` or `..`, can never change which endpoint is called.
-pub(crate) fn segment(name: &str, value: &str) -> Result<String> {
+pub(crate) fn segment(name: &'static str, value: &str) -> Result<String> {
     if value.is_empty() {
-        return Err(Error::invalid_input(format!(
-            "path parameter `{name}` must not be empty"
-        )));
+        return Err(ValidationError::single(&Path::root().field(name), "must not be empty").into());
     }
     if value == "." || value == ".." {
         // URL parsers read `%2E%2E` as `..` and drop a segment, so these can
         // never be sent safely, encoded or not; no resource id is a dot.
-        return Err(Error::invalid_input(format!(
-            "path parameter `{name}` must not be `.` or `..`"
-        )));
+        return Err(ValidationError::single(
+            &Path::root().field(name),
+            "must not be `.` or `..` (no URL can carry it as a path segment)",
+        )
+        .into());
     }
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
@@ -36,9 +39,7 @@ pub(crate) fn segment(name: &str, value: &str) -> Result<String> {
 /// Checks `value` against the spec's constraints; an invalid request never
 /// reaches the network.
 pub(crate) fn check<T: Validate + ?Sized>(value: &T) -> Result<()> {
-    value
-        .validate()
-        .map_err(|e| Error::invalid_input_from(e.to_string(), e))
+    Ok(value.validate()?)
 }
 
 fn scalar_text(v: &Value) -> Option<String> {

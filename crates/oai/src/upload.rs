@@ -247,6 +247,24 @@ impl fmt::Display for UploadError {
     }
 }
 
+impl From<UploadError> for crate::Error {
+    /// The kind of the failure underneath (the API's refusal, a timeout, a
+    /// local read); an input refused before any I/O is invalid input, a
+    /// source that could not be read is [`crate::ErrorKind::Io`], an answer
+    /// the upload cannot go on from is a protocol error.
+    /// [`crate::Error::downcast_ref`] gives the upload error back, with the
+    /// parts already accepted.
+    fn from(e: UploadError) -> Self {
+        let kind = match (e.stage(), e.api_error()) {
+            (UploadStage::Validate, _) => crate::ErrorKind::InvalidInput,
+            (_, Some(inner)) => inner.kind(),
+            (UploadStage::ReadSource, None) => crate::ErrorKind::Io,
+            (_, None) => crate::ErrorKind::Protocol,
+        };
+        crate::Error::helper(kind, e)
+    }
+}
+
 impl std::error::Error for UploadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.0
@@ -746,11 +764,12 @@ impl Job<'_> {
     async fn send_part(&self, data: Bytes) -> crate::Result<UploadPart> {
         let id = support::segment("upload_id", self.upload_id)?;
         let form = MultipartForm::new().part(Part::bytes("data", data, self.filename));
-        self.client
+        Ok(self
+            .client
             .post(format!("/uploads/{id}/parts"))
             .multipart(form)
             .send()
-            .await
+            .await?)
     }
 
     /// Reads and sends the parts not yet in `ids`, recording each accepted

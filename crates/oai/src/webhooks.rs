@@ -53,12 +53,12 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::{Error, Result};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_PAD_INDIFFERENT};
 use hmac::{Hmac, KeyInit, Mac};
 use oai_transport::http::HeaderMap;
 use oai_transport::secrecy::{ExposeSecret, SecretSlice, SecretString};
-use oai_transport::{Error, Result};
 use oai_types::{
     WebhookBatchCancelled, WebhookBatchCompleted, WebhookBatchExpired, WebhookBatchFailed,
     WebhookEvalRunCanceled, WebhookEvalRunFailed, WebhookEvalRunSucceeded,
@@ -289,6 +289,14 @@ impl fmt::Display for WebhookError {
             ),
             Self::InvalidBody(e) => write!(f, "webhook body is not a valid event: {e}"),
         }
+    }
+}
+
+impl From<WebhookError> for crate::Error {
+    /// A refused delivery is [`crate::ErrorKind::Webhook`];
+    /// [`crate::Error::downcast_ref`] gives the reason back.
+    fn from(e: WebhookError) -> Self {
+        crate::Error::helper(crate::ErrorKind::Webhook, e)
     }
 }
 

@@ -102,13 +102,14 @@ fn without_annotations(mut c: CreateChatCompletionResponse) -> CreateChatComplet
     c
 }
 
-/// The text of the [`AccumulateError`] a decode error carries (its source,
-/// scrubbed).
+/// The text of the [`AccumulateError`] a protocol error carries (scrubbed):
+/// events that do not make one answer are the server's fault, not a body
+/// that failed to decode.
 fn accumulation_error(e: &oai::Error) -> String {
-    assert!(e.is_decode(), "{e}");
-    e.source()
+    assert!(e.is_protocol(), "{e}");
+    e.downcast_ref::<oai::accumulate::AccumulateError>()
         .map(ToString::to_string)
-        .unwrap_or_else(|| panic!("no source under {e}"))
+        .unwrap_or_else(|| panic!("no accumulation error in {e}"))
 }
 
 fn chunk(v: Value) -> CreateChatCompletionStreamResponse {
@@ -1070,12 +1071,13 @@ fn responses_snapshot_follows_the_stream() {
 }
 
 #[test]
-fn accumulation_errors_convert_to_decode_errors_with_the_cause() {
+fn accumulation_errors_convert_to_protocol_errors_that_keep_them() {
     let err = push_all(&[json!([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c", "function": {"arguments": "{}"}}]}, "finish_reason": "tool_calls"}])])
         .unwrap_err();
     let text = err.to_string();
     let converted: oai::Error = err.into();
-    assert!(converted.is_decode());
+    assert!(converted.is_protocol());
+    assert!(!converted.is_decode() && converted.body_excerpt().is_none());
     assert!(
         converted.to_string().contains("function name"),
         "{converted}"
@@ -1303,7 +1305,7 @@ async fn server_text_in_accumulation_errors_is_scrubbed_with_the_clients_credent
         .collect_final()
         .await
         .unwrap_err();
-    assert!(err.is_decode(), "{err}");
+    assert!(err.is_protocol(), "{err}");
     let mut shown = format!("{err} {err:?}");
     let mut source = err.source();
     while let Some(s) = source {

@@ -2120,3 +2120,28 @@ mod identity {
         }
     }
 }
+
+#[tokio::test]
+async fn an_answer_without_choices_is_the_servers_fault_not_the_users_input() {
+    // A server that answers 200 with no choice at all: the run cannot go
+    // on, and the error says the server broke the protocol; it is never
+    // filed as the user's invalid input.
+    let (_server, client) = model(
+        "/chat/completions",
+        vec![Reply::Json(json!({"id": "c", "object": "chat.completion",
+            "created": 1, "model": "m", "choices": []}))],
+    )
+    .await;
+    let calls = Calls::default();
+    let run = ToolRunner::new(client, weather_tools(&calls))
+        .run_chat(chat_request("x"))
+        .await;
+    match run.outcome() {
+        RunOutcome::Failed(e) => {
+            assert!(e.is_protocol(), "{e}");
+            assert!(!e.is_invalid_input(), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(calls.lock().unwrap().is_empty());
+}

@@ -483,7 +483,7 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
             out.push(Method {
                 cfg: cfg.clone(),
                 text: format!(
-                    "{docs}///\n/// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.\n{}{errors}{deprecated}pub async fn {}{suffix}_stream(&self, {sig_args}) -> Result<JsonStream<{ev_ty}>> {{\n{early}{stream_prelude}{late}rb.stream_with({options}).await\n}}\n",
+                    "{docs}///\n/// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.\n{}{errors}{deprecated}pub async fn {}{suffix}_stream(&self, {sig_args}) -> Result<EventStream<{ev_ty}>> {{\n{early}{stream_prelude}{late}Ok(rb.stream_with({options}).await?.into())\n}}\n",
                     example_doc(&op.id, true),
                     op.name,
                 ),
@@ -497,7 +497,7 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
                 out.push(Method {
                     cfg: cfg.clone(),
                     text: format!(
-                        "{docs}///\n/// Every page, fetched lazily as the stream is read (`.items()` gives the items).\n{errors}{deprecated}pub fn {}{suffix}_pages(&self, {sig_args}) -> Result<PageStream<{item}>> {{\n{prelude}rb.paginate()\n}}\n",
+                        "{docs}///\n/// Every page, fetched lazily as the stream is read (`.items()` gives the items).\n{errors}{deprecated}pub fn {}{suffix}_pages(&self, {sig_args}) -> Result<PageStream<{item}>> {{\n{prelude}Ok(rb.paginate()?.into())\n}}\n",
                         op.name
                     ),
                 });
@@ -595,7 +595,7 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Vec<(String, String)>> 
         n.ops.push(i);
     }
     let mut out = format!(
-        "{HEADER}//! One handle per resource and one method per operation of the API.\n#![allow(unused_imports, unused_mut, deprecated, clippy::all)]\n\nuse oai_transport::http::Method;\nuse oai_transport::{{JsonStream, PageStream, RequestBuilder, RequestOptions, Result, StreamOptions}};\n\nuse crate::call::{{self, Call}};\nuse crate::Client;\nuse crate::support;\n\n"
+        "{HEADER}//! One handle per resource and one method per operation of the API.\n#![allow(unused_imports, unused_mut, deprecated, clippy::all)]\n\nuse oai_transport::http::Method;\nuse oai_transport::{{RequestBuilder, RequestOptions, StreamOptions}};\n\nuse crate::call::{{self, Call}};\nuse crate::stream::{{EventStream, PageStream}};\nuse crate::{{Client, Result}};\nuse crate::support;\n\n"
     );
     let mut accessors = String::new();
     for (top, n) in &root.children {

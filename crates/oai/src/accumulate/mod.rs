@@ -243,9 +243,10 @@ impl AccumulateError {
     /// This error as an [`Error`], every text from the server in it
     /// scrubbed with `scrub` (the credentials of the configuration the
     /// events came through): an error event becomes an API error (as if the
-    /// transport had seen it), a bound reached a limit error, anything else a
-    /// decode error whose message and source carry this error's text.
-    pub fn into_error(self, scrub: &Scrubber) -> Error {
+    /// transport had seen it), a bound reached a limit error, anything else
+    /// (events that disagree, come out of order, or end too soon) a
+    /// protocol error that keeps this error (see [`Error::downcast_ref`]).
+    pub fn into_error(mut self, scrub: &Scrubber) -> Error {
         if let Some((what, limit)) = self.limit {
             return Error::limit(what, limit);
         }
@@ -259,11 +260,11 @@ impl AccumulateError {
                     details = details.with_param(param.clone());
                 }
                 details.scrub_with(scrub);
-                Error::api(None, None, details)
+                oai_transport::Error::api(None, None, details).into()
             }
             None => {
-                let text = self.to_string();
-                Error::decode(None, text.as_bytes(), self, scrub)
+                self.message = scrub.scrub(&self.message).into_owned();
+                Error::helper(crate::ErrorKind::Protocol, self)
             }
         }
     }
@@ -326,13 +327,13 @@ pub trait StreamEvent: Sized + serde::de::DeserializeOwned {
 /// Adds [`accumulate`](AccumulateExt::accumulate) and
 /// [`collect_final`](AccumulateExt::collect_final) to every stream of
 /// `Result<E>` whose event `E` is a [`StreamEvent`] (such as the
-/// [`JsonStream`](crate::JsonStream)s of `create_stream`).
+/// [`EventStream`](crate::EventStream)s of `create_stream`).
 pub trait AccumulateExt: Stream + Sized {
     /// A stream yielding every event unchanged while accumulating them (with
     /// the default bounds); ask [`Accumulating::into_final`] for the final
     /// value after the end.
     ///
-    /// When the stream is the transport's [`JsonStream`](crate::JsonStream),
+    /// When the stream is an [`EventStream`](crate::EventStream) of the client,
     /// errors are scrubbed with its scrubber (the credentials of the
     /// client's configuration); for another stream, give one with
     /// [`Accumulating::scrub_with`].
@@ -354,7 +355,7 @@ pub trait AccumulateExt: Stream + Sized {
     {
         let any: &dyn std::any::Any = &self;
         let scrub = any
-            .downcast_ref::<crate::JsonStream<E>>()
+            .downcast_ref::<crate::EventStream<E>>()
             .map(|s| s.meta().scrubber().clone())
             .unwrap_or_default();
         Accumulating {

@@ -3,13 +3,12 @@
 #![allow(unused_imports, unused_mut, deprecated, clippy::all)]
 
 use oai_transport::http::Method;
-use oai_transport::{
-    JsonStream, PageStream, RequestBuilder, RequestOptions, Result, StreamOptions,
-};
+use oai_transport::{RequestBuilder, RequestOptions, StreamOptions};
 
-use crate::Client;
 use crate::call::{self, Call};
+use crate::stream::{EventStream, PageStream};
 use crate::support;
+use crate::{Client, Result};
 
 impl Client {
     #[cfg(feature = "admin")]
@@ -326,7 +325,7 @@ impl<'c> AdminAdminApiKeys<'c> {
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "limit", &params.limit)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -449,7 +448,7 @@ impl<'c> AdminAuditLogs<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -505,7 +504,7 @@ impl<'c> AdminCertificates<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -693,7 +692,7 @@ impl<'c> AdminCosts<'c> {
         let rb = support::query(rb, "group_by", &params.group_by)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "page", &params.page)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -805,7 +804,7 @@ impl<'c> AdminGroups<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -940,7 +939,7 @@ impl<'c> AdminGroupsRoles<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -1068,7 +1067,7 @@ impl<'c> AdminGroupsUsers<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -1184,7 +1183,7 @@ impl<'c> AdminInvites<'c> {
         support::check(&params)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -1382,7 +1381,7 @@ impl<'c> AdminProjects<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "include_archived", &params.include_archived)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -1518,7 +1517,7 @@ impl<'c> AdminProjectsApiKeys<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "owner_project_access", &params.owner_project_access)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -1622,7 +1621,7 @@ impl<'c> AdminProjectsCertificates<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -1792,7 +1791,7 @@ impl<'c> AdminProjectsGroups<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -1931,7 +1930,7 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -2194,7 +2193,7 @@ impl<'c> AdminProjectsRateLimits<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -2280,7 +2279,7 @@ impl<'c> AdminProjectsRoles<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -2435,7 +2434,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
         support::check(&params)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -2634,7 +2633,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -2864,7 +2863,7 @@ impl<'c> AdminProjectsUsers<'c> {
         support::check(&params)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -3022,7 +3021,7 @@ impl<'c> AdminProjectsUsersRoles<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -3150,7 +3149,7 @@ impl<'c> AdminRoles<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -3284,7 +3283,7 @@ impl<'c> AdminSpendAlerts<'c> {
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -3588,7 +3587,7 @@ impl<'c> AdminUsageAudioSpeeches<'c> {
         let rb = support::query(rb, "group_by", &params.group_by)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "page", &params.page)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -3658,7 +3657,7 @@ impl<'c> AdminUsageAudioTranscriptions<'c> {
         let rb = support::query(rb, "group_by", &params.group_by)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "page", &params.page)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -3722,7 +3721,7 @@ impl<'c> AdminUsageCodeInterpreterSessions<'c> {
         let rb = support::query(rb, "group_by", &params.group_by)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "page", &params.page)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -3794,7 +3793,7 @@ impl<'c> AdminUsageCompletions<'c> {
         let rb = support::query(rb, "group_by", &params.group_by)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "page", &params.page)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -3861,7 +3860,7 @@ impl<'c> AdminUsageEmbeddings<'c> {
         let rb = support::query(rb, "group_by", &params.group_by)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "page", &params.page)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -3931,7 +3930,7 @@ impl<'c> AdminUsageFileSearchCalls<'c> {
         let rb = support::query(rb, "group_by", &params.group_by)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "page", &params.page)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -4002,7 +4001,7 @@ impl<'c> AdminUsageImages<'c> {
         let rb = support::query(rb, "group_by", &params.group_by)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "page", &params.page)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -4072,7 +4071,7 @@ impl<'c> AdminUsageModerations<'c> {
         let rb = support::query(rb, "group_by", &params.group_by)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "page", &params.page)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -4136,7 +4135,7 @@ impl<'c> AdminUsageVectorStores<'c> {
         let rb = support::query(rb, "group_by", &params.group_by)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "page", &params.page)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -4208,7 +4207,7 @@ impl<'c> AdminUsageWebSearchCalls<'c> {
         let rb = support::query(rb, "group_by", &params.group_by)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "page", &params.page)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -4265,7 +4264,7 @@ impl<'c> AdminUsers<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "emails", &params.emails)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -4382,7 +4381,7 @@ impl<'c> AdminUsersRoles<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "admin")]
@@ -4507,7 +4506,7 @@ impl<'c> Assistants<'c> {
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "assistants")]
@@ -4687,7 +4686,7 @@ impl<'c> AudioSpeech<'c> {
     pub async fn create_stream(
         &self,
         request: oai_types::CreateSpeechRequest,
-    ) -> Result<JsonStream<oai_types::CreateSpeechResponseStreamEvent>> {
+    ) -> Result<EventStream<oai_types::CreateSpeechResponseStreamEvent>> {
         let rb = self.client.request(Method::POST, "/audio/speech");
         let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
@@ -4696,8 +4695,10 @@ impl<'c> AudioSpeech<'c> {
             RequestOptions::new()
                 .body_field("stream_format", serde_json::Value::String("sse".into())),
         );
-        rb.stream_with(StreamOptions::terminal_events(&["speech.audio.done"]))
-            .await
+        Ok(rb
+            .stream_with(StreamOptions::terminal_events(&["speech.audio.done"]))
+            .await?
+            .into())
     }
 }
 
@@ -4780,7 +4781,7 @@ impl<'c> AudioTranscriptions<'c> {
     pub async fn create_stream(
         &self,
         mut request: oai_types::CreateTranscriptionRequest,
-    ) -> Result<JsonStream<oai_types::CreateTranscriptionResponseStreamEvent>> {
+    ) -> Result<EventStream<oai_types::CreateTranscriptionResponseStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/audio/transcriptions");
         let rb = rb.header("accept", "text/event-stream");
@@ -4825,8 +4826,10 @@ impl<'c> AudioTranscriptions<'c> {
             form = support::form(form, "known_speaker_references", v)?;
         }
         let rb = rb.multipart(form);
-        rb.stream_with(StreamOptions::terminal_events(&["transcript.text.done"]))
-            .await
+        Ok(rb
+            .stream_with(StreamOptions::terminal_events(&["transcript.text.done"]))
+            .await?
+            .into())
     }
 }
 
@@ -4940,7 +4943,7 @@ impl<'c> AudioVoiceConsents<'c> {
         support::check(&params)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "limit", &params.limit)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "audio")]
@@ -5094,7 +5097,7 @@ impl<'c> Batches<'c> {
         support::check(&params)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "limit", &params.limit)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "batches")]
@@ -5211,7 +5214,7 @@ impl<'c> BetaResponses<'c> {
         &self,
         params: oai_types::CreateResponseParams,
         mut request: oai_types::BetaCreateResponse,
-    ) -> Result<JsonStream<oai_types::BetaResponseStreamEvent>> {
+    ) -> Result<EventStream<oai_types::BetaResponseStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/responses");
         let rb = rb.header("accept", "text/event-stream");
@@ -5220,12 +5223,14 @@ impl<'c> BetaResponses<'c> {
         let rb = rb.query("beta", "true");
         support::check(&request)?;
         let rb = rb.json(&request);
-        rb.stream_with(StreamOptions::terminal_events(&[
-            "response.completed",
-            "response.failed",
-            "response.incomplete",
-        ]))
-        .await
+        Ok(rb
+            .stream_with(StreamOptions::terminal_events(&[
+                "response.completed",
+                "response.failed",
+                "response.incomplete",
+            ]))
+            .await?
+            .into())
     }
 
     #[cfg(feature = "responses")]
@@ -5390,7 +5395,7 @@ impl<'c> BetaResponsesInputItems<'c> {
         let rb = support::query(rb, "include", &params.include)?;
         let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
         let rb = rb.query("beta", "true");
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -5505,7 +5510,7 @@ impl<'c> ChatCompletions<'c> {
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "chat")]
@@ -5564,13 +5569,13 @@ impl<'c> ChatCompletions<'c> {
     pub async fn create_stream(
         &self,
         mut request: oai_types::CreateChatCompletionRequest,
-    ) -> Result<JsonStream<oai_types::CreateChatCompletionStreamResponse>> {
+    ) -> Result<EventStream<oai_types::CreateChatCompletionStreamResponse>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/chat/completions");
         let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
         let rb = rb.json(&request);
-        rb.stream_with(StreamOptions::default()).await
+        Ok(rb.stream_with(StreamOptions::default()).await?.into())
     }
 
     #[cfg(feature = "chat")]
@@ -5689,7 +5694,7 @@ impl<'c> ChatCompletionsMessages<'c> {
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -5860,7 +5865,7 @@ impl<'c> ChatkitThreads<'c> {
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
         let rb = support::query(rb, "user", &params.user)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -5922,7 +5927,7 @@ impl<'c> ChatkitThreadsItems<'c> {
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -6013,7 +6018,7 @@ impl<'c> Containers<'c> {
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "name", &params.name)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "containers")]
@@ -6179,7 +6184,7 @@ impl<'c> ContainersFiles<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "containers")]
@@ -6458,7 +6463,7 @@ impl<'c> ConversationsItems<'c> {
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "include", &params.include)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "conversations")]
@@ -6605,7 +6610,7 @@ impl<'c> Evals<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "order_by", &params.order_by)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "evals")]
@@ -6748,7 +6753,7 @@ impl<'c> EvalsRuns<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "status", &params.status)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "evals")]
@@ -6893,7 +6898,7 @@ impl<'c> EvalsRunsOutputItems<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "status", &params.status)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "evals")]
@@ -6969,7 +6974,7 @@ impl<'c> Files<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "files")]
@@ -7241,7 +7246,7 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "order", &params.order)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7374,7 +7379,7 @@ impl<'c> FineTuningJobs<'c> {
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "metadata", &params.metadata)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7506,7 +7511,7 @@ impl<'c> FineTuningJobsCheckpoints<'c> {
         support::check(&params)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "limit", &params.limit)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -7566,7 +7571,7 @@ impl<'c> FineTuningJobsEvents<'c> {
         support::check(&params)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "limit", &params.limit)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -7658,7 +7663,7 @@ impl<'c> Images<'c> {
     pub async fn edit_stream(
         &self,
         mut request: oai_types::CreateImageEditRequest,
-    ) -> Result<JsonStream<oai_types::ImageEditStreamEvent>> {
+    ) -> Result<EventStream<oai_types::ImageEditStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/images/edits");
         let rb = rb.header("accept", "text/event-stream");
@@ -7710,8 +7715,10 @@ impl<'c> Images<'c> {
             form = support::form(form, "quality", v)?;
         }
         let rb = rb.multipart(form);
-        rb.stream_with(StreamOptions::terminal_events(&["image_edit.completed"]))
-            .await
+        Ok(rb
+            .stream_with(StreamOptions::terminal_events(&["image_edit.completed"]))
+            .await?
+            .into())
     }
 
     #[cfg(feature = "images")]
@@ -7745,14 +7752,16 @@ impl<'c> Images<'c> {
     pub async fn edit_json_stream(
         &self,
         mut request: oai_types::EditImageBodyJsonParam,
-    ) -> Result<JsonStream<oai_types::ImageEditStreamEvent>> {
+    ) -> Result<EventStream<oai_types::ImageEditStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/images/edits");
         let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
         let rb = rb.json(&request);
-        rb.stream_with(StreamOptions::terminal_events(&["image_edit.completed"]))
-            .await
+        Ok(rb
+            .stream_with(StreamOptions::terminal_events(&["image_edit.completed"]))
+            .await?
+            .into())
     }
 
     #[cfg(feature = "images")]
@@ -7786,16 +7795,18 @@ impl<'c> Images<'c> {
     pub async fn generate_stream(
         &self,
         mut request: oai_types::CreateImageRequest,
-    ) -> Result<JsonStream<oai_types::ImageGenStreamEvent>> {
+    ) -> Result<EventStream<oai_types::ImageGenStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/images/generations");
         let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
         let rb = rb.json(&request);
-        rb.stream_with(StreamOptions::terminal_events(&[
-            "image_generation.completed",
-        ]))
-        .await
+        Ok(rb
+            .stream_with(StreamOptions::terminal_events(&[
+                "image_generation.completed",
+            ]))
+            .await?
+            .into())
     }
 
     #[cfg(feature = "images")]
@@ -8331,18 +8342,20 @@ impl<'c> Responses<'c> {
     pub async fn create_stream(
         &self,
         mut request: oai_types::CreateResponse,
-    ) -> Result<JsonStream<oai_types::ResponseStreamEvent>> {
+    ) -> Result<EventStream<oai_types::ResponseStreamEvent>> {
         request.stream = Some(true);
         let rb = self.client.request(Method::POST, "/responses");
         let rb = rb.header("accept", "text/event-stream");
         support::check(&request)?;
         let rb = rb.json(&request);
-        rb.stream_with(StreamOptions::terminal_events(&[
-            "response.completed",
-            "response.failed",
-            "response.incomplete",
-        ]))
-        .await
+        Ok(rb
+            .stream_with(StreamOptions::terminal_events(&[
+                "response.completed",
+                "response.failed",
+                "response.incomplete",
+            ]))
+            .await?
+            .into())
     }
 
     #[cfg(feature = "responses")]
@@ -8483,7 +8496,7 @@ impl<'c> ResponsesInputItems<'c> {
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "include", &params.include)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -8602,7 +8615,7 @@ impl<'c> Skills<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "skills")]
@@ -8778,7 +8791,7 @@ impl<'c> SkillsVersions<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "skills")]
@@ -9016,7 +9029,7 @@ impl<'c> ThreadsMessages<'c> {
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
         let rb = support::query(rb, "run_id", &params.run_id)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "assistants")]
@@ -9177,7 +9190,7 @@ impl<'c> ThreadsRuns<'c> {
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "assistants")]
@@ -9361,7 +9374,7 @@ impl<'c> ThreadsRunsSteps<'c> {
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
         let rb = support::query(rb, "include[]", &params.include)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "assistants")]
@@ -9568,7 +9581,7 @@ impl<'c> VectorStores<'c> {
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9826,7 +9839,7 @@ impl<'c> VectorStoresFileBatchesFiles<'c> {
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
         let rb = support::query(rb, "filter", &params.filter)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 }
 
@@ -9892,7 +9905,7 @@ impl<'c> VectorStoresFiles<'c> {
         let rb = support::query(rb, "after", &params.after)?;
         let rb = support::query(rb, "before", &params.before)?;
         let rb = support::query(rb, "filter", &params.filter)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "vector-stores")]
@@ -10140,7 +10153,7 @@ impl<'c> Videos<'c> {
         let rb = support::query(rb, "limit", &params.limit)?;
         let rb = support::query(rb, "order", &params.order)?;
         let rb = support::query(rb, "after", &params.after)?;
-        rb.paginate()
+        Ok(rb.paginate()?.into())
     }
 
     #[cfg(feature = "videos")]

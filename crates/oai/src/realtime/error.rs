@@ -189,6 +189,33 @@ impl fmt::Display for RealtimeError {
     }
 }
 
+impl From<RealtimeError> for crate::Error {
+    /// The kind of what happened: a configuration or connection failure, a
+    /// timeout (connect, keep-alive, close), the server's refusal or error
+    /// event (API), a cap (limit), an undecodable event (decode), a broken
+    /// WebSocket protocol, a session that closed while it was needed.
+    /// [`crate::Error::downcast_ref`] gives the realtime error back.
+    fn from(e: RealtimeError) -> Self {
+        use crate::ErrorKind as K;
+        let kind = match &e {
+            RealtimeError::Config(inner) => inner.kind(),
+            RealtimeError::Connect(_) => K::Connect,
+            RealtimeError::ConnectTimeout(_)
+            | RealtimeError::KeepAliveTimeout(_)
+            | RealtimeError::CloseTimeout(_) => K::Timeout,
+            RealtimeError::Handshake { .. } | RealtimeError::Server(_) => K::Api,
+            RealtimeError::TooLarge { .. } => K::Limit,
+            RealtimeError::Decode { .. } => K::Decode,
+            RealtimeError::UnexpectedBinary { .. } | RealtimeError::Protocol(_) => K::Protocol,
+            RealtimeError::AbnormalClose { .. }
+            | RealtimeError::EndedWithoutClose
+            | RealtimeError::Closed
+            | RealtimeError::SendAfterClose => K::Closed,
+        };
+        crate::Error::helper(kind, e)
+    }
+}
+
 impl std::error::Error for RealtimeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
@@ -201,6 +228,12 @@ impl std::error::Error for RealtimeError {
 impl From<crate::Error> for RealtimeError {
     fn from(e: crate::Error) -> Self {
         Self::Config(e)
+    }
+}
+
+impl From<oai_transport::Error> for RealtimeError {
+    fn from(e: oai_transport::Error) -> Self {
+        Self::Config(e.into())
     }
 }
 

@@ -145,6 +145,15 @@ impl fmt::Display for ParseError {
     }
 }
 
+impl From<ParseError> for crate::Error {
+    /// An answer that arrived but is not the requested type is
+    /// [`crate::ErrorKind::Answer`]; [`crate::Error::downcast_ref`] gives
+    /// the parse error back (the refusal, the partial text).
+    fn from(e: ParseError) -> Self {
+        crate::Error::helper(crate::ErrorKind::Answer, e)
+    }
+}
+
 impl std::error::Error for ParseError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {

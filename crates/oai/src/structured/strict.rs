@@ -243,7 +243,7 @@ impl std::error::Error for SchemaError {}
 
 impl From<SchemaError> for crate::Error {
     fn from(e: SchemaError) -> Self {
-        crate::Error::invalid_input_from(e.to_string(), e)
+        crate::Error::helper(crate::ErrorKind::InvalidInput, e)
     }
 }
 

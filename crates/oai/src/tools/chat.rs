@@ -146,7 +146,7 @@ impl Conversation for ChatConversation {
             client.chat().completions().create(request).await?
         };
         let Some(choice) = completion.choices.first() else {
-            return Err(Error::invalid_input(
+            return Err(Error::protocol(
                 "the model's answer has no choices, so the conversation cannot go on",
             ));
         };

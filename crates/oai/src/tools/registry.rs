@@ -102,6 +102,13 @@ impl fmt::Display for RegisterError {
     }
 }
 
+impl From<RegisterError> for crate::Error {
+    /// A tool that cannot be registered is the user's invalid input.
+    fn from(e: RegisterError) -> Self {
+        crate::Error::helper(crate::ErrorKind::InvalidInput, e)
+    }
+}
+
 impl std::error::Error for RegisterError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {

@@ -244,13 +244,9 @@ fn count_call_bytes(event: &Ev, budget: &mut StreamBudget) -> Result<()> {
 
 /// An output item as an input item: the same JSON object read as input.
 fn as_input(item: &OutputItem) -> Result<InputItem> {
-    let value = serde_json::to_value(item).map_err(|e| {
-        Error::invalid_input(format!("an output item could not be written as JSON: {e}"))
-    })?;
-    serde_json::from_value(value).map_err(|e| {
-        Error::invalid_input(format!(
-            "the output item `{}` cannot be sent back as input: {e}",
-            item.tag().unwrap_or("unknown")
-        ))
-    })
+    // The server's item, not the user's input: a failure is the answer's
+    // fault, and the serde error (which may quote the item) is not kept.
+    let cannot = || Error::protocol("an output item of the answer cannot be sent back as input");
+    let value = serde_json::to_value(item).map_err(|_| cannot())?;
+    serde_json::from_value(value).map_err(|_| cannot())
 }

@@ -241,6 +241,13 @@ impl fmt::Display for SchemaCompileError {
     }
 }
 
+impl From<SchemaCompileError> for crate::Error {
+    /// A schema the validator cannot enforce is the user's invalid input.
+    fn from(e: SchemaCompileError) -> Self {
+        crate::Error::helper(crate::ErrorKind::InvalidInput, e)
+    }
+}
+
 impl std::error::Error for SchemaCompileError {}
 
 impl CompiledSchema {

@@ -1,0 +1,150 @@
+//! The streams the facade hands out: typed events of a streamed answer, the
+//! pages of a list and their items. Each is the transport's stream with its
+//! errors as the facade's [`Error`](crate::Error), so one `?` serves every
+//! item.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::{Stream, StreamExt};
+use oai_transport::{Page, ResponseMeta};
+use serde::de::DeserializeOwned;
+
+use crate::Result;
+
+/// The typed events of a streamed answer, as the server sends them.
+///
+/// Ends after the stream's terminal event (`[DONE]`, or the operation's
+/// last event); a body that ends before it is an error for which
+/// [`Error::is_truncated`](crate::Error::is_truncated) holds, never a silent
+/// end. An error event of the server is an API error. After an error the
+/// stream ends.
+pub struct EventStream<T> {
+    inner: oai_transport::JsonStream<T>,
+}
+
+impl<T> fmt::Debug for EventStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl<T: DeserializeOwned> EventStream<T> {
+    /// The response's metadata (status, request id, rate limits).
+    pub fn meta(&self) -> &ResponseMeta {
+        self.inner.meta()
+    }
+}
+
+impl<T> From<oai_transport::JsonStream<T>> for EventStream<T> {
+    fn from(inner: oai_transport::JsonStream<T>) -> Self {
+        Self { inner }
+    }
+}
+
+impl<T: DeserializeOwned> Stream for EventStream<T> {
+    type Item = Result<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner
+            .poll_next_unpin(cx)
+            .map(|event| event.map(|e| e.map_err(Into::into)))
+    }
+}
+
+/// Every page of a list, fetched lazily as the stream is read; the stream
+/// ends after the last page. A cursor the server repeats is an error
+/// ([`ErrorKind::Protocol`](crate::ErrorKind::Protocol)), never a loop.
+pub struct PageStream<T> {
+    inner: oai_transport::PageStream<T>,
+}
+
+impl<T> fmt::Debug for PageStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl<T> From<oai_transport::PageStream<T>> for PageStream<T> {
+    fn from(inner: oai_transport::PageStream<T>) -> Self {
+        Self { inner }
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
+    /// Fetch at most `pages` pages: when the list has more, the stream
+    /// yields an error for which [`Error::is_limit`](crate::Error::is_limit)
+    /// holds instead of fetching the next one.
+    #[must_use]
+    pub fn max_pages(self, pages: u64) -> Self {
+        Self {
+            inner: self.inner.max_pages(pages),
+        }
+    }
+
+    /// Yield at most `items` items from [`items`](Self::items) and
+    /// [`collect_all`](Self::collect_all); one more is a limit error.
+    #[must_use]
+    pub fn max_items(self, items: u64) -> Self {
+        Self {
+            inner: self.inner.max_items(items),
+        }
+    }
+
+    /// The items of every page, in order, fetching pages lazily.
+    pub fn items(self) -> ItemStream<T> {
+        ItemStream {
+            inner: self.inner.items(),
+        }
+    }
+
+    /// Collects every item of every page.
+    ///
+    /// # Errors
+    /// The first error of any page, or the page or item limit.
+    pub async fn collect_all(self) -> Result<Vec<T>> {
+        Ok(self.inner.collect_all().await?)
+    }
+}
+
+impl<T: DeserializeOwned> Stream for PageStream<T> {
+    type Item = Result<Page<T>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner
+            .poll_next_unpin(cx)
+            .map(|page| page.map(|p| p.map_err(Into::into)))
+    }
+}
+
+/// The items of every page of a list, in order.
+pub struct ItemStream<T> {
+    inner: oai_transport::ItemStream<T>,
+}
+
+impl<T> fmt::Debug for ItemStream<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl<T> ItemStream<T> {
+    /// Yield at most `items` items; one more is a limit error and the end.
+    #[must_use]
+    pub fn max_items(self, items: u64) -> Self {
+        Self {
+            inner: self.inner.max_items(items),
+        }
+    }
+}
+
+impl<T: DeserializeOwned> Stream for ItemStream<T> {
+    type Item = Result<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner
+            .poll_next_unpin(cx)
+            .map(|item| item.map(|i| i.map_err(Into::into)))
+    }
+}
