@@ -159,7 +159,8 @@ fn chat(c: &mut Criterion) {
             let mut stream = client
                 .chat()
                 .completions()
-                .create_stream(request.clone())
+                .create(request.clone())
+                .stream()
                 .await
                 .unwrap();
             let mut n = 0;
@@ -212,7 +213,8 @@ fn responses(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let mut stream = client
                 .responses()
-                .create_stream(request.clone())
+                .create(request.clone())
+                .stream()
                 .await
                 .unwrap();
             let mut n = 0;

@@ -205,7 +205,8 @@ async fn server_answers_the_client_plain_and_streamed() {
     let mut stream = client
         .chat()
         .completions()
-        .create_stream(fixtures::small_chat_request())
+        .create(fixtures::small_chat_request())
+        .stream()
         .await
         .unwrap();
     let mut n = 0;
@@ -223,7 +224,7 @@ async fn server_answers_the_client_plain_and_streamed() {
         .input("Hello")
         .build()
         .unwrap();
-    let mut stream = client.responses().create_stream(request).await.unwrap();
+    let mut stream = client.responses().create(request).stream().await.unwrap();
     let mut n = 0;
     while let Some(ev) = stream.next().await {
         ev.unwrap();

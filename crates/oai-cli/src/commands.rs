@@ -303,7 +303,7 @@ async fn chat(
             print_body(out, &raw)
         }
         (false, true) => {
-            let events = completions.create_stream(request).await?;
+            let events = completions.create(request).stream().await?;
             let acc = ChatCompletionAccumulator::default();
             read_stream(events, acc, out.stream(), take_chat_text).await
         }
@@ -363,7 +363,7 @@ async fn responses(
             print_body(out, &raw)
         }
         (false, true) => {
-            let events = client.responses().create_stream(request).await?;
+            let events = client.responses().create(request).stream().await?;
             let acc = ResponseAccumulator::default();
             read_stream(events, acc, out.stream(), take_response_text).await
         }

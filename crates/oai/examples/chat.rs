@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .max_completion_tokens(100)
         .build()?;
     // `with_meta` also gives the request id and the rate-limit headers.
-    let oai::Response { data: answer, meta } = client
+    let oai::WithMeta { data: answer, meta } = client
         .chat()
         .completions()
         .create(request)

@@ -150,7 +150,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut stream = client
         .chat()
         .completions()
-        .create_stream(request)
+        .create(request)
+        .stream()
         .await?
         .accumulate();
     let mut out = std::io::stdout();

@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         model,
     )
     .build()?;
-    let mut stream = client.chat().completions().create_stream(request).await?;
+    let mut stream = client.chat().completions().create(request).stream().await?;
     let mut out = std::io::stdout();
     while let Some(chunk) = stream.next().await {
         for choice in chunk?.choices {

@@ -47,7 +47,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     print!("streamed: ");
     let mut events = client
         .responses()
-        .create_stream(request)
+        .create(request)
+        .stream()
         .await?
         .accumulate();
     while let Some(event) = events.next().await {

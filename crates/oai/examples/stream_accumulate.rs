@@ -63,7 +63,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut stream = client
         .chat()
         .completions()
-        .create_stream(request)
+        .create(request)
+        .stream()
         .await?
         .accumulate();
     while let Some(chunk) = stream.next().await {
@@ -103,7 +104,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let mut stream = client
         .responses()
-        .create_stream(request)
+        .create(request)
+        .stream()
         .await?
         .accumulate();
     while let Some(event) = stream.next().await {

@@ -1,14 +1,18 @@
-//! [`Call`]: what every non-streamed operation returns before it is awaited.
+//! [`Call`]: what every operation returns. One value per operation, whatever
+//! the answer's form: awaited for the answer, [`Call::stream`]ed where the
+//! operation streams, [`Call::pages`]/[`Call::items`] where it pages, and
+//! [`Call::options`]/[`Call::with_meta`] on all of them.
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use oai_transport::{RawResponse, RequestBuilder, RequestOptions, Response};
-
-use crate::Result;
+use oai_transport::{RawResponse, RequestBuilder, RequestOptions, StreamOptions};
 use serde::de::DeserializeOwned;
+
+use crate::stream::{EventStream, ItemStream, PageStream};
+use crate::{Client, Result, WithMeta};
 
 /// How a call turns the body it read into its answer. The decoding is
 /// chosen by type and runs only where a call is awaited, so the deserializer
@@ -51,82 +55,149 @@ impl Decoder<()> for Empty {
     }
 }
 
-/// One operation, checked and ready to send. Awaiting it sends the request and
-/// gives the typed answer; [`Call::with_meta`] gives the answer with the
-/// response's metadata (status, request id, rate limits, attempts);
-/// [`Call::options`] changes timeouts, retries, headers or body fields for this
-/// call only.
+/// The form of an operation that only answers (no stream, no pages).
+#[derive(Debug)]
+pub struct Plain;
+
+/// The form of an operation that can also stream its answer as events of
+/// type `E` ([`Call::stream`]).
+#[derive(Debug)]
+pub struct Streams<E>(PhantomData<fn() -> E>);
+
+/// The form of an operation whose answer is a page of a list of `I`
+/// ([`Call::pages`], [`Call::items`]).
+#[derive(Debug)]
+pub struct Pages<I>(PhantomData<fn() -> I>);
+
+/// Builds the request of a call when it is sent: `true` asks for the
+/// streamed form (the operation sets its own `stream` flag and `Accept`).
+type Build = Box<dyn FnOnce(&Client, bool) -> Result<RequestBuilder> + Send>;
+
+/// One operation, ready to send. Nothing is sent until it is awaited (or
+/// streamed, or its pages read); a request that breaks the API's constraints
+/// is refused then, before any I/O, with every violation.
 ///
-/// Nothing is sent until the call is awaited. A request that failed its checks
-/// is reported then, before any I/O.
+/// - awaited: the answer (`T`);
+/// - [`Call::with_meta`]: the answer with the response's metadata (status,
+///   request id, rate limits, attempts);
+/// - [`Call::options`]: timeouts, retries, headers, query or body fields for
+///   this call only, in every form;
+/// - [`Call::stream`], where the operation streams: its typed events (the
+///   call sets the `stream` flag itself);
+/// - [`Call::pages`] and [`Call::items`], where the operation pages: every
+///   page or every item, fetched lazily.
 ///
 /// ```no_run
-/// # async fn demo(client: oai::Client) -> Result<(), oai::Error> {
+/// # async fn demo(client: oai::Client) -> oai::Result<()> {
 /// use std::time::Duration;
+/// use futures_util::StreamExt;
+/// use oai::builders::CreateChatCompletionRequestBuilder as Chat;
+/// use oai::types::ChatCompletionRequestMessage as Message;
 ///
-/// // The answer alone.
-/// let models = client.models().list().await?;
+/// // The answer alone; the builder is the request (checked when sent).
+/// let chat = Chat::new(Message::user("Hello"), "gpt-4o-mini");
+/// let answer = client.chat().completions().create(chat.clone()).await?;
+///
+/// // The same operation, streamed, with its own settings.
+/// let mut stream = client
+///     .chat()
+///     .completions()
+///     .create(chat)
+///     .options(oai::RequestOptions::new().stream_idle_timeout(Duration::from_secs(20)))
+///     .stream()
+///     .await?;
+/// while let Some(chunk) = stream.next().await {
+///     for choice in chunk?.choices {
+///         print!("{}", choice.delta.content.unwrap_or_default());
+///     }
+/// }
+///
+/// // Every item of a list, page after page.
+/// let mut files = client.files().list(Default::default()).items();
+/// while let Some(file) = files.next().await {
+///     println!("{}", file?.id);
+/// }
 ///
 /// // The answer and what the server said about it.
-/// let answer = client.models().list().with_meta().await?;
-/// let limits = answer.meta.rate_limit();
-/// println!(
-///     "{} models; {:?} requests left, window resets in {:?}; request id {:?}",
-///     answer.data.data.len(),
-///     limits.remaining_requests,
-///     limits.reset_requests,
-///     answer.meta.request_id(),
-/// );
-///
-/// // Other settings for one call.
-/// let models = client
-///     .models()
-///     .list()
-///     .options(oai::RequestOptions::new().timeout(Duration::from_secs(5)).max_retries(0))
-///     .await?;
+/// let models = client.models().list().with_meta().await?;
+/// println!("{:?} requests left", models.meta.rate_limit().remaining_requests);
 /// # Ok(()) }
 /// ```
 #[must_use = "a call does nothing until it is awaited"]
-pub struct Call<T, D = Json> {
-    request: Result<RequestBuilder>,
-    _answer: PhantomData<fn() -> (T, D)>,
+pub struct Call<T, D = Json, F = Plain> {
+    client: Client,
+    build: Build,
+    options: Option<RequestOptions>,
+    events: StreamOptions,
+    _answer: Kind<T, D, F>,
 }
 
-impl<T, D> fmt::Debug for Call<T, D> {
+/// The call's answer, decoder and form, as types only.
+type Kind<T, D, F> = PhantomData<fn() -> (T, D, F)>;
+
+impl<T, D, F> fmt::Debug for Call<T, D, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Call")
-            .field("request", &self.request)
+            .field("answer", &std::any::type_name::<T>())
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
 
-impl<T, D> Call<T, D> {
-    /// A call sending `request` (or failing with its error when awaited).
+impl<T, D, F> Call<T, D, F> {
+    /// A call whose request `build` makes when it is sent.
     // With no API area enabled, no generated method makes one.
     #[cfg_attr(not(feature = "full"), allow(dead_code))]
-    pub(crate) fn new(request: Result<RequestBuilder>) -> Self {
+    pub(crate) fn new<B>(client: &Client, build: B) -> Self
+    where
+        B: FnOnce(&Client, bool) -> Result<RequestBuilder> + Send + 'static,
+    {
         Self {
-            request,
+            client: client.clone(),
+            build: Box::new(build),
+            options: None,
+            events: StreamOptions::default(),
             _answer: PhantomData,
         }
     }
 
-    /// Per-call settings, merged over the client's (and over any set before).
-    pub fn options(mut self, options: RequestOptions) -> Self {
-        self.request = self.request.map(|rb| rb.options(options));
+    /// How the streamed form ends (its terminal events).
+    #[cfg_attr(not(feature = "full"), allow(dead_code))]
+    pub(crate) fn ends_with(mut self, events: StreamOptions) -> Self {
+        self.events = events;
         self
+    }
+
+    /// Per-call settings, merged over the client's (and over any set
+    /// before): they apply to every form of the call (the answer, the
+    /// stream, every page).
+    pub fn options(mut self, options: RequestOptions) -> Self {
+        self.options = Some(match self.options.take() {
+            Some(before) => before.merge(options),
+            None => options,
+        });
+        self
+    }
+
+    /// The request, built for the form asked for, with the call's options.
+    fn request(self, stream: bool) -> Result<RequestBuilder> {
+        let rb = (self.build)(&self.client, stream)?;
+        Ok(match self.options {
+            Some(options) => rb.options(options),
+            None => rb,
+        })
     }
 }
 
-impl<T: Send + 'static, D: Decoder<T>> Call<T, D> {
+impl<T: Send + 'static, D: Decoder<T>, F> Call<T, D, F> {
     /// Sends the request and returns the answer with the response's metadata.
     ///
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn with_meta(self) -> Result<Response<T>> {
-        let raw = self.request?.send_raw().await?;
+    pub async fn with_meta(self) -> Result<WithMeta<T>> {
+        let raw = self.request(false)?.send_raw().await?;
         let meta = raw.meta.clone();
-        Ok(Response {
+        Ok(WithMeta {
             data: D::decode(raw)?,
             meta,
         })
@@ -137,12 +208,44 @@ impl<T: Send + 'static, D: Decoder<T>> Call<T, D> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn send(self) -> Result<T> {
-        let raw = self.request?.send_raw().await?;
+        let raw = self.request(false)?.send_raw().await?;
         D::decode(raw)
     }
 }
 
-impl<T: Send + 'static, D: Decoder<T>> IntoFuture for Call<T, D> {
+impl<T, D, E: DeserializeOwned> Call<T, D, Streams<E>> {
+    /// Sends the request for the streamed form (the call sets the
+    /// operation's `stream` flag and asks for `text/event-stream`) and
+    /// returns the events once the answer's headers have arrived.
+    ///
+    /// # Errors
+    /// An invalid request (before any I/O), or any [`crate::Error`] before
+    /// the stream begins; errors inside the stream are its items.
+    pub async fn stream(self) -> Result<EventStream<E>> {
+        let events = self.events.clone();
+        let rb = self.request(true)?;
+        Ok(rb.stream_with(events).await?.into())
+    }
+}
+
+impl<T, D, I: DeserializeOwned + Send + 'static> Call<T, D, Pages<I>> {
+    /// Every page of the list, from the one this call asks for, fetched
+    /// lazily as the stream is read. An invalid request is the stream's
+    /// first (and only) item.
+    pub fn pages(self) -> PageStream<I> {
+        match self.request(false).and_then(|rb| Ok(rb.paginate()?)) {
+            Ok(pages) => pages.into(),
+            Err(e) => PageStream::failed(e),
+        }
+    }
+
+    /// Every item of every page, in order (see [`Call::pages`]).
+    pub fn items(self) -> ItemStream<I> {
+        self.pages().items()
+    }
+}
+
+impl<T: Send + 'static, D: Decoder<T>, F: 'static> IntoFuture for Call<T, D, F> {
     type Output = Result<T>;
     type IntoFuture = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
 

@@ -14,29 +14,39 @@
 //!   (status, request id, `type`/`code`/`param`/`message`).
 //!
 //! The typed API is generated from the OpenAPI document: one handle per
-//! resource, one method per operation, a builder per request type whose `new`
-//! takes the required fields and whose `build()` checks the spec's constraints
-//! (and the method checks again before any I/O):
+//! resource and one method per operation, which returns a [`Call`]. A call
+//! takes the request or its builder (whose `new` takes the required fields),
+//! checks it once when it is sent (before any I/O), and is awaited for the
+//! answer, [`Call::stream`]ed where the operation streams, read by
+//! [`Call::pages`] or [`Call::items`] where it pages; [`Call::options`] and
+//! [`Call::with_meta`] work on all of them. Every error is an [`Error`]:
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
 //! use oai::builders::CreateChatCompletionRequestBuilder as Chat;
 //! use oai::types::ChatCompletionRequestMessage as Message;
 //!
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo() -> oai::Result<()> {
 //! let client = oai::Client::from_env()?; // reads OPENAI_API_KEY
-//! let request = Chat::new(Message::user("Hello"), "gpt-4o-mini").temperature(0.2).build()?;
+//! let request = Chat::new(Message::user("Hello"), "gpt-4o-mini").temperature(0.2);
 //!
 //! // A plain call.
 //! let answer = client.chat().completions().create(request.clone()).await?;
 //! println!("{:?}", answer.choices[0].message.content);
 //!
-//! // A stream: typed chunks as the server sends them; an early end is an error.
-//! let mut stream = client.chat().completions().create_stream(request).await?;
+//! // The same operation streamed: typed chunks as the server sends them; an
+//! // early end is an error.
+//! let mut stream = client.chat().completions().create(request).stream().await?;
 //! while let Some(chunk) = stream.next().await {
 //!     for choice in chunk?.choices {
 //!         print!("{}", choice.delta.content.unwrap_or_default());
 //!     }
+//! }
+//!
+//! // Every item of a list, page after page.
+//! let mut files = client.files().list(Default::default()).items();
+//! while let Some(file) = files.next().await {
+//!     println!("{}", file?.filename);
 //! }
 //! # Ok(()) }
 //! ```
@@ -57,9 +67,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Plain methods return a [`Call`]: await it for the answer, or call
-//! [`Call::with_meta`] for the answer with the response's metadata (request id,
-//! parsed rate-limit headers) and [`Call::options`] for per-call settings.
+//! [`Call::with_meta`] gives the answer with the response's metadata
+//! (request id, parsed rate-limit headers); [`Call::options`] sets timeouts,
+//! retries, headers and body fields for one call, streamed and paged ones
+//! included.
 //!
 //! On top of the API, for what real applications need:
 //!
@@ -118,11 +129,15 @@ pub use oai_transport::secrecy::{self, SecretString};
 pub use oai_transport::{
     ApiErrorDetails, AuthStyle, AzureBuilder, Config, ConfigBuilder, CredentialFuture,
     CredentialProvider, Cursor, LimiterStats, MultipartForm, Page, Part, RateLimit, RateLimiter,
-    RawResponse, RequestBuilder, RequestOptions, Response, ResponseMeta, SseEvent, SseLimits,
+    RawResponse, RequestBuilder, RequestOptions, ResponseMeta, SseEvent, SseLimits,
     StreamErrorKind, StreamOptions, TimeoutPhase, Timeouts,
 };
 pub use oai_types as types;
 pub use stream::{EventStream, ItemStream, PageStream};
+
+/// An answer with the response's metadata (status, request id, rate
+/// limits, attempts): what [`Call::with_meta`] gives.
+pub type WithMeta<T> = oai_transport::Response<T>;
 #[cfg(feature = "webhooks")]
 pub use webhooks::{ReplayGuard, WebhookError, WebhookEvent, WebhookVerifier};
 

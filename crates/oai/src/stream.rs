@@ -11,7 +11,7 @@ use futures_util::{Stream, StreamExt};
 use oai_transport::{Page, ResponseMeta};
 use serde::de::DeserializeOwned;
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// The typed events of a streamed answer, as the server sends them.
 ///
@@ -57,18 +57,59 @@ impl<T: DeserializeOwned> Stream for EventStream<T> {
 /// ends after the last page. A cursor the server repeats is an error
 /// ([`ErrorKind::Protocol`](crate::ErrorKind::Protocol)), never a loop.
 pub struct PageStream<T> {
-    inner: oai_transport::PageStream<T>,
+    inner: Walk<oai_transport::PageStream<T>>,
+}
+
+/// A walk over a list, or the error that kept it from starting (yielded
+/// once, then the end).
+enum Walk<S> {
+    Live(S),
+    Failed(Option<Error>),
+}
+
+impl<S> Walk<S> {
+    fn map(self, f: impl FnOnce(S) -> S) -> Self {
+        match self {
+            Self::Live(s) => Self::Live(f(s)),
+            failed => failed,
+        }
+    }
+
+    fn poll<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        next: impl FnOnce(&mut S, &mut Context<'_>) -> Poll<Option<oai_transport::Result<T>>>,
+    ) -> Poll<Option<Result<T>>> {
+        match self {
+            Self::Live(s) => next(s, cx).map(|item| item.map(|i| i.map_err(Into::into))),
+            Self::Failed(e) => Poll::Ready(e.take().map(Err)),
+        }
+    }
 }
 
 impl<T> fmt::Debug for PageStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.inner, f)
+        match &self.inner {
+            Walk::Live(s) => fmt::Debug::fmt(s, f),
+            Walk::Failed(e) => f.debug_tuple("PageStream").field(e).finish(),
+        }
     }
 }
 
 impl<T> From<oai_transport::PageStream<T>> for PageStream<T> {
     fn from(inner: oai_transport::PageStream<T>) -> Self {
-        Self { inner }
+        Self {
+            inner: Walk::Live(inner),
+        }
+    }
+}
+
+impl<T> PageStream<T> {
+    /// A walk that yields `error` and ends.
+    pub(crate) fn failed(error: Error) -> Self {
+        Self {
+            inner: Walk::Failed(Some(error)),
+        }
     }
 }
 
@@ -79,7 +120,7 @@ impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
     #[must_use]
     pub fn max_pages(self, pages: u64) -> Self {
         Self {
-            inner: self.inner.max_pages(pages),
+            inner: self.inner.map(|s| s.max_pages(pages)),
         }
     }
 
@@ -88,14 +129,17 @@ impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
     #[must_use]
     pub fn max_items(self, items: u64) -> Self {
         Self {
-            inner: self.inner.max_items(items),
+            inner: self.inner.map(|s| s.max_items(items)),
         }
     }
 
     /// The items of every page, in order, fetching pages lazily.
     pub fn items(self) -> ItemStream<T> {
         ItemStream {
-            inner: self.inner.items(),
+            inner: match self.inner {
+                Walk::Live(s) => Walk::Live(s.items()),
+                Walk::Failed(e) => Walk::Failed(e),
+            },
         }
     }
 
@@ -104,7 +148,11 @@ impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
     /// # Errors
     /// The first error of any page, or the page or item limit.
     pub async fn collect_all(self) -> Result<Vec<T>> {
-        Ok(self.inner.collect_all().await?)
+        match self.inner {
+            Walk::Live(s) => Ok(s.collect_all().await?),
+            Walk::Failed(Some(e)) => Err(e),
+            Walk::Failed(None) => Ok(Vec::new()),
+        }
     }
 }
 
@@ -112,20 +160,21 @@ impl<T: DeserializeOwned> Stream for PageStream<T> {
     type Item = Result<Page<T>>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner
-            .poll_next_unpin(cx)
-            .map(|page| page.map(|p| p.map_err(Into::into)))
+        self.inner.poll(cx, |s, cx| s.poll_next_unpin(cx))
     }
 }
 
 /// The items of every page of a list, in order.
 pub struct ItemStream<T> {
-    inner: oai_transport::ItemStream<T>,
+    inner: Walk<oai_transport::ItemStream<T>>,
 }
 
 impl<T> fmt::Debug for ItemStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.inner, f)
+        match &self.inner {
+            Walk::Live(s) => fmt::Debug::fmt(s, f),
+            Walk::Failed(e) => f.debug_tuple("ItemStream").field(e).finish(),
+        }
     }
 }
 
@@ -134,7 +183,7 @@ impl<T> ItemStream<T> {
     #[must_use]
     pub fn max_items(self, items: u64) -> Self {
         Self {
-            inner: self.inner.max_items(items),
+            inner: self.inner.map(|s| s.max_items(items)),
         }
     }
 }
@@ -143,8 +192,6 @@ impl<T: DeserializeOwned> Stream for ItemStream<T> {
     type Item = Result<T>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner
-            .poll_next_unpin(cx)
-            .map(|item| item.map(|i| i.map_err(Into::into)))
+        self.inner.poll(cx, |s, cx| s.poll_next_unpin(cx))
     }
 }

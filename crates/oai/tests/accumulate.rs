@@ -139,7 +139,8 @@ async fn chat_text_stream_with_logprobs_and_usage_equals_the_plain_answer() {
     let mut stream = client
         .chat()
         .completions()
-        .create_stream(chat_request())
+        .create(chat_request())
+        .stream()
         .await
         .unwrap()
         .accumulate();
@@ -173,7 +174,8 @@ async fn chat_parallel_tool_calls_are_reassembled() {
     let completion = client
         .chat()
         .completions()
-        .create_stream(chat_request())
+        .create(chat_request())
+        .stream()
         .await
         .unwrap()
         .collect_final()
@@ -201,7 +203,8 @@ async fn responses_stream_equals_the_plain_answer_and_the_accumulated_state() {
 
     let mut stream = client
         .responses()
-        .create_stream(responses_request())
+        .create(responses_request())
+        .stream()
         .await
         .unwrap()
         .accumulate();
@@ -757,7 +760,8 @@ async fn an_empty_chat_stream_is_an_error() {
     let err = client
         .chat()
         .completions()
-        .create_stream(chat_request())
+        .create(chat_request())
+        .stream()
         .await
         .unwrap()
         .collect_final()
@@ -778,7 +782,8 @@ async fn a_chat_stream_ending_early_is_the_transport_error() {
     let err = client
         .chat()
         .completions()
-        .create_stream(chat_request())
+        .create(chat_request())
+        .stream()
         .await
         .unwrap()
         .collect_final()
@@ -795,7 +800,8 @@ async fn after_a_truncated_stream_there_is_no_final_value() {
     let mut stream = client
         .chat()
         .completions()
-        .create_stream(chat_request())
+        .create(chat_request())
+        .stream()
         .await
         .unwrap()
         .accumulate();
@@ -823,7 +829,8 @@ async fn a_responses_stream_without_terminal_event_is_the_transport_error() {
     let (_server, client) = serve("/responses", &sse[..cut]).await;
     let err = client
         .responses()
-        .create_stream(responses_request())
+        .create(responses_request())
+        .stream()
         .await
         .unwrap()
         .collect_final()
@@ -850,7 +857,8 @@ async fn an_inconsistent_event_is_yielded_then_the_error_then_the_end() {
     let mut stream = client
         .chat()
         .completions()
-        .create_stream(chat_request())
+        .create(chat_request())
+        .stream()
         .await
         .unwrap()
         .accumulate();
@@ -884,7 +892,8 @@ async fn the_final_value_needs_the_whole_stream() {
     let mut stream = client
         .chat()
         .completions()
-        .create_stream(chat_request())
+        .create(chat_request())
+        .stream()
         .await
         .unwrap()
         .accumulate();
@@ -909,7 +918,8 @@ async fn a_responses_error_event_without_event_name_becomes_an_api_error() {
     let (_server, client) = serve("/responses", body).await;
     let err = client
         .responses()
-        .create_stream(responses_request())
+        .create(responses_request())
+        .stream()
         .await
         .unwrap()
         .collect_final()
@@ -1253,7 +1263,8 @@ async fn a_stream_over_a_configured_cap_yields_the_event_then_a_limit_error() {
     let mut stream = client
         .chat()
         .completions()
-        .create_stream(chat_request())
+        .create(chat_request())
+        .stream()
         .await
         .unwrap()
         .accumulate_with(ChatCompletionAccumulator::new().max_bytes(3));
@@ -1271,7 +1282,8 @@ async fn a_stream_over_a_configured_cap_yields_the_event_then_a_limit_error() {
     let err = client
         .chat()
         .completions()
-        .create_stream(chat_request())
+        .create(chat_request())
+        .stream()
         .await
         .unwrap()
         .collect_final_with(ChatCompletionAccumulator::new().max_choices(0))
@@ -1299,7 +1311,8 @@ async fn server_text_in_accumulation_errors_is_scrubbed_with_the_clients_credent
     let err = client
         .chat()
         .completions()
-        .create_stream(chat_request())
+        .create(chat_request())
+        .stream()
         .await
         .unwrap()
         .collect_final()

@@ -110,7 +110,8 @@ async fn deployment_operations_go_to_the_models_deployment() {
     let mut s = c
         .chat()
         .completions()
-        .create_stream(chat_request("my-deployment"))
+        .create(chat_request("my-deployment"))
+        .stream()
         .await
         .unwrap();
     while let Some(chunk) = s.next().await {
@@ -133,7 +134,8 @@ async fn deployment_operations_go_to_the_models_deployment() {
     )
     .await;
     let c = client(azure(&server).build().unwrap());
-    let req = serde_json::from_value(json!({"model": "embed-small", "input": "x"})).unwrap();
+    let req: oai::types::CreateEmbeddingRequest =
+        serde_json::from_value(json!({"model": "embed-small", "input": "x"})).unwrap();
     let got = c.embeddings().create(req).await.unwrap();
     assert_eq!(got.data[0].embedding.as_f32(), Some(&[1.0f32, -2.0][..]));
     check_key_request(
@@ -167,8 +169,9 @@ async fn deployment_operations_go_to_the_models_deployment() {
     let server = MockServer::start().await;
     answering(&server, "ID3", "audio/mpeg").await;
     let c = client(azure(&server).build().unwrap());
-    let req = serde_json::from_value(json!({"model": "tts-dep", "input": "hi", "voice": "alloy"}))
-        .unwrap();
+    let req: oai::types::CreateSpeechRequest =
+        serde_json::from_value(json!({"model": "tts-dep", "input": "hi", "voice": "alloy"}))
+            .unwrap();
     let bytes = c.audio().speech().create(req).await.unwrap();
     assert_eq!(&bytes[..], b"ID3");
     check_key_request(
@@ -183,7 +186,8 @@ async fn deployment_operations_go_to_the_models_deployment() {
     let server = MockServer::start().await;
     answering(&server, r#"{"created":1}"#, "application/json").await;
     let c = client(azure(&server).build().unwrap());
-    let req = serde_json::from_value(json!({"model": "dalle-dep", "prompt": "a cat"})).unwrap();
+    let req: oai::types::CreateImageRequest =
+        serde_json::from_value(json!({"model": "dalle-dep", "prompt": "a cat"})).unwrap();
     c.images().generate(req).await.unwrap();
     check_key_request(
         &server,
@@ -288,13 +292,7 @@ async fn pages_keep_the_api_version() {
         .await;
     let c = client(azure(&server).build().unwrap());
     let params = serde_json::from_value(json!({})).unwrap();
-    let items = c
-        .files()
-        .list_pages(params)
-        .unwrap()
-        .collect_all()
-        .await
-        .unwrap();
+    let items = c.files().list(params).pages().collect_all().await.unwrap();
     assert_eq!(items.len(), 2);
     let all = server.received_requests().await.unwrap();
     assert_eq!(all.len(), 2);

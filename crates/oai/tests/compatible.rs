@@ -303,7 +303,8 @@ async fn chat_streams_of_every_server_accumulate() {
             let mut stream = local(&server)
                 .chat()
                 .completions()
-                .create_stream(chat_request(model))
+                .create(chat_request(model))
+                .stream()
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"))
                 .accumulate();

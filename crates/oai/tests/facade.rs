@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use oai::builders::{CreateChatCompletionRequestBuilder, ListFilesParamsBuilder};
-use oai::types::{ChatCompletionRequestMessage as Message, ListFilesParams};
+use oai::types::ChatCompletionRequestMessage as Message;
 use oai::{Client, Config};
 use serde_json::json;
 use wiremock::matchers::{any, method, path};
@@ -62,7 +62,8 @@ async fn an_invalid_stream_request_never_reaches_the_server() {
     let err = client(&server)
         .chat()
         .completions()
-        .create_stream(request)
+        .create(request)
+        .stream()
         .await
         .err()
         .unwrap();
@@ -75,8 +76,16 @@ async fn an_invalid_stream_request_never_reaches_the_server() {
 async fn invalid_parameters_and_path_segments_never_reach_the_server() {
     let server = server_expecting_nothing().await;
     let c = client(&server);
-    let err = c.files().list_pages(ListFilesParams::default()).map(|_| ());
-    assert!(err.is_ok(), "valid parameters are accepted");
+    // An invalid list request is the first item of its pages, and nothing
+    // is sent.
+    let mut pages = c
+        .vector_stores()
+        .files()
+        .list("..", Default::default())
+        .pages();
+    let first = futures_util::StreamExt::next(&mut pages).await.unwrap();
+    assert!(first.unwrap_err().is_invalid_input());
+    assert!(futures_util::StreamExt::next(&mut pages).await.is_none());
 
     for bad in ["", ".", ".."] {
         let err = c.files().retrieve(bad).await.unwrap_err();
@@ -119,4 +128,73 @@ async fn builders_feed_the_facade() {
         .unwrap();
     let page = client(&server).files().list(params).await.unwrap();
     assert!(page.data.is_empty());
+}
+
+/// A chat completion answer, as JSON.
+fn completion() -> serde_json::Value {
+    json!({"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+            "message": {"role": "assistant", "content": "hi", "refusal": null}}]})
+}
+
+#[tokio::test]
+async fn the_call_sets_the_stream_flag_not_the_builder() {
+    // A builder asking for a stream, sent as a plain call: the plain call
+    // asks for no stream (and can decode what comes back).
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(wiremock::matchers::body_partial_json(json!({"stream": false})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let chat = CreateChatCompletionRequestBuilder::new(Message::user("hi"), "m").stream(true);
+    let answer = client(&server)
+        .chat()
+        .completions()
+        .create(chat.clone())
+        .await
+        .unwrap();
+    assert_eq!(answer.choices[0].message.content.as_deref(), Some("hi"));
+
+    // And the streamed form asks for one whatever the builder said.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(wiremock::matchers::body_partial_json(json!({"stream": true})))
+        .and(wiremock::matchers::header("accept", "text/event-stream"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string("data: [DONE]\n\n"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = client(&server)
+        .chat()
+        .completions()
+        .create(chat.stream(false))
+        .stream()
+        .await
+        .unwrap();
+    assert!(futures_util::StreamExt::next(&mut stream).await.is_none());
+}
+
+#[tokio::test]
+async fn a_builder_is_checked_once_when_the_call_is_sent() {
+    // The builder goes to the call unbuilt; its violations come back from
+    // the call, before any I/O, each with its path.
+    let server = server_expecting_nothing().await;
+    let chat = CreateChatCompletionRequestBuilder::new(Message::user("hi"), "m").temperature(9.0);
+    let err = client(&server)
+        .chat()
+        .completions()
+        .create(chat)
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_input());
+    assert_eq!(err.violations().len(), 1);
+    assert_eq!(err.violations()[0].path, "temperature");
 }

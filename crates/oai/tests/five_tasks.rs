@@ -16,9 +16,9 @@ use futures_util::StreamExt;
 use oai::builders::CreateChatCompletionRequestBuilder as Chat;
 use oai::types::ChatCompletionRequestMessage as Message;
 
-async fn streamed_chat(client: &oai::Client) -> Result<(), Box<dyn std::error::Error>> {
-    let request = Chat::new(Message::user("Hello"), "gpt-4o-mini").build()?;
-    let mut stream = client.chat().completions().create_stream(request).await?;
+async fn streamed_chat(client: &oai::Client) -> oai::Result<()> {
+    let request = Chat::new(Message::user("Hello"), "gpt-4o-mini");
+    let mut stream = client.chat().completions().create(request).stream().await?;
     while let Some(chunk) = stream.next().await {
         for choice in chunk?.choices {
             print!("{}", choice.delta.content.unwrap_or_default());
@@ -37,20 +37,21 @@ struct City {
     city: String,
 }
 
-async fn responses_with_a_tool(client: &oai::Client) -> Result<(), Box<dyn std::error::Error>> {
+async fn responses_with_a_tool(client: &oai::Client) -> oai::Result<()> {
     let mut tools = ToolRegistry::new();
     tools.register("get_weather", "Weather of a city", |c: City| async move {
         Ok::<_, String>(format!("18 °C in {}", c.city))
     })?;
     let request = CreateResponseBuilder::new()
         .model("gpt-4o-mini")
-        .input("Weather in Paris?")
-        .build()?;
+        .input("Weather in Paris?");
     let run = ToolRunner::new(client.clone(), tools)
         .run_responses(request)
         .await;
     match run.outcome() {
-        RunOutcome::Completed => println!("{}", run.conversation().final_text().unwrap_or_default()),
+        RunOutcome::Completed => {
+            println!("{}", run.conversation().final_text().unwrap_or_default())
+        }
         other => eprintln!("the run stopped: {other:?}"),
     }
     Ok(())
@@ -66,10 +67,9 @@ struct Event {
     date: String,
 }
 
-async fn structured_output(client: &oai::Client) -> Result<(), Box<dyn std::error::Error>> {
+async fn structured_output(client: &oai::Client) -> oai::Result<()> {
     let request = Chat::new(Message::user("Alice's party is on Friday."), "gpt-4o-mini")
-        .response_format(oai::structured::response_format::<Event>()?)
-        .build()?;
+        .response_format(oai::structured::response_format::<Event>()?);
     let answer = client.chat().completions().create(request).await?;
     let event: Event = answer.parse()?;
     println!("{} on {}", event.name, event.date);
@@ -81,12 +81,11 @@ async fn structured_output(client: &oai::Client) -> Result<(), Box<dyn std::erro
 use oai::builders::CreateFileRequestBuilder;
 use oai::types::{CreateFileRequestPurpose, InputFile};
 
-async fn file_upload(client: &oai::Client) -> Result<(), Box<dyn std::error::Error>> {
+async fn file_upload(client: &oai::Client) -> oai::Result<()> {
     let request = CreateFileRequestBuilder::new(
         InputFile::from_path("data.jsonl"),
         CreateFileRequestPurpose::UserData,
-    )
-    .build()?;
+    );
     let file = client.files().create(request).await?;
     println!("uploaded {}", file.id);
     Ok(())
@@ -94,8 +93,8 @@ async fn file_upload(client: &oai::Client) -> Result<(), Box<dyn std::error::Err
 // end
 
 // task: every item of a list
-async fn every_item(client: &oai::Client) -> Result<(), Box<dyn std::error::Error>> {
-    let mut files = client.files().list_pages(Default::default())?.items();
+async fn every_item(client: &oai::Client) -> oai::Result<()> {
+    let mut files = client.files().list(Default::default()).items();
     while let Some(file) = files.next().await {
         println!("{}", file?.id);
     }

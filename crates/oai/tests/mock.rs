@@ -66,7 +66,8 @@ async fn a_streamed_chat_accumulates_to_what_the_plain_call_returns() {
     let streamed = client
         .chat()
         .completions()
-        .create_stream(chat("two plus two"))
+        .create(chat("two plus two"))
+        .stream()
         .await
         .unwrap()
         .collect_final()
@@ -93,7 +94,8 @@ async fn a_streamed_response_ends_completed_with_its_text() {
         .unwrap();
     let response = client(&mock)
         .responses()
-        .create_stream(request)
+        .create(request)
+        .stream()
         .await
         .unwrap()
         .collect_final()
@@ -188,7 +190,8 @@ async fn a_stream_cut_short_is_an_error_never_a_silent_success() {
     let e = client(&mock)
         .chat()
         .completions()
-        .create_stream(chat("x"))
+        .create(chat("x"))
+        .stream()
         .await
         .unwrap()
         .collect_final()
@@ -209,7 +212,8 @@ async fn a_stalled_stream_hits_the_idle_timeout() {
     let e = client
         .chat()
         .completions()
-        .create_stream(chat("x"))
+        .create(chat("x"))
+        .stream()
         .await
         .unwrap()
         .collect_final()
@@ -321,7 +325,8 @@ async fn each_call_asks_for_the_media_type_its_answer_has() {
     let mut stream = client
         .chat()
         .completions()
-        .create_stream(chat("hi"))
+        .create(chat("hi"))
+        .stream()
         .await
         .unwrap();
     while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {

@@ -82,11 +82,11 @@ async fn streams_expose_the_headers_too() {
         .mount(&server)
         .await;
     let c = client(&server, None);
-    let req = serde_json::from_value(
+    let req: oai::types::CreateChatCompletionRequest = serde_json::from_value(
         json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]}),
     )
     .unwrap();
-    let mut s = c.chat().completions().create_stream(req).await.unwrap();
+    let mut s = c.chat().completions().create(req).stream().await.unwrap();
     assert_eq!(s.meta().rate_limit().remaining_tokens, Some(42));
     while let Some(x) = s.next().await {
         x.unwrap();

@@ -121,7 +121,8 @@ async fn streamed(
     let mut stream = client
         .chat()
         .completions()
-        .create_stream(request)
+        .create(request)
+        .stream()
         .await
         .expect("the streamed request")
         .accumulate();
@@ -446,7 +447,7 @@ async fn a_wrong_key_is_refused_with_401_and_not_shown() {
     assert_unauthorized(&err, &keys, "chat");
 
     let request = chat(&server, "Hello", 4).build().unwrap();
-    match client.chat().completions().create_stream(request).await {
+    match client.chat().completions().create(request).stream().await {
         Ok(_) => panic!("a stream opened with a wrong key"),
         Err(err) => assert_unauthorized(&err, &keys, "streamed chat"),
     }

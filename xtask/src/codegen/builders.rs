@@ -178,6 +178,11 @@ pub fn builder(model: &Model<'_>, name: &str, validated: bool) -> Result<Option<
     items.push(format!(
         "impl From<{name}> for {b} {{\nfn from(value: {name}) -> Self {{\nSelf(value)\n}}\n}}\n\n"
     ));
+    // What lets a call take the builder itself: the value unchecked (the
+    // call checks it once, when it is sent).
+    items.push(format!(
+        "impl From<{b}> for {name} {{\nfn from(builder: {b}) -> Self {{\nbuilder.0\n}}\n}}\n\n"
+    ));
     if required.is_empty() {
         items.push(format!(
             "impl Default for {b} {{\nfn default() -> Self {{\nSelf::new()\n}}\n}}\n\n"

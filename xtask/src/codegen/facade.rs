@@ -178,8 +178,8 @@ const EXAMPLES: &[(&str, bool, &[&str])] = &[
         &[
             "use oai::builders::CreateChatCompletionRequestBuilder as Chat;",
             "use oai::types::ChatCompletionRequestMessage as Message;",
-            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
-            "let request = Chat::new(Message::user(\"Hello\"), \"gpt-4o-mini\").build()?;",
+            "# async fn demo(client: oai::Client) -> oai::Result<()> {",
+            "let request = Chat::new(Message::user(\"Hello\"), \"gpt-4o-mini\").temperature(0.2);",
             "let answer = client.chat().completions().create(request).await?;",
             "println!(\"{:?}\", answer.choices[0].message.content);",
             "# Ok(()) }",
@@ -192,9 +192,9 @@ const EXAMPLES: &[(&str, bool, &[&str])] = &[
             "use futures_util::StreamExt;",
             "use oai::builders::CreateChatCompletionRequestBuilder as Chat;",
             "use oai::types::ChatCompletionRequestMessage as Message;",
-            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
-            "let request = Chat::new(Message::user(\"Hello\"), \"gpt-4o-mini\").build()?;",
-            "let mut stream = client.chat().completions().create_stream(request).await?;",
+            "# async fn demo(client: oai::Client) -> oai::Result<()> {",
+            "let request = Chat::new(Message::user(\"Hello\"), \"gpt-4o-mini\");",
+            "let mut stream = client.chat().completions().create(request).stream().await?;",
             "while let Some(chunk) = stream.next().await {",
             "    for choice in chunk?.choices {",
             "        print!(\"{}\", choice.delta.content.unwrap_or_default());",
@@ -208,8 +208,8 @@ const EXAMPLES: &[(&str, bool, &[&str])] = &[
         false,
         &[
             "use oai::builders::CreateResponseBuilder;",
-            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
-            "let request = CreateResponseBuilder::new().model(\"gpt-4o-mini\").input(\"Hello\").build()?;",
+            "# async fn demo(client: oai::Client) -> oai::Result<()> {",
+            "let request = CreateResponseBuilder::new().model(\"gpt-4o-mini\").input(\"Hello\");",
             "let response = client.responses().create(request).await?;",
             "println!(\"{:?} with {} output items\", response.status, response.output.len());",
             "# Ok(()) }",
@@ -222,9 +222,9 @@ const EXAMPLES: &[(&str, bool, &[&str])] = &[
             "use futures_util::StreamExt;",
             "use oai::accumulate::{AccumulateExt, StreamEvent};",
             "use oai::builders::CreateResponseBuilder;",
-            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
-            "let request = CreateResponseBuilder::new().model(\"gpt-4o-mini\").input(\"Hello\").build()?;",
-            "let mut events = client.responses().create_stream(request).await?.accumulate();",
+            "# async fn demo(client: oai::Client) -> oai::Result<()> {",
+            "let request = CreateResponseBuilder::new().model(\"gpt-4o-mini\").input(\"Hello\");",
+            "let mut events = client.responses().create(request).stream().await?.accumulate();",
             "while let Some(event) = events.next().await {",
             "    print!(\"{}\", event?.text_delta().unwrap_or_default());",
             "}",
@@ -237,8 +237,8 @@ const EXAMPLES: &[(&str, bool, &[&str])] = &[
         false,
         &[
             "use oai::builders::CreateEmbeddingRequestBuilder;",
-            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
-            "let request = CreateEmbeddingRequestBuilder::new(\"some text\", \"text-embedding-3-small\").build()?;",
+            "# async fn demo(client: oai::Client) -> oai::Result<()> {",
+            "let request = CreateEmbeddingRequestBuilder::new(\"some text\", \"text-embedding-3-small\");",
             "let answer = client.embeddings().create(request).await?;",
             "let vector: Vec<f32> = answer.data[0].embedding.to_f32(); // base64 on the wire",
             "# Ok(()) }",
@@ -250,11 +250,11 @@ const EXAMPLES: &[(&str, bool, &[&str])] = &[
         &[
             "use oai::builders::CreateFileRequestBuilder;",
             "use oai::types::{CreateFileRequestPurpose, InputFile};",
-            "# async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {",
+            "# async fn demo(client: oai::Client) -> oai::Result<()> {",
             "let request = CreateFileRequestBuilder::new(",
             "    InputFile::from_path(\"data.jsonl\"),",
             "    CreateFileRequestPurpose::Batch,",
-            ").build()?;",
+            ");",
             "let file = client.files().create(request).await?;",
             "println!(\"{} ({} bytes)\", file.id, file.bytes);",
             "# Ok(()) }",
@@ -292,6 +292,7 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
     // Path.
     let mut args = Vec::new();
     let mut path_code = String::new();
+    let mut path_unwrap = String::new();
     let mut fmt_path = String::new();
     let mut rest = op.path.as_str();
     while let Some(start) = rest.find('{') {
@@ -308,9 +309,10 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
         args.push(format!("{}: &str", p.field));
         let _ = writeln!(
             path_code,
-            "let {0} = support::segment({wire:?}, {0})?;",
+            "let {0} = support::segment({wire:?}, {0});",
             p.field
         );
+        let _ = writeln!(path_unwrap, "let {0} = {0}?;", p.field);
         fmt_path.push_str(&format!("{{{}}}", p.field));
         rest = &rest[end + 1..];
     }
@@ -369,25 +371,52 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
     // The decoding is named by type, so that it is compiled only where a
     // call is awaited (a decoder held as a value would compile every answer
     // type's deserializer into this crate).
-    let ret = if let Some(j) = &answer.json {
-        ty_of(model, j)?
+    let (answer_ty, decoder) = if let Some(j) = &answer.json {
+        (ty_of(model, j)?, "call::Json")
     } else if !answer.binary.is_empty() {
-        "bytes::Bytes, call::Raw".to_owned()
+        ("bytes::Bytes".to_owned(), "call::Raw")
     } else {
-        "(), call::Empty".to_owned()
+        ("()".to_owned(), "call::Empty")
     };
+    let item = if op.paginated {
+        answer.json.as_deref().and_then(|j| item_type(model, j))
+    } else {
+        None
+    };
+    let streams = match &answer.stream {
+        Some(ev) => Some(ty_of(model, ev)?),
+        None => None,
+    };
+    let form = match (&streams, &item) {
+        (None, None) => "call::Plain".to_owned(),
+        (Some(ev), None) => format!("call::Streams<{ev}>"),
+        (None, Some(it)) => format!("call::Pages<{it}>"),
+        (Some(_), Some(_)) => return Err(format!("{}: both streamed and paged", op.id)),
+    };
+    let ret = format!("{answer_ty}, {decoder}, {form}");
     // What the answer is, as the request's `Accept` (the transport says
     // `application/json` otherwise; a strict server answers 406 to a request
-    // for speech or SDP that says so).
-    let accept_code = match accept_of(answer) {
-        Some(types) => format!("let rb = rb.header(\"accept\", {types:?});\n"),
-        None => String::new(),
+    // for speech or SDP that says so); the streamed form asks for events.
+    let accept_code = match (accept_of(answer), &streams) {
+        (Some(types), Some(_)) => format!(
+            "let rb = rb.header(\"accept\", if stream {{ \"text/event-stream\" }} else {{ {types:?} }});\n"
+        ),
+        (Some(types), None) => format!("let rb = rb.header(\"accept\", {types:?});\n"),
+        (None, Some(_)) => {
+            "let rb = if stream { rb.header(\"accept\", \"text/event-stream\") } else { rb };\n"
+                .to_owned()
+        }
+        (None, None) => String::new(),
     };
     for body in &bodies {
         let mut a = args.clone();
         let mut body_code = String::new();
+        let mut take = String::new();
         let suffix = body.map_or("", |b| b.suffix);
-        let mut stream_set = String::new();
+        // How the streamed form asks for events: the request's own `stream`
+        // field (set by the call, never left to the user: a plain call with
+        // `stream: true` sends `false`), `stream_format: sse`, or a body field.
+        let mut stream_flag: Option<&str> = None;
         let mut stream_format = false;
         if let Some(b) = body {
             stream_format = b
@@ -397,7 +426,8 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
             match &b.kind {
                 BodyKind::Json => {
                     let schema = b.schema.as_deref().ok_or("json body without schema")?;
-                    a.push(format!("request: {}", ty_of(model, schema)?));
+                    a.push(format!("request: impl Into<{}>", ty_of(model, schema)?));
+                    take.push_str("let request = request.into();\n");
                     for (_, _, _, set) in BODY_DEFAULTS.iter().filter(|d| d.0 == op.id) {
                         let _ = writeln!(body_code, "let request = {set}(request);");
                     }
@@ -406,103 +436,78 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
                         "support::check(&request)?;\nlet rb = rb.json(&request);"
                     );
                     if stream_field(model, schema) {
-                        stream_set = "request.stream = Some(true);\n".into();
+                        stream_flag = Some("request");
                     }
                 }
                 BodyKind::Multipart => {
                     let schema = b.schema.as_deref().ok_or("multipart body without schema")?;
-                    a.push(format!("request: {}", ty_of(model, schema)?));
+                    a.push(format!("request: impl Into<{}>", ty_of(model, schema)?));
+                    take.push_str("let request = request.into();\n");
                     let fields = form_code(model, schema)?;
                     let _ = writeln!(
                         body_code,
                         "support::check(&request)?;\nlet mut form = oai_transport::MultipartForm::new();\n{fields}let rb = rb.multipart(form);"
                     );
                     if stream_field(model, schema) {
-                        stream_set = "request.stream = Some(true);\n".into();
+                        stream_flag = Some("request");
                     }
                 }
                 BodyKind::Raw(ct) => {
                     a.push("body: impl Into<bytes::Bytes>".into());
+                    take.push_str("let body = body.into();\n");
                     let _ = writeln!(body_code, "let rb = rb.bytes({ct:?}, body);");
                 }
             }
         }
+        let mut early = String::new();
+        let mut late = String::new();
+        let mut ends = String::new();
+        if streams.is_some() {
+            if stream_flag.is_none() && op.method == "get" && params_ty.is_some() {
+                stream_flag = Some("params");
+            }
+            if stream_format {
+                late = "let rb = if stream { rb.options(RequestOptions::new().body_field(\"stream_format\", serde_json::Value::String(\"sse\".into()))) } else { rb };\n".to_owned();
+            } else if let Some(v) = stream_flag {
+                early = format!(
+                    "let mut {v} = {v};\nif stream {{ {v}.stream = Some(true); }} else if {v}.stream == Some(true) {{ {v}.stream = Some(false); }}\n"
+                );
+            } else {
+                // No typed `stream` field: ask through the body options.
+                late = "let rb = if stream { rb.options(RequestOptions::new().body_field(\"stream\", serde_json::Value::Bool(true))) } else { rb };\n".to_owned();
+            }
+            ends = if op.terminal_events.is_empty() {
+                ".ends_with(StreamOptions::default())".to_owned()
+            } else {
+                format!(
+                    ".ends_with(StreamOptions::terminal_events(&{:?}))",
+                    op.terminal_events
+                )
+            };
+        }
+        let stream_arg = if streams.is_some() { "stream" } else { "_" };
         let sig_args = a.join(", ");
         let docs: String = doc.iter().map(|l| format!("/// {l}\n")).collect();
-        let errors = "///\n/// # Errors\n/// An invalid request (before any I/O), or any [`crate::Error`] of the call.\n";
-        let prelude = format!(
-            "{path_code}let rb = self.client.request(Method::{http}, {path_expr});\n{accept_code}{params_code}{body_code}"
+        let mut forms = String::new();
+        if streams.is_some() {
+            forms.push_str("///\n/// `.stream()` gives the events as they arrive (the call sets the `stream` flag); the stream ends after its terminal event, and an early end is an error.\n");
+        }
+        if item.is_some() {
+            forms.push_str("///\n/// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.\n");
+        }
+        let errors = "///\n/// # Errors\n/// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.\n";
+        let examples = format!(
+            "{}{}",
+            example_doc(&op.id, false),
+            example_doc(&op.id, true)
         );
         out.push(Method {
             cfg: cfg.clone(),
             text: format!(
-                "{docs}{}{errors}{deprecated}pub fn {}{suffix}(&self, {sig_args}) -> Call<{ret}> {{\nCall::new((move || -> Result<RequestBuilder> {{\n{prelude}Ok(rb)\n}})())\n}}\n",
-                example_doc(&op.id, false),
+                "{docs}{forms}{examples}{errors}{deprecated}pub fn {}{suffix}(&self, {sig_args}) -> Call<{ret}> {{\n{path_code}{take}Call::new(self.client, move |client, {stream_arg}| {{\n{path_unwrap}{early}let rb = client.request(Method::{http}, {path_expr});\n{accept_code}{params_code}{body_code}{late}Ok(rb)\n}}){ends}\n}}\n",
                 op.name
             ),
         });
-        // The streamed form.
-        let stream_prelude = format!(
-            "{path_code}let rb = self.client.request(Method::{http}, {path_expr});\nlet rb = rb.header(\"accept\", \"text/event-stream\");\n{params_code}{body_code}"
-        );
-        if let Some(ev) = &answer.stream {
-            let ev_ty = ty_of(model, ev)?;
-            let options = if op.terminal_events.is_empty() {
-                "StreamOptions::default()".to_owned()
-            } else {
-                format!("StreamOptions::terminal_events(&{:?})", op.terminal_events)
-            };
-            let (set, mut_kw) = if !stream_set.is_empty() {
-                (stream_set.clone(), "mut ")
-            } else if op.method == "get" && params_ty.is_some() {
-                ("params.stream = Some(true);\n".to_owned(), "mut ")
-            } else {
-                (String::new(), "")
-            };
-            let sig_args = if mut_kw.is_empty() {
-                sig_args.clone()
-            } else if set.starts_with("params") {
-                sig_args.replace("params: ", "mut params: ")
-            } else {
-                sig_args.replace("request: ", "mut request: ")
-            };
-            let set = if stream_format {
-                // Streamed as events when `stream_format` is `sse`.
-                "let rb = rb.options(RequestOptions::new().body_field(\"stream_format\", serde_json::Value::String(\"sse\".into())));\n".to_owned()
-            } else if set.is_empty() {
-                // No typed `stream` field: ask through the body options.
-                "let rb = rb.options(RequestOptions::new().body_field(\"stream\", serde_json::Value::Bool(true)));\n".to_owned()
-            } else {
-                set
-            };
-            let (early, late) = if set.starts_with("let rb") {
-                (String::new(), set)
-            } else {
-                (set, String::new())
-            };
-            out.push(Method {
-                cfg: cfg.clone(),
-                text: format!(
-                    "{docs}///\n/// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.\n{}{errors}{deprecated}pub async fn {}{suffix}_stream(&self, {sig_args}) -> Result<EventStream<{ev_ty}>> {{\n{early}{stream_prelude}{late}Ok(rb.stream_with({options}).await?.into())\n}}\n",
-                    example_doc(&op.id, true),
-                    op.name,
-                ),
-            });
-        }
-        // The pages.
-        if op.paginated
-            && let Some(item) = answer.json.as_deref().and_then(|j| item_type(model, j))
-        {
-            {
-                out.push(Method {
-                    cfg: cfg.clone(),
-                    text: format!(
-                        "{docs}///\n/// Every page, fetched lazily as the stream is read (`.items()` gives the items).\n{errors}{deprecated}pub fn {}{suffix}_pages(&self, {sig_args}) -> Result<PageStream<{item}>> {{\n{prelude}Ok(rb.paginate()?.into())\n}}\n",
-                        op.name
-                    ),
-                });
-            }
-        }
     }
     Ok(out)
 }
@@ -595,7 +600,7 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Vec<(String, String)>> 
         n.ops.push(i);
     }
     let mut out = format!(
-        "{HEADER}//! One handle per resource and one method per operation of the API.\n#![allow(unused_imports, unused_mut, deprecated, clippy::all)]\n\nuse oai_transport::http::Method;\nuse oai_transport::{{RequestBuilder, RequestOptions, StreamOptions}};\n\nuse crate::call::{{self, Call}};\nuse crate::stream::{{EventStream, PageStream}};\nuse crate::{{Client, Result}};\nuse crate::support;\n\n"
+        "{HEADER}//! One handle per resource and one method per operation of the API.\n#![allow(unused_imports, unused_mut, deprecated, clippy::all)]\n\nuse oai_transport::http::Method;\nuse oai_transport::{{RequestBuilder, RequestOptions, StreamOptions}};\n\nuse crate::call::{{self, Call}};\nuse crate::{{Client, Result}};\nuse crate::support;\n\n"
     );
     let mut accessors = String::new();
     for (top, n) in &root.children {

@@ -35,7 +35,7 @@ fn type_of(model: &Model<'_>, wire: &str) -> Result<String> {
 pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
     let sampler = Sampler::new(model.spec());
     let mut out = format!(
-        "{HEADER}//! One test per operation: the call on the wire and the decoded answer.\n#![allow(deprecated, unused_imports, clippy::all)]\n\nuse serde_json::Value;\nuse futures_util::StreamExt;\nuse wiremock::matchers::{{body_json, body_partial_json, body_string, body_string_contains, header, header_regex, method, path, query_param, query_param_is_missing}};\nuse wiremock::{{Mock, MockServer, ResponseTemplate}};\n\nuse super::support;\n\n"
+        "{HEADER}//! One test per operation: the call on the wire and the decoded answer.\n#![allow(deprecated, unused_imports, unused_mut, clippy::all)]\n\nuse serde_json::Value;\nuse futures_util::StreamExt;\nuse wiremock::matchers::{{body_json, body_partial_json, body_string, body_string_contains, header, header_regex, method, path, query_param, query_param_is_missing}};\nuse wiremock::{{Mock, MockServer, ResponseTemplate}};\n\nuse super::support;\n\n"
     );
     let mut names = BTreeSet::new();
     let mut count = 0;
@@ -83,6 +83,11 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                     let Some(p) = op.other_params().find(|p| p.wire == *k) else {
                         continue;
                     };
+                    // The call sets `stream` itself (true streamed, never
+                    // true plain): each form's test checks it.
+                    if k == "stream" && op.answer.stream.is_some() {
+                        continue;
+                    }
                     let text = match v {
                         Node::Str(s) => s.clone(),
                         Node::Int(i) => i.to_string(),
@@ -119,17 +124,24 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                             type_of(model, schema)?
                         );
                         mock.push_str(".and(header(\"content-type\", \"application/json\"))");
-                        body_match = ".and(body_json(&request_json))".into();
+                        let _ = writeln!(t, "let mut sent_json = request_json.clone();");
+                        body_match = ".and(body_json(&sent_json))".into();
                         // What the facade fills in when the request leaves it out.
                         for (_, field, json, _) in
                             facade::BODY_DEFAULTS.iter().filter(|d| d.0 == op.id)
                         {
                             let _ = writeln!(
                                 t,
-                                "let mut sent_json = request_json.clone();\nif sent_json.get({field:?}).is_none() {{ sent_json[{field:?}] = serde_json::from_str({}).unwrap(); }}",
+                                "if sent_json.get({field:?}).is_none() {{ sent_json[{field:?}] = serde_json::from_str({}).unwrap(); }}",
                                 raw(json)
                             );
-                            body_match = ".and(body_json(&sent_json))".into();
+                        }
+                        // A plain call never asks for a stream.
+                        if op.answer.stream.is_some() {
+                            let _ = writeln!(
+                                t,
+                                "if sent_json.get(\"stream\") == Some(&Value::Bool(true)) {{ sent_json[\"stream\"] = Value::Bool(false); }}"
+                            );
                         }
                         stream_match = if facade::has_field(model, schema, "stream_format") {
                             ".and(body_partial_json(serde_json::json!({\"stream_format\": \"sse\"})))".into()
@@ -164,13 +176,16 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                 }
             }
             let setup = t.clone();
-            let call_of = |method: &str| {
+            // Every form of the call takes options: each test sends a header
+            // of its own through them and the mock asks for it on the wire.
+            let call_of = |method: &str, test: &str| {
                 format!(
-                    "support::client(&server).{}().{method}({})",
+                    "support::client(&server).{}().{method}({}).options(oai::RequestOptions::new().header(\"x-oai-call\", {test:?}))",
                     op.resource.join("()."),
                     args.join(", ")
                 )
             };
+            let mark = |test: &str| format!(".and(header(\"x-oai-call\", {test:?}))");
             let cfg = format!("#[cfg(feature = {:?})]\n", op.area);
             if let Some(ev) = &op.answer.stream {
                 out.push_str(&cfg);
@@ -181,8 +196,11 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                     ev,
                     &name,
                     &setup,
-                    &format!("{mock}{stream_match}"),
-                    &call_of(&format!("{}{suffix}_stream", op.name)),
+                    &format!("{mock}{stream_match}{}", mark(&format!("{name}_stream"))),
+                    &format!(
+                        "{}.stream()",
+                        call_of(&format!("{}{suffix}", op.name), &format!("{name}_stream"))
+                    ),
                 )?);
                 count += 1;
             }
@@ -196,12 +214,16 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                     j,
                     &name,
                     &setup,
-                    &mock,
-                    &call_of(&format!("{}{suffix}_pages", op.name)),
+                    &format!("{mock}{}", mark(&format!("{name}_pages"))),
+                    &format!(
+                        "{}.pages()",
+                        call_of(&format!("{}{suffix}", op.name), &format!("{name}_pages"))
+                    ),
                 ));
                 count += 1;
             }
             mock.push_str(&body_match);
+            mock.push_str(&mark(&name));
             // Answer.
             let status = if op.answer.json.is_some() || !op.answer.binary.is_empty() {
                 200
@@ -234,7 +256,7 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                 );
                 check = "let () = got;";
             }
-            let call = call_of(&format!("{}{suffix}", op.name));
+            let call = call_of(&format!("{}{suffix}", op.name), &name);
             let _ = writeln!(t, "let got = {call}.await.unwrap();\n{check}\n}}\n");
             out.push_str(&cfg);
             out.push_str(&t);
@@ -356,7 +378,7 @@ fn pages_test(
     );
     let _ = writeln!(
         t,
-        "let items = {call}.unwrap().collect_all().await.unwrap();\nlet mut sent = first[\"data\"].as_array().unwrap().clone();\nsent.extend(last[\"data\"].as_array().unwrap().iter().cloned());\nassert_eq!(items.len(), sent.len());\nfor (item, json) in items.iter().zip(&sent) {{\nsupport::same_json(item, json);\n}}\n}}\n"
+        "let items = {call}.collect_all().await.unwrap();\nlet mut sent = first[\"data\"].as_array().unwrap().clone();\nsent.extend(last[\"data\"].as_array().unwrap().iter().cloned());\nassert_eq!(items.len(), sent.len());\nfor (item, json) in items.iter().zip(&sent) {{\nsupport::same_json(item, json);\n}}\n}}\n"
     );
     t
 }

@@ -123,7 +123,8 @@ async fn drive(args: Args, addr: std::net::SocketAddr) -> Result<serde_json::Val
     let mut warm = client
         .chat()
         .completions()
-        .create_stream(request.clone())
+        .create(request.clone())
+        .stream()
         .await?;
     while let Some(chunk) = warm.next().await {
         chunk?;
@@ -141,7 +142,7 @@ async fn drive(args: Args, addr: std::net::SocketAddr) -> Result<serde_json::Val
         let opened = Arc::clone(&opened);
         let release = Arc::clone(&release);
         tasks.push(tokio::spawn(async move {
-            let stream = client.chat().completions().create_stream(request).await;
+            let stream = client.chat().completions().create(request).stream().await;
             let mut stream = match stream {
                 Ok(s) => Some(s),
                 Err(e) => {

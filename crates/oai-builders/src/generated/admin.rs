@@ -77,6 +77,12 @@ impl From<AdminApiKeysCreateRequest> for AdminApiKeysCreateRequestBuilder {
     }
 }
 
+impl From<AdminApiKeysCreateRequestBuilder> for AdminApiKeysCreateRequest {
+    fn from(builder: AdminApiKeysCreateRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for AdminApiKeysListParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -140,6 +146,12 @@ impl AdminApiKeysListParamsBuilder {
 impl From<AdminApiKeysListParams> for AdminApiKeysListParamsBuilder {
     fn from(value: AdminApiKeysListParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<AdminApiKeysListParamsBuilder> for AdminApiKeysListParams {
+    fn from(builder: AdminApiKeysListParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -208,6 +220,12 @@ impl From<CreateGroupBody> for CreateGroupBodyBuilder {
     }
 }
 
+impl From<CreateGroupBodyBuilder> for CreateGroupBody {
+    fn from(builder: CreateGroupBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateGroupUserBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -255,6 +273,12 @@ impl CreateGroupUserBodyBuilder {
 impl From<CreateGroupUserBody> for CreateGroupUserBodyBuilder {
     fn from(value: CreateGroupUserBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateGroupUserBodyBuilder> for CreateGroupUserBody {
+    fn from(builder: CreateGroupUserBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -318,6 +342,12 @@ impl CreateProjectServiceAccountApiKeyBodyBuilder {
 impl From<CreateProjectServiceAccountApiKeyBody> for CreateProjectServiceAccountApiKeyBodyBuilder {
     fn from(value: CreateProjectServiceAccountApiKeyBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateProjectServiceAccountApiKeyBodyBuilder> for CreateProjectServiceAccountApiKeyBody {
+    fn from(builder: CreateProjectServiceAccountApiKeyBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -407,6 +437,12 @@ impl From<CreateSpendAlertBody> for CreateSpendAlertBodyBuilder {
     }
 }
 
+impl From<CreateSpendAlertBodyBuilder> for CreateSpendAlertBody {
+    fn from(builder: CreateSpendAlertBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for GetCertificateParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -454,6 +490,12 @@ impl GetCertificateParamsBuilder {
 impl From<GetCertificateParams> for GetCertificateParamsBuilder {
     fn from(value: GetCertificateParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<GetCertificateParamsBuilder> for GetCertificateParams {
+    fn from(builder: GetCertificateParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -505,6 +547,12 @@ impl HostedToolPermissionUpdateBuilder {
 impl From<HostedToolPermissionUpdate> for HostedToolPermissionUpdateBuilder {
     fn from(value: HostedToolPermissionUpdate) -> Self {
         Self(value)
+    }
+}
+
+impl From<HostedToolPermissionUpdateBuilder> for HostedToolPermissionUpdate {
+    fn from(builder: HostedToolPermissionUpdateBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -565,6 +613,12 @@ impl From<InviteProjectGroupBody> for InviteProjectGroupBodyBuilder {
     }
 }
 
+impl From<InviteProjectGroupBodyBuilder> for InviteProjectGroupBody {
+    fn from(builder: InviteProjectGroupBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`InviteProjectsItem`] (required: `id`, `role`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -614,6 +668,12 @@ impl InviteProjectsItemBuilder {
 impl From<InviteProjectsItem> for InviteProjectsItemBuilder {
     fn from(value: InviteProjectsItem) -> Self {
         Self(value)
+    }
+}
+
+impl From<InviteProjectsItemBuilder> for InviteProjectsItem {
+    fn from(builder: InviteProjectsItemBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -687,6 +747,12 @@ impl InviteRequestBuilder {
 impl From<InviteRequest> for InviteRequestBuilder {
     fn from(value: InviteRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<InviteRequestBuilder> for InviteRequest {
+    fn from(builder: InviteRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -853,6 +919,12 @@ impl From<ListAuditLogsParams> for ListAuditLogsParamsBuilder {
     }
 }
 
+impl From<ListAuditLogsParamsBuilder> for ListAuditLogsParams {
+    fn from(builder: ListAuditLogsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListAuditLogsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -922,6 +994,12 @@ impl ListAuditLogsParamsEffectiveAtBuilder {
 impl From<ListAuditLogsParamsEffectiveAt> for ListAuditLogsParamsEffectiveAtBuilder {
     fn from(value: ListAuditLogsParamsEffectiveAt) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListAuditLogsParamsEffectiveAtBuilder> for ListAuditLogsParamsEffectiveAt {
+    fn from(builder: ListAuditLogsParamsEffectiveAtBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1013,6 +1091,12 @@ impl From<ListGroupRoleAssignmentsParams> for ListGroupRoleAssignmentsParamsBuil
     }
 }
 
+impl From<ListGroupRoleAssignmentsParamsBuilder> for ListGroupRoleAssignmentsParams {
+    fn from(builder: ListGroupRoleAssignmentsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListGroupRoleAssignmentsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1097,6 +1181,12 @@ impl ListGroupUsersParamsBuilder {
 impl From<ListGroupUsersParams> for ListGroupUsersParamsBuilder {
     fn from(value: ListGroupUsersParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListGroupUsersParamsBuilder> for ListGroupUsersParams {
+    fn from(builder: ListGroupUsersParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1187,6 +1277,12 @@ impl From<ListGroupsParams> for ListGroupsParamsBuilder {
     }
 }
 
+impl From<ListGroupsParamsBuilder> for ListGroupsParams {
+    fn from(builder: ListGroupsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListGroupsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1248,6 +1344,12 @@ impl ListInvitesParamsBuilder {
 impl From<ListInvitesParams> for ListInvitesParamsBuilder {
     fn from(value: ListInvitesParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListInvitesParamsBuilder> for ListInvitesParams {
+    fn from(builder: ListInvitesParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1323,6 +1425,12 @@ impl ListOrganizationCertificatesParamsBuilder {
 impl From<ListOrganizationCertificatesParams> for ListOrganizationCertificatesParamsBuilder {
     fn from(value: ListOrganizationCertificatesParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListOrganizationCertificatesParamsBuilder> for ListOrganizationCertificatesParams {
+    fn from(builder: ListOrganizationCertificatesParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1422,6 +1530,12 @@ impl From<ListOrganizationSpendAlertsParams> for ListOrganizationSpendAlertsPara
     }
 }
 
+impl From<ListOrganizationSpendAlertsParamsBuilder> for ListOrganizationSpendAlertsParams {
+    fn from(builder: ListOrganizationSpendAlertsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListOrganizationSpendAlertsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1493,6 +1607,12 @@ impl ListProjectApiKeysParamsBuilder {
 impl From<ListProjectApiKeysParams> for ListProjectApiKeysParamsBuilder {
     fn from(value: ListProjectApiKeysParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListProjectApiKeysParamsBuilder> for ListProjectApiKeysParams {
+    fn from(builder: ListProjectApiKeysParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1568,6 +1688,12 @@ impl ListProjectCertificatesParamsBuilder {
 impl From<ListProjectCertificatesParams> for ListProjectCertificatesParamsBuilder {
     fn from(value: ListProjectCertificatesParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListProjectCertificatesParamsBuilder> for ListProjectCertificatesParams {
+    fn from(builder: ListProjectCertificatesParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1659,6 +1785,12 @@ impl From<ListProjectGroupRoleAssignmentsParams> for ListProjectGroupRoleAssignm
     }
 }
 
+impl From<ListProjectGroupRoleAssignmentsParamsBuilder> for ListProjectGroupRoleAssignmentsParams {
+    fn from(builder: ListProjectGroupRoleAssignmentsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListProjectGroupRoleAssignmentsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1746,6 +1878,12 @@ impl From<ListProjectGroupsParams> for ListProjectGroupsParamsBuilder {
     }
 }
 
+impl From<ListProjectGroupsParamsBuilder> for ListProjectGroupsParams {
+    fn from(builder: ListProjectGroupsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListProjectGroupsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1814,6 +1952,12 @@ impl ListProjectRateLimitsParamsBuilder {
 impl From<ListProjectRateLimitsParams> for ListProjectRateLimitsParamsBuilder {
     fn from(value: ListProjectRateLimitsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListProjectRateLimitsParamsBuilder> for ListProjectRateLimitsParams {
+    fn from(builder: ListProjectRateLimitsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1904,6 +2048,12 @@ impl From<ListProjectRolesParams> for ListProjectRolesParamsBuilder {
     }
 }
 
+impl From<ListProjectRolesParamsBuilder> for ListProjectRolesParams {
+    fn from(builder: ListProjectRolesParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListProjectRolesParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1965,6 +2115,12 @@ impl ListProjectServiceAccountsParamsBuilder {
 impl From<ListProjectServiceAccountsParams> for ListProjectServiceAccountsParamsBuilder {
     fn from(value: ListProjectServiceAccountsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListProjectServiceAccountsParamsBuilder> for ListProjectServiceAccountsParams {
+    fn from(builder: ListProjectServiceAccountsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2061,6 +2217,12 @@ impl From<ListProjectSpendAlertsParams> for ListProjectSpendAlertsParamsBuilder 
     }
 }
 
+impl From<ListProjectSpendAlertsParamsBuilder> for ListProjectSpendAlertsParams {
+    fn from(builder: ListProjectSpendAlertsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListProjectSpendAlertsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -2149,6 +2311,12 @@ impl From<ListProjectUserRoleAssignmentsParams> for ListProjectUserRoleAssignmen
     }
 }
 
+impl From<ListProjectUserRoleAssignmentsParamsBuilder> for ListProjectUserRoleAssignmentsParams {
+    fn from(builder: ListProjectUserRoleAssignmentsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListProjectUserRoleAssignmentsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -2210,6 +2378,12 @@ impl ListProjectUsersParamsBuilder {
 impl From<ListProjectUsersParams> for ListProjectUsersParamsBuilder {
     fn from(value: ListProjectUsersParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListProjectUsersParamsBuilder> for ListProjectUsersParams {
+    fn from(builder: ListProjectUsersParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2282,6 +2456,12 @@ impl ListProjectsParamsBuilder {
 impl From<ListProjectsParams> for ListProjectsParamsBuilder {
     fn from(value: ListProjectsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListProjectsParamsBuilder> for ListProjectsParams {
+    fn from(builder: ListProjectsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2369,6 +2549,12 @@ impl ListRolesParamsBuilder {
 impl From<ListRolesParams> for ListRolesParamsBuilder {
     fn from(value: ListRolesParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListRolesParamsBuilder> for ListRolesParams {
+    fn from(builder: ListRolesParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2460,6 +2646,12 @@ impl From<ListUserRoleAssignmentsParams> for ListUserRoleAssignmentsParamsBuilde
     }
 }
 
+impl From<ListUserRoleAssignmentsParamsBuilder> for ListUserRoleAssignmentsParams {
+    fn from(builder: ListUserRoleAssignmentsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListUserRoleAssignmentsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -2537,6 +2729,12 @@ impl From<ListUsersParams> for ListUsersParamsBuilder {
     }
 }
 
+impl From<ListUsersParamsBuilder> for ListUsersParams {
+    fn from(builder: ListUsersParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListUsersParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -2590,6 +2788,12 @@ impl ModifyCertificateRequestBuilder {
 impl From<ModifyCertificateRequest> for ModifyCertificateRequestBuilder {
     fn from(value: ModifyCertificateRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<ModifyCertificateRequestBuilder> for ModifyCertificateRequest {
+    fn from(builder: ModifyCertificateRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2660,6 +2864,12 @@ impl ProjectCreateRequestBuilder {
 impl From<ProjectCreateRequest> for ProjectCreateRequestBuilder {
     fn from(value: ProjectCreateRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<ProjectCreateRequestBuilder> for ProjectCreateRequest {
+    fn from(builder: ProjectCreateRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2753,6 +2963,14 @@ impl From<ProjectHostedToolPermissionsUpdateRequest>
     }
 }
 
+impl From<ProjectHostedToolPermissionsUpdateRequestBuilder>
+    for ProjectHostedToolPermissionsUpdateRequest
+{
+    fn from(builder: ProjectHostedToolPermissionsUpdateRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ProjectHostedToolPermissionsUpdateRequestBuilder {
     fn default() -> Self {
         Self::new()
@@ -2825,6 +3043,12 @@ impl ProjectModelPermissionsUpdateRequestBuilder {
 impl From<ProjectModelPermissionsUpdateRequest> for ProjectModelPermissionsUpdateRequestBuilder {
     fn from(value: ProjectModelPermissionsUpdateRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<ProjectModelPermissionsUpdateRequestBuilder> for ProjectModelPermissionsUpdateRequest {
+    fn from(builder: ProjectModelPermissionsUpdateRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2913,6 +3137,12 @@ impl From<ProjectRateLimitUpdateRequest> for ProjectRateLimitUpdateRequestBuilde
     }
 }
 
+impl From<ProjectRateLimitUpdateRequestBuilder> for ProjectRateLimitUpdateRequest {
+    fn from(builder: ProjectRateLimitUpdateRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ProjectRateLimitUpdateRequestBuilder {
     fn default() -> Self {
         Self::new()
@@ -2976,6 +3206,12 @@ impl From<ProjectServiceAccountCreateRequest> for ProjectServiceAccountCreateReq
     }
 }
 
+impl From<ProjectServiceAccountCreateRequestBuilder> for ProjectServiceAccountCreateRequest {
+    fn from(builder: ProjectServiceAccountCreateRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ProjectUpdateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -3030,6 +3266,12 @@ impl ProjectUpdateRequestBuilder {
 impl From<ProjectUpdateRequest> for ProjectUpdateRequestBuilder {
     fn from(value: ProjectUpdateRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<ProjectUpdateRequestBuilder> for ProjectUpdateRequest {
+    fn from(builder: ProjectUpdateRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3103,6 +3345,12 @@ impl From<ProjectUserCreateRequest> for ProjectUserCreateRequestBuilder {
     }
 }
 
+impl From<ProjectUserCreateRequestBuilder> for ProjectUserCreateRequest {
+    fn from(builder: ProjectUserCreateRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ProjectUserUpdateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -3150,6 +3398,12 @@ impl ProjectUserUpdateRequestBuilder {
 impl From<ProjectUserUpdateRequest> for ProjectUserUpdateRequestBuilder {
     fn from(value: ProjectUserUpdateRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<ProjectUserUpdateRequestBuilder> for ProjectUserUpdateRequest {
+    fn from(builder: ProjectUserUpdateRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3206,6 +3460,12 @@ impl PublicAssignOrganizationGroupRoleBodyBuilder {
 impl From<PublicAssignOrganizationGroupRoleBody> for PublicAssignOrganizationGroupRoleBodyBuilder {
     fn from(value: PublicAssignOrganizationGroupRoleBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<PublicAssignOrganizationGroupRoleBodyBuilder> for PublicAssignOrganizationGroupRoleBody {
+    fn from(builder: PublicAssignOrganizationGroupRoleBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3276,6 +3536,12 @@ impl PublicCreateOrganizationRoleBodyBuilder {
 impl From<PublicCreateOrganizationRoleBody> for PublicCreateOrganizationRoleBodyBuilder {
     fn from(value: PublicCreateOrganizationRoleBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<PublicCreateOrganizationRoleBodyBuilder> for PublicCreateOrganizationRoleBody {
+    fn from(builder: PublicCreateOrganizationRoleBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3352,6 +3618,12 @@ impl From<PublicUpdateOrganizationRoleBody> for PublicUpdateOrganizationRoleBody
     }
 }
 
+impl From<PublicUpdateOrganizationRoleBodyBuilder> for PublicUpdateOrganizationRoleBody {
+    fn from(builder: PublicUpdateOrganizationRoleBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for PublicUpdateOrganizationRoleBodyBuilder {
     fn default() -> Self {
         Self::new()
@@ -3409,6 +3681,12 @@ impl RetrieveProjectGroupParamsBuilder {
 impl From<RetrieveProjectGroupParams> for RetrieveProjectGroupParamsBuilder {
     fn from(value: RetrieveProjectGroupParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<RetrieveProjectGroupParamsBuilder> for RetrieveProjectGroupParams {
+    fn from(builder: RetrieveProjectGroupParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3477,6 +3755,12 @@ impl From<SpendAlertNotificationChannel> for SpendAlertNotificationChannelBuilde
     }
 }
 
+impl From<SpendAlertNotificationChannelBuilder> for SpendAlertNotificationChannel {
+    fn from(builder: SpendAlertNotificationChannelBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ToggleCertificatesRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -3542,6 +3826,12 @@ impl From<ToggleCertificatesRequest> for ToggleCertificatesRequestBuilder {
     }
 }
 
+impl From<ToggleCertificatesRequestBuilder> for ToggleCertificatesRequest {
+    fn from(builder: ToggleCertificatesRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for UpdateGroupBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -3601,6 +3891,12 @@ impl From<UpdateGroupBody> for UpdateGroupBodyBuilder {
     }
 }
 
+impl From<UpdateGroupBodyBuilder> for UpdateGroupBody {
+    fn from(builder: UpdateGroupBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for UpdateOrganizationDataRetentionBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -3653,6 +3949,12 @@ impl UpdateOrganizationDataRetentionBodyBuilder {
 impl From<UpdateOrganizationDataRetentionBody> for UpdateOrganizationDataRetentionBodyBuilder {
     fn from(value: UpdateOrganizationDataRetentionBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<UpdateOrganizationDataRetentionBodyBuilder> for UpdateOrganizationDataRetentionBody {
+    fn from(builder: UpdateOrganizationDataRetentionBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3723,6 +4025,12 @@ impl From<UpdateOrganizationSpendLimitBody> for UpdateOrganizationSpendLimitBody
     }
 }
 
+impl From<UpdateOrganizationSpendLimitBodyBuilder> for UpdateOrganizationSpendLimitBody {
+    fn from(builder: UpdateOrganizationSpendLimitBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for UpdateProjectDataRetentionBody {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -3775,6 +4083,12 @@ impl UpdateProjectDataRetentionBodyBuilder {
 impl From<UpdateProjectDataRetentionBody> for UpdateProjectDataRetentionBodyBuilder {
     fn from(value: UpdateProjectDataRetentionBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<UpdateProjectDataRetentionBodyBuilder> for UpdateProjectDataRetentionBody {
+    fn from(builder: UpdateProjectDataRetentionBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3835,6 +4149,12 @@ impl UpdateProjectServiceAccountBodyBuilder {
 impl From<UpdateProjectServiceAccountBody> for UpdateProjectServiceAccountBodyBuilder {
     fn from(value: UpdateProjectServiceAccountBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<UpdateProjectServiceAccountBodyBuilder> for UpdateProjectServiceAccountBody {
+    fn from(builder: UpdateProjectServiceAccountBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3911,6 +4231,12 @@ impl From<UpdateProjectSpendLimitBody> for UpdateProjectSpendLimitBodyBuilder {
     }
 }
 
+impl From<UpdateProjectSpendLimitBodyBuilder> for UpdateProjectSpendLimitBody {
+    fn from(builder: UpdateProjectSpendLimitBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for UploadCertificateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -3965,6 +4291,12 @@ impl UploadCertificateRequestBuilder {
 impl From<UploadCertificateRequest> for UploadCertificateRequestBuilder {
     fn from(value: UploadCertificateRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<UploadCertificateRequestBuilder> for UploadCertificateRequest {
+    fn from(builder: UploadCertificateRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4121,6 +4453,12 @@ impl From<UsageAudioSpeechesParams> for UsageAudioSpeechesParamsBuilder {
     }
 }
 
+impl From<UsageAudioSpeechesParamsBuilder> for UsageAudioSpeechesParams {
+    fn from(builder: UsageAudioSpeechesParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for UsageAudioTranscriptionsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -4274,6 +4612,12 @@ impl From<UsageAudioTranscriptionsParams> for UsageAudioTranscriptionsParamsBuil
     }
 }
 
+impl From<UsageAudioTranscriptionsParamsBuilder> for UsageAudioTranscriptionsParams {
+    fn from(builder: UsageAudioTranscriptionsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for UsageCodeInterpreterSessionsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -4376,6 +4720,12 @@ impl UsageCodeInterpreterSessionsParamsBuilder {
 impl From<UsageCodeInterpreterSessionsParams> for UsageCodeInterpreterSessionsParamsBuilder {
     fn from(value: UsageCodeInterpreterSessionsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<UsageCodeInterpreterSessionsParamsBuilder> for UsageCodeInterpreterSessionsParams {
+    fn from(builder: UsageCodeInterpreterSessionsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4539,6 +4889,12 @@ impl From<UsageCompletionsParams> for UsageCompletionsParamsBuilder {
     }
 }
 
+impl From<UsageCompletionsParamsBuilder> for UsageCompletionsParams {
+    fn from(builder: UsageCompletionsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for UsageCostsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -4651,6 +5007,12 @@ impl UsageCostsParamsBuilder {
 impl From<UsageCostsParams> for UsageCostsParamsBuilder {
     fn from(value: UsageCostsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<UsageCostsParamsBuilder> for UsageCostsParams {
+    fn from(builder: UsageCostsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4807,6 +5169,12 @@ impl From<UsageEmbeddingsParams> for UsageEmbeddingsParamsBuilder {
     }
 }
 
+impl From<UsageEmbeddingsParamsBuilder> for UsageEmbeddingsParams {
+    fn from(builder: UsageEmbeddingsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for UsageFileSearchCallsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -4960,6 +5328,12 @@ impl UsageFileSearchCallsParamsBuilder {
 impl From<UsageFileSearchCallsParams> for UsageFileSearchCallsParamsBuilder {
     fn from(value: UsageFileSearchCallsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<UsageFileSearchCallsParamsBuilder> for UsageFileSearchCallsParams {
+    fn from(builder: UsageFileSearchCallsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -5148,6 +5522,12 @@ impl From<UsageImagesParams> for UsageImagesParamsBuilder {
     }
 }
 
+impl From<UsageImagesParamsBuilder> for UsageImagesParams {
+    fn from(builder: UsageImagesParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for UsageModerationsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -5301,6 +5681,12 @@ impl From<UsageModerationsParams> for UsageModerationsParamsBuilder {
     }
 }
 
+impl From<UsageModerationsParamsBuilder> for UsageModerationsParams {
+    fn from(builder: UsageModerationsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for UsageVectorStoresParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -5403,6 +5789,12 @@ impl UsageVectorStoresParamsBuilder {
 impl From<UsageVectorStoresParams> for UsageVectorStoresParamsBuilder {
     fn from(value: UsageVectorStoresParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<UsageVectorStoresParamsBuilder> for UsageVectorStoresParams {
+    fn from(builder: UsageVectorStoresParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -5581,6 +5973,12 @@ impl From<UsageWebSearchCallsParams> for UsageWebSearchCallsParamsBuilder {
     }
 }
 
+impl From<UsageWebSearchCallsParamsBuilder> for UsageWebSearchCallsParams {
+    fn from(builder: UsageWebSearchCallsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for UserRoleUpdateRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -5649,6 +6047,12 @@ impl UserRoleUpdateRequestBuilder {
 impl From<UserRoleUpdateRequest> for UserRoleUpdateRequestBuilder {
     fn from(value: UserRoleUpdateRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<UserRoleUpdateRequestBuilder> for UserRoleUpdateRequest {
+    fn from(builder: UserRoleUpdateRequestBuilder) -> Self {
+        builder.0
     }
 }
 

@@ -80,6 +80,12 @@ impl From<AssistantObjectToolResources> for AssistantObjectToolResourcesBuilder 
     }
 }
 
+impl From<AssistantObjectToolResourcesBuilder> for AssistantObjectToolResources {
+    fn from(builder: AssistantObjectToolResourcesBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for AssistantObjectToolResourcesBuilder {
     fn default() -> Self {
         Self::new()
@@ -161,6 +167,14 @@ impl From<AssistantObjectToolResourcesCodeInterpreter>
     }
 }
 
+impl From<AssistantObjectToolResourcesCodeInterpreterBuilder>
+    for AssistantObjectToolResourcesCodeInterpreter
+{
+    fn from(builder: AssistantObjectToolResourcesCodeInterpreterBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for AssistantObjectToolResourcesCodeInterpreterBuilder {
     fn default() -> Self {
         Self::new()
@@ -237,6 +251,14 @@ impl From<AssistantObjectToolResourcesFileSearch>
     }
 }
 
+impl From<AssistantObjectToolResourcesFileSearchBuilder>
+    for AssistantObjectToolResourcesFileSearch
+{
+    fn from(builder: AssistantObjectToolResourcesFileSearchBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for AssistantObjectToolResourcesFileSearchBuilder {
     fn default() -> Self {
         Self::new()
@@ -279,6 +301,12 @@ impl AssistantToolsCodeBuilder {
 impl From<AssistantToolsCode> for AssistantToolsCodeBuilder {
     fn from(value: AssistantToolsCode) -> Self {
         Self(value)
+    }
+}
+
+impl From<AssistantToolsCodeBuilder> for AssistantToolsCode {
+    fn from(builder: AssistantToolsCodeBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -347,6 +375,12 @@ impl AssistantToolsFileSearchBuilder {
 impl From<AssistantToolsFileSearch> for AssistantToolsFileSearchBuilder {
     fn from(value: AssistantToolsFileSearch) -> Self {
         Self(value)
+    }
+}
+
+impl From<AssistantToolsFileSearchBuilder> for AssistantToolsFileSearch {
+    fn from(builder: AssistantToolsFileSearchBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -435,6 +469,12 @@ impl From<AssistantToolsFileSearchFileSearch> for AssistantToolsFileSearchFileSe
     }
 }
 
+impl From<AssistantToolsFileSearchFileSearchBuilder> for AssistantToolsFileSearchFileSearch {
+    fn from(builder: AssistantToolsFileSearchFileSearchBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for AssistantToolsFileSearchFileSearchBuilder {
     fn default() -> Self {
         Self::new()
@@ -477,6 +517,12 @@ impl AssistantToolsFileSearchTypeOnlyBuilder {
 impl From<AssistantToolsFileSearchTypeOnly> for AssistantToolsFileSearchTypeOnlyBuilder {
     fn from(value: AssistantToolsFileSearchTypeOnly) -> Self {
         Self(value)
+    }
+}
+
+impl From<AssistantToolsFileSearchTypeOnlyBuilder> for AssistantToolsFileSearchTypeOnly {
+    fn from(builder: AssistantToolsFileSearchTypeOnlyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -532,6 +578,12 @@ impl From<AssistantToolsFunction> for AssistantToolsFunctionBuilder {
     }
 }
 
+impl From<AssistantToolsFunctionBuilder> for AssistantToolsFunction {
+    fn from(builder: AssistantToolsFunctionBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`AssistantsNamedToolChoice`] (required: `type`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -584,6 +636,12 @@ impl AssistantsNamedToolChoiceBuilder {
 impl From<AssistantsNamedToolChoice> for AssistantsNamedToolChoiceBuilder {
     fn from(value: AssistantsNamedToolChoice) -> Self {
         Self(value)
+    }
+}
+
+impl From<AssistantsNamedToolChoiceBuilder> for AssistantsNamedToolChoice {
+    fn from(builder: AssistantsNamedToolChoiceBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -774,6 +832,12 @@ impl From<CreateAssistantRequest> for CreateAssistantRequestBuilder {
     }
 }
 
+impl From<CreateAssistantRequestBuilder> for CreateAssistantRequest {
+    fn from(builder: CreateAssistantRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateAssistantRequestToolResources {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -846,6 +910,12 @@ impl CreateAssistantRequestToolResourcesBuilder {
 impl From<CreateAssistantRequestToolResources> for CreateAssistantRequestToolResourcesBuilder {
     fn from(value: CreateAssistantRequestToolResources) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateAssistantRequestToolResourcesBuilder> for CreateAssistantRequestToolResources {
+    fn from(builder: CreateAssistantRequestToolResourcesBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -972,6 +1042,14 @@ impl From<CreateAssistantRequestToolResourcesFileSearch>
     }
 }
 
+impl From<CreateAssistantRequestToolResourcesFileSearchBuilder>
+    for CreateAssistantRequestToolResourcesFileSearch
+{
+    fn from(builder: CreateAssistantRequestToolResourcesFileSearchBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateAssistantRequestToolResourcesFileSearchBuilder {
     fn default() -> Self {
         Self::new()
@@ -1076,6 +1154,14 @@ impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>
     }
 }
 
+impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder>
+    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem
+{
+    fn from(builder: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder {
     fn default() -> Self {
         Self::new()
@@ -1146,6 +1232,16 @@ impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingS
         value: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
     ) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder>
+    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto
+{
+    fn from(
+        builder: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder,
+    ) -> Self {
+        builder.0
     }
 }
 
@@ -1240,6 +1336,17 @@ impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingS
     }
 }
 
+impl
+    From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder>
+    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic
+{
+    fn from(
+        builder: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder,
+    ) -> Self {
+        builder.0
+    }
+}
+
 impl Validate
     for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
 {
@@ -1322,6 +1429,12 @@ impl
 impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic> for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder {
 fn from(value: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic) -> Self {
 Self(value)
+}
+}
+
+impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder> for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic {
+fn from(builder: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder) -> Self {
+builder.0
 }
 }
 
@@ -1433,6 +1546,12 @@ impl From<CreateMessageRequest> for CreateMessageRequestBuilder {
     }
 }
 
+impl From<CreateMessageRequestBuilder> for CreateMessageRequest {
+    fn from(builder: CreateMessageRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CreateMessageRequestAttachmentsItem`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1494,6 +1613,12 @@ impl CreateMessageRequestAttachmentsItemBuilder {
 impl From<CreateMessageRequestAttachmentsItem> for CreateMessageRequestAttachmentsItemBuilder {
     fn from(value: CreateMessageRequestAttachmentsItem) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateMessageRequestAttachmentsItemBuilder> for CreateMessageRequestAttachmentsItem {
+    fn from(builder: CreateMessageRequestAttachmentsItemBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1564,6 +1689,12 @@ impl CreateRunParamsBuilder {
 impl From<CreateRunParams> for CreateRunParamsBuilder {
     fn from(value: CreateRunParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateRunParamsBuilder> for CreateRunParams {
+    fn from(builder: CreateRunParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1833,6 +1964,12 @@ impl From<CreateRunRequest> for CreateRunRequestBuilder {
     }
 }
 
+impl From<CreateRunRequestBuilder> for CreateRunRequest {
+    fn from(builder: CreateRunRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateRunRequestToolsItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -2090,6 +2227,12 @@ impl From<CreateThreadAndRunRequest> for CreateThreadAndRunRequestBuilder {
     }
 }
 
+impl From<CreateThreadAndRunRequestBuilder> for CreateThreadAndRunRequest {
+    fn from(builder: CreateThreadAndRunRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateThreadAndRunRequestToolResources {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -2164,6 +2307,14 @@ impl From<CreateThreadAndRunRequestToolResources>
 {
     fn from(value: CreateThreadAndRunRequestToolResources) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateThreadAndRunRequestToolResourcesBuilder>
+    for CreateThreadAndRunRequestToolResources
+{
+    fn from(builder: CreateThreadAndRunRequestToolResourcesBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2277,6 +2428,12 @@ impl From<CreateThreadRequest> for CreateThreadRequestBuilder {
     }
 }
 
+impl From<CreateThreadRequestBuilder> for CreateThreadRequest {
+    fn from(builder: CreateThreadRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateThreadRequestBuilder {
     fn default() -> Self {
         Self::new()
@@ -2355,6 +2512,12 @@ impl From<FileSearchRankingOptions> for FileSearchRankingOptionsBuilder {
     }
 }
 
+impl From<FileSearchRankingOptionsBuilder> for FileSearchRankingOptions {
+    fn from(builder: FileSearchRankingOptionsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for GetRunStepParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -2405,6 +2568,12 @@ impl GetRunStepParamsBuilder {
 impl From<GetRunStepParams> for GetRunStepParamsBuilder {
     fn from(value: GetRunStepParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<GetRunStepParamsBuilder> for GetRunStepParams {
+    fn from(builder: GetRunStepParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2484,6 +2653,12 @@ impl ListAssistantsParamsBuilder {
 impl From<ListAssistantsParams> for ListAssistantsParamsBuilder {
     fn from(value: ListAssistantsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListAssistantsParamsBuilder> for ListAssistantsParams {
+    fn from(builder: ListAssistantsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2570,6 +2745,12 @@ impl ListMessagesParamsBuilder {
 impl From<ListMessagesParams> for ListMessagesParamsBuilder {
     fn from(value: ListMessagesParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListMessagesParamsBuilder> for ListMessagesParams {
+    fn from(builder: ListMessagesParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2662,6 +2843,12 @@ impl From<ListRunStepsParams> for ListRunStepsParamsBuilder {
     }
 }
 
+impl From<ListRunStepsParamsBuilder> for ListRunStepsParams {
+    fn from(builder: ListRunStepsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListRunStepsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -2741,6 +2928,12 @@ impl From<ListRunsParams> for ListRunsParamsBuilder {
     }
 }
 
+impl From<ListRunsParamsBuilder> for ListRunsParams {
+    fn from(builder: ListRunsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListRunsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -2793,6 +2986,12 @@ impl MessageContentImageFileObjectBuilder {
 impl From<MessageContentImageFileObject> for MessageContentImageFileObjectBuilder {
     fn from(value: MessageContentImageFileObject) -> Self {
         Self(value)
+    }
+}
+
+impl From<MessageContentImageFileObjectBuilder> for MessageContentImageFileObject {
+    fn from(builder: MessageContentImageFileObjectBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2854,6 +3053,14 @@ impl From<MessageContentImageFileObjectImageFile>
     }
 }
 
+impl From<MessageContentImageFileObjectImageFileBuilder>
+    for MessageContentImageFileObjectImageFile
+{
+    fn from(builder: MessageContentImageFileObjectImageFileBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`MessageContentImageUrlObject`] (required: `image_url`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2903,6 +3110,12 @@ impl From<MessageContentImageUrlObject> for MessageContentImageUrlObjectBuilder 
     }
 }
 
+impl From<MessageContentImageUrlObjectBuilder> for MessageContentImageUrlObject {
+    fn from(builder: MessageContentImageUrlObjectBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`MessageRequestContentTextObject`] (required: `text`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2946,6 +3159,12 @@ impl MessageRequestContentTextObjectBuilder {
 impl From<MessageRequestContentTextObject> for MessageRequestContentTextObjectBuilder {
     fn from(value: MessageRequestContentTextObject) -> Self {
         Self(value)
+    }
+}
+
+impl From<MessageRequestContentTextObjectBuilder> for MessageRequestContentTextObject {
+    fn from(builder: MessageRequestContentTextObjectBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3136,6 +3355,12 @@ impl From<ModifyAssistantRequest> for ModifyAssistantRequestBuilder {
     }
 }
 
+impl From<ModifyAssistantRequestBuilder> for ModifyAssistantRequest {
+    fn from(builder: ModifyAssistantRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ModifyAssistantRequestBuilder {
     fn default() -> Self {
         Self::new()
@@ -3203,6 +3428,12 @@ impl From<ModifyMessageRequest> for ModifyMessageRequestBuilder {
     }
 }
 
+impl From<ModifyMessageRequestBuilder> for ModifyMessageRequest {
+    fn from(builder: ModifyMessageRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ModifyMessageRequestBuilder {
     fn default() -> Self {
         Self::new()
@@ -3256,6 +3487,12 @@ impl ModifyRunRequestBuilder {
 impl From<ModifyRunRequest> for ModifyRunRequestBuilder {
     fn from(value: ModifyRunRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<ModifyRunRequestBuilder> for ModifyRunRequest {
+    fn from(builder: ModifyRunRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3330,6 +3567,12 @@ impl ModifyThreadRequestBuilder {
 impl From<ModifyThreadRequest> for ModifyThreadRequestBuilder {
     fn from(value: ModifyThreadRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<ModifyThreadRequestBuilder> for ModifyThreadRequest {
+    fn from(builder: ModifyThreadRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3410,6 +3653,12 @@ impl From<SubmitToolOutputsRunRequest> for SubmitToolOutputsRunRequestBuilder {
     }
 }
 
+impl From<SubmitToolOutputsRunRequestBuilder> for SubmitToolOutputsRunRequest {
+    fn from(builder: SubmitToolOutputsRunRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`SubmitToolOutputsRunRequestToolOutputsItem`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -3465,6 +3714,14 @@ impl From<SubmitToolOutputsRunRequestToolOutputsItem>
 {
     fn from(value: SubmitToolOutputsRunRequestToolOutputsItem) -> Self {
         Self(value)
+    }
+}
+
+impl From<SubmitToolOutputsRunRequestToolOutputsItemBuilder>
+    for SubmitToolOutputsRunRequestToolOutputsItem
+{
+    fn from(builder: SubmitToolOutputsRunRequestToolOutputsItemBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3542,5 +3799,11 @@ impl TruncationObjectBuilder {
 impl From<TruncationObject> for TruncationObjectBuilder {
     fn from(value: TruncationObject) -> Self {
         Self(value)
+    }
+}
+
+impl From<TruncationObjectBuilder> for TruncationObject {
+    fn from(builder: TruncationObjectBuilder) -> Self {
+        builder.0
     }
 }

@@ -135,6 +135,12 @@ impl From<CreateSpeechRequest> for CreateSpeechRequestBuilder {
     }
 }
 
+impl From<CreateSpeechRequestBuilder> for CreateSpeechRequest {
+    fn from(builder: CreateSpeechRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateTranscriptionRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -345,6 +351,12 @@ impl From<CreateTranscriptionRequest> for CreateTranscriptionRequestBuilder {
     }
 }
 
+impl From<CreateTranscriptionRequestBuilder> for CreateTranscriptionRequest {
+    fn from(builder: CreateTranscriptionRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateTranslationRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -431,6 +443,12 @@ impl From<CreateTranslationRequest> for CreateTranslationRequestBuilder {
     }
 }
 
+impl From<CreateTranslationRequestBuilder> for CreateTranslationRequest {
+    fn from(builder: CreateTranslationRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateVoiceConsentRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -496,6 +514,12 @@ impl CreateVoiceConsentRequestBuilder {
 impl From<CreateVoiceConsentRequest> for CreateVoiceConsentRequestBuilder {
     fn from(value: CreateVoiceConsentRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateVoiceConsentRequestBuilder> for CreateVoiceConsentRequest {
+    fn from(builder: CreateVoiceConsentRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -567,6 +591,12 @@ impl From<CreateVoiceRequest> for CreateVoiceRequestBuilder {
     }
 }
 
+impl From<CreateVoiceRequestBuilder> for CreateVoiceRequest {
+    fn from(builder: CreateVoiceRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ListVoiceConsentsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -625,6 +655,12 @@ impl From<ListVoiceConsentsParams> for ListVoiceConsentsParamsBuilder {
     }
 }
 
+impl From<ListVoiceConsentsParamsBuilder> for ListVoiceConsentsParams {
+    fn from(builder: ListVoiceConsentsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListVoiceConsentsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -678,6 +714,12 @@ impl UpdateVoiceConsentRequestBuilder {
 impl From<UpdateVoiceConsentRequest> for UpdateVoiceConsentRequestBuilder {
     fn from(value: UpdateVoiceConsentRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<UpdateVoiceConsentRequestBuilder> for UpdateVoiceConsentRequest {
+    fn from(builder: UpdateVoiceConsentRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -741,6 +783,12 @@ impl VadConfigBuilder {
 impl From<VadConfig> for VadConfigBuilder {
     fn from(value: VadConfig) -> Self {
         Self(value)
+    }
+}
+
+impl From<VadConfigBuilder> for VadConfig {
+    fn from(builder: VadConfigBuilder) -> Self {
+        builder.0
     }
 }
 

@@ -71,6 +71,12 @@ impl From<BatchFileExpirationAfter> for BatchFileExpirationAfterBuilder {
     }
 }
 
+impl From<BatchFileExpirationAfterBuilder> for BatchFileExpirationAfter {
+    fn from(builder: BatchFileExpirationAfterBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateBatchRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -157,6 +163,12 @@ impl From<CreateBatchRequest> for CreateBatchRequestBuilder {
     }
 }
 
+impl From<CreateBatchRequestBuilder> for CreateBatchRequest {
+    fn from(builder: CreateBatchRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ListBatchesParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -212,6 +224,12 @@ impl ListBatchesParamsBuilder {
 impl From<ListBatchesParams> for ListBatchesParamsBuilder {
     fn from(value: ListBatchesParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListBatchesParamsBuilder> for ListBatchesParams {
+    fn from(builder: ListBatchesParamsBuilder) -> Self {
+        builder.0
     }
 }
 

@@ -66,6 +66,12 @@ impl From<ChatCompletionAllowedTools> for ChatCompletionAllowedToolsBuilder {
     }
 }
 
+impl From<ChatCompletionAllowedToolsBuilder> for ChatCompletionAllowedTools {
+    fn from(builder: ChatCompletionAllowedToolsBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`ChatCompletionAllowedToolsChoice`] (required: `allowed_tools`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -115,6 +121,12 @@ impl From<ChatCompletionAllowedToolsChoice> for ChatCompletionAllowedToolsChoice
     }
 }
 
+impl From<ChatCompletionAllowedToolsChoiceBuilder> for ChatCompletionAllowedToolsChoice {
+    fn from(builder: ChatCompletionAllowedToolsChoiceBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`ChatCompletionFunctionCallOption`] (required: `name`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -157,6 +169,12 @@ impl ChatCompletionFunctionCallOptionBuilder {
 impl From<ChatCompletionFunctionCallOption> for ChatCompletionFunctionCallOptionBuilder {
     fn from(value: ChatCompletionFunctionCallOption) -> Self {
         Self(value)
+    }
+}
+
+impl From<ChatCompletionFunctionCallOptionBuilder> for ChatCompletionFunctionCallOption {
+    fn from(builder: ChatCompletionFunctionCallOptionBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -219,6 +237,12 @@ impl From<ChatCompletionFunctions> for ChatCompletionFunctionsBuilder {
     }
 }
 
+impl From<ChatCompletionFunctionsBuilder> for ChatCompletionFunctions {
+    fn from(builder: ChatCompletionFunctionsBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`ChatCompletionNamedToolChoice`] (required: `function`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -268,6 +292,12 @@ impl From<ChatCompletionNamedToolChoice> for ChatCompletionNamedToolChoiceBuilde
     }
 }
 
+impl From<ChatCompletionNamedToolChoiceBuilder> for ChatCompletionNamedToolChoice {
+    fn from(builder: ChatCompletionNamedToolChoiceBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`ChatCompletionNamedToolChoiceCustom`] (required: `custom`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -314,6 +344,12 @@ impl ChatCompletionNamedToolChoiceCustomBuilder {
 impl From<ChatCompletionNamedToolChoiceCustom> for ChatCompletionNamedToolChoiceCustomBuilder {
     fn from(value: ChatCompletionNamedToolChoiceCustom) -> Self {
         Self(value)
+    }
+}
+
+impl From<ChatCompletionNamedToolChoiceCustomBuilder> for ChatCompletionNamedToolChoiceCustom {
+    fn from(builder: ChatCompletionNamedToolChoiceCustomBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -388,6 +424,12 @@ impl From<ChatCompletionRequestDeveloperMessage> for ChatCompletionRequestDevelo
     }
 }
 
+impl From<ChatCompletionRequestDeveloperMessageBuilder> for ChatCompletionRequestDeveloperMessage {
+    fn from(builder: ChatCompletionRequestDeveloperMessageBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ChatCompletionRequestDeveloperMessageContent {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -449,6 +491,12 @@ impl ChatCompletionRequestFunctionMessageBuilder {
 impl From<ChatCompletionRequestFunctionMessage> for ChatCompletionRequestFunctionMessageBuilder {
     fn from(value: ChatCompletionRequestFunctionMessage) -> Self {
         Self(value)
+    }
+}
+
+impl From<ChatCompletionRequestFunctionMessageBuilder> for ChatCompletionRequestFunctionMessage {
+    fn from(builder: ChatCompletionRequestFunctionMessageBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -542,6 +590,14 @@ impl From<ChatCompletionRequestMessageContentPartAudio>
     }
 }
 
+impl From<ChatCompletionRequestMessageContentPartAudioBuilder>
+    for ChatCompletionRequestMessageContentPartAudio
+{
+    fn from(builder: ChatCompletionRequestMessageContentPartAudioBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`ChatCompletionRequestMessageContentPartAudioInputAudio`] (required: `data`, `format`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -604,6 +660,14 @@ impl From<ChatCompletionRequestMessageContentPartAudioInputAudio>
 {
     fn from(value: ChatCompletionRequestMessageContentPartAudioInputAudio) -> Self {
         Self(value)
+    }
+}
+
+impl From<ChatCompletionRequestMessageContentPartAudioInputAudioBuilder>
+    for ChatCompletionRequestMessageContentPartAudioInputAudio
+{
+    fn from(builder: ChatCompletionRequestMessageContentPartAudioInputAudioBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -674,6 +738,14 @@ impl From<ChatCompletionRequestMessageContentPartFile>
     }
 }
 
+impl From<ChatCompletionRequestMessageContentPartFileBuilder>
+    for ChatCompletionRequestMessageContentPartFile
+{
+    fn from(builder: ChatCompletionRequestMessageContentPartFileBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`ChatCompletionRequestMessageContentPartFileFile`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -736,6 +808,14 @@ impl From<ChatCompletionRequestMessageContentPartFileFile>
 {
     fn from(value: ChatCompletionRequestMessageContentPartFileFile) -> Self {
         Self(value)
+    }
+}
+
+impl From<ChatCompletionRequestMessageContentPartFileFileBuilder>
+    for ChatCompletionRequestMessageContentPartFileFile
+{
+    fn from(builder: ChatCompletionRequestMessageContentPartFileFileBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -812,6 +892,14 @@ impl From<ChatCompletionRequestMessageContentPartImage>
     }
 }
 
+impl From<ChatCompletionRequestMessageContentPartImageBuilder>
+    for ChatCompletionRequestMessageContentPartImage
+{
+    fn from(builder: ChatCompletionRequestMessageContentPartImageBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ChatCompletionRequestSystemMessage {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -878,6 +966,12 @@ impl ChatCompletionRequestSystemMessageBuilder {
 impl From<ChatCompletionRequestSystemMessage> for ChatCompletionRequestSystemMessageBuilder {
     fn from(value: ChatCompletionRequestSystemMessage) -> Self {
         Self(value)
+    }
+}
+
+impl From<ChatCompletionRequestSystemMessageBuilder> for ChatCompletionRequestSystemMessage {
+    fn from(builder: ChatCompletionRequestSystemMessageBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -964,6 +1058,12 @@ impl From<ChatCompletionRequestToolMessage> for ChatCompletionRequestToolMessage
     }
 }
 
+impl From<ChatCompletionRequestToolMessageBuilder> for ChatCompletionRequestToolMessage {
+    fn from(builder: ChatCompletionRequestToolMessageBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ChatCompletionRequestToolMessageContent {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -1041,6 +1141,12 @@ impl ChatCompletionRequestUserMessageBuilder {
 impl From<ChatCompletionRequestUserMessage> for ChatCompletionRequestUserMessageBuilder {
     fn from(value: ChatCompletionRequestUserMessage) -> Self {
         Self(value)
+    }
+}
+
+impl From<ChatCompletionRequestUserMessageBuilder> for ChatCompletionRequestUserMessage {
+    fn from(builder: ChatCompletionRequestUserMessageBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1546,6 +1652,12 @@ impl From<CreateChatCompletionRequest> for CreateChatCompletionRequestBuilder {
     }
 }
 
+impl From<CreateChatCompletionRequestBuilder> for CreateChatCompletionRequest {
+    fn from(builder: CreateChatCompletionRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CreateChatCompletionRequestAudio`] (required: `voice`, `format`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1601,6 +1713,12 @@ impl CreateChatCompletionRequestAudioBuilder {
 impl From<CreateChatCompletionRequestAudio> for CreateChatCompletionRequestAudioBuilder {
     fn from(value: CreateChatCompletionRequestAudio) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateChatCompletionRequestAudioBuilder> for CreateChatCompletionRequestAudio {
+    fn from(builder: CreateChatCompletionRequestAudioBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1668,6 +1786,14 @@ impl From<CreateChatCompletionRequestWebSearchOptions>
     }
 }
 
+impl From<CreateChatCompletionRequestWebSearchOptionsBuilder>
+    for CreateChatCompletionRequestWebSearchOptions
+{
+    fn from(builder: CreateChatCompletionRequestWebSearchOptionsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateChatCompletionRequestWebSearchOptionsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1727,6 +1853,14 @@ impl From<CreateChatCompletionRequestWebSearchOptionsUserLocation>
     }
 }
 
+impl From<CreateChatCompletionRequestWebSearchOptionsUserLocationBuilder>
+    for CreateChatCompletionRequestWebSearchOptionsUserLocation
+{
+    fn from(builder: CreateChatCompletionRequestWebSearchOptionsUserLocationBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CustomToolChatCompletions`] (required: `custom`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1770,6 +1904,12 @@ impl CustomToolChatCompletionsBuilder {
 impl From<CustomToolChatCompletions> for CustomToolChatCompletionsBuilder {
     fn from(value: CustomToolChatCompletions) -> Self {
         Self(value)
+    }
+}
+
+impl From<CustomToolChatCompletionsBuilder> for CustomToolChatCompletions {
+    fn from(builder: CustomToolChatCompletionsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1835,6 +1975,12 @@ impl From<CustomToolChatCompletionsCustom> for CustomToolChatCompletionsCustomBu
     }
 }
 
+impl From<CustomToolChatCompletionsCustomBuilder> for CustomToolChatCompletionsCustom {
+    fn from(builder: CustomToolChatCompletionsCustomBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CustomToolChatCompletionsCustomFormatGrammar`] (required: `grammar`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1889,6 +2035,14 @@ impl From<CustomToolChatCompletionsCustomFormatGrammar>
 {
     fn from(value: CustomToolChatCompletionsCustomFormatGrammar) -> Self {
         Self(value)
+    }
+}
+
+impl From<CustomToolChatCompletionsCustomFormatGrammarBuilder>
+    for CustomToolChatCompletionsCustomFormatGrammar
+{
+    fn from(builder: CustomToolChatCompletionsCustomFormatGrammarBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1956,6 +2110,14 @@ impl From<CustomToolChatCompletionsCustomFormatGrammarGrammar>
     }
 }
 
+impl From<CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder>
+    for CustomToolChatCompletionsCustomFormatGrammarGrammar
+{
+    fn from(builder: CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CustomToolChatCompletionsCustomFormatText`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1998,6 +2160,14 @@ impl From<CustomToolChatCompletionsCustomFormatText>
 {
     fn from(value: CustomToolChatCompletionsCustomFormatText) -> Self {
         Self(value)
+    }
+}
+
+impl From<CustomToolChatCompletionsCustomFormatTextBuilder>
+    for CustomToolChatCompletionsCustomFormatText
+{
+    fn from(builder: CustomToolChatCompletionsCustomFormatTextBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2073,6 +2243,12 @@ impl GetChatCompletionMessagesParamsBuilder {
 impl From<GetChatCompletionMessagesParams> for GetChatCompletionMessagesParamsBuilder {
     fn from(value: GetChatCompletionMessagesParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<GetChatCompletionMessagesParamsBuilder> for GetChatCompletionMessagesParams {
+    fn from(builder: GetChatCompletionMessagesParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2162,6 +2338,12 @@ impl From<ListChatCompletionsParams> for ListChatCompletionsParamsBuilder {
     }
 }
 
+impl From<ListChatCompletionsParamsBuilder> for ListChatCompletionsParams {
+    fn from(builder: ListChatCompletionsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListChatCompletionsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -2227,6 +2409,12 @@ impl From<PredictionContent> for PredictionContentBuilder {
     }
 }
 
+impl From<PredictionContentBuilder> for PredictionContent {
+    fn from(builder: PredictionContentBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for PredictionContentContent {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -2285,6 +2473,12 @@ impl UpdateChatCompletionRequestBuilder {
 impl From<UpdateChatCompletionRequest> for UpdateChatCompletionRequestBuilder {
     fn from(value: UpdateChatCompletionRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<UpdateChatCompletionRequestBuilder> for UpdateChatCompletionRequest {
+    fn from(builder: UpdateChatCompletionRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2357,6 +2551,12 @@ impl WebSearchLocationBuilder {
 impl From<WebSearchLocation> for WebSearchLocationBuilder {
     fn from(value: WebSearchLocation) -> Self {
         Self(value)
+    }
+}
+
+impl From<WebSearchLocationBuilder> for WebSearchLocation {
+    fn from(builder: WebSearchLocationBuilder) -> Self {
+        builder.0
     }
 }
 

@@ -50,6 +50,12 @@ impl From<AutomaticThreadTitlingParam> for AutomaticThreadTitlingParamBuilder {
     }
 }
 
+impl From<AutomaticThreadTitlingParamBuilder> for AutomaticThreadTitlingParam {
+    fn from(builder: AutomaticThreadTitlingParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for AutomaticThreadTitlingParamBuilder {
     fn default() -> Self {
         Self::new()
@@ -132,6 +138,12 @@ impl ChatkitConfigurationParamBuilder {
 impl From<ChatkitConfigurationParam> for ChatkitConfigurationParamBuilder {
     fn from(value: ChatkitConfigurationParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<ChatkitConfigurationParamBuilder> for ChatkitConfigurationParam {
+    fn from(builder: ChatkitConfigurationParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -247,6 +259,12 @@ impl From<CreateChatSessionBody> for CreateChatSessionBodyBuilder {
     }
 }
 
+impl From<CreateChatSessionBodyBuilder> for CreateChatSessionBody {
+    fn from(builder: CreateChatSessionBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ExpiresAfterParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -310,6 +328,12 @@ impl ExpiresAfterParamBuilder {
 impl From<ExpiresAfterParam> for ExpiresAfterParamBuilder {
     fn from(value: ExpiresAfterParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<ExpiresAfterParamBuilder> for ExpiresAfterParam {
+    fn from(builder: ExpiresAfterParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -403,6 +427,12 @@ impl From<FileUploadParam> for FileUploadParamBuilder {
     }
 }
 
+impl From<FileUploadParamBuilder> for FileUploadParam {
+    fn from(builder: FileUploadParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for FileUploadParamBuilder {
     fn default() -> Self {
         Self::new()
@@ -478,6 +508,12 @@ impl HistoryParamBuilder {
 impl From<HistoryParam> for HistoryParamBuilder {
     fn from(value: HistoryParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<HistoryParamBuilder> for HistoryParam {
+    fn from(builder: HistoryParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -570,6 +606,12 @@ impl ListThreadItemsMethodParamsBuilder {
 impl From<ListThreadItemsMethodParams> for ListThreadItemsMethodParamsBuilder {
     fn from(value: ListThreadItemsMethodParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListThreadItemsMethodParamsBuilder> for ListThreadItemsMethodParams {
+    fn from(builder: ListThreadItemsMethodParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -677,6 +719,12 @@ impl From<ListThreadsMethodParams> for ListThreadsMethodParamsBuilder {
     }
 }
 
+impl From<ListThreadsMethodParamsBuilder> for ListThreadsMethodParams {
+    fn from(builder: ListThreadsMethodParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListThreadsMethodParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -745,6 +793,12 @@ impl RateLimitsParamBuilder {
 impl From<RateLimitsParam> for RateLimitsParamBuilder {
     fn from(value: RateLimitsParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<RateLimitsParamBuilder> for RateLimitsParam {
+    fn from(builder: RateLimitsParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -844,6 +898,12 @@ impl From<WorkflowParam> for WorkflowParamBuilder {
     }
 }
 
+impl From<WorkflowParamBuilder> for WorkflowParam {
+    fn from(builder: WorkflowParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for WorkflowParamStateVariablesValue {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -897,6 +957,12 @@ impl WorkflowTracingParamBuilder {
 impl From<WorkflowTracingParam> for WorkflowTracingParamBuilder {
     fn from(value: WorkflowTracingParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<WorkflowTracingParamBuilder> for WorkflowTracingParam {
+    fn from(builder: WorkflowTracingParamBuilder) -> Self {
+        builder.0
     }
 }
 

@@ -85,6 +85,12 @@ impl From<ContainerFileCitationBody> for ContainerFileCitationBodyBuilder {
     }
 }
 
+impl From<ContainerFileCitationBodyBuilder> for ContainerFileCitationBody {
+    fn from(builder: ContainerFileCitationBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`FileCitationBody`] (required: `file_id`, `index`, `filename`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -145,6 +151,12 @@ impl From<FileCitationBody> for FileCitationBodyBuilder {
     }
 }
 
+impl From<FileCitationBodyBuilder> for FileCitationBody {
+    fn from(builder: FileCitationBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`FilePath`] (required: `file_id`, `index`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -195,6 +207,12 @@ impl FilePathBuilder {
 impl From<FilePath> for FilePathBuilder {
     fn from(value: FilePath) -> Self {
         Self(value)
+    }
+}
+
+impl From<FilePathBuilder> for FilePath {
+    fn from(builder: FilePathBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -282,6 +300,12 @@ impl From<InputFileContent> for InputFileContentBuilder {
     }
 }
 
+impl From<InputFileContentBuilder> for InputFileContent {
+    fn from(builder: InputFileContentBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for InputFileContentBuilder {
     fn default() -> Self {
         Self::new()
@@ -358,6 +382,12 @@ impl From<InputImageContent> for InputImageContentBuilder {
     }
 }
 
+impl From<InputImageContentBuilder> for InputImageContent {
+    fn from(builder: InputImageContentBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`InputTextContent`] (required: `text`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -411,6 +441,12 @@ impl InputTextContentBuilder {
 impl From<InputTextContent> for InputTextContentBuilder {
     fn from(value: InputTextContent) -> Self {
         Self(value)
+    }
+}
+
+impl From<InputTextContentBuilder> for InputTextContent {
+    fn from(builder: InputTextContentBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -497,6 +533,12 @@ impl From<LogProb> for LogProbBuilder {
     }
 }
 
+impl From<LogProbBuilder> for LogProb {
+    fn from(builder: LogProbBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`OutputTextContent`] (required: `text`, `annotations`, `logprobs`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -573,6 +615,12 @@ impl From<OutputTextContent> for OutputTextContentBuilder {
     }
 }
 
+impl From<OutputTextContentBuilder> for OutputTextContent {
+    fn from(builder: OutputTextContentBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`PromptCacheBreakpointConfig`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -609,6 +657,12 @@ impl PromptCacheBreakpointConfigBuilder {
 impl From<PromptCacheBreakpointConfig> for PromptCacheBreakpointConfigBuilder {
     fn from(value: PromptCacheBreakpointConfig) -> Self {
         Self(value)
+    }
+}
+
+impl From<PromptCacheBreakpointConfigBuilder> for PromptCacheBreakpointConfig {
+    fn from(builder: PromptCacheBreakpointConfigBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -664,6 +718,12 @@ impl From<ReasoningTextContent> for ReasoningTextContentBuilder {
     }
 }
 
+impl From<ReasoningTextContentBuilder> for ReasoningTextContent {
+    fn from(builder: ReasoningTextContentBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`RefusalContent`] (required: `refusal`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -707,6 +767,12 @@ impl RefusalContentBuilder {
 impl From<RefusalContent> for RefusalContentBuilder {
     fn from(value: RefusalContent) -> Self {
         Self(value)
+    }
+}
+
+impl From<RefusalContentBuilder> for RefusalContent {
+    fn from(builder: RefusalContentBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -772,6 +838,12 @@ impl TopLogProbBuilder {
 impl From<TopLogProb> for TopLogProbBuilder {
     fn from(value: TopLogProb) -> Self {
         Self(value)
+    }
+}
+
+impl From<TopLogProbBuilder> for TopLogProb {
+    fn from(builder: TopLogProbBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -844,6 +916,12 @@ impl UrlCitationBodyBuilder {
 impl From<UrlCitationBody> for UrlCitationBodyBuilder {
     fn from(value: UrlCitationBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<UrlCitationBodyBuilder> for UrlCitationBody {
+    fn from(builder: UrlCitationBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -947,5 +1025,11 @@ impl UrlCitationParamBuilder {
 impl From<UrlCitationParam> for UrlCitationParamBuilder {
     fn from(value: UrlCitationParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<UrlCitationParamBuilder> for UrlCitationParam {
+    fn from(builder: UrlCitationParamBuilder) -> Self {
+        builder.0
     }
 }

@@ -290,6 +290,12 @@ impl From<CreateCompletionRequest> for CreateCompletionRequestBuilder {
     }
 }
 
+impl From<CreateCompletionRequestBuilder> for CreateCompletionRequest {
+    fn from(builder: CreateCompletionRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateCompletionRequestPrompt {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {

@@ -134,6 +134,12 @@ impl From<CreateContainerBody> for CreateContainerBodyBuilder {
     }
 }
 
+impl From<CreateContainerBodyBuilder> for CreateContainerBody {
+    fn from(builder: CreateContainerBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CreateContainerBodyExpiresAfter`] (required: `minutes`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -177,6 +183,12 @@ impl CreateContainerBodyExpiresAfterBuilder {
 impl From<CreateContainerBodyExpiresAfter> for CreateContainerBodyExpiresAfterBuilder {
     fn from(value: CreateContainerBodyExpiresAfter) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateContainerBodyExpiresAfterBuilder> for CreateContainerBodyExpiresAfter {
+    fn from(builder: CreateContainerBodyExpiresAfterBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -262,6 +274,12 @@ impl From<CreateContainerFileBody> for CreateContainerFileBodyBuilder {
     }
 }
 
+impl From<CreateContainerFileBodyBuilder> for CreateContainerFileBody {
+    fn from(builder: CreateContainerFileBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateContainerFileBodyBuilder {
     fn default() -> Self {
         Self::new()
@@ -331,6 +349,12 @@ impl ListContainerFilesParamsBuilder {
 impl From<ListContainerFilesParams> for ListContainerFilesParamsBuilder {
     fn from(value: ListContainerFilesParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListContainerFilesParamsBuilder> for ListContainerFilesParams {
+    fn from(builder: ListContainerFilesParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -410,6 +434,12 @@ impl ListContainersParamsBuilder {
 impl From<ListContainersParams> for ListContainersParamsBuilder {
     fn from(value: ListContainersParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListContainersParamsBuilder> for ListContainersParams {
+    fn from(builder: ListContainersParamsBuilder) -> Self {
+        builder.0
     }
 }
 

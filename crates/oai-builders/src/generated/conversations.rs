@@ -82,6 +82,12 @@ impl From<CreateConversationBody> for CreateConversationBodyBuilder {
     }
 }
 
+impl From<CreateConversationBodyBuilder> for CreateConversationBody {
+    fn from(builder: CreateConversationBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateConversationBodyBuilder {
     fn default() -> Self {
         Self::new()
@@ -135,6 +141,12 @@ impl CreateConversationItemsParamsBuilder {
 impl From<CreateConversationItemsParams> for CreateConversationItemsParamsBuilder {
     fn from(value: CreateConversationItemsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateConversationItemsParamsBuilder> for CreateConversationItemsParams {
+    fn from(builder: CreateConversationItemsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -215,6 +227,12 @@ impl From<CreateConversationItemsRequest> for CreateConversationItemsRequestBuil
     }
 }
 
+impl From<CreateConversationItemsRequestBuilder> for CreateConversationItemsRequest {
+    fn from(builder: CreateConversationItemsRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for GetConversationItemParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -262,6 +280,12 @@ impl GetConversationItemParamsBuilder {
 impl From<GetConversationItemParams> for GetConversationItemParamsBuilder {
     fn from(value: GetConversationItemParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<GetConversationItemParamsBuilder> for GetConversationItemParams {
+    fn from(builder: GetConversationItemParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -343,6 +367,12 @@ impl From<ListConversationItemsParams> for ListConversationItemsParamsBuilder {
     }
 }
 
+impl From<ListConversationItemsParamsBuilder> for ListConversationItemsParams {
+    fn from(builder: ListConversationItemsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListConversationItemsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -396,6 +426,12 @@ impl UpdateConversationBodyBuilder {
 impl From<UpdateConversationBody> for UpdateConversationBodyBuilder {
     fn from(value: UpdateConversationBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<UpdateConversationBodyBuilder> for UpdateConversationBody {
+    fn from(builder: UpdateConversationBodyBuilder) -> Self {
+        builder.0
     }
 }
 

@@ -109,6 +109,12 @@ impl From<CreateEmbeddingRequest> for CreateEmbeddingRequestBuilder {
     }
 }
 
+impl From<CreateEmbeddingRequestBuilder> for CreateEmbeddingRequest {
+    fn from(builder: CreateEmbeddingRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateEmbeddingRequestInput {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {

@@ -81,6 +81,12 @@ impl From<CreateEvalCompletionsRunDataSource> for CreateEvalCompletionsRunDataSo
     }
 }
 
+impl From<CreateEvalCompletionsRunDataSourceBuilder> for CreateEvalCompletionsRunDataSource {
+    fn from(builder: CreateEvalCompletionsRunDataSourceBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CreateEvalCompletionsRunDataSourceInputMessagesItemReference`] (required: `item_reference`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -133,6 +139,14 @@ impl From<CreateEvalCompletionsRunDataSourceInputMessagesItemReference>
 {
     fn from(value: CreateEvalCompletionsRunDataSourceInputMessagesItemReference) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder>
+    for CreateEvalCompletionsRunDataSourceInputMessagesItemReference
+{
+    fn from(builder: CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -195,6 +209,14 @@ impl From<CreateEvalCompletionsRunDataSourceInputMessagesTemplate>
 {
     fn from(value: CreateEvalCompletionsRunDataSourceInputMessagesTemplate) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder>
+    for CreateEvalCompletionsRunDataSourceInputMessagesTemplate
+{
+    fn from(builder: CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -303,6 +325,14 @@ impl From<CreateEvalCompletionsRunDataSourceSamplingParams>
     }
 }
 
+impl From<CreateEvalCompletionsRunDataSourceSamplingParamsBuilder>
+    for CreateEvalCompletionsRunDataSourceSamplingParams
+{
+    fn from(builder: CreateEvalCompletionsRunDataSourceSamplingParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateEvalCompletionsRunDataSourceSamplingParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -363,6 +393,12 @@ impl From<CreateEvalCustomDataSourceConfig> for CreateEvalCustomDataSourceConfig
     }
 }
 
+impl From<CreateEvalCustomDataSourceConfigBuilder> for CreateEvalCustomDataSourceConfig {
+    fn from(builder: CreateEvalCustomDataSourceConfigBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CreateEvalItemSimpleInputMessage`] (required: `role`, `content`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -415,6 +451,12 @@ impl From<CreateEvalItemSimpleInputMessage> for CreateEvalItemSimpleInputMessage
     }
 }
 
+impl From<CreateEvalItemSimpleInputMessageBuilder> for CreateEvalItemSimpleInputMessage {
+    fn from(builder: CreateEvalItemSimpleInputMessageBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CreateEvalJsonlRunDataSource`] (required: `source`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -461,6 +503,12 @@ impl CreateEvalJsonlRunDataSourceBuilder {
 impl From<CreateEvalJsonlRunDataSource> for CreateEvalJsonlRunDataSourceBuilder {
     fn from(value: CreateEvalJsonlRunDataSource) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateEvalJsonlRunDataSourceBuilder> for CreateEvalJsonlRunDataSource {
+    fn from(builder: CreateEvalJsonlRunDataSourceBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -556,6 +604,12 @@ impl From<CreateEvalLabelModelGrader> for CreateEvalLabelModelGraderBuilder {
     }
 }
 
+impl From<CreateEvalLabelModelGraderBuilder> for CreateEvalLabelModelGrader {
+    fn from(builder: CreateEvalLabelModelGraderBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CreateEvalLogsDataSourceConfig`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -599,6 +653,12 @@ impl CreateEvalLogsDataSourceConfigBuilder {
 impl From<CreateEvalLogsDataSourceConfig> for CreateEvalLogsDataSourceConfigBuilder {
     fn from(value: CreateEvalLogsDataSourceConfig) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateEvalLogsDataSourceConfigBuilder> for CreateEvalLogsDataSourceConfig {
+    fn from(builder: CreateEvalLogsDataSourceConfigBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -698,6 +758,12 @@ impl CreateEvalRequestBuilder {
 impl From<CreateEvalRequest> for CreateEvalRequestBuilder {
     fn from(value: CreateEvalRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateEvalRequestBuilder> for CreateEvalRequest {
+    fn from(builder: CreateEvalRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -805,6 +871,12 @@ impl From<CreateEvalResponsesRunDataSource> for CreateEvalResponsesRunDataSource
     }
 }
 
+impl From<CreateEvalResponsesRunDataSourceBuilder> for CreateEvalResponsesRunDataSource {
+    fn from(builder: CreateEvalResponsesRunDataSourceBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CreateEvalResponsesRunDataSourceInputMessagesTemplate`] (required: `template`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -863,6 +935,14 @@ impl From<CreateEvalResponsesRunDataSourceInputMessagesTemplate>
 {
     fn from(value: CreateEvalResponsesRunDataSourceInputMessagesTemplate) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder>
+    for CreateEvalResponsesRunDataSourceInputMessagesTemplate
+{
+    fn from(builder: CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -989,6 +1069,14 @@ impl From<CreateEvalResponsesRunDataSourceSamplingParams>
     }
 }
 
+impl From<CreateEvalResponsesRunDataSourceSamplingParamsBuilder>
+    for CreateEvalResponsesRunDataSourceSamplingParams
+{
+    fn from(builder: CreateEvalResponsesRunDataSourceSamplingParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateEvalResponsesRunDataSourceSamplingParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1043,6 +1131,14 @@ impl From<CreateEvalResponsesRunDataSourceSamplingParamsText>
 {
     fn from(value: CreateEvalResponsesRunDataSourceSamplingParamsText) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateEvalResponsesRunDataSourceSamplingParamsTextBuilder>
+    for CreateEvalResponsesRunDataSourceSamplingParamsText
+{
+    fn from(builder: CreateEvalResponsesRunDataSourceSamplingParamsTextBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1138,6 +1234,12 @@ impl From<CreateEvalRunRequest> for CreateEvalRunRequestBuilder {
     }
 }
 
+impl From<CreateEvalRunRequestBuilder> for CreateEvalRunRequest {
+    fn from(builder: CreateEvalRunRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateEvalRunRequestDataSource {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -1198,6 +1300,14 @@ impl From<CreateEvalStoredCompletionsDataSourceConfig>
 {
     fn from(value: CreateEvalStoredCompletionsDataSourceConfig) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateEvalStoredCompletionsDataSourceConfigBuilder>
+    for CreateEvalStoredCompletionsDataSourceConfig
+{
+    fn from(builder: CreateEvalStoredCompletionsDataSourceConfigBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1271,6 +1381,12 @@ impl EvalGraderPythonBuilder {
 impl From<EvalGraderPython> for EvalGraderPythonBuilder {
     fn from(value: EvalGraderPython) -> Self {
         Self(value)
+    }
+}
+
+impl From<EvalGraderPythonBuilder> for EvalGraderPython {
+    fn from(builder: EvalGraderPythonBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1375,6 +1491,12 @@ impl From<EvalGraderScoreModel> for EvalGraderScoreModelBuilder {
     }
 }
 
+impl From<EvalGraderScoreModelBuilder> for EvalGraderScoreModel {
+    fn from(builder: EvalGraderScoreModelBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`EvalGraderTextSimilarity`] (required: `name`, `input`, `reference`, `evaluation_metric`, `pass_threshold`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1458,6 +1580,12 @@ impl From<EvalGraderTextSimilarity> for EvalGraderTextSimilarityBuilder {
     }
 }
 
+impl From<EvalGraderTextSimilarityBuilder> for EvalGraderTextSimilarity {
+    fn from(builder: EvalGraderTextSimilarityBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`EvalJsonlFileContentSource`] (required: `content`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1504,6 +1632,12 @@ impl EvalJsonlFileContentSourceBuilder {
 impl From<EvalJsonlFileContentSource> for EvalJsonlFileContentSourceBuilder {
     fn from(value: EvalJsonlFileContentSource) -> Self {
         Self(value)
+    }
+}
+
+impl From<EvalJsonlFileContentSourceBuilder> for EvalJsonlFileContentSource {
+    fn from(builder: EvalJsonlFileContentSourceBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1559,6 +1693,12 @@ impl From<EvalJsonlFileContentSourceContentItem> for EvalJsonlFileContentSourceC
     }
 }
 
+impl From<EvalJsonlFileContentSourceContentItemBuilder> for EvalJsonlFileContentSourceContentItem {
+    fn from(builder: EvalJsonlFileContentSourceContentItemBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`EvalJsonlFileIdSource`] (required: `id`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1602,6 +1742,12 @@ impl EvalJsonlFileIdSourceBuilder {
 impl From<EvalJsonlFileIdSource> for EvalJsonlFileIdSourceBuilder {
     fn from(value: EvalJsonlFileIdSource) -> Self {
         Self(value)
+    }
+}
+
+impl From<EvalJsonlFileIdSourceBuilder> for EvalJsonlFileIdSource {
+    fn from(builder: EvalJsonlFileIdSourceBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1755,6 +1901,12 @@ impl From<EvalResponsesSource> for EvalResponsesSourceBuilder {
     }
 }
 
+impl From<EvalResponsesSourceBuilder> for EvalResponsesSource {
+    fn from(builder: EvalResponsesSourceBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for EvalResponsesSourceBuilder {
     fn default() -> Self {
         Self::new()
@@ -1832,6 +1984,12 @@ impl EvalStoredCompletionsSourceBuilder {
 impl From<EvalStoredCompletionsSource> for EvalStoredCompletionsSourceBuilder {
     fn from(value: EvalStoredCompletionsSource) -> Self {
         Self(value)
+    }
+}
+
+impl From<EvalStoredCompletionsSourceBuilder> for EvalStoredCompletionsSource {
+    fn from(builder: EvalStoredCompletionsSourceBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1917,6 +2075,12 @@ impl From<GetEvalRunOutputItemsParams> for GetEvalRunOutputItemsParamsBuilder {
     }
 }
 
+impl From<GetEvalRunOutputItemsParamsBuilder> for GetEvalRunOutputItemsParams {
+    fn from(builder: GetEvalRunOutputItemsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for GetEvalRunOutputItemsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1993,6 +2157,12 @@ impl GetEvalRunsParamsBuilder {
 impl From<GetEvalRunsParams> for GetEvalRunsParamsBuilder {
     fn from(value: GetEvalRunsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<GetEvalRunsParamsBuilder> for GetEvalRunsParams {
+    fn from(builder: GetEvalRunsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2076,6 +2246,12 @@ impl From<ListEvalsParams> for ListEvalsParamsBuilder {
     }
 }
 
+impl From<ListEvalsParamsBuilder> for ListEvalsParams {
+    fn from(builder: ListEvalsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListEvalsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -2136,6 +2312,12 @@ impl UpdateEvalRequestBuilder {
 impl From<UpdateEvalRequest> for UpdateEvalRequestBuilder {
     fn from(value: UpdateEvalRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<UpdateEvalRequestBuilder> for UpdateEvalRequest {
+    fn from(builder: UpdateEvalRequestBuilder) -> Self {
+        builder.0
     }
 }
 

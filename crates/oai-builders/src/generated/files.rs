@@ -80,6 +80,12 @@ impl From<CreateFileRequest> for CreateFileRequestBuilder {
     }
 }
 
+impl From<CreateFileRequestBuilder> for CreateFileRequest {
+    fn from(builder: CreateFileRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ListFilesParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -150,6 +156,12 @@ impl ListFilesParamsBuilder {
 impl From<ListFilesParams> for ListFilesParamsBuilder {
     fn from(value: ListFilesParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListFilesParamsBuilder> for ListFilesParams {
+    fn from(builder: ListFilesParamsBuilder) -> Self {
+        builder.0
     }
 }
 

@@ -67,6 +67,14 @@ impl From<CreateFineTuningCheckpointPermissionRequest>
     }
 }
 
+impl From<CreateFineTuningCheckpointPermissionRequestBuilder>
+    for CreateFineTuningCheckpointPermissionRequest
+{
+    fn from(builder: CreateFineTuningCheckpointPermissionRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateFineTuningJobRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -225,6 +233,12 @@ impl From<CreateFineTuningJobRequest> for CreateFineTuningJobRequestBuilder {
     }
 }
 
+impl From<CreateFineTuningJobRequestBuilder> for CreateFineTuningJobRequest {
+    fn from(builder: CreateFineTuningJobRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateFineTuningJobRequestHyperparameters {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -320,6 +334,14 @@ impl From<CreateFineTuningJobRequestHyperparameters>
 {
     fn from(value: CreateFineTuningJobRequestHyperparameters) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateFineTuningJobRequestHyperparametersBuilder>
+    for CreateFineTuningJobRequestHyperparameters
+{
+    fn from(builder: CreateFineTuningJobRequestHyperparametersBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -431,6 +453,14 @@ impl From<CreateFineTuningJobRequestIntegrationsItem>
     }
 }
 
+impl From<CreateFineTuningJobRequestIntegrationsItemBuilder>
+    for CreateFineTuningJobRequestIntegrationsItem
+{
+    fn from(builder: CreateFineTuningJobRequestIntegrationsItemBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CreateFineTuningJobRequestIntegrationsItemWandb`] (required: `project`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -506,6 +536,14 @@ impl From<CreateFineTuningJobRequestIntegrationsItemWandb>
 {
     fn from(value: CreateFineTuningJobRequestIntegrationsItemWandb) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateFineTuningJobRequestIntegrationsItemWandbBuilder>
+    for CreateFineTuningJobRequestIntegrationsItemWandb
+{
+    fn from(builder: CreateFineTuningJobRequestIntegrationsItemWandbBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -610,6 +648,12 @@ impl FineTuneDPOHyperparametersBuilder {
 impl From<FineTuneDPOHyperparameters> for FineTuneDPOHyperparametersBuilder {
     fn from(value: FineTuneDPOHyperparameters) -> Self {
         Self(value)
+    }
+}
+
+impl From<FineTuneDPOHyperparametersBuilder> for FineTuneDPOHyperparameters {
+    fn from(builder: FineTuneDPOHyperparametersBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -742,6 +786,12 @@ impl From<FineTuneDPOMethod> for FineTuneDPOMethodBuilder {
     }
 }
 
+impl From<FineTuneDPOMethodBuilder> for FineTuneDPOMethod {
+    fn from(builder: FineTuneDPOMethodBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for FineTuneDPOMethodBuilder {
     fn default() -> Self {
         Self::new()
@@ -835,6 +885,12 @@ impl FineTuneMethodBuilder {
 impl From<FineTuneMethod> for FineTuneMethodBuilder {
     fn from(value: FineTuneMethod) -> Self {
         Self(value)
+    }
+}
+
+impl From<FineTuneMethodBuilder> for FineTuneMethod {
+    fn from(builder: FineTuneMethodBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -983,6 +1039,12 @@ impl FineTuneReinforcementHyperparametersBuilder {
 impl From<FineTuneReinforcementHyperparameters> for FineTuneReinforcementHyperparametersBuilder {
     fn from(value: FineTuneReinforcementHyperparameters) -> Self {
         Self(value)
+    }
+}
+
+impl From<FineTuneReinforcementHyperparametersBuilder> for FineTuneReinforcementHyperparameters {
+    fn from(builder: FineTuneReinforcementHyperparametersBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1163,6 +1225,12 @@ impl From<FineTuneReinforcementMethod> for FineTuneReinforcementMethodBuilder {
     }
 }
 
+impl From<FineTuneReinforcementMethodBuilder> for FineTuneReinforcementMethod {
+    fn from(builder: FineTuneReinforcementMethodBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for FineTuneReinforcementMethodGrader {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -1266,6 +1334,12 @@ impl FineTuneSupervisedHyperparametersBuilder {
 impl From<FineTuneSupervisedHyperparameters> for FineTuneSupervisedHyperparametersBuilder {
     fn from(value: FineTuneSupervisedHyperparameters) -> Self {
         Self(value)
+    }
+}
+
+impl From<FineTuneSupervisedHyperparametersBuilder> for FineTuneSupervisedHyperparameters {
+    fn from(builder: FineTuneSupervisedHyperparametersBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1381,6 +1455,12 @@ impl From<FineTuneSupervisedMethod> for FineTuneSupervisedMethodBuilder {
     }
 }
 
+impl From<FineTuneSupervisedMethodBuilder> for FineTuneSupervisedMethod {
+    fn from(builder: FineTuneSupervisedMethodBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for FineTuneSupervisedMethodBuilder {
     fn default() -> Self {
         Self::new()
@@ -1461,6 +1541,12 @@ impl GraderMultiBuilder {
 impl From<GraderMulti> for GraderMultiBuilder {
     fn from(value: GraderMulti) -> Self {
         Self(value)
+    }
+}
+
+impl From<GraderMultiBuilder> for GraderMulti {
+    fn from(builder: GraderMultiBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1557,6 +1643,14 @@ impl From<ListFineTuningCheckpointPermissionsParams>
     }
 }
 
+impl From<ListFineTuningCheckpointPermissionsParamsBuilder>
+    for ListFineTuningCheckpointPermissionsParams
+{
+    fn from(builder: ListFineTuningCheckpointPermissionsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListFineTuningCheckpointPermissionsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1621,6 +1715,12 @@ impl From<ListFineTuningEventsParams> for ListFineTuningEventsParamsBuilder {
     }
 }
 
+impl From<ListFineTuningEventsParamsBuilder> for ListFineTuningEventsParams {
+    fn from(builder: ListFineTuningEventsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListFineTuningEventsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1682,6 +1782,12 @@ impl ListFineTuningJobCheckpointsParamsBuilder {
 impl From<ListFineTuningJobCheckpointsParams> for ListFineTuningJobCheckpointsParamsBuilder {
     fn from(value: ListFineTuningJobCheckpointsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListFineTuningJobCheckpointsParamsBuilder> for ListFineTuningJobCheckpointsParams {
+    fn from(builder: ListFineTuningJobCheckpointsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1756,6 +1862,12 @@ impl ListPaginatedFineTuningJobsParamsBuilder {
 impl From<ListPaginatedFineTuningJobsParams> for ListPaginatedFineTuningJobsParamsBuilder {
     fn from(value: ListPaginatedFineTuningJobsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListPaginatedFineTuningJobsParamsBuilder> for ListPaginatedFineTuningJobsParams {
+    fn from(builder: ListPaginatedFineTuningJobsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1840,6 +1952,12 @@ impl From<RunGraderRequest> for RunGraderRequestBuilder {
     }
 }
 
+impl From<RunGraderRequestBuilder> for RunGraderRequest {
+    fn from(builder: RunGraderRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for RunGraderRequestGrader {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -1909,6 +2027,12 @@ impl ValidateGraderRequestBuilder {
 impl From<ValidateGraderRequest> for ValidateGraderRequestBuilder {
     fn from(value: ValidateGraderRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<ValidateGraderRequestBuilder> for ValidateGraderRequest {
+    fn from(builder: ValidateGraderRequestBuilder) -> Self {
+        builder.0
     }
 }
 

@@ -55,6 +55,12 @@ impl From<CreateContentProvenanceBody> for CreateContentProvenanceBodyBuilder {
     }
 }
 
+impl From<CreateContentProvenanceBodyBuilder> for CreateContentProvenanceBody {
+    fn from(builder: CreateContentProvenanceBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateImageEditRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -252,6 +258,12 @@ impl From<CreateImageEditRequest> for CreateImageEditRequestBuilder {
     }
 }
 
+impl From<CreateImageEditRequestBuilder> for CreateImageEditRequest {
+    fn from(builder: CreateImageEditRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateImageEditRequestImage {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -446,6 +458,12 @@ impl From<CreateImageRequest> for CreateImageRequestBuilder {
     }
 }
 
+impl From<CreateImageRequestBuilder> for CreateImageRequest {
+    fn from(builder: CreateImageRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateImageVariationRequest {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -550,6 +568,12 @@ impl CreateImageVariationRequestBuilder {
 impl From<CreateImageVariationRequest> for CreateImageVariationRequestBuilder {
     fn from(value: CreateImageVariationRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateImageVariationRequestBuilder> for CreateImageVariationRequest {
+    fn from(builder: CreateImageVariationRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -784,6 +808,12 @@ impl From<EditImageBodyJsonParam> for EditImageBodyJsonParamBuilder {
     }
 }
 
+impl From<EditImageBodyJsonParamBuilder> for EditImageBodyJsonParam {
+    fn from(builder: EditImageBodyJsonParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ImageRefParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -854,6 +884,12 @@ impl ImageRefParamBuilder {
 impl From<ImageRefParam> for ImageRefParamBuilder {
     fn from(value: ImageRefParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<ImageRefParamBuilder> for ImageRefParam {
+    fn from(builder: ImageRefParamBuilder) -> Self {
+        builder.0
     }
 }
 

@@ -63,6 +63,12 @@ impl From<CreateModerationRequest> for CreateModerationRequestBuilder {
     }
 }
 
+impl From<CreateModerationRequestBuilder> for CreateModerationRequest {
+    fn from(builder: CreateModerationRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CreateModerationRequestInputArrayItemImageUrl`] (required: `image_url`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -120,6 +126,14 @@ impl From<CreateModerationRequestInputArrayItemImageUrl>
     }
 }
 
+impl From<CreateModerationRequestInputArrayItemImageUrlBuilder>
+    for CreateModerationRequestInputArrayItemImageUrl
+{
+    fn from(builder: CreateModerationRequestInputArrayItemImageUrlBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`CreateModerationRequestInputArrayItemImageUrlImageUrl`] (required: `url`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -168,6 +182,14 @@ impl From<CreateModerationRequestInputArrayItemImageUrlImageUrl>
 {
     fn from(value: CreateModerationRequestInputArrayItemImageUrlImageUrl) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateModerationRequestInputArrayItemImageUrlImageUrlBuilder>
+    for CreateModerationRequestInputArrayItemImageUrlImageUrl
+{
+    fn from(builder: CreateModerationRequestInputArrayItemImageUrlImageUrlBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -220,5 +242,13 @@ impl From<CreateModerationRequestInputArrayItemText>
 {
     fn from(value: CreateModerationRequestInputArrayItemText) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateModerationRequestInputArrayItemTextBuilder>
+    for CreateModerationRequestInputArrayItemText
+{
+    fn from(builder: CreateModerationRequestInputArrayItemTextBuilder) -> Self {
+        builder.0
     }
 }

@@ -108,6 +108,12 @@ impl From<AudioTranscription> for AudioTranscriptionBuilder {
     }
 }
 
+impl From<AudioTranscriptionBuilder> for AudioTranscription {
+    fn from(builder: AudioTranscriptionBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for AudioTranscriptionBuilder {
     fn default() -> Self {
         Self::new()
@@ -160,6 +166,12 @@ impl From<RealtimeAudioFormatsAudioPcm> for RealtimeAudioFormatsAudioPcmBuilder 
     }
 }
 
+impl From<RealtimeAudioFormatsAudioPcmBuilder> for RealtimeAudioFormatsAudioPcm {
+    fn from(builder: RealtimeAudioFormatsAudioPcmBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeAudioFormatsAudioPcmBuilder {
     fn default() -> Self {
         Self::new()
@@ -205,6 +217,12 @@ impl From<RealtimeAudioFormatsAudioPcma> for RealtimeAudioFormatsAudioPcmaBuilde
     }
 }
 
+impl From<RealtimeAudioFormatsAudioPcmaBuilder> for RealtimeAudioFormatsAudioPcma {
+    fn from(builder: RealtimeAudioFormatsAudioPcmaBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeAudioFormatsAudioPcmaBuilder {
     fn default() -> Self {
         Self::new()
@@ -247,6 +265,12 @@ impl RealtimeAudioFormatsAudioPcmuBuilder {
 impl From<RealtimeAudioFormatsAudioPcmu> for RealtimeAudioFormatsAudioPcmuBuilder {
     fn from(value: RealtimeAudioFormatsAudioPcmu) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeAudioFormatsAudioPcmuBuilder> for RealtimeAudioFormatsAudioPcmu {
+    fn from(builder: RealtimeAudioFormatsAudioPcmuBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -322,6 +346,14 @@ impl From<RealtimeBetaResponseCreateParamsToolsItem>
     }
 }
 
+impl From<RealtimeBetaResponseCreateParamsToolsItemBuilder>
+    for RealtimeBetaResponseCreateParamsToolsItem
+{
+    fn from(builder: RealtimeBetaResponseCreateParamsToolsItemBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeBetaResponseCreateParamsToolsItemBuilder {
     fn default() -> Self {
         Self::new()
@@ -393,6 +425,12 @@ impl From<RealtimeCallCreateRequest> for RealtimeCallCreateRequestBuilder {
     }
 }
 
+impl From<RealtimeCallCreateRequestBuilder> for RealtimeCallCreateRequest {
+    fn from(builder: RealtimeCallCreateRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for RealtimeCallReferRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -443,6 +481,12 @@ impl From<RealtimeCallReferRequest> for RealtimeCallReferRequestBuilder {
     }
 }
 
+impl From<RealtimeCallReferRequestBuilder> for RealtimeCallReferRequest {
+    fn from(builder: RealtimeCallReferRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for RealtimeCallRejectRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -490,6 +534,12 @@ impl RealtimeCallRejectRequestBuilder {
 impl From<RealtimeCallRejectRequest> for RealtimeCallRejectRequestBuilder {
     fn from(value: RealtimeCallRejectRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeCallRejectRequestBuilder> for RealtimeCallRejectRequest {
+    fn from(builder: RealtimeCallRejectRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -574,6 +624,12 @@ impl From<RealtimeCreateClientSecretRequest> for RealtimeCreateClientSecretReque
     }
 }
 
+impl From<RealtimeCreateClientSecretRequestBuilder> for RealtimeCreateClientSecretRequest {
+    fn from(builder: RealtimeCreateClientSecretRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeCreateClientSecretRequestBuilder {
     fn default() -> Self {
         Self::new()
@@ -650,6 +706,14 @@ impl From<RealtimeCreateClientSecretRequestExpiresAfter>
 {
     fn from(value: RealtimeCreateClientSecretRequestExpiresAfter) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeCreateClientSecretRequestExpiresAfterBuilder>
+    for RealtimeCreateClientSecretRequestExpiresAfter
+{
+    fn from(builder: RealtimeCreateClientSecretRequestExpiresAfterBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -733,6 +797,12 @@ impl From<RealtimeFunctionTool> for RealtimeFunctionToolBuilder {
     }
 }
 
+impl From<RealtimeFunctionToolBuilder> for RealtimeFunctionTool {
+    fn from(builder: RealtimeFunctionToolBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeFunctionToolBuilder {
     fn default() -> Self {
         Self::new()
@@ -781,6 +851,12 @@ impl RealtimeReasoningBuilder {
 impl From<RealtimeReasoning> for RealtimeReasoningBuilder {
     fn from(value: RealtimeReasoning) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeReasoningBuilder> for RealtimeReasoning {
+    fn from(builder: RealtimeReasoningBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -994,6 +1070,12 @@ impl From<RealtimeSessionCreateRequest> for RealtimeSessionCreateRequestBuilder 
     }
 }
 
+impl From<RealtimeSessionCreateRequestBuilder> for RealtimeSessionCreateRequest {
+    fn from(builder: RealtimeSessionCreateRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`RealtimeSessionCreateRequestClientSecret`] (required: `value`, `expires_at`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1048,6 +1130,14 @@ impl From<RealtimeSessionCreateRequestClientSecret>
 {
     fn from(value: RealtimeSessionCreateRequestClientSecret) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestClientSecretBuilder>
+    for RealtimeSessionCreateRequestClientSecret
+{
+    fn from(builder: RealtimeSessionCreateRequestClientSecretBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1255,6 +1345,12 @@ impl From<RealtimeSessionCreateRequestGA> for RealtimeSessionCreateRequestGABuil
     }
 }
 
+impl From<RealtimeSessionCreateRequestGABuilder> for RealtimeSessionCreateRequestGA {
+    fn from(builder: RealtimeSessionCreateRequestGABuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeSessionCreateRequestGABuilder {
     fn default() -> Self {
         Self::new()
@@ -1333,6 +1429,12 @@ impl RealtimeSessionCreateRequestGAAudioBuilder {
 impl From<RealtimeSessionCreateRequestGAAudio> for RealtimeSessionCreateRequestGAAudioBuilder {
     fn from(value: RealtimeSessionCreateRequestGAAudio) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestGAAudioBuilder> for RealtimeSessionCreateRequestGAAudio {
+    fn from(builder: RealtimeSessionCreateRequestGAAudioBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1433,6 +1535,14 @@ impl From<RealtimeSessionCreateRequestGAAudioInput>
     }
 }
 
+impl From<RealtimeSessionCreateRequestGAAudioInputBuilder>
+    for RealtimeSessionCreateRequestGAAudioInput
+{
+    fn from(builder: RealtimeSessionCreateRequestGAAudioInputBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeSessionCreateRequestGAAudioInputBuilder {
     fn default() -> Self {
         Self::new()
@@ -1526,6 +1636,14 @@ impl From<RealtimeSessionCreateRequestGAAudioOutput>
     }
 }
 
+impl From<RealtimeSessionCreateRequestGAAudioOutputBuilder>
+    for RealtimeSessionCreateRequestGAAudioOutput
+{
+    fn from(builder: RealtimeSessionCreateRequestGAAudioOutputBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeSessionCreateRequestGAAudioOutputBuilder {
     fn default() -> Self {
         Self::new()
@@ -1591,6 +1709,14 @@ impl From<RealtimeSessionCreateRequestInputAudioTranscription>
 {
     fn from(value: RealtimeSessionCreateRequestInputAudioTranscription) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeSessionCreateRequestInputAudioTranscriptionBuilder>
+    for RealtimeSessionCreateRequestInputAudioTranscription
+{
+    fn from(builder: RealtimeSessionCreateRequestInputAudioTranscriptionBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1672,6 +1798,14 @@ impl From<RealtimeSessionCreateRequestTurnDetection>
     }
 }
 
+impl From<RealtimeSessionCreateRequestTurnDetectionBuilder>
+    for RealtimeSessionCreateRequestTurnDetection
+{
+    fn from(builder: RealtimeSessionCreateRequestTurnDetectionBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeSessionCreateRequestTurnDetectionBuilder {
     fn default() -> Self {
         Self::new()
@@ -1722,6 +1856,14 @@ impl From<RealtimeSessionInputAudioNoiseReduction>
 {
     fn from(value: RealtimeSessionInputAudioNoiseReduction) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeSessionInputAudioNoiseReductionBuilder>
+    for RealtimeSessionInputAudioNoiseReduction
+{
+    fn from(builder: RealtimeSessionInputAudioNoiseReductionBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1793,6 +1935,14 @@ impl From<RealtimeSessionTracingTracingConfiguration>
 {
     fn from(value: RealtimeSessionTracingTracingConfiguration) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeSessionTracingTracingConfigurationBuilder>
+    for RealtimeSessionTracingTracingConfiguration
+{
+    fn from(builder: RealtimeSessionTracingTracingConfigurationBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1911,6 +2061,14 @@ impl From<RealtimeTranscriptionSessionCreateRequest>
     }
 }
 
+impl From<RealtimeTranscriptionSessionCreateRequestBuilder>
+    for RealtimeTranscriptionSessionCreateRequest
+{
+    fn from(builder: RealtimeTranscriptionSessionCreateRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeTranscriptionSessionCreateRequestBuilder {
     fn default() -> Self {
         Self::new()
@@ -1995,6 +2153,14 @@ impl From<RealtimeTranscriptionSessionCreateRequestGA>
     }
 }
 
+impl From<RealtimeTranscriptionSessionCreateRequestGABuilder>
+    for RealtimeTranscriptionSessionCreateRequestGA
+{
+    fn from(builder: RealtimeTranscriptionSessionCreateRequestGABuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeTranscriptionSessionCreateRequestGABuilder {
     fn default() -> Self {
         Self::new()
@@ -2068,6 +2234,14 @@ impl From<RealtimeTranscriptionSessionCreateRequestGAAudio>
     }
 }
 
+impl From<RealtimeTranscriptionSessionCreateRequestGAAudioBuilder>
+    for RealtimeTranscriptionSessionCreateRequestGAAudio
+{
+    fn from(builder: RealtimeTranscriptionSessionCreateRequestGAAudioBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeTranscriptionSessionCreateRequestGAAudioBuilder {
     fn default() -> Self {
         Self::new()
@@ -2138,6 +2312,14 @@ impl From<RealtimeTranscriptionSessionCreateRequestTurnDetection>
 {
     fn from(value: RealtimeTranscriptionSessionCreateRequestTurnDetection) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeTranscriptionSessionCreateRequestTurnDetectionBuilder>
+    for RealtimeTranscriptionSessionCreateRequestTurnDetection
+{
+    fn from(builder: RealtimeTranscriptionSessionCreateRequestTurnDetectionBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2224,6 +2406,14 @@ impl From<RealtimeTranslationClientSecretCreateRequest>
     }
 }
 
+impl From<RealtimeTranslationClientSecretCreateRequestBuilder>
+    for RealtimeTranslationClientSecretCreateRequest
+{
+    fn from(builder: RealtimeTranslationClientSecretCreateRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`RealtimeTranslationSessionAudio`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2279,6 +2469,12 @@ impl RealtimeTranslationSessionAudioBuilder {
 impl From<RealtimeTranslationSessionAudio> for RealtimeTranslationSessionAudioBuilder {
     fn from(value: RealtimeTranslationSessionAudio) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeTranslationSessionAudioBuilder> for RealtimeTranslationSessionAudio {
+    fn from(builder: RealtimeTranslationSessionAudioBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2346,6 +2542,12 @@ impl From<RealtimeTranslationSessionAudioInput> for RealtimeTranslationSessionAu
     }
 }
 
+impl From<RealtimeTranslationSessionAudioInputBuilder> for RealtimeTranslationSessionAudioInput {
+    fn from(builder: RealtimeTranslationSessionAudioInputBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RealtimeTranslationSessionAudioInputBuilder {
     fn default() -> Self {
         Self::new()
@@ -2403,6 +2605,14 @@ impl From<RealtimeTranslationSessionAudioInputNoiseReduction>
     }
 }
 
+impl From<RealtimeTranslationSessionAudioInputNoiseReductionBuilder>
+    for RealtimeTranslationSessionAudioInputNoiseReduction
+{
+    fn from(builder: RealtimeTranslationSessionAudioInputNoiseReductionBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`RealtimeTranslationSessionAudioInputTranscription`] (required: `model`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2454,6 +2664,14 @@ impl From<RealtimeTranslationSessionAudioInputTranscription>
     }
 }
 
+impl From<RealtimeTranslationSessionAudioInputTranscriptionBuilder>
+    for RealtimeTranslationSessionAudioInputTranscription
+{
+    fn from(builder: RealtimeTranslationSessionAudioInputTranscriptionBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`RealtimeTranslationSessionAudioOutput`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2496,6 +2714,12 @@ impl RealtimeTranslationSessionAudioOutputBuilder {
 impl From<RealtimeTranslationSessionAudioOutput> for RealtimeTranslationSessionAudioOutputBuilder {
     fn from(value: RealtimeTranslationSessionAudioOutput) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeTranslationSessionAudioOutputBuilder> for RealtimeTranslationSessionAudioOutput {
+    fn from(builder: RealtimeTranslationSessionAudioOutputBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2559,6 +2783,14 @@ impl From<RealtimeTranslationSessionCreateRequest>
 {
     fn from(value: RealtimeTranslationSessionCreateRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeTranslationSessionCreateRequestBuilder>
+    for RealtimeTranslationSessionCreateRequest
+{
+    fn from(builder: RealtimeTranslationSessionCreateRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2659,6 +2891,14 @@ impl From<RealtimeTruncationRetentionRatioTruncation>
     }
 }
 
+impl From<RealtimeTruncationRetentionRatioTruncationBuilder>
+    for RealtimeTruncationRetentionRatioTruncation
+{
+    fn from(builder: RealtimeTruncationRetentionRatioTruncationBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for RealtimeTruncationRetentionRatioTruncationTokenLimits {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -2727,6 +2967,14 @@ impl From<RealtimeTruncationRetentionRatioTruncationTokenLimits>
 {
     fn from(value: RealtimeTruncationRetentionRatioTruncationTokenLimits) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeTruncationRetentionRatioTruncationTokenLimitsBuilder>
+    for RealtimeTruncationRetentionRatioTruncationTokenLimits
+{
+    fn from(builder: RealtimeTruncationRetentionRatioTruncationTokenLimitsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2810,6 +3058,12 @@ impl RealtimeTurnDetectionSemanticVadBuilder {
 impl From<RealtimeTurnDetectionSemanticVad> for RealtimeTurnDetectionSemanticVadBuilder {
     fn from(value: RealtimeTurnDetectionSemanticVad) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeTurnDetectionSemanticVadBuilder> for RealtimeTurnDetectionSemanticVad {
+    fn from(builder: RealtimeTurnDetectionSemanticVadBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2918,6 +3172,12 @@ impl RealtimeTurnDetectionServerVadBuilder {
 impl From<RealtimeTurnDetectionServerVad> for RealtimeTurnDetectionServerVadBuilder {
     fn from(value: RealtimeTurnDetectionServerVad) -> Self {
         Self(value)
+    }
+}
+
+impl From<RealtimeTurnDetectionServerVadBuilder> for RealtimeTurnDetectionServerVad {
+    fn from(builder: RealtimeTurnDetectionServerVadBuilder) -> Self {
+        builder.0
     }
 }
 

@@ -90,6 +90,12 @@ impl From<BetaAdditionalToolsItemParam> for BetaAdditionalToolsItemParamBuilder 
     }
 }
 
+impl From<BetaAdditionalToolsItemParamBuilder> for BetaAdditionalToolsItemParam {
+    fn from(builder: BetaAdditionalToolsItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaAgentMessageItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -189,6 +195,12 @@ impl From<BetaAgentMessageItemParam> for BetaAgentMessageItemParamBuilder {
     }
 }
 
+impl From<BetaAgentMessageItemParamBuilder> for BetaAgentMessageItemParam {
+    fn from(builder: BetaAgentMessageItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaAgentMessageItemParamContentItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -251,6 +263,12 @@ impl From<BetaAgentTag> for BetaAgentTagBuilder {
     }
 }
 
+impl From<BetaAgentTagBuilder> for BetaAgentTag {
+    fn from(builder: BetaAgentTagBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`BetaAgentTagParam`] (required: `agent_name`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -293,6 +311,12 @@ impl BetaAgentTagParamBuilder {
 impl From<BetaAgentTagParam> for BetaAgentTagParamBuilder {
     fn from(value: BetaAgentTagParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaAgentTagParamBuilder> for BetaAgentTagParam {
+    fn from(builder: BetaAgentTagParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -400,6 +424,12 @@ impl BetaApplyPatchToolCallItemParamBuilder {
 impl From<BetaApplyPatchToolCallItemParam> for BetaApplyPatchToolCallItemParamBuilder {
     fn from(value: BetaApplyPatchToolCallItemParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaApplyPatchToolCallItemParamBuilder> for BetaApplyPatchToolCallItemParam {
+    fn from(builder: BetaApplyPatchToolCallItemParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -512,6 +542,12 @@ impl From<BetaApplyPatchToolCallOutputItemParam> for BetaApplyPatchToolCallOutpu
     }
 }
 
+impl From<BetaApplyPatchToolCallOutputItemParamBuilder> for BetaApplyPatchToolCallOutputItemParam {
+    fn from(builder: BetaApplyPatchToolCallOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`BetaCodeInterpreterToolCall`] (required: `id`, `status`, `container_id`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -612,6 +648,12 @@ impl BetaCodeInterpreterToolCallBuilder {
 impl From<BetaCodeInterpreterToolCall> for BetaCodeInterpreterToolCallBuilder {
     fn from(value: BetaCodeInterpreterToolCall) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaCodeInterpreterToolCallBuilder> for BetaCodeInterpreterToolCall {
+    fn from(builder: BetaCodeInterpreterToolCallBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -735,6 +777,12 @@ impl From<BetaCompactResponseMethodPublicBody> for BetaCompactResponseMethodPubl
     }
 }
 
+impl From<BetaCompactResponseMethodPublicBodyBuilder> for BetaCompactResponseMethodPublicBody {
+    fn from(builder: BetaCompactResponseMethodPublicBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for BetaCompactResponseMethodPublicBodyBuilder {
     fn default() -> Self {
         Self::new()
@@ -834,6 +882,12 @@ impl From<BetaCompactionSummaryItemParam> for BetaCompactionSummaryItemParamBuil
     }
 }
 
+impl From<BetaCompactionSummaryItemParamBuilder> for BetaCompactionSummaryItemParam {
+    fn from(builder: BetaCompactionSummaryItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`BetaCompactionTriggerItemParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -877,6 +931,12 @@ impl BetaCompactionTriggerItemParamBuilder {
 impl From<BetaCompactionTriggerItemParam> for BetaCompactionTriggerItemParamBuilder {
     fn from(value: BetaCompactionTriggerItemParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaCompactionTriggerItemParamBuilder> for BetaCompactionTriggerItemParam {
+    fn from(builder: BetaCompactionTriggerItemParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -999,6 +1059,12 @@ impl From<BetaComputerCallOutputItemParam> for BetaComputerCallOutputItemParamBu
     }
 }
 
+impl From<BetaComputerCallOutputItemParamBuilder> for BetaComputerCallOutputItemParam {
+    fn from(builder: BetaComputerCallOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`BetaComputerToolCall`] (required: `id`, `call_id`, `pending_safety_checks`, `status`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1101,6 +1167,12 @@ impl BetaComputerToolCallBuilder {
 impl From<BetaComputerToolCall> for BetaComputerToolCallBuilder {
     fn from(value: BetaComputerToolCall) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaComputerToolCallBuilder> for BetaComputerToolCall {
+    fn from(builder: BetaComputerToolCallBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1471,6 +1543,12 @@ impl From<BetaCreateResponse> for BetaCreateResponseBuilder {
     }
 }
 
+impl From<BetaCreateResponseBuilder> for BetaCreateResponse {
+    fn from(builder: BetaCreateResponseBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for BetaCreateResponseBuilder {
     fn default() -> Self {
         Self::new()
@@ -1569,6 +1647,12 @@ impl From<BetaCustomToolCall> for BetaCustomToolCallBuilder {
     }
 }
 
+impl From<BetaCustomToolCallBuilder> for BetaCustomToolCall {
+    fn from(builder: BetaCustomToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaCustomToolCallOutput {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1659,6 +1743,12 @@ impl From<BetaCustomToolCallOutput> for BetaCustomToolCallOutputBuilder {
     }
 }
 
+impl From<BetaCustomToolCallOutputBuilder> for BetaCustomToolCallOutput {
+    fn from(builder: BetaCustomToolCallOutputBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaEncryptedContentParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1716,6 +1806,12 @@ impl BetaEncryptedContentParamBuilder {
 impl From<BetaEncryptedContentParam> for BetaEncryptedContentParamBuilder {
     fn from(value: BetaEncryptedContentParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaEncryptedContentParamBuilder> for BetaEncryptedContentParam {
+    fn from(builder: BetaEncryptedContentParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1833,6 +1929,12 @@ impl From<BetaFileSearchToolCall> for BetaFileSearchToolCallBuilder {
     }
 }
 
+impl From<BetaFileSearchToolCallBuilder> for BetaFileSearchToolCall {
+    fn from(builder: BetaFileSearchToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaFileSearchToolCallResultsItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -1928,6 +2030,12 @@ impl BetaFileSearchToolCallResultsItemBuilder {
 impl From<BetaFileSearchToolCallResultsItem> for BetaFileSearchToolCallResultsItemBuilder {
     fn from(value: BetaFileSearchToolCallResultsItem) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaFileSearchToolCallResultsItemBuilder> for BetaFileSearchToolCallResultsItem {
+    fn from(builder: BetaFileSearchToolCallResultsItemBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2062,6 +2170,12 @@ impl BetaFunctionCallOutputItemParamBuilder {
 impl From<BetaFunctionCallOutputItemParam> for BetaFunctionCallOutputItemParamBuilder {
     fn from(value: BetaFunctionCallOutputItemParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaFunctionCallOutputItemParamBuilder> for BetaFunctionCallOutputItemParam {
+    fn from(builder: BetaFunctionCallOutputItemParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2217,6 +2331,12 @@ impl From<BetaFunctionShellCallItemParam> for BetaFunctionShellCallItemParamBuil
     }
 }
 
+impl From<BetaFunctionShellCallItemParamBuilder> for BetaFunctionShellCallItemParam {
+    fn from(builder: BetaFunctionShellCallItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaFunctionShellCallItemParamEnvironment {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -2349,6 +2469,12 @@ impl From<BetaFunctionShellCallOutputItemParam> for BetaFunctionShellCallOutputI
     }
 }
 
+impl From<BetaFunctionShellCallOutputItemParamBuilder> for BetaFunctionShellCallOutputItemParam {
+    fn from(builder: BetaFunctionShellCallOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`BetaFunctionToolCall`] (required: `call_id`, `name`, `arguments`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2448,6 +2574,12 @@ impl From<BetaFunctionToolCall> for BetaFunctionToolCallBuilder {
     }
 }
 
+impl From<BetaFunctionToolCallBuilder> for BetaFunctionToolCall {
+    fn from(builder: BetaFunctionToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaGetResponseParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -2529,6 +2661,12 @@ impl From<BetaGetResponseParams> for BetaGetResponseParamsBuilder {
     }
 }
 
+impl From<BetaGetResponseParamsBuilder> for BetaGetResponseParams {
+    fn from(builder: BetaGetResponseParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for BetaGetResponseParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -2602,6 +2740,12 @@ impl BetaImageGenToolCallBuilder {
 impl From<BetaImageGenToolCall> for BetaImageGenToolCallBuilder {
     fn from(value: BetaImageGenToolCall) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaImageGenToolCallBuilder> for BetaImageGenToolCall {
+    fn from(builder: BetaImageGenToolCallBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2689,6 +2833,12 @@ impl BetaInputMessageBuilder {
 impl From<BetaInputMessage> for BetaInputMessageBuilder {
     fn from(value: BetaInputMessage) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaInputMessageBuilder> for BetaInputMessage {
+    fn from(builder: BetaInputMessageBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2814,6 +2964,12 @@ impl From<BetaItemReferenceParam> for BetaItemReferenceParamBuilder {
     }
 }
 
+impl From<BetaItemReferenceParamBuilder> for BetaItemReferenceParam {
+    fn from(builder: BetaItemReferenceParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaListInputItemsParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -2893,6 +3049,12 @@ impl BetaListInputItemsParamsBuilder {
 impl From<BetaListInputItemsParams> for BetaListInputItemsParamsBuilder {
     fn from(value: BetaListInputItemsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaListInputItemsParamsBuilder> for BetaListInputItemsParams {
+    fn from(builder: BetaListInputItemsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2981,6 +3143,12 @@ impl From<BetaLocalShellToolCall> for BetaLocalShellToolCallBuilder {
     }
 }
 
+impl From<BetaLocalShellToolCallBuilder> for BetaLocalShellToolCall {
+    fn from(builder: BetaLocalShellToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`BetaLocalShellToolCallOutput`] (required: `id`, `output`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -3048,6 +3216,12 @@ impl BetaLocalShellToolCallOutputBuilder {
 impl From<BetaLocalShellToolCallOutput> for BetaLocalShellToolCallOutputBuilder {
     fn from(value: BetaLocalShellToolCallOutput) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaLocalShellToolCallOutputBuilder> for BetaLocalShellToolCallOutput {
+    fn from(builder: BetaLocalShellToolCallOutputBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3130,6 +3304,12 @@ impl From<BetaMCPApprovalRequest> for BetaMCPApprovalRequestBuilder {
     }
 }
 
+impl From<BetaMCPApprovalRequestBuilder> for BetaMCPApprovalRequest {
+    fn from(builder: BetaMCPApprovalRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`BetaMCPApprovalResponse`] (required: `approval_request_id`, `approve`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -3201,6 +3381,12 @@ impl BetaMCPApprovalResponseBuilder {
 impl From<BetaMCPApprovalResponse> for BetaMCPApprovalResponseBuilder {
     fn from(value: BetaMCPApprovalResponse) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaMCPApprovalResponseBuilder> for BetaMCPApprovalResponse {
+    fn from(builder: BetaMCPApprovalResponseBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3285,6 +3471,12 @@ impl BetaMCPListToolsBuilder {
 impl From<BetaMCPListTools> for BetaMCPListToolsBuilder {
     fn from(value: BetaMCPListTools) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaMCPListToolsBuilder> for BetaMCPListTools {
+    fn from(builder: BetaMCPListToolsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3395,6 +3587,12 @@ impl From<BetaMCPToolCall> for BetaMCPToolCallBuilder {
     }
 }
 
+impl From<BetaMCPToolCallBuilder> for BetaMCPToolCall {
+    fn from(builder: BetaMCPToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaMultiAgentCallItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -3484,6 +3682,12 @@ impl BetaMultiAgentCallItemParamBuilder {
 impl From<BetaMultiAgentCallItemParam> for BetaMultiAgentCallItemParamBuilder {
     fn from(value: BetaMultiAgentCallItemParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaMultiAgentCallItemParamBuilder> for BetaMultiAgentCallItemParam {
+    fn from(builder: BetaMultiAgentCallItemParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3588,6 +3792,12 @@ impl From<BetaMultiAgentCallOutputItemParam> for BetaMultiAgentCallOutputItemPar
     }
 }
 
+impl From<BetaMultiAgentCallOutputItemParamBuilder> for BetaMultiAgentCallOutputItemParam {
+    fn from(builder: BetaMultiAgentCallOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaMultiAgentParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -3657,6 +3867,12 @@ impl BetaMultiAgentParamBuilder {
 impl From<BetaMultiAgentParam> for BetaMultiAgentParamBuilder {
     fn from(value: BetaMultiAgentParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaMultiAgentParamBuilder> for BetaMultiAgentParam {
+    fn from(builder: BetaMultiAgentParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3736,6 +3952,12 @@ impl BetaOutputMessageBuilder {
 impl From<BetaOutputMessage> for BetaOutputMessageBuilder {
     fn from(value: BetaOutputMessage) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaOutputMessageBuilder> for BetaOutputMessage {
+    fn from(builder: BetaOutputMessageBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3827,6 +4049,12 @@ impl BetaOutputTextContentParamBuilder {
 impl From<BetaOutputTextContentParam> for BetaOutputTextContentParamBuilder {
     fn from(value: BetaOutputTextContentParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaOutputTextContentParamBuilder> for BetaOutputTextContentParam {
+    fn from(builder: BetaOutputTextContentParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3950,6 +4178,12 @@ impl From<BetaProgramItemParam> for BetaProgramItemParamBuilder {
     }
 }
 
+impl From<BetaProgramItemParamBuilder> for BetaProgramItemParam {
+    fn from(builder: BetaProgramItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaProgramOutputItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -4048,6 +4282,12 @@ impl From<BetaProgramOutputItemParam> for BetaProgramOutputItemParamBuilder {
     }
 }
 
+impl From<BetaProgramOutputItemParamBuilder> for BetaProgramOutputItemParam {
+    fn from(builder: BetaProgramOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`BetaReasoningItem`] (required: `id`, `summary`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -4129,6 +4369,12 @@ impl BetaReasoningItemBuilder {
 impl From<BetaReasoningItem> for BetaReasoningItemBuilder {
     fn from(value: BetaReasoningItem) -> Self {
         Self(value)
+    }
+}
+
+impl From<BetaReasoningItemBuilder> for BetaReasoningItem {
+    fn from(builder: BetaReasoningItemBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4284,6 +4530,12 @@ impl From<BetaTokenCountsBody> for BetaTokenCountsBodyBuilder {
     }
 }
 
+impl From<BetaTokenCountsBodyBuilder> for BetaTokenCountsBody {
+    fn from(builder: BetaTokenCountsBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for BetaTokenCountsBodyBuilder {
     fn default() -> Self {
         Self::new()
@@ -4403,6 +4655,12 @@ impl From<BetaToolSearchCallItemParam> for BetaToolSearchCallItemParamBuilder {
     }
 }
 
+impl From<BetaToolSearchCallItemParamBuilder> for BetaToolSearchCallItemParam {
+    fn from(builder: BetaToolSearchCallItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for BetaToolSearchOutputItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -4512,6 +4770,12 @@ impl From<BetaToolSearchOutputItemParam> for BetaToolSearchOutputItemParamBuilde
     }
 }
 
+impl From<BetaToolSearchOutputItemParamBuilder> for BetaToolSearchOutputItemParam {
+    fn from(builder: BetaToolSearchOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`BetaWebSearchToolCall`] (required: `id`, `status`, `action`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -4583,6 +4847,12 @@ impl From<BetaWebSearchToolCall> for BetaWebSearchToolCallBuilder {
     }
 }
 
+impl From<BetaWebSearchToolCallBuilder> for BetaWebSearchToolCall {
+    fn from(builder: BetaWebSearchToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CancelResponseParams {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -4633,6 +4903,12 @@ impl CancelResponseParamsBuilder {
 impl From<CancelResponseParams> for CancelResponseParamsBuilder {
     fn from(value: CancelResponseParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<CancelResponseParamsBuilder> for CancelResponseParams {
+    fn from(builder: CancelResponseParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4762,6 +5038,12 @@ impl From<CompactResponseMethodPublicBody> for CompactResponseMethodPublicBodyBu
     }
 }
 
+impl From<CompactResponseMethodPublicBodyBuilder> for CompactResponseMethodPublicBody {
+    fn from(builder: CompactResponseMethodPublicBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CompactResponseMethodPublicBodyBuilder {
     fn default() -> Self {
         Self::new()
@@ -4837,6 +5119,12 @@ impl CompactconversationParamsBuilder {
 impl From<CompactconversationParams> for CompactconversationParamsBuilder {
     fn from(value: CompactconversationParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<CompactconversationParamsBuilder> for CompactconversationParams {
+    fn from(builder: CompactconversationParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4917,6 +5205,12 @@ impl From<ContextManagementParam> for ContextManagementParamBuilder {
     }
 }
 
+impl From<ContextManagementParamBuilder> for ContextManagementParam {
+    fn from(builder: ContextManagementParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`ConversationParam2`] (required: `id`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -4959,6 +5253,12 @@ impl ConversationParam2Builder {
 impl From<ConversationParam2> for ConversationParam2Builder {
     fn from(value: ConversationParam2) -> Self {
         Self(value)
+    }
+}
+
+impl From<ConversationParam2Builder> for ConversationParam2 {
+    fn from(builder: ConversationParam2Builder) -> Self {
+        builder.0
     }
 }
 
@@ -5315,6 +5615,12 @@ impl From<CreateResponse> for CreateResponseBuilder {
     }
 }
 
+impl From<CreateResponseBuilder> for CreateResponse {
+    fn from(builder: CreateResponseBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateResponseBuilder {
     fn default() -> Self {
         Self::new()
@@ -5374,6 +5680,12 @@ impl From<CreateResponseParams> for CreateResponseParamsBuilder {
     }
 }
 
+impl From<CreateResponseParamsBuilder> for CreateResponseParams {
+    fn from(builder: CreateResponseParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateResponseParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -5430,6 +5742,12 @@ impl DeleteResponseParamsBuilder {
 impl From<DeleteResponseParams> for DeleteResponseParamsBuilder {
     fn from(value: DeleteResponseParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<DeleteResponseParamsBuilder> for DeleteResponseParams {
+    fn from(builder: DeleteResponseParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -5510,6 +5828,12 @@ impl From<GetResponseParams> for GetResponseParamsBuilder {
     }
 }
 
+impl From<GetResponseParamsBuilder> for GetResponseParams {
+    fn from(builder: GetResponseParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for GetResponseParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -5566,6 +5890,12 @@ impl GetinputtokencountsParamsBuilder {
 impl From<GetinputtokencountsParams> for GetinputtokencountsParamsBuilder {
     fn from(value: GetinputtokencountsParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<GetinputtokencountsParamsBuilder> for GetinputtokencountsParams {
+    fn from(builder: GetinputtokencountsParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -5663,6 +5993,12 @@ impl From<ListInputItemsParams> for ListInputItemsParamsBuilder {
     }
 }
 
+impl From<ListInputItemsParamsBuilder> for ListInputItemsParams {
+    fn from(builder: ListInputItemsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListInputItemsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -5745,6 +6081,12 @@ impl From<Reasoning> for ReasoningBuilder {
     }
 }
 
+impl From<ReasoningBuilder> for Reasoning {
+    fn from(builder: ReasoningBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ReasoningBuilder {
     fn default() -> Self {
         Self::new()
@@ -5793,6 +6135,12 @@ impl ResponseStreamOptionsBuilder {
 impl From<ResponseStreamOptions> for ResponseStreamOptionsBuilder {
     fn from(value: ResponseStreamOptions) -> Self {
         Self(value)
+    }
+}
+
+impl From<ResponseStreamOptionsBuilder> for ResponseStreamOptions {
+    fn from(builder: ResponseStreamOptionsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -5854,6 +6202,12 @@ impl From<ResponseTextParam> for ResponseTextParamBuilder {
     }
 }
 
+impl From<ResponseTextParamBuilder> for ResponseTextParam {
+    fn from(builder: ResponseTextParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ResponseTextParamBuilder {
     fn default() -> Self {
         Self::new()
@@ -5896,6 +6250,12 @@ impl SpecificApplyPatchParamBuilder {
 impl From<SpecificApplyPatchParam> for SpecificApplyPatchParamBuilder {
     fn from(value: SpecificApplyPatchParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<SpecificApplyPatchParamBuilder> for SpecificApplyPatchParam {
+    fn from(builder: SpecificApplyPatchParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -5944,6 +6304,12 @@ impl From<SpecificFunctionShellParam> for SpecificFunctionShellParamBuilder {
     }
 }
 
+impl From<SpecificFunctionShellParamBuilder> for SpecificFunctionShellParam {
+    fn from(builder: SpecificFunctionShellParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for SpecificFunctionShellParamBuilder {
     fn default() -> Self {
         Self::new()
@@ -5986,6 +6352,12 @@ impl SpecificProgrammaticToolCallingParamBuilder {
 impl From<SpecificProgrammaticToolCallingParam> for SpecificProgrammaticToolCallingParamBuilder {
     fn from(value: SpecificProgrammaticToolCallingParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<SpecificProgrammaticToolCallingParamBuilder> for SpecificProgrammaticToolCallingParam {
+    fn from(builder: SpecificProgrammaticToolCallingParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -6147,6 +6519,12 @@ impl From<TokenCountsBody> for TokenCountsBodyBuilder {
     }
 }
 
+impl From<TokenCountsBodyBuilder> for TokenCountsBody {
+    fn from(builder: TokenCountsBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for TokenCountsBodyBuilder {
     fn default() -> Self {
         Self::new()
@@ -6234,6 +6612,12 @@ impl From<ToolChoiceAllowed> for ToolChoiceAllowedBuilder {
     }
 }
 
+impl From<ToolChoiceAllowedBuilder> for ToolChoiceAllowed {
+    fn from(builder: ToolChoiceAllowedBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`ToolChoiceCustom`] (required: `name`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -6280,6 +6664,12 @@ impl From<ToolChoiceCustom> for ToolChoiceCustomBuilder {
     }
 }
 
+impl From<ToolChoiceCustomBuilder> for ToolChoiceCustom {
+    fn from(builder: ToolChoiceCustomBuilder) -> Self {
+        builder.0
+    }
+}
+
 /// Builds a [`ToolChoiceTypes`] (required: `type`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -6322,5 +6712,11 @@ impl ToolChoiceTypesBuilder {
 impl From<ToolChoiceTypes> for ToolChoiceTypesBuilder {
     fn from(value: ToolChoiceTypes) -> Self {
         Self(value)
+    }
+}
+
+impl From<ToolChoiceTypesBuilder> for ToolChoiceTypes {
+    fn from(builder: ToolChoiceTypesBuilder) -> Self {
+        builder.0
     }
 }

@@ -88,6 +88,13 @@ impl From<AdditionalToolsItemParam> for AdditionalToolsItemParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<AdditionalToolsItemParamBuilder> for AdditionalToolsItemParam {
+    fn from(builder: AdditionalToolsItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ApplyPatchCreateFileOperationParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -164,6 +171,13 @@ impl From<ApplyPatchCreateFileOperationParam> for ApplyPatchCreateFileOperationP
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ApplyPatchCreateFileOperationParamBuilder> for ApplyPatchCreateFileOperationParam {
+    fn from(builder: ApplyPatchCreateFileOperationParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ApplyPatchDeleteFileOperationParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -224,6 +238,13 @@ impl ApplyPatchDeleteFileOperationParamBuilder {
 impl From<ApplyPatchDeleteFileOperationParam> for ApplyPatchDeleteFileOperationParamBuilder {
     fn from(value: ApplyPatchDeleteFileOperationParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ApplyPatchDeleteFileOperationParamBuilder> for ApplyPatchDeleteFileOperationParam {
+    fn from(builder: ApplyPatchDeleteFileOperationParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -350,6 +371,13 @@ impl From<ApplyPatchToolCallItemParam> for ApplyPatchToolCallItemParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ApplyPatchToolCallItemParamBuilder> for ApplyPatchToolCallItemParam {
+    fn from(builder: ApplyPatchToolCallItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ApplyPatchToolCallOutputItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -452,6 +480,13 @@ impl From<ApplyPatchToolCallOutputItemParam> for ApplyPatchToolCallOutputItemPar
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ApplyPatchToolCallOutputItemParamBuilder> for ApplyPatchToolCallOutputItemParam {
+    fn from(builder: ApplyPatchToolCallOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for ApplyPatchToolParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -524,6 +559,13 @@ impl ApplyPatchToolParamBuilder {
 impl From<ApplyPatchToolParam> for ApplyPatchToolParamBuilder {
     fn from(value: ApplyPatchToolParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ApplyPatchToolParamBuilder> for ApplyPatchToolParam {
+    fn from(builder: ApplyPatchToolParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -610,6 +652,13 @@ impl From<ApplyPatchUpdateFileOperationParam> for ApplyPatchUpdateFileOperationP
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ApplyPatchUpdateFileOperationParamBuilder> for ApplyPatchUpdateFileOperationParam {
+    fn from(builder: ApplyPatchUpdateFileOperationParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`ApproximateLocation`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -681,6 +730,13 @@ impl From<ApproximateLocation> for ApproximateLocationBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ApproximateLocationBuilder> for ApproximateLocation {
+    fn from(builder: ApproximateLocationBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Default for ApproximateLocationBuilder {
     fn default() -> Self {
         Self::new()
@@ -732,6 +788,13 @@ impl AssistantsNamedToolChoiceFunctionBuilder {
 impl From<AssistantsNamedToolChoiceFunction> for AssistantsNamedToolChoiceFunctionBuilder {
     fn from(value: AssistantsNamedToolChoiceFunction) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<AssistantsNamedToolChoiceFunctionBuilder> for AssistantsNamedToolChoiceFunction {
+    fn from(builder: AssistantsNamedToolChoiceFunctionBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -830,6 +893,13 @@ impl From<AutoCodeInterpreterToolParam> for AutoCodeInterpreterToolParamBuilder 
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<AutoCodeInterpreterToolParamBuilder> for AutoCodeInterpreterToolParam {
+    fn from(builder: AutoCodeInterpreterToolParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Default for AutoCodeInterpreterToolParamBuilder {
     fn default() -> Self {
         Self::new()
@@ -911,6 +981,13 @@ impl From<ChatCompletionMessageCustomToolCall> for ChatCompletionMessageCustomTo
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionMessageCustomToolCallBuilder> for ChatCompletionMessageCustomToolCall {
+    fn from(builder: ChatCompletionMessageCustomToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
 /// Builds a [`ChatCompletionMessageCustomToolCallCustom`] (required: `name`, `input`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -968,6 +1045,15 @@ impl From<ChatCompletionMessageCustomToolCallCustom>
 {
     fn from(value: ChatCompletionMessageCustomToolCallCustom) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionMessageCustomToolCallCustomBuilder>
+    for ChatCompletionMessageCustomToolCallCustom
+{
+    fn from(builder: ChatCompletionMessageCustomToolCallCustomBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1034,6 +1120,13 @@ impl From<ChatCompletionMessageToolCall> for ChatCompletionMessageToolCallBuilde
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionMessageToolCallBuilder> for ChatCompletionMessageToolCall {
+    fn from(builder: ChatCompletionMessageToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
 /// Builds a [`ChatCompletionMessageToolCallFunction`] (required: `name`, `arguments`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1085,6 +1178,13 @@ impl ChatCompletionMessageToolCallFunctionBuilder {
 impl From<ChatCompletionMessageToolCallFunction> for ChatCompletionMessageToolCallFunctionBuilder {
     fn from(value: ChatCompletionMessageToolCallFunction) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionMessageToolCallFunctionBuilder> for ChatCompletionMessageToolCallFunction {
+    fn from(builder: ChatCompletionMessageToolCallFunctionBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1211,6 +1311,13 @@ impl From<ChatCompletionRequestAssistantMessage> for ChatCompletionRequestAssist
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionRequestAssistantMessageBuilder> for ChatCompletionRequestAssistantMessage {
+    fn from(builder: ChatCompletionRequestAssistantMessageBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
 impl Default for ChatCompletionRequestAssistantMessageBuilder {
     fn default() -> Self {
         Self::new()
@@ -1268,6 +1375,15 @@ impl From<ChatCompletionRequestAssistantMessageAudio>
 {
     fn from(value: ChatCompletionRequestAssistantMessageAudio) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "webhooks"))]
+impl From<ChatCompletionRequestAssistantMessageAudioBuilder>
+    for ChatCompletionRequestAssistantMessageAudio
+{
+    fn from(builder: ChatCompletionRequestAssistantMessageAudioBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1345,6 +1461,15 @@ impl From<ChatCompletionRequestAssistantMessageFunctionCall>
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionRequestAssistantMessageFunctionCallBuilder>
+    for ChatCompletionRequestAssistantMessageFunctionCall
+{
+    fn from(builder: ChatCompletionRequestAssistantMessageFunctionCallBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
 /// Builds a [`ChatCompletionRequestMessageContentPartImageImageUrl`] (required: `url`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1410,6 +1535,15 @@ impl From<ChatCompletionRequestMessageContentPartImageImageUrl>
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionRequestMessageContentPartImageImageUrlBuilder>
+    for ChatCompletionRequestMessageContentPartImageImageUrl
+{
+    fn from(builder: ChatCompletionRequestMessageContentPartImageImageUrlBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
 /// Builds a [`ChatCompletionRequestMessageContentPartRefusal`] (required: `refusal`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1461,6 +1595,15 @@ impl From<ChatCompletionRequestMessageContentPartRefusal>
 {
     fn from(value: ChatCompletionRequestMessageContentPartRefusal) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionRequestMessageContentPartRefusalBuilder>
+    for ChatCompletionRequestMessageContentPartRefusal
+{
+    fn from(builder: ChatCompletionRequestMessageContentPartRefusalBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1529,6 +1672,15 @@ impl From<ChatCompletionRequestMessageContentPartText>
     }
 }
 
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionRequestMessageContentPartTextBuilder>
+    for ChatCompletionRequestMessageContentPartText
+{
+    fn from(builder: ChatCompletionRequestMessageContentPartTextBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "chat", feature = "completions"))]
 /// Builds a [`ChatCompletionStreamOptions`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -1585,6 +1737,13 @@ impl From<ChatCompletionStreamOptions> for ChatCompletionStreamOptionsBuilder {
 }
 
 #[cfg(any(feature = "chat", feature = "completions"))]
+impl From<ChatCompletionStreamOptionsBuilder> for ChatCompletionStreamOptions {
+    fn from(builder: ChatCompletionStreamOptionsBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "completions"))]
 impl Default for ChatCompletionStreamOptionsBuilder {
     fn default() -> Self {
         Self::new()
@@ -1637,6 +1796,13 @@ impl ChatCompletionToolBuilder {
 impl From<ChatCompletionTool> for ChatCompletionToolBuilder {
     fn from(value: ChatCompletionTool) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "evals"))]
+impl From<ChatCompletionToolBuilder> for ChatCompletionTool {
+    fn from(builder: ChatCompletionToolBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1717,6 +1883,13 @@ impl From<ClickParam> for ClickParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ClickParamBuilder> for ClickParam {
+    fn from(builder: ClickParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`CodeInterpreterOutputImage`] (required: `url`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1766,6 +1939,13 @@ impl From<CodeInterpreterOutputImage> for CodeInterpreterOutputImageBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CodeInterpreterOutputImageBuilder> for CodeInterpreterOutputImage {
+    fn from(builder: CodeInterpreterOutputImageBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`CodeInterpreterOutputLogs`] (required: `logs`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -1811,6 +1991,13 @@ impl CodeInterpreterOutputLogsBuilder {
 impl From<CodeInterpreterOutputLogs> for CodeInterpreterOutputLogsBuilder {
     fn from(value: CodeInterpreterOutputLogs) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CodeInterpreterOutputLogsBuilder> for CodeInterpreterOutputLogs {
+    fn from(builder: CodeInterpreterOutputLogsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1897,6 +2084,13 @@ impl CodeInterpreterToolBuilder {
 impl From<CodeInterpreterTool> for CodeInterpreterToolBuilder {
     fn from(value: CodeInterpreterTool) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<CodeInterpreterToolBuilder> for CodeInterpreterTool {
+    fn from(builder: CodeInterpreterToolBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1996,6 +2190,13 @@ impl From<CodeInterpreterToolCall> for CodeInterpreterToolCallBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CodeInterpreterToolCallBuilder> for CodeInterpreterToolCall {
+    fn from(builder: CodeInterpreterToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for CodeInterpreterToolContainer {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -2080,6 +2281,13 @@ impl From<CompactionSummaryItemParam> for CompactionSummaryItemParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CompactionSummaryItemParamBuilder> for CompactionSummaryItemParam {
+    fn from(builder: CompactionSummaryItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`CompactionTriggerItemParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2118,6 +2326,13 @@ impl CompactionTriggerItemParamBuilder {
 impl From<CompactionTriggerItemParam> for CompactionTriggerItemParamBuilder {
     fn from(value: CompactionTriggerItemParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CompactionTriggerItemParamBuilder> for CompactionTriggerItemParam {
+    fn from(builder: CompactionTriggerItemParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2216,6 +2431,18 @@ impl From<ComparisonFilter> for ComparisonFilterBuilder {
     feature = "responses",
     feature = "vector-stores"
 ))]
+impl From<ComparisonFilterBuilder> for ComparisonFilter {
+    fn from(builder: ComparisonFilterBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
 /// Builds a [`CompoundFilter`] (required: `type`, `filters`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2286,6 +2513,18 @@ impl CompoundFilterBuilder {
 impl From<CompoundFilter> for CompoundFilterBuilder {
     fn from(value: CompoundFilter) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses",
+    feature = "vector-stores"
+))]
+impl From<CompoundFilterBuilder> for CompoundFilter {
+    fn from(builder: CompoundFilterBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2400,6 +2639,13 @@ impl From<ComputerCallOutputItemParam> for ComputerCallOutputItemParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ComputerCallOutputItemParamBuilder> for ComputerCallOutputItemParam {
+    fn from(builder: ComputerCallOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`ComputerCallSafetyCheckParam`] (required: `id`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2462,6 +2708,13 @@ impl From<ComputerCallSafetyCheckParam> for ComputerCallSafetyCheckParamBuilder 
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ComputerCallSafetyCheckParamBuilder> for ComputerCallSafetyCheckParam {
+    fn from(builder: ComputerCallSafetyCheckParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`ComputerScreenshotImage`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -2518,6 +2771,13 @@ impl From<ComputerScreenshotImage> for ComputerScreenshotImageBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ComputerScreenshotImageBuilder> for ComputerScreenshotImage {
+    fn from(builder: ComputerScreenshotImageBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Default for ComputerScreenshotImageBuilder {
     fn default() -> Self {
         Self::new()
@@ -2563,6 +2823,13 @@ impl ComputerToolBuilder {
 impl From<ComputerTool> for ComputerToolBuilder {
     fn from(value: ComputerTool) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ComputerToolBuilder> for ComputerTool {
+    fn from(builder: ComputerToolBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2674,6 +2941,13 @@ impl From<ComputerToolCall> for ComputerToolCallBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ComputerToolCallBuilder> for ComputerToolCall {
+    fn from(builder: ComputerToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`ComputerUsePreviewTool`] (required: `environment`, `display_width`, `display_height`).
 #[derive(Debug, Clone, PartialEq)]
@@ -2738,6 +3012,13 @@ impl ComputerUsePreviewToolBuilder {
 impl From<ComputerUsePreviewTool> for ComputerUsePreviewToolBuilder {
     fn from(value: ComputerUsePreviewTool) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ComputerUsePreviewToolBuilder> for ComputerUsePreviewTool {
+    fn from(builder: ComputerUsePreviewToolBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -2859,6 +3140,13 @@ impl ContainerAutoParamBuilder {
 impl From<ContainerAutoParam> for ContainerAutoParamBuilder {
     fn from(value: ContainerAutoParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ContainerAutoParamBuilder> for ContainerAutoParam {
+    fn from(builder: ContainerAutoParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3011,6 +3299,13 @@ impl From<ContainerFileCitationParam> for ContainerFileCitationParamBuilder {
     }
 }
 
+#[cfg(any(feature = "containers", feature = "responses"))]
+impl From<ContainerFileCitationParamBuilder> for ContainerFileCitationParam {
+    fn from(builder: ContainerFileCitationParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(
     feature = "containers",
     feature = "conversations",
@@ -3140,6 +3435,18 @@ impl From<ContainerNetworkPolicyAllowlistParam> for ContainerNetworkPolicyAllowl
     feature = "evals",
     feature = "responses"
 ))]
+impl From<ContainerNetworkPolicyAllowlistParamBuilder> for ContainerNetworkPolicyAllowlistParam {
+    fn from(builder: ContainerNetworkPolicyAllowlistParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 /// Builds a [`ContainerNetworkPolicyDisabledParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -3188,6 +3495,18 @@ impl ContainerNetworkPolicyDisabledParamBuilder {
 impl From<ContainerNetworkPolicyDisabledParam> for ContainerNetworkPolicyDisabledParamBuilder {
     fn from(value: ContainerNetworkPolicyDisabledParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<ContainerNetworkPolicyDisabledParamBuilder> for ContainerNetworkPolicyDisabledParam {
+    fn from(builder: ContainerNetworkPolicyDisabledParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3323,6 +3642,20 @@ impl From<ContainerNetworkPolicyDomainSecretParam>
     }
 }
 
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<ContainerNetworkPolicyDomainSecretParamBuilder>
+    for ContainerNetworkPolicyDomainSecretParam
+{
+    fn from(builder: ContainerNetworkPolicyDomainSecretParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`ContainerReferenceParam`] (required: `container_id`).
 #[derive(Debug, Clone, PartialEq)]
@@ -3369,6 +3702,13 @@ impl ContainerReferenceParamBuilder {
 impl From<ContainerReferenceParam> for ContainerReferenceParamBuilder {
     fn from(value: ContainerReferenceParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ContainerReferenceParamBuilder> for ContainerReferenceParam {
+    fn from(builder: ContainerReferenceParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3424,6 +3764,13 @@ impl CoordParamBuilder {
 impl From<CoordParam> for CoordParamBuilder {
     fn from(value: CoordParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CoordParamBuilder> for CoordParam {
+    fn from(builder: CoordParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3487,6 +3834,13 @@ impl From<CustomGrammarFormatParam> for CustomGrammarFormatParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<CustomGrammarFormatParamBuilder> for CustomGrammarFormatParam {
+    fn from(builder: CustomGrammarFormatParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`CustomTextFormatParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -3525,6 +3879,13 @@ impl CustomTextFormatParamBuilder {
 impl From<CustomTextFormatParam> for CustomTextFormatParamBuilder {
     fn from(value: CustomTextFormatParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<CustomTextFormatParamBuilder> for CustomTextFormatParam {
+    fn from(builder: CustomTextFormatParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3624,6 +3985,13 @@ impl From<CustomToolCall> for CustomToolCallBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CustomToolCallBuilder> for CustomToolCall {
+    fn from(builder: CustomToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for CustomToolCallOutput {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -3707,6 +4075,13 @@ impl CustomToolCallOutputBuilder {
 impl From<CustomToolCallOutput> for CustomToolCallOutputBuilder {
     fn from(value: CustomToolCallOutput) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<CustomToolCallOutputBuilder> for CustomToolCallOutput {
+    fn from(builder: CustomToolCallOutputBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3813,6 +4188,13 @@ impl From<CustomToolParam> for CustomToolParamBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<CustomToolParamBuilder> for CustomToolParam {
+    fn from(builder: CustomToolParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`DirectToolCallCaller`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -3852,6 +4234,13 @@ impl DirectToolCallCallerBuilder {
 impl From<DirectToolCallCaller> for DirectToolCallCallerBuilder {
     fn from(value: DirectToolCallCaller) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<DirectToolCallCallerBuilder> for DirectToolCallCaller {
+    fn from(builder: DirectToolCallCallerBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3901,6 +4290,13 @@ impl DirectToolCallCallerParamBuilder {
 impl From<DirectToolCallCallerParam> for DirectToolCallCallerParamBuilder {
     fn from(value: DirectToolCallCallerParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<DirectToolCallCallerParamBuilder> for DirectToolCallCallerParam {
+    fn from(builder: DirectToolCallCallerParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -3981,6 +4377,13 @@ impl From<DoubleClickAction> for DoubleClickActionBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<DoubleClickActionBuilder> for DoubleClickAction {
+    fn from(builder: DoubleClickActionBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`DragParam`] (required: `path`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -4039,6 +4442,13 @@ impl DragParamBuilder {
 impl From<DragParam> for DragParamBuilder {
     fn from(value: DragParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<DragParamBuilder> for DragParam {
+    fn from(builder: DragParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4105,6 +4515,13 @@ impl EasyInputMessageBuilder {
 impl From<EasyInputMessage> for EasyInputMessageBuilder {
     fn from(value: EasyInputMessage) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<EasyInputMessageBuilder> for EasyInputMessage {
+    fn from(builder: EasyInputMessageBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4205,6 +4622,13 @@ impl From<EvalGraderScoreModelSamplingParams> for EvalGraderScoreModelSamplingPa
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<EvalGraderScoreModelSamplingParamsBuilder> for EvalGraderScoreModelSamplingParams {
+    fn from(builder: EvalGraderScoreModelSamplingParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 impl Default for EvalGraderScoreModelSamplingParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -4271,6 +4695,13 @@ impl From<EvalItem> for EvalItemBuilder {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<EvalItemBuilder> for EvalItem {
+    fn from(builder: EvalItemBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// Builds a [`EvalItemContentOutputText`] (required: `text`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -4316,6 +4747,13 @@ impl EvalItemContentOutputTextBuilder {
 impl From<EvalItemContentOutputText> for EvalItemContentOutputTextBuilder {
     fn from(value: EvalItemContentOutputText) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<EvalItemContentOutputTextBuilder> for EvalItemContentOutputText {
+    fn from(builder: EvalItemContentOutputTextBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4372,6 +4810,13 @@ impl EvalItemInputImageBuilder {
 impl From<EvalItemInputImage> for EvalItemInputImageBuilder {
     fn from(value: EvalItemInputImage) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<EvalItemInputImageBuilder> for EvalItemInputImage {
+    fn from(builder: EvalItemInputImageBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4459,6 +4904,13 @@ impl From<FileCitationParam> for FileCitationParamBuilder {
     }
 }
 
+#[cfg(any(feature = "files", feature = "responses"))]
+impl From<FileCitationParamBuilder> for FileCitationParam {
+    fn from(builder: FileCitationParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "files", feature = "uploads"))]
 impl Validate for FileExpirationAfter {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -4526,6 +4978,13 @@ impl FileExpirationAfterBuilder {
 impl From<FileExpirationAfter> for FileExpirationAfterBuilder {
     fn from(value: FileExpirationAfter) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "files", feature = "uploads"))]
+impl From<FileExpirationAfterBuilder> for FileExpirationAfter {
+    fn from(builder: FileExpirationAfterBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4602,6 +5061,13 @@ impl FileSearchToolBuilder {
 impl From<FileSearchTool> for FileSearchToolBuilder {
     fn from(value: FileSearchTool) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<FileSearchToolBuilder> for FileSearchTool {
+    fn from(builder: FileSearchToolBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4717,6 +5183,13 @@ impl From<FileSearchToolCall> for FileSearchToolCallBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FileSearchToolCallBuilder> for FileSearchToolCall {
+    fn from(builder: FileSearchToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for FileSearchToolCallResultsItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -4812,6 +5285,13 @@ impl FileSearchToolCallResultsItemBuilder {
 impl From<FileSearchToolCallResultsItem> for FileSearchToolCallResultsItemBuilder {
     fn from(value: FileSearchToolCallResultsItem) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FileSearchToolCallResultsItemBuilder> for FileSearchToolCallResultsItem {
+    fn from(builder: FileSearchToolCallResultsItemBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -4948,6 +5428,13 @@ impl From<FunctionCallOutputItemParam> for FunctionCallOutputItemParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionCallOutputItemParamBuilder> for FunctionCallOutputItemParam {
+    fn from(builder: FunctionCallOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for FunctionCallOutputItemParamOutput {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -5054,6 +5541,13 @@ impl From<FunctionObject> for FunctionObjectBuilder {
     }
 }
 
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl From<FunctionObjectBuilder> for FunctionObject {
+    fn from(builder: FunctionObjectBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`FunctionShellActionParam`] (required: `commands`).
 #[derive(Debug, Clone, PartialEq)]
@@ -5119,6 +5613,13 @@ impl FunctionShellActionParamBuilder {
 impl From<FunctionShellActionParam> for FunctionShellActionParamBuilder {
     fn from(value: FunctionShellActionParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellActionParamBuilder> for FunctionShellActionParam {
+    fn from(builder: FunctionShellActionParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -5236,6 +5737,13 @@ impl From<FunctionShellCallItemParam> for FunctionShellCallItemParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellCallItemParamBuilder> for FunctionShellCallItemParam {
+    fn from(builder: FunctionShellCallItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for FunctionShellCallItemParamEnvironment {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -5337,6 +5845,13 @@ impl From<FunctionShellCallOutputContentParam> for FunctionShellCallOutputConten
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellCallOutputContentParamBuilder> for FunctionShellCallOutputContentParam {
+    fn from(builder: FunctionShellCallOutputContentParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`FunctionShellCallOutputExitOutcomeParam`] (required: `exit_code`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -5384,6 +5899,15 @@ impl From<FunctionShellCallOutputExitOutcomeParam>
 {
     fn from(value: FunctionShellCallOutputExitOutcomeParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellCallOutputExitOutcomeParamBuilder>
+    for FunctionShellCallOutputExitOutcomeParam
+{
+    fn from(builder: FunctionShellCallOutputExitOutcomeParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -5506,6 +6030,13 @@ impl From<FunctionShellCallOutputItemParam> for FunctionShellCallOutputItemParam
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellCallOutputItemParamBuilder> for FunctionShellCallOutputItemParam {
+    fn from(builder: FunctionShellCallOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`FunctionShellCallOutputTimeoutOutcomeParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -5550,6 +6081,15 @@ impl From<FunctionShellCallOutputTimeoutOutcomeParam>
 {
     fn from(value: FunctionShellCallOutputTimeoutOutcomeParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionShellCallOutputTimeoutOutcomeParamBuilder>
+    for FunctionShellCallOutputTimeoutOutcomeParam
+{
+    fn from(builder: FunctionShellCallOutputTimeoutOutcomeParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -5646,6 +6186,13 @@ impl FunctionShellToolParamBuilder {
 impl From<FunctionShellToolParam> for FunctionShellToolParamBuilder {
     fn from(value: FunctionShellToolParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<FunctionShellToolParamBuilder> for FunctionShellToolParam {
+    fn from(builder: FunctionShellToolParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -5780,6 +6327,13 @@ impl From<FunctionTool> for FunctionToolBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<FunctionToolBuilder> for FunctionTool {
+    fn from(builder: FunctionToolBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`FunctionToolCall`] (required: `call_id`, `name`, `arguments`).
 #[derive(Debug, Clone, PartialEq)]
@@ -5872,6 +6426,13 @@ impl FunctionToolCallBuilder {
 impl From<FunctionToolCall> for FunctionToolCallBuilder {
     fn from(value: FunctionToolCall) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<FunctionToolCallBuilder> for FunctionToolCall {
+    fn from(builder: FunctionToolCallBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -6001,6 +6562,13 @@ impl From<FunctionToolParam> for FunctionToolParamBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<FunctionToolParamBuilder> for FunctionToolParam {
+    fn from(builder: FunctionToolParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// Builds a [`GraderLabelModel`] (required: `name`, `model`, `input`, `labels`, `passing_labels`).
 #[derive(Debug, Clone, PartialEq)]
@@ -6097,6 +6665,13 @@ impl From<GraderLabelModel> for GraderLabelModelBuilder {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<GraderLabelModelBuilder> for GraderLabelModel {
+    fn from(builder: GraderLabelModelBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// Builds a [`GraderPython`] (required: `name`, `source`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -6156,6 +6731,13 @@ impl GraderPythonBuilder {
 impl From<GraderPython> for GraderPythonBuilder {
     fn from(value: GraderPython) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<GraderPythonBuilder> for GraderPython {
+    fn from(builder: GraderPythonBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -6258,6 +6840,13 @@ impl From<GraderScoreModel> for GraderScoreModelBuilder {
 }
 
 #[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<GraderScoreModelBuilder> for GraderScoreModel {
+    fn from(builder: GraderScoreModelBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
 /// Builds a [`GraderStringCheck`] (required: `name`, `input`, `reference`, `operation`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -6329,6 +6918,13 @@ impl GraderStringCheckBuilder {
 impl From<GraderStringCheck> for GraderStringCheckBuilder {
     fn from(value: GraderStringCheck) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<GraderStringCheckBuilder> for GraderStringCheck {
+    fn from(builder: GraderStringCheckBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -6410,6 +7006,13 @@ impl From<GraderTextSimilarity> for GraderTextSimilarityBuilder {
     }
 }
 
+#[cfg(any(feature = "evals", feature = "fine-tuning"))]
+impl From<GraderTextSimilarityBuilder> for GraderTextSimilarity {
+    fn from(builder: GraderTextSimilarityBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`HTTPError`] (required: `code`, `message`).
 #[derive(Debug, Clone, PartialEq)]
@@ -6466,6 +7069,13 @@ impl From<HTTPError> for HTTPErrorBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<HTTPErrorBuilder> for HTTPError {
+    fn from(builder: HTTPErrorBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`HybridSearchOptions`] (required: `embedding_weight`, `text_weight`).
 #[derive(Debug, Clone, PartialEq)]
@@ -6518,6 +7128,13 @@ impl HybridSearchOptionsBuilder {
 impl From<HybridSearchOptions> for HybridSearchOptionsBuilder {
     fn from(value: HybridSearchOptions) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<HybridSearchOptionsBuilder> for HybridSearchOptions {
+    fn from(builder: HybridSearchOptionsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -6683,6 +7300,13 @@ impl From<ImageGenTool> for ImageGenToolBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ImageGenToolBuilder> for ImageGenTool {
+    fn from(builder: ImageGenToolBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Default for ImageGenToolBuilder {
     fn default() -> Self {
         Self::new()
@@ -6755,6 +7379,13 @@ impl From<ImageGenToolCall> for ImageGenToolCallBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ImageGenToolCallBuilder> for ImageGenToolCall {
+    fn from(builder: ImageGenToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`ImageGenToolInputImageMask`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -6807,6 +7438,13 @@ impl ImageGenToolInputImageMaskBuilder {
 impl From<ImageGenToolInputImageMask> for ImageGenToolInputImageMaskBuilder {
     fn from(value: ImageGenToolInputImageMask) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ImageGenToolInputImageMaskBuilder> for ImageGenToolInputImageMask {
+    fn from(builder: ImageGenToolInputImageMaskBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -6924,6 +7562,18 @@ impl From<InlineSkillParam> for InlineSkillParamBuilder {
     feature = "evals",
     feature = "responses"
 ))]
+impl From<InlineSkillParamBuilder> for InlineSkillParam {
+    fn from(builder: InlineSkillParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 impl Validate for InlineSkillSourceParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -7003,6 +7653,18 @@ impl From<InlineSkillSourceParam> for InlineSkillSourceParamBuilder {
     }
 }
 
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<InlineSkillSourceParamBuilder> for InlineSkillSourceParam {
+    fn from(builder: InlineSkillSourceParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
 /// Builds a [`InputAudio`] (required: `input_audio`).
 #[derive(Debug, Clone, PartialEq)]
@@ -7049,6 +7711,13 @@ impl InputAudioBuilder {
 impl From<InputAudio> for InputAudioBuilder {
     fn from(value: InputAudio) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+impl From<InputAudioBuilder> for InputAudio {
+    fn from(builder: InputAudioBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -7107,6 +7776,13 @@ impl InputAudioInputAudioBuilder {
 impl From<InputAudioInputAudio> for InputAudioInputAudioBuilder {
     fn from(value: InputAudioInputAudio) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "audio", feature = "evals", feature = "fine-tuning"))]
+impl From<InputAudioInputAudioBuilder> for InputAudioInputAudio {
+    fn from(builder: InputAudioInputAudioBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -7212,6 +7888,13 @@ impl From<InputFileContentParam> for InputFileContentParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<InputFileContentParamBuilder> for InputFileContentParam {
+    fn from(builder: InputFileContentParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Default for InputFileContentParamBuilder {
     fn default() -> Self {
         Self::new()
@@ -7302,6 +7985,13 @@ impl InputImageContentParamAutoParamBuilder {
 impl From<InputImageContentParamAutoParam> for InputImageContentParamAutoParamBuilder {
     fn from(value: InputImageContentParamAutoParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<InputImageContentParamAutoParamBuilder> for InputImageContentParamAutoParam {
+    fn from(builder: InputImageContentParamAutoParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -7397,6 +8087,13 @@ impl From<InputMessage> for InputMessageBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<InputMessageBuilder> for InputMessage {
+    fn from(builder: InputMessageBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for InputTextContentParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -7467,6 +8164,13 @@ impl InputTextContentParamBuilder {
 impl From<InputTextContentParam> for InputTextContentParamBuilder {
     fn from(value: InputTextContentParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<InputTextContentParamBuilder> for InputTextContentParam {
+    fn from(builder: InputTextContentParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -7565,6 +8269,13 @@ impl From<ItemReferenceParam> for ItemReferenceParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ItemReferenceParamBuilder> for ItemReferenceParam {
+    fn from(builder: ItemReferenceParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`KeyPressAction`] (required: `keys`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -7616,6 +8327,13 @@ impl KeyPressActionBuilder {
 impl From<KeyPressAction> for KeyPressActionBuilder {
     fn from(value: KeyPressAction) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<KeyPressActionBuilder> for KeyPressAction {
+    fn from(builder: KeyPressActionBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -7686,6 +8404,13 @@ impl LocalEnvironmentParamBuilder {
 impl From<LocalEnvironmentParam> for LocalEnvironmentParamBuilder {
     fn from(value: LocalEnvironmentParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<LocalEnvironmentParamBuilder> for LocalEnvironmentParam {
+    fn from(builder: LocalEnvironmentParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -7777,6 +8502,13 @@ impl From<LocalShellExecAction> for LocalShellExecActionBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<LocalShellExecActionBuilder> for LocalShellExecAction {
+    fn from(builder: LocalShellExecActionBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`LocalShellToolCall`] (required: `id`, `call_id`, `action`, `status`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -7852,6 +8584,13 @@ impl From<LocalShellToolCall> for LocalShellToolCallBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<LocalShellToolCallBuilder> for LocalShellToolCall {
+    fn from(builder: LocalShellToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`LocalShellToolCallOutput`] (required: `id`, `output`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -7914,6 +8653,13 @@ impl From<LocalShellToolCallOutput> for LocalShellToolCallOutputBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<LocalShellToolCallOutputBuilder> for LocalShellToolCallOutput {
+    fn from(builder: LocalShellToolCallOutputBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`LocalShellToolParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -7953,6 +8699,13 @@ impl LocalShellToolParamBuilder {
 impl From<LocalShellToolParam> for LocalShellToolParamBuilder {
     fn from(value: LocalShellToolParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<LocalShellToolParamBuilder> for LocalShellToolParam {
+    fn from(builder: LocalShellToolParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -8026,6 +8779,13 @@ impl LocalSkillParamBuilder {
 impl From<LocalSkillParam> for LocalSkillParamBuilder {
     fn from(value: LocalSkillParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<LocalSkillParamBuilder> for LocalSkillParam {
+    fn from(builder: LocalSkillParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -8105,6 +8865,13 @@ impl From<MCPApprovalRequest> for MCPApprovalRequestBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPApprovalRequestBuilder> for MCPApprovalRequest {
+    fn from(builder: MCPApprovalRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`MCPApprovalResponse`] (required: `approval_request_id`, `approve`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -8171,6 +8938,13 @@ impl MCPApprovalResponseBuilder {
 impl From<MCPApprovalResponse> for MCPApprovalResponseBuilder {
     fn from(value: MCPApprovalResponse) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPApprovalResponseBuilder> for MCPApprovalResponse {
+    fn from(builder: MCPApprovalResponseBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -8254,6 +9028,13 @@ impl From<MCPListTools> for MCPListToolsBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPListToolsBuilder> for MCPListTools {
+    fn from(builder: MCPListToolsBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
 /// Builds a [`MCPListToolsTool`] (required: `name`, `input_schema`).
 #[derive(Debug, Clone, PartialEq)]
@@ -8323,6 +9104,13 @@ impl From<MCPListToolsTool> for MCPListToolsToolBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "realtime", feature = "responses"))]
+impl From<MCPListToolsToolBuilder> for MCPListToolsTool {
+    fn from(builder: MCPListToolsToolBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`MCPProtocolError`] (required: `code`, `message`).
 #[derive(Debug, Clone, PartialEq)]
@@ -8376,6 +9164,13 @@ impl MCPProtocolErrorBuilder {
 impl From<MCPProtocolError> for MCPProtocolErrorBuilder {
     fn from(value: MCPProtocolError) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPProtocolErrorBuilder> for MCPProtocolError {
+    fn from(builder: MCPProtocolErrorBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -8554,6 +9349,18 @@ impl From<MCPTool> for MCPToolBuilder {
     }
 }
 
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl From<MCPToolBuilder> for MCPTool {
+    fn from(builder: MCPToolBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`MCPToolCall`] (required: `id`, `server_label`, `name`, `arguments`).
 #[derive(Debug, Clone, PartialEq)]
@@ -8658,6 +9465,13 @@ impl From<MCPToolCall> for MCPToolCallBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPToolCallBuilder> for MCPToolCall {
+    fn from(builder: MCPToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`MCPToolExecutionError`] (required: `content`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -8703,6 +9517,13 @@ impl MCPToolExecutionErrorBuilder {
 impl From<MCPToolExecutionError> for MCPToolExecutionErrorBuilder {
     fn from(value: MCPToolExecutionError) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MCPToolExecutionErrorBuilder> for MCPToolExecutionError {
+    fn from(builder: MCPToolExecutionErrorBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -8782,6 +9603,18 @@ impl MCPToolFilterBuilder {
 impl From<MCPToolFilter> for MCPToolFilterBuilder {
     fn from(value: MCPToolFilter) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
+impl From<MCPToolFilterBuilder> for MCPToolFilter {
+    fn from(builder: MCPToolFilterBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -8879,6 +9712,20 @@ impl From<MCPToolRequireApprovalMCPToolApprovalFilter>
     feature = "realtime",
     feature = "responses"
 ))]
+impl From<MCPToolRequireApprovalMCPToolApprovalFilterBuilder>
+    for MCPToolRequireApprovalMCPToolApprovalFilter
+{
+    fn from(builder: MCPToolRequireApprovalMCPToolApprovalFilterBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "realtime",
+    feature = "responses"
+))]
 impl Default for MCPToolRequireApprovalMCPToolApprovalFilterBuilder {
     fn default() -> Self {
         Self::new()
@@ -8930,6 +9777,13 @@ impl ModerationConfigParamBuilder {
 impl From<ModerationConfigParam> for ModerationConfigParamBuilder {
     fn from(value: ModerationConfigParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl From<ModerationConfigParamBuilder> for ModerationConfigParam {
+    fn from(builder: ModerationConfigParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -8989,6 +9843,13 @@ impl From<ModerationParam> for ModerationParamBuilder {
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
+impl From<ModerationParamBuilder> for ModerationParam {
+    fn from(builder: ModerationParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
 /// Builds a [`ModerationPolicyParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -9040,6 +9901,13 @@ impl ModerationPolicyParamBuilder {
 impl From<ModerationPolicyParam> for ModerationPolicyParamBuilder {
     fn from(value: ModerationPolicyParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+impl From<ModerationPolicyParamBuilder> for ModerationPolicyParam {
+    fn from(builder: ModerationPolicyParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -9116,6 +9984,13 @@ impl MoveParamBuilder {
 impl From<MoveParam> for MoveParamBuilder {
     fn from(value: MoveParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<MoveParamBuilder> for MoveParam {
+    fn from(builder: MoveParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -9219,6 +10094,13 @@ impl From<NamespaceToolParam> for NamespaceToolParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<NamespaceToolParamBuilder> for NamespaceToolParam {
+    fn from(builder: NamespaceToolParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Validate for NamespaceToolParamToolsItem {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -9305,6 +10187,13 @@ impl OutputMessageBuilder {
 impl From<OutputMessage> for OutputMessageBuilder {
     fn from(value: OutputMessage) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<OutputMessageBuilder> for OutputMessage {
+    fn from(builder: OutputMessageBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -9409,6 +10298,13 @@ impl From<ProgramItemParam> for ProgramItemParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ProgramItemParamBuilder> for ProgramItemParam {
+    fn from(builder: ProgramItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Validate for ProgramOutputItemParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -9504,6 +10400,13 @@ impl From<ProgramOutputItemParam> for ProgramOutputItemParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ProgramOutputItemParamBuilder> for ProgramOutputItemParam {
+    fn from(builder: ProgramOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`ProgramToolCallCaller`] (required: `caller_id`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -9549,6 +10452,13 @@ impl ProgramToolCallCallerBuilder {
 impl From<ProgramToolCallCaller> for ProgramToolCallCallerBuilder {
     fn from(value: ProgramToolCallCaller) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ProgramToolCallCallerBuilder> for ProgramToolCallCaller {
+    fn from(builder: ProgramToolCallCallerBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -9616,6 +10526,13 @@ impl From<ProgramToolCallCallerParam> for ProgramToolCallCallerParamBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ProgramToolCallCallerParamBuilder> for ProgramToolCallCallerParam {
+    fn from(builder: ProgramToolCallCallerParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`ProgrammaticToolCallingParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -9655,6 +10572,13 @@ impl ProgrammaticToolCallingParamBuilder {
 impl From<ProgrammaticToolCallingParam> for ProgrammaticToolCallingParamBuilder {
     fn from(value: ProgrammaticToolCallingParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ProgrammaticToolCallingParamBuilder> for ProgrammaticToolCallingParam {
+    fn from(builder: ProgrammaticToolCallingParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -9727,6 +10651,13 @@ impl From<Prompt> for PromptBuilder {
     }
 }
 
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl From<PromptBuilder> for Prompt {
+    fn from(builder: PromptBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(
     feature = "assistants",
     feature = "chat",
@@ -9781,6 +10712,18 @@ impl PromptCacheBreakpointParamBuilder {
 impl From<PromptCacheBreakpointParam> for PromptCacheBreakpointParamBuilder {
     fn from(value: PromptCacheBreakpointParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "conversations",
+    feature = "responses"
+))]
+impl From<PromptCacheBreakpointParamBuilder> for PromptCacheBreakpointParam {
+    fn from(builder: PromptCacheBreakpointParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -9852,6 +10795,13 @@ impl From<PromptCacheOptionsParam> for PromptCacheOptionsParamBuilder {
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
+impl From<PromptCacheOptionsParamBuilder> for PromptCacheOptionsParam {
+    fn from(builder: PromptCacheOptionsParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
 impl Default for PromptCacheOptionsParamBuilder {
     fn default() -> Self {
         Self::new()
@@ -9917,6 +10867,13 @@ impl RankingOptionsBuilder {
 impl From<RankingOptions> for RankingOptionsBuilder {
     fn from(value: RankingOptions) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<RankingOptionsBuilder> for RankingOptions {
+    fn from(builder: RankingOptionsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -10007,6 +10964,13 @@ impl From<ReasoningItem> for ReasoningItemBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ReasoningItemBuilder> for ReasoningItem {
+    fn from(builder: ReasoningItemBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(
     feature = "assistants",
     feature = "chat",
@@ -10061,6 +11025,18 @@ impl ResponseFormatJsonObjectBuilder {
 impl From<ResponseFormatJsonObject> for ResponseFormatJsonObjectBuilder {
     fn from(value: ResponseFormatJsonObject) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<ResponseFormatJsonObjectBuilder> for ResponseFormatJsonObject {
+    fn from(builder: ResponseFormatJsonObjectBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -10125,6 +11101,13 @@ impl ResponseFormatJsonSchemaBuilder {
 impl From<ResponseFormatJsonSchema> for ResponseFormatJsonSchemaBuilder {
     fn from(value: ResponseFormatJsonSchema) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl From<ResponseFormatJsonSchemaBuilder> for ResponseFormatJsonSchema {
+    fn from(builder: ResponseFormatJsonSchemaBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -10197,6 +11180,13 @@ impl From<ResponseFormatJsonSchemaJsonSchema> for ResponseFormatJsonSchemaJsonSc
     }
 }
 
+#[cfg(any(feature = "assistants", feature = "chat", feature = "evals"))]
+impl From<ResponseFormatJsonSchemaJsonSchemaBuilder> for ResponseFormatJsonSchemaJsonSchema {
+    fn from(builder: ResponseFormatJsonSchemaJsonSchemaBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(
     feature = "assistants",
     feature = "chat",
@@ -10260,6 +11250,18 @@ impl From<ResponseFormatText> for ResponseFormatTextBuilder {
     feature = "evals",
     feature = "responses"
 ))]
+impl From<ResponseFormatTextBuilder> for ResponseFormatText {
+    fn from(builder: ResponseFormatTextBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "evals",
+    feature = "responses"
+))]
 impl Default for ResponseFormatTextBuilder {
     fn default() -> Self {
         Self::new()
@@ -10305,6 +11307,13 @@ impl ScreenshotParamBuilder {
 impl From<ScreenshotParam> for ScreenshotParamBuilder {
     fn from(value: ScreenshotParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ScreenshotParamBuilder> for ScreenshotParam {
+    fn from(builder: ScreenshotParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -10395,6 +11404,13 @@ impl ScrollParamBuilder {
 impl From<ScrollParam> for ScrollParamBuilder {
     fn from(value: ScrollParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ScrollParamBuilder> for ScrollParam {
+    fn from(builder: ScrollParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -10489,6 +11505,18 @@ impl From<SkillReferenceParam> for SkillReferenceParamBuilder {
     }
 }
 
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
+impl From<SkillReferenceParamBuilder> for SkillReferenceParam {
+    fn from(builder: SkillReferenceParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "chat", feature = "completions"))]
 impl Validate for StopConfiguration {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
@@ -10547,6 +11575,13 @@ impl SummaryTextContentBuilder {
 impl From<SummaryTextContent> for SummaryTextContentBuilder {
     fn from(value: SummaryTextContent) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<SummaryTextContentBuilder> for SummaryTextContent {
+    fn from(builder: SummaryTextContentBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -10620,6 +11655,13 @@ impl TextResponseFormatJsonSchemaBuilder {
 impl From<TextResponseFormatJsonSchema> for TextResponseFormatJsonSchemaBuilder {
     fn from(value: TextResponseFormatJsonSchema) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "evals", feature = "responses"))]
+impl From<TextResponseFormatJsonSchemaBuilder> for TextResponseFormatJsonSchema {
+    fn from(builder: TextResponseFormatJsonSchemaBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -10715,6 +11757,13 @@ impl From<ToolChoiceFunction> for ToolChoiceFunctionBuilder {
 }
 
 #[cfg(any(feature = "realtime", feature = "responses"))]
+impl From<ToolChoiceFunctionBuilder> for ToolChoiceFunction {
+    fn from(builder: ToolChoiceFunctionBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
 /// Builds a [`ToolChoiceMCP`] (required: `server_label`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -10767,6 +11816,13 @@ impl ToolChoiceMCPBuilder {
 impl From<ToolChoiceMCP> for ToolChoiceMCPBuilder {
     fn from(value: ToolChoiceMCP) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "realtime", feature = "responses"))]
+impl From<ToolChoiceMCPBuilder> for ToolChoiceMCP {
+    fn from(builder: ToolChoiceMCPBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -10858,6 +11914,13 @@ impl ToolSearchCallItemParamBuilder {
 impl From<ToolSearchCallItemParam> for ToolSearchCallItemParamBuilder {
     fn from(value: ToolSearchCallItemParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ToolSearchCallItemParamBuilder> for ToolSearchCallItemParam {
+    fn from(builder: ToolSearchCallItemParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -10967,6 +12030,13 @@ impl From<ToolSearchOutputItemParam> for ToolSearchOutputItemParamBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<ToolSearchOutputItemParamBuilder> for ToolSearchOutputItemParam {
+    fn from(builder: ToolSearchOutputItemParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`ToolSearchToolParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -11031,6 +12101,13 @@ impl From<ToolSearchToolParam> for ToolSearchToolParamBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<ToolSearchToolParamBuilder> for ToolSearchToolParam {
+    fn from(builder: ToolSearchToolParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 impl Default for ToolSearchToolParamBuilder {
     fn default() -> Self {
         Self::new()
@@ -11083,6 +12160,13 @@ impl TypeParamBuilder {
 impl From<TypeParam> for TypeParamBuilder {
     fn from(value: TypeParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<TypeParamBuilder> for TypeParam {
+    fn from(builder: TypeParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -11150,6 +12234,13 @@ impl From<VoiceIdsOrCustomVoiceId> for VoiceIdsOrCustomVoiceIdBuilder {
     }
 }
 
+#[cfg(any(feature = "audio", feature = "chat", feature = "realtime"))]
+impl From<VoiceIdsOrCustomVoiceIdBuilder> for VoiceIdsOrCustomVoiceId {
+    fn from(builder: VoiceIdsOrCustomVoiceIdBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`WaitParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -11189,6 +12280,13 @@ impl WaitParamBuilder {
 impl From<WaitParam> for WaitParamBuilder {
     fn from(value: WaitParam) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WaitParamBuilder> for WaitParam {
+    fn from(builder: WaitParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -11256,6 +12354,13 @@ impl From<WebSearchActionFind> for WebSearchActionFindBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WebSearchActionFindBuilder> for WebSearchActionFind {
+    fn from(builder: WebSearchActionFindBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`WebSearchActionOpenPage`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -11301,6 +12406,13 @@ impl WebSearchActionOpenPageBuilder {
 impl From<WebSearchActionOpenPage> for WebSearchActionOpenPageBuilder {
     fn from(value: WebSearchActionOpenPage) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WebSearchActionOpenPageBuilder> for WebSearchActionOpenPage {
+    fn from(builder: WebSearchActionOpenPageBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -11389,6 +12501,13 @@ impl From<WebSearchActionSearch> for WebSearchActionSearchBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WebSearchActionSearchBuilder> for WebSearchActionSearch {
+    fn from(builder: WebSearchActionSearchBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
 impl Default for WebSearchActionSearchBuilder {
     fn default() -> Self {
         Self::new()
@@ -11441,6 +12560,13 @@ impl WebSearchActionSearchSourcesItemBuilder {
 impl From<WebSearchActionSearchSourcesItem> for WebSearchActionSearchSourcesItemBuilder {
     fn from(value: WebSearchActionSearchSourcesItem) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WebSearchActionSearchSourcesItemBuilder> for WebSearchActionSearchSourcesItem {
+    fn from(builder: WebSearchActionSearchSourcesItemBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -11511,6 +12637,13 @@ impl WebSearchApproximateLocationBuilder {
 impl From<WebSearchApproximateLocation> for WebSearchApproximateLocationBuilder {
     fn from(value: WebSearchApproximateLocation) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<WebSearchApproximateLocationBuilder> for WebSearchApproximateLocation {
+    fn from(builder: WebSearchApproximateLocationBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -11604,6 +12737,13 @@ impl From<WebSearchPreviewTool> for WebSearchPreviewToolBuilder {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<WebSearchPreviewToolBuilder> for WebSearchPreviewTool {
+    fn from(builder: WebSearchPreviewToolBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`WebSearchTool`] (required: `type`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -11688,6 +12828,13 @@ impl From<WebSearchTool> for WebSearchToolBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<WebSearchToolBuilder> for WebSearchTool {
+    fn from(builder: WebSearchToolBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// Builds a [`WebSearchToolCall`] (required: `id`, `status`, `action`).
 #[derive(Debug, Clone, PartialEq)]
@@ -11755,6 +12902,13 @@ impl From<WebSearchToolCall> for WebSearchToolCallBuilder {
     }
 }
 
+#[cfg(any(feature = "conversations", feature = "responses"))]
+impl From<WebSearchToolCallBuilder> for WebSearchToolCall {
+    fn from(builder: WebSearchToolCallBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// Builds a [`WebSearchToolFilters`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
@@ -11809,6 +12963,13 @@ impl WebSearchToolFiltersBuilder {
 impl From<WebSearchToolFilters> for WebSearchToolFiltersBuilder {
     fn from(value: WebSearchToolFilters) -> Self {
         Self(value)
+    }
+}
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+impl From<WebSearchToolFiltersBuilder> for WebSearchToolFilters {
+    fn from(builder: WebSearchToolFiltersBuilder) -> Self {
+        builder.0
     }
 }
 

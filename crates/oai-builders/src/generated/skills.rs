@@ -63,6 +63,12 @@ impl From<CreateSkillBody> for CreateSkillBodyBuilder {
     }
 }
 
+impl From<CreateSkillBodyBuilder> for CreateSkillBody {
+    fn from(builder: CreateSkillBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateSkillBodyFiles {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -136,6 +142,12 @@ impl CreateSkillVersionBodyBuilder {
 impl From<CreateSkillVersionBody> for CreateSkillVersionBodyBuilder {
     fn from(value: CreateSkillVersionBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateSkillVersionBodyBuilder> for CreateSkillVersionBody {
+    fn from(builder: CreateSkillVersionBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -229,6 +241,12 @@ impl From<ListSkillVersionsParams> for ListSkillVersionsParamsBuilder {
     }
 }
 
+impl From<ListSkillVersionsParamsBuilder> for ListSkillVersionsParams {
+    fn from(builder: ListSkillVersionsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListSkillVersionsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -314,6 +332,12 @@ impl From<ListSkillsParams> for ListSkillsParamsBuilder {
     }
 }
 
+impl From<ListSkillsParamsBuilder> for ListSkillsParams {
+    fn from(builder: ListSkillsParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListSkillsParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -367,5 +391,11 @@ impl SetDefaultSkillVersionBodyBuilder {
 impl From<SetDefaultSkillVersionBody> for SetDefaultSkillVersionBodyBuilder {
     fn from(value: SetDefaultSkillVersionBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<SetDefaultSkillVersionBodyBuilder> for SetDefaultSkillVersionBody {
+    fn from(builder: SetDefaultSkillVersionBodyBuilder) -> Self {
+        builder.0
     }
 }

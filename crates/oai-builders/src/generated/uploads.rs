@@ -55,6 +55,12 @@ impl From<AddUploadPartRequest> for AddUploadPartRequestBuilder {
     }
 }
 
+impl From<AddUploadPartRequestBuilder> for AddUploadPartRequest {
+    fn from(builder: AddUploadPartRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CompleteUploadRequest {
     fn check(&self, _at: &Path<'_>, _out: &mut Violations) {}
 }
@@ -115,6 +121,12 @@ impl CompleteUploadRequestBuilder {
 impl From<CompleteUploadRequest> for CompleteUploadRequestBuilder {
     fn from(value: CompleteUploadRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<CompleteUploadRequestBuilder> for CompleteUploadRequest {
+    fn from(builder: CompleteUploadRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -206,5 +218,11 @@ impl CreateUploadRequestBuilder {
 impl From<CreateUploadRequest> for CreateUploadRequestBuilder {
     fn from(value: CreateUploadRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateUploadRequestBuilder> for CreateUploadRequest {
+    fn from(builder: CreateUploadRequestBuilder) -> Self {
+        builder.0
     }
 }

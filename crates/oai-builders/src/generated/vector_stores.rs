@@ -44,6 +44,12 @@ impl From<AutoChunkingStrategyRequestParam> for AutoChunkingStrategyRequestParam
     }
 }
 
+impl From<AutoChunkingStrategyRequestParamBuilder> for AutoChunkingStrategyRequestParam {
+    fn from(builder: AutoChunkingStrategyRequestParamBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for AutoChunkingStrategyRequestParamBuilder {
     fn default() -> Self {
         Self::new()
@@ -194,6 +200,12 @@ impl From<CreateVectorStoreFileBatchRequest> for CreateVectorStoreFileBatchReque
     }
 }
 
+impl From<CreateVectorStoreFileBatchRequestBuilder> for CreateVectorStoreFileBatchRequest {
+    fn from(builder: CreateVectorStoreFileBatchRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateVectorStoreFileBatchRequestBuilder {
     fn default() -> Self {
         Self::new()
@@ -285,6 +297,12 @@ impl CreateVectorStoreFileRequestBuilder {
 impl From<CreateVectorStoreFileRequest> for CreateVectorStoreFileRequestBuilder {
     fn from(value: CreateVectorStoreFileRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateVectorStoreFileRequestBuilder> for CreateVectorStoreFileRequest {
+    fn from(builder: CreateVectorStoreFileRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -405,6 +423,12 @@ impl From<CreateVectorStoreRequest> for CreateVectorStoreRequestBuilder {
     }
 }
 
+impl From<CreateVectorStoreRequestBuilder> for CreateVectorStoreRequest {
+    fn from(builder: CreateVectorStoreRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for CreateVectorStoreRequestBuilder {
     fn default() -> Self {
         Self::new()
@@ -508,6 +532,12 @@ impl From<ListFilesInVectorStoreBatchParams> for ListFilesInVectorStoreBatchPara
     }
 }
 
+impl From<ListFilesInVectorStoreBatchParamsBuilder> for ListFilesInVectorStoreBatchParams {
+    fn from(builder: ListFilesInVectorStoreBatchParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListFilesInVectorStoreBatchParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -594,6 +624,12 @@ impl From<ListVectorStoreFilesParams> for ListVectorStoreFilesParamsBuilder {
     }
 }
 
+impl From<ListVectorStoreFilesParamsBuilder> for ListVectorStoreFilesParams {
+    fn from(builder: ListVectorStoreFilesParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListVectorStoreFilesParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -670,6 +706,12 @@ impl ListVectorStoresParamsBuilder {
 impl From<ListVectorStoresParams> for ListVectorStoresParamsBuilder {
     fn from(value: ListVectorStoresParams) -> Self {
         Self(value)
+    }
+}
+
+impl From<ListVectorStoresParamsBuilder> for ListVectorStoresParams {
+    fn from(builder: ListVectorStoresParamsBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -751,6 +793,12 @@ impl From<StaticChunkingStrategy> for StaticChunkingStrategyBuilder {
     }
 }
 
+impl From<StaticChunkingStrategyBuilder> for StaticChunkingStrategy {
+    fn from(builder: StaticChunkingStrategyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for StaticChunkingStrategyRequestParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -807,6 +855,12 @@ impl StaticChunkingStrategyRequestParamBuilder {
 impl From<StaticChunkingStrategyRequestParam> for StaticChunkingStrategyRequestParamBuilder {
     fn from(value: StaticChunkingStrategyRequestParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<StaticChunkingStrategyRequestParamBuilder> for StaticChunkingStrategyRequestParam {
+    fn from(builder: StaticChunkingStrategyRequestParamBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -876,6 +930,14 @@ impl From<UpdateVectorStoreFileAttributesRequest>
 {
     fn from(value: UpdateVectorStoreFileAttributesRequest) -> Self {
         Self(value)
+    }
+}
+
+impl From<UpdateVectorStoreFileAttributesRequestBuilder>
+    for UpdateVectorStoreFileAttributesRequest
+{
+    fn from(builder: UpdateVectorStoreFileAttributesRequestBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -960,6 +1022,12 @@ impl From<UpdateVectorStoreRequest> for UpdateVectorStoreRequestBuilder {
     }
 }
 
+impl From<UpdateVectorStoreRequestBuilder> for UpdateVectorStoreRequest {
+    fn from(builder: UpdateVectorStoreRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for UpdateVectorStoreRequestBuilder {
     fn default() -> Self {
         Self::new()
@@ -1029,6 +1097,12 @@ impl VectorStoreExpirationAfterBuilder {
 impl From<VectorStoreExpirationAfter> for VectorStoreExpirationAfterBuilder {
     fn from(value: VectorStoreExpirationAfter) -> Self {
         Self(value)
+    }
+}
+
+impl From<VectorStoreExpirationAfterBuilder> for VectorStoreExpirationAfter {
+    fn from(builder: VectorStoreExpirationAfterBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1138,6 +1212,12 @@ impl From<VectorStoreSearchRequest> for VectorStoreSearchRequestBuilder {
     }
 }
 
+impl From<VectorStoreSearchRequestBuilder> for VectorStoreSearchRequest {
+    fn from(builder: VectorStoreSearchRequestBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for VectorStoreSearchRequestQuery {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -1229,6 +1309,14 @@ impl From<VectorStoreSearchRequestRankingOptions>
 {
     fn from(value: VectorStoreSearchRequestRankingOptions) -> Self {
         Self(value)
+    }
+}
+
+impl From<VectorStoreSearchRequestRankingOptionsBuilder>
+    for VectorStoreSearchRequestRankingOptions
+{
+    fn from(builder: VectorStoreSearchRequestRankingOptionsBuilder) -> Self {
+        builder.0
     }
 }
 

@@ -71,6 +71,12 @@ impl From<CreateVideoCharacterBody> for CreateVideoCharacterBodyBuilder {
     }
 }
 
+impl From<CreateVideoCharacterBodyBuilder> for CreateVideoCharacterBody {
+    fn from(builder: CreateVideoCharacterBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateVideoEditJsonBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -140,6 +146,12 @@ impl From<CreateVideoEditJsonBody> for CreateVideoEditJsonBodyBuilder {
     }
 }
 
+impl From<CreateVideoEditJsonBodyBuilder> for CreateVideoEditJsonBody {
+    fn from(builder: CreateVideoEditJsonBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateVideoEditMultipartBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -206,6 +218,12 @@ impl CreateVideoEditMultipartBodyBuilder {
 impl From<CreateVideoEditMultipartBody> for CreateVideoEditMultipartBodyBuilder {
     fn from(value: CreateVideoEditMultipartBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateVideoEditMultipartBodyBuilder> for CreateVideoEditMultipartBody {
+    fn from(builder: CreateVideoEditMultipartBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -286,6 +304,12 @@ impl From<CreateVideoExtendJsonBody> for CreateVideoExtendJsonBodyBuilder {
     }
 }
 
+impl From<CreateVideoExtendJsonBodyBuilder> for CreateVideoExtendJsonBody {
+    fn from(builder: CreateVideoExtendJsonBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateVideoExtendMultipartBody {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -363,6 +387,12 @@ impl CreateVideoExtendMultipartBodyBuilder {
 impl From<CreateVideoExtendMultipartBody> for CreateVideoExtendMultipartBodyBuilder {
     fn from(value: CreateVideoExtendMultipartBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateVideoExtendMultipartBodyBuilder> for CreateVideoExtendMultipartBody {
+    fn from(builder: CreateVideoExtendMultipartBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -454,6 +484,12 @@ impl CreateVideoJsonBodyBuilder {
 impl From<CreateVideoJsonBody> for CreateVideoJsonBodyBuilder {
     fn from(value: CreateVideoJsonBody) -> Self {
         Self(value)
+    }
+}
+
+impl From<CreateVideoJsonBodyBuilder> for CreateVideoJsonBody {
+    fn from(builder: CreateVideoJsonBodyBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -551,6 +587,12 @@ impl From<CreateVideoMultipartBody> for CreateVideoMultipartBodyBuilder {
     }
 }
 
+impl From<CreateVideoMultipartBodyBuilder> for CreateVideoMultipartBody {
+    fn from(builder: CreateVideoMultipartBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for CreateVideoMultipartBodyInputReference {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -621,6 +663,12 @@ impl From<CreateVideoRemixBody> for CreateVideoRemixBodyBuilder {
     }
 }
 
+impl From<CreateVideoRemixBodyBuilder> for CreateVideoRemixBody {
+    fn from(builder: CreateVideoRemixBodyBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for ImageRefParam2 {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -684,6 +732,12 @@ impl ImageRefParam2Builder {
 impl From<ImageRefParam2> for ImageRefParam2Builder {
     fn from(value: ImageRefParam2) -> Self {
         Self(value)
+    }
+}
+
+impl From<ImageRefParam2Builder> for ImageRefParam2 {
+    fn from(builder: ImageRefParam2Builder) -> Self {
+        builder.0
     }
 }
 
@@ -772,6 +826,12 @@ impl From<ListVideosParams> for ListVideosParamsBuilder {
     }
 }
 
+impl From<ListVideosParamsBuilder> for ListVideosParams {
+    fn from(builder: ListVideosParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for ListVideosParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -828,6 +888,12 @@ impl From<RetrieveVideoContentParams> for RetrieveVideoContentParamsBuilder {
     }
 }
 
+impl From<RetrieveVideoContentParamsBuilder> for RetrieveVideoContentParams {
+    fn from(builder: RetrieveVideoContentParamsBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Default for RetrieveVideoContentParamsBuilder {
     fn default() -> Self {
         Self::new()
@@ -876,5 +942,11 @@ impl VideoReferenceInputParamBuilder {
 impl From<VideoReferenceInputParam> for VideoReferenceInputParamBuilder {
     fn from(value: VideoReferenceInputParam) -> Self {
         Self(value)
+    }
+}
+
+impl From<VideoReferenceInputParamBuilder> for VideoReferenceInputParam {
+    fn from(builder: VideoReferenceInputParamBuilder) -> Self {
+        builder.0
     }
 }

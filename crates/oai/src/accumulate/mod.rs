@@ -25,7 +25,7 @@
 //!
 //! let client = oai::Client::from_env()?;
 //! let request = Chat::new(Message::user("Hello"), "gpt-4o-mini").build()?;
-//! let mut stream = client.chat().completions().create_stream(request).await?.accumulate();
+//! let mut stream = client.chat().completions().create(request).stream().await?.accumulate();
 //! while let Some(chunk) = stream.next().await {
 //!     print!("{}", chunk?.text_delta().unwrap_or_default());
 //! }
@@ -41,7 +41,7 @@
 //! # async fn demo(client: oai::Client, request: oai::types::CreateResponse) -> Result<(), oai::Error> {
 //! use oai::accumulate::AccumulateExt;
 //!
-//! let response = client.responses().create_stream(request).await?.collect_final().await?;
+//! let response = client.responses().create(request).stream().await?.collect_final().await?;
 //! println!("{:?}", response.status);
 //! # Ok(()) }
 //! ```

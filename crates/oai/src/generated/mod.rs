@@ -6,7 +6,6 @@ use oai_transport::http::Method;
 use oai_transport::{RequestBuilder, RequestOptions, StreamOptions};
 
 use crate::call::{self, Call};
-use crate::stream::{EventStream, PageStream};
 use crate::support;
 use crate::{Client, Result};
 
@@ -290,42 +289,22 @@ impl<'c> AdminAdminApiKeys<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/admin-api-keys-list).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list(&self, params: oai_types::AdminApiKeysListParams) -> Call<oai_types::ApiKeyList> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/admin_api_keys");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn list(
+        &self,
+        params: oai_types::AdminApiKeysListParams,
+    ) -> Call<oai_types::ApiKeyList, call::Json, call::Pages<oai_types::AdminApiKey>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/admin_api_keys");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/admin_api_keys` (operation `admin-api-keys-list`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/admin-api-keys-list).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::AdminApiKeysListParams,
-    ) -> Result<PageStream<oai_types::AdminApiKey>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/admin_api_keys");
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -334,19 +313,18 @@ impl<'c> AdminAdminApiKeys<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/admin-api-keys-create).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::AdminApiKeysCreateRequest,
-    ) -> Call<oai_types::AdminApiKeyCreateResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/organization/admin_api_keys");
+        request: impl Into<oai_types::AdminApiKeysCreateRequest>,
+    ) -> Call<oai_types::AdminApiKeyCreateResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/organization/admin_api_keys");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -355,16 +333,17 @@ impl<'c> AdminAdminApiKeys<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/admin-api-keys-get).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, key_id: &str) -> Call<oai_types::AdminApiKey> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let key_id = support::segment("key_id", key_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(&self, key_id: &str) -> Call<oai_types::AdminApiKey, call::Json, call::Plain> {
+        let key_id = support::segment("key_id", key_id);
+        Call::new(self.client, move |client, _| {
+            let key_id = key_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/admin_api_keys/{key_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -373,16 +352,20 @@ impl<'c> AdminAdminApiKeys<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/admin-api-keys-delete).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, key_id: &str) -> Call<oai_types::AdminApiKeysDeleteResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let key_id = support::segment("key_id", key_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        key_id: &str,
+    ) -> Call<oai_types::AdminApiKeysDeleteResponse, call::Json, call::Plain> {
+        let key_id = support::segment("key_id", key_id);
+        Call::new(self.client, move |client, _| {
+            let key_id = key_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/admin_api_keys/{key_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -400,14 +383,16 @@ impl<'c> AdminAuditLogs<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/audit-logs/list-audit-logs).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListAuditLogsParams,
-    ) -> Call<oai_types::ListAuditLogsResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/organization/audit_logs");
+    ) -> Call<oai_types::ListAuditLogsResponse, call::Json, call::Pages<oai_types::AuditLog>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/audit_logs");
             support::check(&params)?;
             let rb = support::query(rb, "effective_at", &params.effective_at)?;
             let rb = support::query(rb, "project_ids[]", &params.project_ids)?;
@@ -420,35 +405,7 @@ impl<'c> AdminAuditLogs<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "before", &params.before)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/audit_logs` (operation `list-audit-logs`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/audit-logs/list-audit-logs).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListAuditLogsParams,
-    ) -> Result<PageStream<oai_types::AuditLog>> {
-        let rb = self.client.request(Method::GET, "/organization/audit_logs");
-        support::check(&params)?;
-        let rb = support::query(rb, "effective_at", &params.effective_at)?;
-        let rb = support::query(rb, "project_ids[]", &params.project_ids)?;
-        let rb = support::query(rb, "event_types[]", &params.event_types)?;
-        let rb = support::query(rb, "actor_ids[]", &params.actor_ids)?;
-        let rb = support::query(rb, "actor_emails[]", &params.actor_emails)?;
-        let rb = support::query(rb, "resource_ids[]", &params.resource_ids)?;
-        let rb = support::query(rb, "tenant_only", &params.tenant_only)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -466,45 +423,26 @@ impl<'c> AdminCertificates<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/listOrganizationCertificates).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListOrganizationCertificatesParams,
-    ) -> Call<oai_types::ListCertificatesResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/certificates");
+    ) -> Call<
+        oai_types::ListCertificatesResponse,
+        call::Json,
+        call::Pages<oai_types::OrganizationCertificate>,
+    > {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/certificates");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/certificates` (operation `listOrganizationCertificates`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/listOrganizationCertificates).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListOrganizationCertificatesParams,
-    ) -> Result<PageStream<oai_types::OrganizationCertificate>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/certificates");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -513,19 +451,18 @@ impl<'c> AdminCertificates<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/uploadCertificate).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::UploadCertificateRequest,
-    ) -> Call<oai_types::Certificate> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/organization/certificates");
+        request: impl Into<oai_types::UploadCertificateRequest>,
+    ) -> Call<oai_types::Certificate, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/organization/certificates");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -534,19 +471,18 @@ impl<'c> AdminCertificates<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/activateOrganizationCertificates).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn activate(
         &self,
-        request: oai_types::ToggleCertificatesRequest,
-    ) -> Call<oai_types::OrganizationCertificateActivationResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/organization/certificates/activate");
+        request: impl Into<oai_types::ToggleCertificatesRequest>,
+    ) -> Call<oai_types::OrganizationCertificateActivationResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/organization/certificates/activate");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -555,19 +491,18 @@ impl<'c> AdminCertificates<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/deactivateOrganizationCertificates).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn deactivate(
         &self,
-        request: oai_types::ToggleCertificatesRequest,
-    ) -> Call<oai_types::OrganizationCertificateDeactivationResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/organization/certificates/deactivate");
+        request: impl Into<oai_types::ToggleCertificatesRequest>,
+    ) -> Call<oai_types::OrganizationCertificateDeactivationResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/organization/certificates/deactivate");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -576,22 +511,23 @@ impl<'c> AdminCertificates<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/getCertificate).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         certificate_id: &str,
         params: oai_types::GetCertificateParams,
-    ) -> Call<oai_types::Certificate> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let certificate_id = support::segment("certificate_id", certificate_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::Certificate, call::Json, call::Plain> {
+        let certificate_id = support::segment("certificate_id", certificate_id);
+        Call::new(self.client, move |client, _| {
+            let certificate_id = certificate_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/certificates/{certificate_id}"),
             );
             support::check(&params)?;
             let rb = support::query(rb, "include", &params.include)?;
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -600,22 +536,24 @@ impl<'c> AdminCertificates<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/modifyCertificate).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         certificate_id: &str,
-        request: oai_types::ModifyCertificateRequest,
-    ) -> Call<oai_types::Certificate> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let certificate_id = support::segment("certificate_id", certificate_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::ModifyCertificateRequest>,
+    ) -> Call<oai_types::Certificate, call::Json, call::Plain> {
+        let certificate_id = support::segment("certificate_id", certificate_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let certificate_id = certificate_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/certificates/{certificate_id}"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -624,16 +562,20 @@ impl<'c> AdminCertificates<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/deleteCertificate).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, certificate_id: &str) -> Call<oai_types::DeleteCertificateResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let certificate_id = support::segment("certificate_id", certificate_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        certificate_id: &str,
+    ) -> Call<oai_types::DeleteCertificateResponse, call::Json, call::Plain> {
+        let certificate_id = support::segment("certificate_id", certificate_id);
+        Call::new(self.client, move |client, _| {
+            let certificate_id = certificate_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/certificates/{certificate_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -651,11 +593,16 @@ impl<'c> AdminCosts<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/usage-costs/usage-costs).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list(&self, params: oai_types::UsageCostsParams) -> Call<oai_types::UsageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/organization/costs");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn list(
+        &self,
+        params: oai_types::UsageCostsParams,
+    ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/costs");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -666,33 +613,7 @@ impl<'c> AdminCosts<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "page", &params.page)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/costs` (operation `usage-costs`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/usage-costs/usage-costs).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::UsageCostsParams,
-    ) -> Result<PageStream<oai_types::UsageTimeBucket>> {
-        let rb = self.client.request(Method::GET, "/organization/costs");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -711,14 +632,12 @@ impl<'c> AdminDataRetention<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-organization-data-retention).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self) -> Call<oai_types::OrganizationDataRetention> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/data_retention");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(&self) -> Call<oai_types::OrganizationDataRetention, call::Json, call::Plain> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/data_retention");
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -727,19 +646,18 @@ impl<'c> AdminDataRetention<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-organization-data-retention).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
-        request: oai_types::UpdateOrganizationDataRetentionBody,
-    ) -> Call<oai_types::OrganizationDataRetention> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/organization/data_retention");
+        request: impl Into<oai_types::UpdateOrganizationDataRetentionBody>,
+    ) -> Call<oai_types::OrganizationDataRetention, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/organization/data_retention");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -773,38 +691,22 @@ impl<'c> AdminGroups<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-groups).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list(&self, params: oai_types::ListGroupsParams) -> Call<oai_types::GroupListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/organization/groups");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn list(
+        &self,
+        params: oai_types::ListGroupsParams,
+    ) -> Call<oai_types::GroupListResource, call::Json, call::Pages<oai_types::GroupResponse>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/groups");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/groups` (operation `list-groups`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-groups).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListGroupsParams,
-    ) -> Result<PageStream<oai_types::GroupResponse>> {
-        let rb = self.client.request(Method::GET, "/organization/groups");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -813,14 +715,18 @@ impl<'c> AdminGroups<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-group).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::CreateGroupBody) -> Call<oai_types::GroupResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/organization/groups");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
+        &self,
+        request: impl Into<oai_types::CreateGroupBody>,
+    ) -> Call<oai_types::GroupResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/organization/groups");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -829,15 +735,17 @@ impl<'c> AdminGroups<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-group).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, group_id: &str) -> Call<oai_types::GroupResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let group_id = support::segment("group_id", group_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/organization/groups/{group_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        group_id: &str,
+    ) -> Call<oai_types::GroupResponse, call::Json, call::Plain> {
+        let group_id = support::segment("group_id", group_id);
+        Call::new(self.client, move |client, _| {
+            let group_id = group_id?;
+            let rb = client.request(Method::GET, format!("/organization/groups/{group_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -846,21 +754,21 @@ impl<'c> AdminGroups<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-group).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         group_id: &str,
-        request: oai_types::UpdateGroupBody,
-    ) -> Call<oai_types::GroupResourceWithSuccess> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let group_id = support::segment("group_id", group_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/organization/groups/{group_id}"));
+        request: impl Into<oai_types::UpdateGroupBody>,
+    ) -> Call<oai_types::GroupResourceWithSuccess, call::Json, call::Plain> {
+        let group_id = support::segment("group_id", group_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let group_id = group_id?;
+            let rb = client.request(Method::POST, format!("/organization/groups/{group_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -869,15 +777,17 @@ impl<'c> AdminGroups<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-group).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, group_id: &str) -> Call<oai_types::GroupDeletedResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let group_id = support::segment("group_id", group_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/organization/groups/{group_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        group_id: &str,
+    ) -> Call<oai_types::GroupDeletedResource, call::Json, call::Plain> {
+        let group_id = support::segment("group_id", group_id);
+        Call::new(self.client, move |client, _| {
+            let group_id = group_id?;
+            let rb = client.request(Method::DELETE, format!("/organization/groups/{group_id}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -895,16 +805,20 @@ impl<'c> AdminGroupsRoles<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-group-role-assignments).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         group_id: &str,
         params: oai_types::ListGroupRoleAssignmentsParams,
-    ) -> Call<oai_types::RoleListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let group_id = support::segment("group_id", group_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::RoleListResource, call::Json, call::Pages<oai_types::AssignedRoleDetails>>
+    {
+        let group_id = support::segment("group_id", group_id);
+        Call::new(self.client, move |client, _| {
+            let group_id = group_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/groups/{group_id}/roles"),
             );
@@ -913,33 +827,7 @@ impl<'c> AdminGroupsRoles<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/groups/{group_id}/roles` (operation `list-group-role-assignments`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-group-role-assignments).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        group_id: &str,
-        params: oai_types::ListGroupRoleAssignmentsParams,
-    ) -> Result<PageStream<oai_types::AssignedRoleDetails>> {
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/groups/{group_id}/roles"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -948,22 +836,24 @@ impl<'c> AdminGroupsRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/assign-group-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         group_id: &str,
-        request: oai_types::PublicAssignOrganizationGroupRoleBody,
-    ) -> Call<oai_types::GroupRoleAssignment> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let group_id = support::segment("group_id", group_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::PublicAssignOrganizationGroupRoleBody>,
+    ) -> Call<oai_types::GroupRoleAssignment, call::Json, call::Plain> {
+        let group_id = support::segment("group_id", group_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let group_id = group_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/groups/{group_id}/roles"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -972,17 +862,23 @@ impl<'c> AdminGroupsRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-group-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, group_id: &str, role_id: &str) -> Call<oai_types::AssignedRoleDetails> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let group_id = support::segment("group_id", group_id)?;
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        group_id: &str,
+        role_id: &str,
+    ) -> Call<oai_types::AssignedRoleDetails, call::Json, call::Plain> {
+        let group_id = support::segment("group_id", group_id);
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let group_id = group_id?;
+            let role_id = role_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/groups/{group_id}/roles/{role_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -991,21 +887,23 @@ impl<'c> AdminGroupsRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/unassign-group-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         group_id: &str,
         role_id: &str,
-    ) -> Call<oai_types::DeletedRoleAssignmentResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let group_id = support::segment("group_id", group_id)?;
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::DeletedRoleAssignmentResource, call::Json, call::Plain> {
+        let group_id = support::segment("group_id", group_id);
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let group_id = group_id?;
+            let role_id = role_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/groups/{group_id}/roles/{role_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -1023,16 +921,19 @@ impl<'c> AdminGroupsUsers<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-group-users).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         group_id: &str,
         params: oai_types::ListGroupUsersParams,
-    ) -> Call<oai_types::UserListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let group_id = support::segment("group_id", group_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::UserListResource, call::Json, call::Pages<oai_types::GroupUser>> {
+        let group_id = support::segment("group_id", group_id);
+        Call::new(self.client, move |client, _| {
+            let group_id = group_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/groups/{group_id}/users"),
             );
@@ -1041,33 +942,7 @@ impl<'c> AdminGroupsUsers<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/groups/{group_id}/users` (operation `list-group-users`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-group-users).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        group_id: &str,
-        params: oai_types::ListGroupUsersParams,
-    ) -> Result<PageStream<oai_types::GroupUser>> {
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/groups/{group_id}/users"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1076,22 +951,24 @@ impl<'c> AdminGroupsUsers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/add-group-user).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         group_id: &str,
-        request: oai_types::CreateGroupUserBody,
-    ) -> Call<oai_types::GroupUserAssignment> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let group_id = support::segment("group_id", group_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::CreateGroupUserBody>,
+    ) -> Call<oai_types::GroupUserAssignment, call::Json, call::Plain> {
+        let group_id = support::segment("group_id", group_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let group_id = group_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/groups/{group_id}/users"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1100,17 +977,23 @@ impl<'c> AdminGroupsUsers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-group-user).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, group_id: &str, user_id: &str) -> Call<oai_types::GroupMemberUser> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let group_id = support::segment("group_id", group_id)?;
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        group_id: &str,
+        user_id: &str,
+    ) -> Call<oai_types::GroupMemberUser, call::Json, call::Plain> {
+        let group_id = support::segment("group_id", group_id);
+        let user_id = support::segment("user_id", user_id);
+        Call::new(self.client, move |client, _| {
+            let group_id = group_id?;
+            let user_id = user_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/groups/{group_id}/users/{user_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1119,21 +1002,23 @@ impl<'c> AdminGroupsUsers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/remove-group-user).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         group_id: &str,
         user_id: &str,
-    ) -> Call<oai_types::GroupUserDeletedResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let group_id = support::segment("group_id", group_id)?;
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::GroupUserDeletedResource, call::Json, call::Plain> {
+        let group_id = support::segment("group_id", group_id);
+        let user_id = support::segment("user_id", user_id);
+        Call::new(self.client, move |client, _| {
+            let group_id = group_id?;
+            let user_id = user_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/groups/{group_id}/users/{user_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -1151,39 +1036,21 @@ impl<'c> AdminInvites<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-invites).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListInvitesParams,
-    ) -> Call<oai_types::InviteListResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/organization/invites");
+    ) -> Call<oai_types::InviteListResponse, call::Json, call::Pages<oai_types::Invite>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/invites");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/invites` (operation `list-invites`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-invites).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListInvitesParams,
-    ) -> Result<PageStream<oai_types::Invite>> {
-        let rb = self.client.request(Method::GET, "/organization/invites");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1192,14 +1059,18 @@ impl<'c> AdminInvites<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/inviteUser).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::InviteRequest) -> Call<oai_types::Invite> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/organization/invites");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
+        &self,
+        request: impl Into<oai_types::InviteRequest>,
+    ) -> Call<oai_types::Invite, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/organization/invites");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1208,15 +1079,14 @@ impl<'c> AdminInvites<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-invite).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, invite_id: &str) -> Call<oai_types::Invite> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let invite_id = support::segment("invite_id", invite_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/organization/invites/{invite_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(&self, invite_id: &str) -> Call<oai_types::Invite, call::Json, call::Plain> {
+        let invite_id = support::segment("invite_id", invite_id);
+        Call::new(self.client, move |client, _| {
+            let invite_id = invite_id?;
+            let rb = client.request(Method::GET, format!("/organization/invites/{invite_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1225,15 +1095,17 @@ impl<'c> AdminInvites<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-invite).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, invite_id: &str) -> Call<oai_types::InviteDeleteResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let invite_id = support::segment("invite_id", invite_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/organization/invites/{invite_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        invite_id: &str,
+    ) -> Call<oai_types::InviteDeleteResponse, call::Json, call::Plain> {
+        let invite_id = support::segment("invite_id", invite_id);
+        Call::new(self.client, move |client, _| {
+            let invite_id = invite_id?;
+            let rb = client.request(Method::DELETE, format!("/organization/invites/{invite_id}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -1347,41 +1219,22 @@ impl<'c> AdminProjects<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-projects).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListProjectsParams,
-    ) -> Call<oai_types::ProjectListResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/organization/projects");
+    ) -> Call<oai_types::ProjectListResponse, call::Json, call::Pages<oai_types::Project>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/projects");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "include_archived", &params.include_archived)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/projects` (operation `list-projects`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-projects).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListProjectsParams,
-    ) -> Result<PageStream<oai_types::Project>> {
-        let rb = self.client.request(Method::GET, "/organization/projects");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "include_archived", &params.include_archived)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1390,14 +1243,18 @@ impl<'c> AdminProjects<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-project).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::ProjectCreateRequest) -> Call<oai_types::Project> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/organization/projects");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
+        &self,
+        request: impl Into<oai_types::ProjectCreateRequest>,
+    ) -> Call<oai_types::Project, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/organization/projects");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1406,15 +1263,14 @@ impl<'c> AdminProjects<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, project_id: &str) -> Call<oai_types::Project> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/organization/projects/{project_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(&self, project_id: &str) -> Call<oai_types::Project, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(Method::GET, format!("/organization/projects/{project_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1423,21 +1279,21 @@ impl<'c> AdminProjects<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/modify-project).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         project_id: &str,
-        request: oai_types::ProjectUpdateRequest,
-    ) -> Call<oai_types::Project> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/organization/projects/{project_id}"));
+        request: impl Into<oai_types::ProjectUpdateRequest>,
+    ) -> Call<oai_types::Project, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(Method::POST, format!("/organization/projects/{project_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1446,16 +1302,17 @@ impl<'c> AdminProjects<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/archive-project).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn archive(&self, project_id: &str) -> Call<oai_types::Project> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn archive(&self, project_id: &str) -> Call<oai_types::Project, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/archive"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -1473,16 +1330,20 @@ impl<'c> AdminProjectsApiKeys<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-api-keys).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectApiKeysParams,
-    ) -> Call<oai_types::ProjectApiKeyListResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ProjectApiKeyListResponse, call::Json, call::Pages<oai_types::ProjectApiKey>>
+    {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/api_keys"),
             );
@@ -1491,33 +1352,7 @@ impl<'c> AdminProjectsApiKeys<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "owner_project_access", &params.owner_project_access)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/projects/{project_id}/api_keys` (operation `list-project-api-keys`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-api-keys).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        project_id: &str,
-        params: oai_types::ListProjectApiKeysParams,
-    ) -> Result<PageStream<oai_types::ProjectApiKey>> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/api_keys"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "owner_project_access", &params.owner_project_access)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1526,17 +1361,23 @@ impl<'c> AdminProjectsApiKeys<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-api-key).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, project_id: &str, api_key_id: &str) -> Call<oai_types::ProjectApiKey> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let api_key_id = support::segment("api_key_id", api_key_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        project_id: &str,
+        api_key_id: &str,
+    ) -> Call<oai_types::ProjectApiKey, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let api_key_id = support::segment("api_key_id", api_key_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let api_key_id = api_key_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/api_keys/{api_key_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1545,21 +1386,23 @@ impl<'c> AdminProjectsApiKeys<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-api-key).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         project_id: &str,
         api_key_id: &str,
-    ) -> Call<oai_types::ProjectApiKeyDeleteResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let api_key_id = support::segment("api_key_id", api_key_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ProjectApiKeyDeleteResponse, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let api_key_id = support::segment("api_key_id", api_key_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let api_key_id = api_key_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/api_keys/{api_key_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -1577,16 +1420,23 @@ impl<'c> AdminProjectsCertificates<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/listProjectCertificates).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectCertificatesParams,
-    ) -> Call<oai_types::ListProjectCertificatesResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    ) -> Call<
+        oai_types::ListProjectCertificatesResponse,
+        call::Json,
+        call::Pages<oai_types::OrganizationProjectCertificate>,
+    > {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/certificates"),
             );
@@ -1595,33 +1445,7 @@ impl<'c> AdminProjectsCertificates<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/projects/{project_id}/certificates` (operation `listProjectCertificates`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/listProjectCertificates).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        project_id: &str,
-        params: oai_types::ListProjectCertificatesParams,
-    ) -> Result<PageStream<oai_types::OrganizationProjectCertificate>> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/certificates"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1630,22 +1454,25 @@ impl<'c> AdminProjectsCertificates<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/activateProjectCertificates).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn activate(
         &self,
         project_id: &str,
-        request: oai_types::ToggleCertificatesRequest,
-    ) -> Call<oai_types::OrganizationProjectCertificateActivationResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::ToggleCertificatesRequest>,
+    ) -> Call<oai_types::OrganizationProjectCertificateActivationResponse, call::Json, call::Plain>
+    {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/certificates/activate"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1654,22 +1481,25 @@ impl<'c> AdminProjectsCertificates<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/deactivateProjectCertificates).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn deactivate(
         &self,
         project_id: &str,
-        request: oai_types::ToggleCertificatesRequest,
-    ) -> Call<oai_types::OrganizationProjectCertificateDeactivationResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::ToggleCertificatesRequest>,
+    ) -> Call<oai_types::OrganizationProjectCertificateDeactivationResponse, call::Json, call::Plain>
+    {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/certificates/deactivate"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -1688,16 +1518,20 @@ impl<'c> AdminProjectsDataRetention<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-data-retention).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectDataRetention> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        project_id: &str,
+    ) -> Call<oai_types::ProjectDataRetention, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/data_retention"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1706,22 +1540,24 @@ impl<'c> AdminProjectsDataRetention<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-data-retention).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         project_id: &str,
-        request: oai_types::UpdateProjectDataRetentionBody,
-    ) -> Call<oai_types::ProjectDataRetention> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::UpdateProjectDataRetentionBody>,
+    ) -> Call<oai_types::ProjectDataRetention, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/data_retention"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -1747,16 +1583,20 @@ impl<'c> AdminProjectsGroups<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-groups).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectGroupsParams,
-    ) -> Call<oai_types::ProjectGroupListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ProjectGroupListResource, call::Json, call::Pages<oai_types::ProjectGroup>>
+    {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/groups"),
             );
@@ -1765,33 +1605,7 @@ impl<'c> AdminProjectsGroups<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/projects/{project_id}/groups` (operation `list-project-groups`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-groups).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        project_id: &str,
-        params: oai_types::ListProjectGroupsParams,
-    ) -> Result<PageStream<oai_types::ProjectGroup>> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/groups"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1800,22 +1614,24 @@ impl<'c> AdminProjectsGroups<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/add-project-group).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         project_id: &str,
-        request: oai_types::InviteProjectGroupBody,
-    ) -> Call<oai_types::ProjectGroup> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::InviteProjectGroupBody>,
+    ) -> Call<oai_types::ProjectGroup, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/groups"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1824,24 +1640,26 @@ impl<'c> AdminProjectsGroups<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-group).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         project_id: &str,
         group_id: &str,
         params: oai_types::RetrieveProjectGroupParams,
-    ) -> Call<oai_types::ProjectGroup> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let group_id = support::segment("group_id", group_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ProjectGroup, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let group_id = support::segment("group_id", group_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let group_id = group_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/groups/{group_id}"),
             );
             support::check(&params)?;
             let rb = support::query(rb, "group_type", &params.group_type)?;
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1850,21 +1668,23 @@ impl<'c> AdminProjectsGroups<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/remove-project-group).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         project_id: &str,
         group_id: &str,
-    ) -> Call<oai_types::ProjectGroupDeletedResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let group_id = support::segment("group_id", group_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ProjectGroupDeletedResource, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let group_id = support::segment("group_id", group_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let group_id = group_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/groups/{group_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -1882,18 +1702,23 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-group-role-assignments).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         project_id: &str,
         group_id: &str,
         params: oai_types::ListProjectGroupRoleAssignmentsParams,
-    ) -> Call<oai_types::RoleListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let group_id = support::segment("group_id", group_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::RoleListResource, call::Json, call::Pages<oai_types::AssignedRoleDetails>>
+    {
+        let project_id = support::segment("project_id", project_id);
+        let group_id = support::segment("group_id", group_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let group_id = group_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/projects/{project_id}/groups/{group_id}/roles"),
             );
@@ -1902,35 +1727,7 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /projects/{project_id}/groups/{group_id}/roles` (operation `list-project-group-role-assignments`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-group-role-assignments).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        project_id: &str,
-        group_id: &str,
-        params: oai_types::ListProjectGroupRoleAssignmentsParams,
-    ) -> Result<PageStream<oai_types::AssignedRoleDetails>> {
-        let project_id = support::segment("project_id", project_id)?;
-        let group_id = support::segment("group_id", group_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/projects/{project_id}/groups/{group_id}/roles"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1939,24 +1736,27 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/assign-project-group-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         project_id: &str,
         group_id: &str,
-        request: oai_types::PublicAssignOrganizationGroupRoleBody,
-    ) -> Call<oai_types::GroupRoleAssignment> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let group_id = support::segment("group_id", group_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::PublicAssignOrganizationGroupRoleBody>,
+    ) -> Call<oai_types::GroupRoleAssignment, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let group_id = support::segment("group_id", group_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let group_id = group_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/projects/{project_id}/groups/{group_id}/roles"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1965,23 +1765,26 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-group-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         project_id: &str,
         group_id: &str,
         role_id: &str,
-    ) -> Call<oai_types::AssignedRoleDetails> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let group_id = support::segment("group_id", group_id)?;
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::AssignedRoleDetails, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let group_id = support::segment("group_id", group_id);
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let group_id = group_id?;
+            let role_id = role_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/projects/{project_id}/groups/{group_id}/roles/{role_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -1990,23 +1793,26 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/unassign-project-group-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         project_id: &str,
         group_id: &str,
         role_id: &str,
-    ) -> Call<oai_types::DeletedRoleAssignmentResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let group_id = support::segment("group_id", group_id)?;
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::DeletedRoleAssignmentResource, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let group_id = support::segment("group_id", group_id);
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let group_id = group_id?;
+            let role_id = role_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/projects/{project_id}/groups/{group_id}/roles/{role_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -2025,16 +1831,20 @@ impl<'c> AdminProjectsHostedToolPermissions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-hosted-tool-permissions).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectHostedToolPermissions> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        project_id: &str,
+    ) -> Call<oai_types::ProjectHostedToolPermissions, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/hosted_tool_permissions"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2043,22 +1853,24 @@ impl<'c> AdminProjectsHostedToolPermissions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-hosted-tool-permissions).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         project_id: &str,
-        request: oai_types::ProjectHostedToolPermissionsUpdateRequest,
-    ) -> Call<oai_types::ProjectHostedToolPermissions> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::ProjectHostedToolPermissionsUpdateRequest>,
+    ) -> Call<oai_types::ProjectHostedToolPermissions, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/hosted_tool_permissions"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -2077,16 +1889,20 @@ impl<'c> AdminProjectsModelPermissions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-model-permissions).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectModelPermissions> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        project_id: &str,
+    ) -> Call<oai_types::ProjectModelPermissions, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/model_permissions"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2095,22 +1911,24 @@ impl<'c> AdminProjectsModelPermissions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-model-permissions).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         project_id: &str,
-        request: oai_types::ProjectModelPermissionsUpdateRequest,
-    ) -> Call<oai_types::ProjectModelPermissions> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::ProjectModelPermissionsUpdateRequest>,
+    ) -> Call<oai_types::ProjectModelPermissions, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/model_permissions"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2119,19 +1937,20 @@ impl<'c> AdminProjectsModelPermissions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-model-permissions).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         project_id: &str,
-    ) -> Call<oai_types::ProjectModelPermissionsDeleteResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ProjectModelPermissionsDeleteResponse, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/model_permissions"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -2149,16 +1968,23 @@ impl<'c> AdminProjectsRateLimits<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-rate-limits).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectRateLimitsParams,
-    ) -> Call<oai_types::ProjectRateLimitListResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    ) -> Call<
+        oai_types::ProjectRateLimitListResponse,
+        call::Json,
+        call::Pages<oai_types::ProjectRateLimit>,
+    > {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/rate_limits"),
             );
@@ -2167,33 +1993,7 @@ impl<'c> AdminProjectsRateLimits<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "before", &params.before)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/projects/{project_id}/rate_limits` (operation `list-project-rate-limits`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-rate-limits).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        project_id: &str,
-        params: oai_types::ListProjectRateLimitsParams,
-    ) -> Result<PageStream<oai_types::ProjectRateLimit>> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/rate_limits"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2202,24 +2002,27 @@ impl<'c> AdminProjectsRateLimits<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-rate-limits).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         project_id: &str,
         rate_limit_id: &str,
-        request: oai_types::ProjectRateLimitUpdateRequest,
-    ) -> Call<oai_types::ProjectRateLimit> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rate_limit_id = support::segment("rate_limit_id", rate_limit_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::ProjectRateLimitUpdateRequest>,
+    ) -> Call<oai_types::ProjectRateLimit, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let rate_limit_id = support::segment("rate_limit_id", rate_limit_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rate_limit_id = rate_limit_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/rate_limits/{rate_limit_id}"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -2237,49 +2040,25 @@ impl<'c> AdminProjectsRoles<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-roles).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectRolesParams,
-    ) -> Call<oai_types::PublicRoleListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/projects/{project_id}/roles"));
+    ) -> Call<oai_types::PublicRoleListResource, call::Json, call::Pages<oai_types::Role>> {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(Method::GET, format!("/projects/{project_id}/roles"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /projects/{project_id}/roles` (operation `list-project-roles`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-roles).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        project_id: &str,
-        params: oai_types::ListProjectRolesParams,
-    ) -> Result<PageStream<oai_types::Role>> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/projects/{project_id}/roles"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2288,21 +2067,21 @@ impl<'c> AdminProjectsRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-project-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         project_id: &str,
-        request: oai_types::PublicCreateOrganizationRoleBody,
-    ) -> Call<oai_types::Role> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/projects/{project_id}/roles"));
+        request: impl Into<oai_types::PublicCreateOrganizationRoleBody>,
+    ) -> Call<oai_types::Role, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(Method::POST, format!("/projects/{project_id}/roles"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2311,17 +2090,23 @@ impl<'c> AdminProjectsRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, project_id: &str, role_id: &str) -> Call<oai_types::Role> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        project_id: &str,
+        role_id: &str,
+    ) -> Call<oai_types::Role, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let role_id = role_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/projects/{project_id}/roles/{role_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2330,24 +2115,27 @@ impl<'c> AdminProjectsRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         project_id: &str,
         role_id: &str,
-        request: oai_types::PublicUpdateOrganizationRoleBody,
-    ) -> Call<oai_types::Role> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::PublicUpdateOrganizationRoleBody>,
+    ) -> Call<oai_types::Role, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let role_id = support::segment("role_id", role_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let role_id = role_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/projects/{project_id}/roles/{role_id}"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2356,17 +2144,23 @@ impl<'c> AdminProjectsRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, project_id: &str, role_id: &str) -> Call<oai_types::RoleDeletedResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        project_id: &str,
+        role_id: &str,
+    ) -> Call<oai_types::RoleDeletedResource, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let role_id = role_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/projects/{project_id}/roles/{role_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -2392,16 +2186,23 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-service-accounts).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectServiceAccountsParams,
-    ) -> Call<oai_types::ProjectServiceAccountListResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    ) -> Call<
+        oai_types::ProjectServiceAccountListResponse,
+        call::Json,
+        call::Pages<oai_types::ProjectServiceAccount>,
+    > {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/service_accounts"),
             );
@@ -2409,32 +2210,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/projects/{project_id}/service_accounts` (operation `list-project-service-accounts`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-service-accounts).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        project_id: &str,
-        params: oai_types::ListProjectServiceAccountsParams,
-    ) -> Result<PageStream<oai_types::ProjectServiceAccount>> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/service_accounts"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2443,22 +2219,24 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-project-service-account).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         project_id: &str,
-        request: oai_types::ProjectServiceAccountCreateRequest,
-    ) -> Call<oai_types::ProjectServiceAccountCreateResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::ProjectServiceAccountCreateRequest>,
+    ) -> Call<oai_types::ProjectServiceAccountCreateResponse, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/service_accounts"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2467,23 +2245,25 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-service-account).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         project_id: &str,
         service_account_id: &str,
-    ) -> Call<oai_types::ProjectServiceAccount> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let service_account_id = support::segment("service_account_id", service_account_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ProjectServiceAccount, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let service_account_id = support::segment("service_account_id", service_account_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let service_account_id = service_account_id?;
+            let rb = client.request(
                 Method::GET,
                 format!(
                     "/organization/projects/{project_id}/service_accounts/{service_account_id}"
                 ),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2492,17 +2272,20 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-service-account).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         project_id: &str,
         service_account_id: &str,
-        request: oai_types::UpdateProjectServiceAccountBody,
-    ) -> Call<oai_types::ProjectServiceAccount> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let service_account_id = support::segment("service_account_id", service_account_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::UpdateProjectServiceAccountBody>,
+    ) -> Call<oai_types::ProjectServiceAccount, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let service_account_id = support::segment("service_account_id", service_account_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let service_account_id = service_account_id?;
+            let rb = client.request(
                 Method::POST,
                 format!(
                     "/organization/projects/{project_id}/service_accounts/{service_account_id}"
@@ -2511,7 +2294,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2520,23 +2303,25 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-service-account).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         project_id: &str,
         service_account_id: &str,
-    ) -> Call<oai_types::ProjectServiceAccountDeleteResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let service_account_id = support::segment("service_account_id", service_account_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ProjectServiceAccountDeleteResponse, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let service_account_id = support::segment("service_account_id", service_account_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let service_account_id = service_account_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!(
                     "/organization/projects/{project_id}/service_accounts/{service_account_id}"
                 ),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -2555,21 +2340,24 @@ impl<'c> AdminProjectsServiceAccountsApiKeys<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/CreateanAPIkeyforaserviceaccount).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         project_id: &str,
         service_account_id: &str,
-        request: oai_types::CreateProjectServiceAccountApiKeyBody,
-    ) -> Call<oai_types::ServiceAccountApiKeyBody> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let service_account_id = support::segment("service_account_id", service_account_id)?;
-            let rb = self.client.request(Method::POST, format!("/organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys"));
+        request: impl Into<oai_types::CreateProjectServiceAccountApiKeyBody>,
+    ) -> Call<oai_types::ServiceAccountApiKeyBody, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let service_account_id = support::segment("service_account_id", service_account_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let service_account_id = service_account_id?;
+            let rb = client.request(Method::POST, format!("/organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -2587,16 +2375,23 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-spend-alerts).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectSpendAlertsParams,
-    ) -> Call<oai_types::ProjectSpendAlertListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    ) -> Call<
+        oai_types::ProjectSpendAlertListResource,
+        call::Json,
+        call::Pages<oai_types::ProjectSpendAlert>,
+    > {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/spend_alerts"),
             );
@@ -2606,34 +2401,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "before", &params.before)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/projects/{project_id}/spend_alerts` (operation `list-project-spend-alerts`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-spend-alerts).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        project_id: &str,
-        params: oai_types::ListProjectSpendAlertsParams,
-    ) -> Result<PageStream<oai_types::ProjectSpendAlert>> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/spend_alerts"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2642,22 +2410,24 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-project-spend-alert).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         project_id: &str,
-        request: oai_types::CreateSpendAlertBody,
-    ) -> Call<oai_types::ProjectSpendAlert> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::CreateSpendAlertBody>,
+    ) -> Call<oai_types::ProjectSpendAlert, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/spend_alerts"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2666,17 +2436,23 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-spend-alert).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, project_id: &str, alert_id: &str) -> Call<oai_types::ProjectSpendAlert> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let alert_id = support::segment("alert_id", alert_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        project_id: &str,
+        alert_id: &str,
+    ) -> Call<oai_types::ProjectSpendAlert, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let alert_id = support::segment("alert_id", alert_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let alert_id = alert_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2685,24 +2461,27 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-project-spend-alert).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         project_id: &str,
         alert_id: &str,
-        request: oai_types::CreateSpendAlertBody,
-    ) -> Call<oai_types::ProjectSpendAlert> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let alert_id = support::segment("alert_id", alert_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::CreateSpendAlertBody>,
+    ) -> Call<oai_types::ProjectSpendAlert, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let alert_id = support::segment("alert_id", alert_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let alert_id = alert_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2711,21 +2490,23 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-spend-alert).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         project_id: &str,
         alert_id: &str,
-    ) -> Call<oai_types::ProjectSpendAlertDeletedResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let alert_id = support::segment("alert_id", alert_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ProjectSpendAlertDeletedResource, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let alert_id = support::segment("alert_id", alert_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let alert_id = alert_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -2744,16 +2525,20 @@ impl<'c> AdminProjectsSpendLimit<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/Getprojectspendlimit).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, project_id: &str) -> Call<oai_types::ProjectSpendLimitResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        project_id: &str,
+    ) -> Call<oai_types::ProjectSpendLimitResource, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/spend_limit"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2762,16 +2547,20 @@ impl<'c> AdminProjectsSpendLimit<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/Deleteprojectspendlimit).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, project_id: &str) -> Call<oai_types::ProjectSpendLimitDeletedResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        project_id: &str,
+    ) -> Call<oai_types::ProjectSpendLimitDeletedResource, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/spend_limit"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2780,22 +2569,24 @@ impl<'c> AdminProjectsSpendLimit<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/Updateprojectspendlimit).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         project_id: &str,
-        request: oai_types::UpdateProjectSpendLimitBody,
-    ) -> Call<oai_types::ProjectSpendLimitResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::UpdateProjectSpendLimitBody>,
+    ) -> Call<oai_types::ProjectSpendLimitResource, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/spend_limit"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -2821,16 +2612,20 @@ impl<'c> AdminProjectsUsers<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-users).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         project_id: &str,
         params: oai_types::ListProjectUsersParams,
-    ) -> Call<oai_types::ProjectUserListResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ProjectUserListResponse, call::Json, call::Pages<oai_types::ProjectUser>>
+    {
+        let project_id = support::segment("project_id", project_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/users"),
             );
@@ -2838,32 +2633,7 @@ impl<'c> AdminProjectsUsers<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/projects/{project_id}/users` (operation `list-project-users`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-users).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        project_id: &str,
-        params: oai_types::ListProjectUsersParams,
-    ) -> Result<PageStream<oai_types::ProjectUser>> {
-        let project_id = support::segment("project_id", project_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/organization/projects/{project_id}/users"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2872,22 +2642,24 @@ impl<'c> AdminProjectsUsers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-project-user).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         project_id: &str,
-        request: oai_types::ProjectUserCreateRequest,
-    ) -> Call<oai_types::ProjectUser> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::ProjectUserCreateRequest>,
+    ) -> Call<oai_types::ProjectUser, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/users"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2896,17 +2668,23 @@ impl<'c> AdminProjectsUsers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-user).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, project_id: &str, user_id: &str) -> Call<oai_types::ProjectUser> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        project_id: &str,
+        user_id: &str,
+    ) -> Call<oai_types::ProjectUser, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let user_id = support::segment("user_id", user_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let user_id = user_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/users/{user_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2915,24 +2693,27 @@ impl<'c> AdminProjectsUsers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/modify-project-user).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         project_id: &str,
         user_id: &str,
-        request: oai_types::ProjectUserUpdateRequest,
-    ) -> Call<oai_types::ProjectUser> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::ProjectUserUpdateRequest>,
+    ) -> Call<oai_types::ProjectUser, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let user_id = support::segment("user_id", user_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let user_id = user_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/users/{user_id}"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -2941,21 +2722,23 @@ impl<'c> AdminProjectsUsers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-project-user).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         project_id: &str,
         user_id: &str,
-    ) -> Call<oai_types::ProjectUserDeleteResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ProjectUserDeleteResponse, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let user_id = support::segment("user_id", user_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let user_id = user_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/users/{user_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -2973,18 +2756,23 @@ impl<'c> AdminProjectsUsersRoles<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-user-role-assignments).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         project_id: &str,
         user_id: &str,
         params: oai_types::ListProjectUserRoleAssignmentsParams,
-    ) -> Call<oai_types::RoleListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::RoleListResource, call::Json, call::Pages<oai_types::AssignedRoleDetails>>
+    {
+        let project_id = support::segment("project_id", project_id);
+        let user_id = support::segment("user_id", user_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let user_id = user_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/projects/{project_id}/users/{user_id}/roles"),
             );
@@ -2993,35 +2781,7 @@ impl<'c> AdminProjectsUsersRoles<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /projects/{project_id}/users/{user_id}/roles` (operation `list-project-user-role-assignments`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-project-user-role-assignments).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        project_id: &str,
-        user_id: &str,
-        params: oai_types::ListProjectUserRoleAssignmentsParams,
-    ) -> Result<PageStream<oai_types::AssignedRoleDetails>> {
-        let project_id = support::segment("project_id", project_id)?;
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/projects/{project_id}/users/{user_id}/roles"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3030,24 +2790,27 @@ impl<'c> AdminProjectsUsersRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/assign-project-user-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         project_id: &str,
         user_id: &str,
-        request: oai_types::PublicAssignOrganizationGroupRoleBody,
-    ) -> Call<oai_types::UserRoleAssignment> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::PublicAssignOrganizationGroupRoleBody>,
+    ) -> Call<oai_types::UserRoleAssignment, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let user_id = support::segment("user_id", user_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let user_id = user_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/projects/{project_id}/users/{user_id}/roles"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3056,23 +2819,26 @@ impl<'c> AdminProjectsUsersRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-project-user-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         project_id: &str,
         user_id: &str,
         role_id: &str,
-    ) -> Call<oai_types::AssignedRoleDetails> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let user_id = support::segment("user_id", user_id)?;
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::AssignedRoleDetails, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let user_id = support::segment("user_id", user_id);
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let user_id = user_id?;
+            let role_id = role_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/projects/{project_id}/users/{user_id}/roles/{role_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3081,23 +2847,26 @@ impl<'c> AdminProjectsUsersRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/unassign-project-user-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         project_id: &str,
         user_id: &str,
         role_id: &str,
-    ) -> Call<oai_types::DeletedRoleAssignmentResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let project_id = support::segment("project_id", project_id)?;
-            let user_id = support::segment("user_id", user_id)?;
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::DeletedRoleAssignmentResource, call::Json, call::Plain> {
+        let project_id = support::segment("project_id", project_id);
+        let user_id = support::segment("user_id", user_id);
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let project_id = project_id?;
+            let user_id = user_id?;
+            let role_id = role_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/projects/{project_id}/users/{user_id}/roles/{role_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -3115,41 +2884,22 @@ impl<'c> AdminRoles<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-roles).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListRolesParams,
-    ) -> Call<oai_types::PublicRoleListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/organization/roles");
+    ) -> Call<oai_types::PublicRoleListResource, call::Json, call::Pages<oai_types::Role>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/roles");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/roles` (operation `list-roles`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-roles).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListRolesParams,
-    ) -> Result<PageStream<oai_types::Role>> {
-        let rb = self.client.request(Method::GET, "/organization/roles");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3158,17 +2908,18 @@ impl<'c> AdminRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::PublicCreateOrganizationRoleBody,
-    ) -> Call<oai_types::Role> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/organization/roles");
+        request: impl Into<oai_types::PublicCreateOrganizationRoleBody>,
+    ) -> Call<oai_types::Role, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/organization/roles");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3177,15 +2928,14 @@ impl<'c> AdminRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, role_id: &str) -> Call<oai_types::Role> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/organization/roles/{role_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(&self, role_id: &str) -> Call<oai_types::Role, call::Json, call::Plain> {
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let role_id = role_id?;
+            let rb = client.request(Method::GET, format!("/organization/roles/{role_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3194,21 +2944,21 @@ impl<'c> AdminRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         role_id: &str,
-        request: oai_types::PublicUpdateOrganizationRoleBody,
-    ) -> Call<oai_types::Role> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/organization/roles/{role_id}"));
+        request: impl Into<oai_types::PublicUpdateOrganizationRoleBody>,
+    ) -> Call<oai_types::Role, call::Json, call::Plain> {
+        let role_id = support::segment("role_id", role_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let role_id = role_id?;
+            let rb = client.request(Method::POST, format!("/organization/roles/{role_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3217,15 +2967,17 @@ impl<'c> AdminRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, role_id: &str) -> Call<oai_types::RoleDeletedResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/organization/roles/{role_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        role_id: &str,
+    ) -> Call<oai_types::RoleDeletedResource, call::Json, call::Plain> {
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let role_id = role_id?;
+            let rb = client.request(Method::DELETE, format!("/organization/roles/{role_id}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -3243,47 +2995,27 @@ impl<'c> AdminSpendAlerts<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-organization-spend-alerts).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListOrganizationSpendAlertsParams,
-    ) -> Call<oai_types::OrganizationSpendAlertListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/spend_alerts");
+    ) -> Call<
+        oai_types::OrganizationSpendAlertListResource,
+        call::Json,
+        call::Pages<oai_types::OrganizationSpendAlert>,
+    > {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/spend_alerts");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "before", &params.before)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/spend_alerts` (operation `list-organization-spend-alerts`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-organization-spend-alerts).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListOrganizationSpendAlertsParams,
-    ) -> Result<PageStream<oai_types::OrganizationSpendAlert>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/spend_alerts");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3292,19 +3024,18 @@ impl<'c> AdminSpendAlerts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/create-organization-spend-alert).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateSpendAlertBody,
-    ) -> Call<oai_types::OrganizationSpendAlert> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/organization/spend_alerts");
+        request: impl Into<oai_types::CreateSpendAlertBody>,
+    ) -> Call<oai_types::OrganizationSpendAlert, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/organization/spend_alerts");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3313,16 +3044,20 @@ impl<'c> AdminSpendAlerts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-organization-spend-alert).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, alert_id: &str) -> Call<oai_types::OrganizationSpendAlert> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let alert_id = support::segment("alert_id", alert_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        alert_id: &str,
+    ) -> Call<oai_types::OrganizationSpendAlert, call::Json, call::Plain> {
+        let alert_id = support::segment("alert_id", alert_id);
+        Call::new(self.client, move |client, _| {
+            let alert_id = alert_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/spend_alerts/{alert_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3331,22 +3066,24 @@ impl<'c> AdminSpendAlerts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/update-organization-spend-alert).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         alert_id: &str,
-        request: oai_types::CreateSpendAlertBody,
-    ) -> Call<oai_types::OrganizationSpendAlert> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let alert_id = support::segment("alert_id", alert_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::CreateSpendAlertBody>,
+    ) -> Call<oai_types::OrganizationSpendAlert, call::Json, call::Plain> {
+        let alert_id = support::segment("alert_id", alert_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let alert_id = alert_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/organization/spend_alerts/{alert_id}"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3355,16 +3092,20 @@ impl<'c> AdminSpendAlerts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-organization-spend-alert).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, alert_id: &str) -> Call<oai_types::OrganizationSpendAlertDeletedResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let alert_id = support::segment("alert_id", alert_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        alert_id: &str,
+    ) -> Call<oai_types::OrganizationSpendAlertDeletedResource, call::Json, call::Plain> {
+        let alert_id = support::segment("alert_id", alert_id);
+        Call::new(self.client, move |client, _| {
+            let alert_id = alert_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/spend_alerts/{alert_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -3383,14 +3124,14 @@ impl<'c> AdminSpendLimit<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/Getorganizationspendlimit).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self) -> Call<oai_types::OrganizationSpendLimitResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/spend_limit");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+    ) -> Call<oai_types::OrganizationSpendLimitResource, call::Json, call::Plain> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/spend_limit");
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3399,19 +3140,18 @@ impl<'c> AdminSpendLimit<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/Updateorganizationspendlimit).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
-        request: oai_types::UpdateOrganizationSpendLimitBody,
-    ) -> Call<oai_types::OrganizationSpendLimitResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/organization/spend_limit");
+        request: impl Into<oai_types::UpdateOrganizationSpendLimitBody>,
+    ) -> Call<oai_types::OrganizationSpendLimitResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/organization/spend_limit");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -3420,14 +3160,14 @@ impl<'c> AdminSpendLimit<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/Deleteorganizationspendlimit).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self) -> Call<oai_types::OrganizationSpendLimitDeletedResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::DELETE, "/organization/spend_limit");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+    ) -> Call<oai_types::OrganizationSpendLimitDeletedResource, call::Json, call::Plain> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::DELETE, "/organization/spend_limit");
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -3535,16 +3275,16 @@ impl<'c> AdminUsageAudioSpeeches<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/usage-audio-speeches/usage-audio-speeches).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::UsageAudioSpeechesParams,
-    ) -> Call<oai_types::UsageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/usage/audio_speeches");
+    ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/usage/audio_speeches");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3557,37 +3297,7 @@ impl<'c> AdminUsageAudioSpeeches<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "page", &params.page)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/usage/audio_speeches` (operation `usage-audio-speeches`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/usage-audio-speeches/usage-audio-speeches).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::UsageAudioSpeechesParams,
-    ) -> Result<PageStream<oai_types::UsageTimeBucket>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/audio_speeches");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -3605,16 +3315,16 @@ impl<'c> AdminUsageAudioTranscriptions<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/usage-audio-transcriptions/usage-audio-transcriptions).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::UsageAudioTranscriptionsParams,
-    ) -> Call<oai_types::UsageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/usage/audio_transcriptions");
+    ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/usage/audio_transcriptions");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3627,37 +3337,7 @@ impl<'c> AdminUsageAudioTranscriptions<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "page", &params.page)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/usage/audio_transcriptions` (operation `usage-audio-transcriptions`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/usage-audio-transcriptions/usage-audio-transcriptions).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::UsageAudioTranscriptionsParams,
-    ) -> Result<PageStream<oai_types::UsageTimeBucket>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/audio_transcriptions");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -3675,16 +3355,16 @@ impl<'c> AdminUsageCodeInterpreterSessions<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/usage-code-interpreter-sessions/usage-code-interpreter-sessions).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::UsageCodeInterpreterSessionsParams,
-    ) -> Call<oai_types::UsageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/usage/code_interpreter_sessions");
+    ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/usage/code_interpreter_sessions");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3694,34 +3374,7 @@ impl<'c> AdminUsageCodeInterpreterSessions<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "page", &params.page)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/usage/code_interpreter_sessions` (operation `usage-code-interpreter-sessions`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/usage-code-interpreter-sessions/usage-code-interpreter-sessions).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::UsageCodeInterpreterSessionsParams,
-    ) -> Result<PageStream<oai_types::UsageTimeBucket>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/code_interpreter_sessions");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -3739,16 +3392,16 @@ impl<'c> AdminUsageCompletions<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/usage-completions/usage-completions).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::UsageCompletionsParams,
-    ) -> Call<oai_types::UsageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/usage/completions");
+    ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/usage/completions");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3762,38 +3415,7 @@ impl<'c> AdminUsageCompletions<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "page", &params.page)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/usage/completions` (operation `usage-completions`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/usage-completions/usage-completions).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::UsageCompletionsParams,
-    ) -> Result<PageStream<oai_types::UsageTimeBucket>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/completions");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "batch", &params.batch)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -3811,13 +3433,16 @@ impl<'c> AdminUsageEmbeddings<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/usage-embeddings/usage-embeddings).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list(&self, params: oai_types::UsageEmbeddingsParams) -> Call<oai_types::UsageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/usage/embeddings");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn list(
+        &self,
+        params: oai_types::UsageEmbeddingsParams,
+    ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/usage/embeddings");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3830,37 +3455,7 @@ impl<'c> AdminUsageEmbeddings<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "page", &params.page)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/usage/embeddings` (operation `usage-embeddings`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/usage-embeddings/usage-embeddings).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::UsageEmbeddingsParams,
-    ) -> Result<PageStream<oai_types::UsageTimeBucket>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/embeddings");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -3878,16 +3473,16 @@ impl<'c> AdminUsageFileSearchCalls<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/usage-file-search-calls/usage-file-search-calls).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::UsageFileSearchCallsParams,
-    ) -> Call<oai_types::UsageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/usage/file_search_calls");
+    ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/usage/file_search_calls");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3900,37 +3495,7 @@ impl<'c> AdminUsageFileSearchCalls<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "page", &params.page)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/usage/file_search_calls` (operation `usage-file-search-calls`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/usage-file-search-calls/usage-file-search-calls).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::UsageFileSearchCallsParams,
-    ) -> Result<PageStream<oai_types::UsageTimeBucket>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/file_search_calls");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "vector_store_ids", &params.vector_store_ids)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -3948,13 +3513,16 @@ impl<'c> AdminUsageImages<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/usage-images/usage-images).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list(&self, params: oai_types::UsageImagesParams) -> Call<oai_types::UsageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/usage/images");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn list(
+        &self,
+        params: oai_types::UsageImagesParams,
+    ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/usage/images");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3969,39 +3537,7 @@ impl<'c> AdminUsageImages<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "page", &params.page)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/usage/images` (operation `usage-images`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/usage-images/usage-images).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::UsageImagesParams,
-    ) -> Result<PageStream<oai_types::UsageTimeBucket>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/images");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "sources", &params.sources)?;
-        let rb = support::query(rb, "sizes", &params.sizes)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -4019,16 +3555,16 @@ impl<'c> AdminUsageModerations<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/usage-moderations/usage-moderations).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::UsageModerationsParams,
-    ) -> Call<oai_types::UsageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/usage/moderations");
+    ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/usage/moderations");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -4041,37 +3577,7 @@ impl<'c> AdminUsageModerations<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "page", &params.page)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/usage/moderations` (operation `usage-moderations`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/usage-moderations/usage-moderations).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::UsageModerationsParams,
-    ) -> Result<PageStream<oai_types::UsageTimeBucket>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/moderations");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -4089,16 +3595,16 @@ impl<'c> AdminUsageVectorStores<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/usage-vector-stores/usage-vector-stores).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::UsageVectorStoresParams,
-    ) -> Call<oai_types::UsageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/usage/vector_stores");
+    ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/usage/vector_stores");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -4108,34 +3614,7 @@ impl<'c> AdminUsageVectorStores<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "page", &params.page)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/usage/vector_stores` (operation `usage-vector-stores`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/usage-vector-stores/usage-vector-stores).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::UsageVectorStoresParams,
-    ) -> Result<PageStream<oai_types::UsageTimeBucket>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/vector_stores");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -4153,16 +3632,16 @@ impl<'c> AdminUsageWebSearchCalls<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/usage-web-search-calls/usage-web-search-calls).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::UsageWebSearchCallsParams,
-    ) -> Call<oai_types::UsageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::GET, "/organization/usage/web_search_calls");
+    ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/usage/web_search_calls");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -4176,38 +3655,7 @@ impl<'c> AdminUsageWebSearchCalls<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "page", &params.page)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/usage/web_search_calls` (operation `usage-web-search-calls`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/usage-web-search-calls/usage-web-search-calls).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::UsageWebSearchCallsParams,
-    ) -> Result<PageStream<oai_types::UsageTimeBucket>> {
-        let rb = self
-            .client
-            .request(Method::GET, "/organization/usage/web_search_calls");
-        support::check(&params)?;
-        let rb = support::query(rb, "start_time", &params.start_time)?;
-        let rb = support::query(rb, "end_time", &params.end_time)?;
-        let rb = support::query(rb, "bucket_width", &params.bucket_width)?;
-        let rb = support::query(rb, "project_ids", &params.project_ids)?;
-        let rb = support::query(rb, "user_ids", &params.user_ids)?;
-        let rb = support::query(rb, "api_key_ids", &params.api_key_ids)?;
-        let rb = support::query(rb, "models", &params.models)?;
-        let rb = support::query(rb, "context_levels", &params.context_levels)?;
-        let rb = support::query(rb, "group_by", &params.group_by)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "page", &params.page)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -4233,38 +3681,22 @@ impl<'c> AdminUsers<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-users).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list(&self, params: oai_types::ListUsersParams) -> Call<oai_types::UserListResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/organization/users");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn list(
+        &self,
+        params: oai_types::ListUsersParams,
+    ) -> Call<oai_types::UserListResponse, call::Json, call::Pages<oai_types::User>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/organization/users");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "emails", &params.emails)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/users` (operation `list-users`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-users).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListUsersParams,
-    ) -> Result<PageStream<oai_types::User>> {
-        let rb = self.client.request(Method::GET, "/organization/users");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "emails", &params.emails)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -4273,15 +3705,14 @@ impl<'c> AdminUsers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-user).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, user_id: &str) -> Call<oai_types::User> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/organization/users/{user_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(&self, user_id: &str) -> Call<oai_types::User, call::Json, call::Plain> {
+        let user_id = support::segment("user_id", user_id);
+        Call::new(self.client, move |client, _| {
+            let user_id = user_id?;
+            let rb = client.request(Method::GET, format!("/organization/users/{user_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -4290,21 +3721,21 @@ impl<'c> AdminUsers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/modify-user).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         user_id: &str,
-        request: oai_types::UserRoleUpdateRequest,
-    ) -> Call<oai_types::User> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/organization/users/{user_id}"));
+        request: impl Into<oai_types::UserRoleUpdateRequest>,
+    ) -> Call<oai_types::User, call::Json, call::Plain> {
+        let user_id = support::segment("user_id", user_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let user_id = user_id?;
+            let rb = client.request(Method::POST, format!("/organization/users/{user_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -4313,15 +3744,17 @@ impl<'c> AdminUsers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/delete-user).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, user_id: &str) -> Call<oai_types::UserDeleteResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/organization/users/{user_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        user_id: &str,
+    ) -> Call<oai_types::UserDeleteResponse, call::Json, call::Plain> {
+        let user_id = support::segment("user_id", user_id);
+        Call::new(self.client, move |client, _| {
+            let user_id = user_id?;
+            let rb = client.request(Method::DELETE, format!("/organization/users/{user_id}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -4339,49 +3772,26 @@ impl<'c> AdminUsersRoles<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-user-role-assignments).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         user_id: &str,
         params: oai_types::ListUserRoleAssignmentsParams,
-    ) -> Call<oai_types::RoleListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/organization/users/{user_id}/roles"));
+    ) -> Call<oai_types::RoleListResource, call::Json, call::Pages<oai_types::AssignedRoleDetails>>
+    {
+        let user_id = support::segment("user_id", user_id);
+        Call::new(self.client, move |client, _| {
+            let user_id = user_id?;
+            let rb = client.request(Method::GET, format!("/organization/users/{user_id}/roles"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "admin")]
-    /// `GET /organization/users/{user_id}/roles` (operation `list-user-role-assignments`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/administration/list-user-role-assignments).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        user_id: &str,
-        params: oai_types::ListUserRoleAssignmentsParams,
-    ) -> Result<PageStream<oai_types::AssignedRoleDetails>> {
-        let user_id = support::segment("user_id", user_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/organization/users/{user_id}/roles"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -4390,21 +3800,21 @@ impl<'c> AdminUsersRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/assign-user-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         user_id: &str,
-        request: oai_types::PublicAssignOrganizationGroupRoleBody,
-    ) -> Call<oai_types::UserRoleAssignment> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let user_id = support::segment("user_id", user_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/organization/users/{user_id}/roles"));
+        request: impl Into<oai_types::PublicAssignOrganizationGroupRoleBody>,
+    ) -> Call<oai_types::UserRoleAssignment, call::Json, call::Plain> {
+        let user_id = support::segment("user_id", user_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let user_id = user_id?;
+            let rb = client.request(Method::POST, format!("/organization/users/{user_id}/roles"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -4413,17 +3823,23 @@ impl<'c> AdminUsersRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/retrieve-user-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, user_id: &str, role_id: &str) -> Call<oai_types::AssignedRoleDetails> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let user_id = support::segment("user_id", user_id)?;
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        user_id: &str,
+        role_id: &str,
+    ) -> Call<oai_types::AssignedRoleDetails, call::Json, call::Plain> {
+        let user_id = support::segment("user_id", user_id);
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let user_id = user_id?;
+            let role_id = role_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/organization/users/{user_id}/roles/{role_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "admin")]
@@ -4432,21 +3848,23 @@ impl<'c> AdminUsersRoles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/administration/unassign-user-role).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         user_id: &str,
         role_id: &str,
-    ) -> Call<oai_types::DeletedRoleAssignmentResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let user_id = support::segment("user_id", user_id)?;
-            let role_id = support::segment("role_id", role_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::DeletedRoleAssignmentResource, call::Json, call::Plain> {
+        let user_id = support::segment("user_id", user_id);
+        let role_id = support::segment("role_id", role_id);
+        Call::new(self.client, move |client, _| {
+            let user_id = user_id?;
+            let role_id = role_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/organization/users/{user_id}/roles/{role_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -4466,47 +3884,25 @@ impl<'c> Assistants<'c> {
     ///
     /// Deprecated in the API description.
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn list(
         &self,
         params: oai_types::ListAssistantsParams,
-    ) -> Call<oai_types::ListAssistantsResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/assistants");
+    ) -> Call<oai_types::ListAssistantsResponse, call::Json, call::Pages<oai_types::AssistantObject>>
+    {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/assistants");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "before", &params.before)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "assistants")]
-    /// `GET /assistants` (operation `listAssistants`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/assistants/listAssistants).
-    ///
-    /// Deprecated in the API description.
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListAssistantsParams,
-    ) -> Result<PageStream<oai_types::AssistantObject>> {
-        let rb = self.client.request(Method::GET, "/assistants");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -4517,18 +3913,19 @@ impl<'c> Assistants<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn create(
         &self,
-        request: oai_types::CreateAssistantRequest,
-    ) -> Call<oai_types::AssistantObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/assistants");
+        request: impl Into<oai_types::CreateAssistantRequest>,
+    ) -> Call<oai_types::AssistantObject, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/assistants");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -4539,16 +3936,18 @@ impl<'c> Assistants<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub fn retrieve(&self, assistant_id: &str) -> Call<oai_types::AssistantObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let assistant_id = support::segment("assistant_id", assistant_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/assistants/{assistant_id}"));
+    pub fn retrieve(
+        &self,
+        assistant_id: &str,
+    ) -> Call<oai_types::AssistantObject, call::Json, call::Plain> {
+        let assistant_id = support::segment("assistant_id", assistant_id);
+        Call::new(self.client, move |client, _| {
+            let assistant_id = assistant_id?;
+            let rb = client.request(Method::GET, format!("/assistants/{assistant_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -4559,22 +3958,22 @@ impl<'c> Assistants<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn update(
         &self,
         assistant_id: &str,
-        request: oai_types::ModifyAssistantRequest,
-    ) -> Call<oai_types::AssistantObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let assistant_id = support::segment("assistant_id", assistant_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/assistants/{assistant_id}"));
+        request: impl Into<oai_types::ModifyAssistantRequest>,
+    ) -> Call<oai_types::AssistantObject, call::Json, call::Plain> {
+        let assistant_id = support::segment("assistant_id", assistant_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let assistant_id = assistant_id?;
+            let rb = client.request(Method::POST, format!("/assistants/{assistant_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -4585,16 +3984,18 @@ impl<'c> Assistants<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub fn delete(&self, assistant_id: &str) -> Call<oai_types::DeleteAssistantResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let assistant_id = support::segment("assistant_id", assistant_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/assistants/{assistant_id}"));
+    pub fn delete(
+        &self,
+        assistant_id: &str,
+    ) -> Call<oai_types::DeleteAssistantResponse, call::Json, call::Plain> {
+        let assistant_id = support::segment("assistant_id", assistant_id);
+        Call::new(self.client, move |client, _| {
+            let assistant_id = assistant_id?;
+            let rb = client.request(Method::DELETE, format!("/assistants/{assistant_id}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -4662,43 +4063,39 @@ impl<'c> AudioSpeech<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/audio/createSpeech).
     ///
+    /// `.stream()` gives the events as they arrive (the call sets the `stream` flag); the stream ends after its terminal event, and an early end is an error.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::CreateSpeechRequest) -> Call<bytes::Bytes, call::Raw> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/audio/speech");
-            let rb = rb.header("accept", "application/octet-stream");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
+        &self,
+        request: impl Into<oai_types::CreateSpeechRequest>,
+    ) -> Call<bytes::Bytes, call::Raw, call::Streams<oai_types::CreateSpeechResponseStreamEvent>>
+    {
+        let request = request.into();
+        Call::new(self.client, move |client, stream| {
+            let rb = client.request(Method::POST, "/audio/speech");
+            let rb = rb.header(
+                "accept",
+                if stream {
+                    "text/event-stream"
+                } else {
+                    "application/octet-stream"
+                },
+            );
             support::check(&request)?;
             let rb = rb.json(&request);
+            let rb = if stream {
+                rb.options(
+                    RequestOptions::new()
+                        .body_field("stream_format", serde_json::Value::String("sse".into())),
+                )
+            } else {
+                rb
+            };
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "audio")]
-    /// `POST /audio/speech` (operation `createSpeech`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/audio/createSpeech).
-    ///
-    /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create_stream(
-        &self,
-        request: oai_types::CreateSpeechRequest,
-    ) -> Result<EventStream<oai_types::CreateSpeechResponseStreamEvent>> {
-        let rb = self.client.request(Method::POST, "/audio/speech");
-        let rb = rb.header("accept", "text/event-stream");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        let rb = rb.options(
-            RequestOptions::new()
-                .body_field("stream_format", serde_json::Value::String("sse".into())),
-        );
-        Ok(rb
-            .stream_with(StreamOptions::terminal_events(&["speech.audio.done"]))
-            .await?
-            .into())
+        })
+        .ends_with(StreamOptions::terminal_events(&["speech.audio.done"]))
     }
 }
 
@@ -4716,14 +4113,32 @@ impl<'c> AudioTranscriptions<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/audio/createTranscription).
     ///
+    /// `.stream()` gives the events as they arrive (the call sets the `stream` flag); the stream ends after its terminal event, and an early end is an error.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateTranscriptionRequest,
-    ) -> Call<oai_types::CreateTranscriptionResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/audio/transcriptions");
+        request: impl Into<oai_types::CreateTranscriptionRequest>,
+    ) -> Call<
+        oai_types::CreateTranscriptionResponse,
+        call::Json,
+        call::Streams<oai_types::CreateTranscriptionResponseStreamEvent>,
+    > {
+        let request = request.into();
+        Call::new(self.client, move |client, stream| {
+            let mut request = request;
+            if stream {
+                request.stream = Some(true);
+            } else if request.stream == Some(true) {
+                request.stream = Some(false);
+            }
+            let rb = client.request(Method::POST, "/audio/transcriptions");
+            let rb = if stream {
+                rb.header("accept", "text/event-stream")
+            } else {
+                rb
+            };
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "file", &request.file);
@@ -4766,70 +4181,8 @@ impl<'c> AudioTranscriptions<'c> {
             }
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "audio")]
-    /// `POST /audio/transcriptions` (operation `createTranscription`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/audio/createTranscription).
-    ///
-    /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create_stream(
-        &self,
-        mut request: oai_types::CreateTranscriptionRequest,
-    ) -> Result<EventStream<oai_types::CreateTranscriptionResponseStreamEvent>> {
-        request.stream = Some(true);
-        let rb = self.client.request(Method::POST, "/audio/transcriptions");
-        let rb = rb.header("accept", "text/event-stream");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = support::file(form, "file", &request.file);
-        form = support::form(form, "model", &request.model)?;
-        if let Some(v) = &request.language {
-            form = support::form(form, "language", v)?;
-        }
-        if let Some(v) = &request.languages {
-            form = support::form(form, "languages", v)?;
-        }
-        if let Some(v) = &request.keywords {
-            form = support::form(form, "keywords", v)?;
-        }
-        if let Some(v) = &request.prompt {
-            form = support::form(form, "prompt", v)?;
-        }
-        if let Some(v) = &request.response_format {
-            form = support::form(form, "response_format", v)?;
-        }
-        if let Some(v) = &request.temperature {
-            form = support::form(form, "temperature", v)?;
-        }
-        if let Some(v) = &request.include {
-            form = support::form(form, "include", v)?;
-        }
-        if let Some(v) = &request.timestamp_granularities {
-            form = support::form(form, "timestamp_granularities", v)?;
-        }
-        if let Some(v) = &request.stream {
-            form = support::form(form, "stream", v)?;
-        }
-        if let Some(v) = &request.chunking_strategy {
-            form = support::form(form, "chunking_strategy", v)?;
-        }
-        if let Some(v) = &request.known_speaker_names {
-            form = support::form(form, "known_speaker_names", v)?;
-        }
-        if let Some(v) = &request.known_speaker_references {
-            form = support::form(form, "known_speaker_references", v)?;
-        }
-        let rb = rb.multipart(form);
-        Ok(rb
-            .stream_with(StreamOptions::terminal_events(&["transcript.text.done"]))
-            .await?
-            .into())
+        })
+        .ends_with(StreamOptions::terminal_events(&["transcript.text.done"]))
     }
 }
 
@@ -4848,13 +4201,14 @@ impl<'c> AudioTranslations<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/audio/createTranslation).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateTranslationRequest,
-    ) -> Call<oai_types::CreateTranslationResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/audio/translations");
+        request: impl Into<oai_types::CreateTranslationRequest>,
+    ) -> Call<oai_types::CreateTranslationResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/audio/translations");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "file", &request.file);
@@ -4870,7 +4224,7 @@ impl<'c> AudioTranslations<'c> {
             }
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -4889,13 +4243,14 @@ impl<'c> AudioVoiceConsents<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/audio/createVoiceConsent).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateVoiceConsentRequest,
-    ) -> Call<oai_types::VoiceConsentResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/audio/voice_consents");
+        request: impl Into<oai_types::CreateVoiceConsentRequest>,
+    ) -> Call<oai_types::VoiceConsentResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/audio/voice_consents");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::form(form, "name", &request.name)?;
@@ -4903,7 +4258,7 @@ impl<'c> AudioVoiceConsents<'c> {
             form = support::form(form, "language", &request.language)?;
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "audio")]
@@ -4911,39 +4266,25 @@ impl<'c> AudioVoiceConsents<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/audio/listVoiceConsents).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListVoiceConsentsParams,
-    ) -> Call<oai_types::VoiceConsentListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/audio/voice_consents");
+    ) -> Call<
+        oai_types::VoiceConsentListResource,
+        call::Json,
+        call::Pages<oai_types::VoiceConsentResource>,
+    > {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/audio/voice_consents");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "audio")]
-    /// `GET /audio/voice_consents` (operation `listVoiceConsents`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/audio/listVoiceConsents).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListVoiceConsentsParams,
-    ) -> Result<PageStream<oai_types::VoiceConsentResource>> {
-        let rb = self.client.request(Method::GET, "/audio/voice_consents");
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "audio")]
@@ -4952,15 +4293,17 @@ impl<'c> AudioVoiceConsents<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/audio/getVoiceConsent).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, consent_id: &str) -> Call<oai_types::VoiceConsentResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let consent_id = support::segment("consent_id", consent_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/audio/voice_consents/{consent_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        consent_id: &str,
+    ) -> Call<oai_types::VoiceConsentResource, call::Json, call::Plain> {
+        let consent_id = support::segment("consent_id", consent_id);
+        Call::new(self.client, move |client, _| {
+            let consent_id = consent_id?;
+            let rb = client.request(Method::GET, format!("/audio/voice_consents/{consent_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "audio")]
@@ -4969,21 +4312,21 @@ impl<'c> AudioVoiceConsents<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/audio/updateVoiceConsent).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         consent_id: &str,
-        request: oai_types::UpdateVoiceConsentRequest,
-    ) -> Call<oai_types::VoiceConsentResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let consent_id = support::segment("consent_id", consent_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/audio/voice_consents/{consent_id}"));
+        request: impl Into<oai_types::UpdateVoiceConsentRequest>,
+    ) -> Call<oai_types::VoiceConsentResource, call::Json, call::Plain> {
+        let consent_id = support::segment("consent_id", consent_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let consent_id = consent_id?;
+            let rb = client.request(Method::POST, format!("/audio/voice_consents/{consent_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "audio")]
@@ -4992,16 +4335,20 @@ impl<'c> AudioVoiceConsents<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/audio/deleteVoiceConsent).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, consent_id: &str) -> Call<oai_types::VoiceConsentDeletedResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let consent_id = support::segment("consent_id", consent_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        consent_id: &str,
+    ) -> Call<oai_types::VoiceConsentDeletedResource, call::Json, call::Plain> {
+        let consent_id = support::segment("consent_id", consent_id);
+        Call::new(self.client, move |client, _| {
+            let consent_id = consent_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/audio/voice_consents/{consent_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -5020,10 +4367,14 @@ impl<'c> AudioVoices<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/audio/createVoice).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::CreateVoiceRequest) -> Call<oai_types::VoiceResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/audio/voices");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
+        &self,
+        request: impl Into<oai_types::CreateVoiceRequest>,
+    ) -> Call<oai_types::VoiceResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/audio/voices");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::form(form, "name", &request.name)?;
@@ -5031,7 +4382,7 @@ impl<'c> AudioVoices<'c> {
             form = support::form(form, "consent", &request.consent)?;
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -5050,14 +4401,18 @@ impl<'c> Batches<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/batch/createBatch).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::CreateBatchRequest) -> Call<oai_types::Batch> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/batches");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
+        &self,
+        request: impl Into<oai_types::CreateBatchRequest>,
+    ) -> Call<oai_types::Batch, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/batches");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "batches")]
@@ -5065,39 +4420,21 @@ impl<'c> Batches<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/batch/listBatches).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListBatchesParams,
-    ) -> Call<oai_types::ListBatchesResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/batches");
+    ) -> Call<oai_types::ListBatchesResponse, call::Json, call::Pages<oai_types::Batch>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/batches");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "batches")]
-    /// `GET /batches` (operation `listBatches`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/batch/listBatches).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListBatchesParams,
-    ) -> Result<PageStream<oai_types::Batch>> {
-        let rb = self.client.request(Method::GET, "/batches");
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "batches")]
@@ -5106,15 +4443,14 @@ impl<'c> Batches<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/batch/retrieveBatch).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, batch_id: &str) -> Call<oai_types::Batch> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let batch_id = support::segment("batch_id", batch_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/batches/{batch_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(&self, batch_id: &str) -> Call<oai_types::Batch, call::Json, call::Plain> {
+        let batch_id = support::segment("batch_id", batch_id);
+        Call::new(self.client, move |client, _| {
+            let batch_id = batch_id?;
+            let rb = client.request(Method::GET, format!("/batches/{batch_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "batches")]
@@ -5123,15 +4459,14 @@ impl<'c> Batches<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/batch/cancelBatch).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn cancel(&self, batch_id: &str) -> Call<oai_types::Batch> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let batch_id = support::segment("batch_id", batch_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/batches/{batch_id}/cancel"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn cancel(&self, batch_id: &str) -> Call<oai_types::Batch, call::Json, call::Plain> {
+        let batch_id = support::segment("batch_id", batch_id);
+        Call::new(self.client, move |client, _| {
+            let batch_id = batch_id?;
+            let rb = client.request(Method::POST, format!("/batches/{batch_id}/cancel"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -5183,54 +4518,42 @@ impl<'c> BetaResponses<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/create).
     ///
+    /// `.stream()` gives the events as they arrive (the call sets the `stream` flag); the stream ends after its terminal event, and an early end is an error.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         params: oai_types::CreateResponseParams,
-        request: oai_types::BetaCreateResponse,
-    ) -> Call<oai_types::BetaResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/responses");
+        request: impl Into<oai_types::BetaCreateResponse>,
+    ) -> Call<oai_types::BetaResponse, call::Json, call::Streams<oai_types::BetaResponseStreamEvent>>
+    {
+        let request = request.into();
+        Call::new(self.client, move |client, stream| {
+            let mut request = request;
+            if stream {
+                request.stream = Some(true);
+            } else if request.stream == Some(true) {
+                request.stream = Some(false);
+            }
+            let rb = client.request(Method::POST, "/responses");
+            let rb = if stream {
+                rb.header("accept", "text/event-stream")
+            } else {
+                rb
+            };
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
             let rb = rb.query("beta", "true");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "responses")]
-    /// `POST /responses?beta=true` (operation `beta_createResponse`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/responses/create).
-    ///
-    /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create_stream(
-        &self,
-        params: oai_types::CreateResponseParams,
-        mut request: oai_types::BetaCreateResponse,
-    ) -> Result<EventStream<oai_types::BetaResponseStreamEvent>> {
-        request.stream = Some(true);
-        let rb = self.client.request(Method::POST, "/responses");
-        let rb = rb.header("accept", "text/event-stream");
-        support::check(&params)?;
-        let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
-        let rb = rb.query("beta", "true");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        Ok(rb
-            .stream_with(StreamOptions::terminal_events(&[
-                "response.completed",
-                "response.failed",
-                "response.incomplete",
-            ]))
-            .await?
-            .into())
+        })
+        .ends_with(StreamOptions::terminal_events(&[
+            "response.completed",
+            "response.failed",
+            "response.incomplete",
+        ]))
     }
 
     #[cfg(feature = "responses")]
@@ -5239,17 +4562,16 @@ impl<'c> BetaResponses<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_getResponse).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         response_id: &str,
         params: oai_types::BetaGetResponseParams,
-    ) -> Call<oai_types::BetaResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let response_id = support::segment("response_id", response_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/responses/{response_id}"));
+    ) -> Call<oai_types::BetaResponse, call::Json, call::Plain> {
+        let response_id = support::segment("response_id", response_id);
+        Call::new(self.client, move |client, _| {
+            let response_id = response_id?;
+            let rb = client.request(Method::GET, format!("/responses/{response_id}"));
             support::check(&params)?;
             let rb = support::query(rb, "include", &params.include)?;
             let rb = support::query(rb, "stream", &params.stream)?;
@@ -5258,7 +4580,7 @@ impl<'c> BetaResponses<'c> {
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
             let rb = rb.query("beta", "true");
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "responses")]
@@ -5267,22 +4589,21 @@ impl<'c> BetaResponses<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_deleteResponse).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         response_id: &str,
         params: oai_types::DeleteResponseParams,
-    ) -> Call<(), call::Empty> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let response_id = support::segment("response_id", response_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/responses/{response_id}"));
+    ) -> Call<(), call::Empty, call::Plain> {
+        let response_id = support::segment("response_id", response_id);
+        Call::new(self.client, move |client, _| {
+            let response_id = response_id?;
+            let rb = client.request(Method::DELETE, format!("/responses/{response_id}"));
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
             let rb = rb.query("beta", "true");
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "responses")]
@@ -5291,22 +4612,21 @@ impl<'c> BetaResponses<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_cancelResponse).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn cancel(
         &self,
         response_id: &str,
         params: oai_types::CancelResponseParams,
-    ) -> Call<oai_types::BetaResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let response_id = support::segment("response_id", response_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/responses/{response_id}/cancel"));
+    ) -> Call<oai_types::BetaResponse, call::Json, call::Plain> {
+        let response_id = support::segment("response_id", response_id);
+        Call::new(self.client, move |client, _| {
+            let response_id = response_id?;
+            let rb = client.request(Method::POST, format!("/responses/{response_id}/cancel"));
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
             let rb = rb.query("beta", "true");
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "responses")]
@@ -5315,21 +4635,22 @@ impl<'c> BetaResponses<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_Compactconversation).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn compact(
         &self,
         params: oai_types::CompactconversationParams,
-        request: oai_types::BetaCompactResponseMethodPublicBody,
-    ) -> Call<oai_types::BetaCompactResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/responses/compact");
+        request: impl Into<oai_types::BetaCompactResponseMethodPublicBody>,
+    ) -> Call<oai_types::BetaCompactResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/responses/compact");
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
             let rb = rb.query("beta", "true");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -5347,18 +4668,20 @@ impl<'c> BetaResponsesInputItems<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_listInputItems).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         response_id: &str,
         params: oai_types::BetaListInputItemsParams,
-    ) -> Call<oai_types::BetaResponseItemList> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let response_id = support::segment("response_id", response_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/responses/{response_id}/input_items"));
+    ) -> Call<oai_types::BetaResponseItemList, call::Json, call::Pages<oai_types::BetaItemResource>>
+    {
+        let response_id = support::segment("response_id", response_id);
+        Call::new(self.client, move |client, _| {
+            let response_id = response_id?;
+            let rb = client.request(Method::GET, format!("/responses/{response_id}/input_items"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -5367,35 +4690,7 @@ impl<'c> BetaResponsesInputItems<'c> {
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
             let rb = rb.query("beta", "true");
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "responses")]
-    /// `GET /responses/{response_id}/input_items?beta=true` (operation `beta_listInputItems`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_listInputItems).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        response_id: &str,
-        params: oai_types::BetaListInputItemsParams,
-    ) -> Result<PageStream<oai_types::BetaItemResource>> {
-        let response_id = support::segment("response_id", response_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/responses/{response_id}/input_items"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "include", &params.include)?;
-        let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
-        let rb = rb.query("beta", "true");
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -5414,21 +4709,22 @@ impl<'c> BetaResponsesInputTokens<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_Getinputtokencounts).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn count(
         &self,
         params: oai_types::GetinputtokencountsParams,
-        request: oai_types::BetaTokenCountsBody,
-    ) -> Call<oai_types::BetaTokenCountsResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/responses/input_tokens");
+        request: impl Into<oai_types::BetaTokenCountsBody>,
+    ) -> Call<oai_types::BetaTokenCountsResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/responses/input_tokens");
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
             let rb = rb.query("beta", "true");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -5472,14 +4768,20 @@ impl<'c> ChatCompletions<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/chat/list).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListChatCompletionsParams,
-    ) -> Call<oai_types::ChatCompletionList> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/chat/completions");
+    ) -> Call<
+        oai_types::ChatCompletionList,
+        call::Json,
+        call::Pages<oai_types::CreateChatCompletionResponse>,
+    > {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/chat/completions");
             support::check(&params)?;
             let rb = support::query(rb, "model", &params.model)?;
             let rb = support::query(rb, "metadata", &params.metadata)?;
@@ -5487,30 +4789,7 @@ impl<'c> ChatCompletions<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "chat")]
-    /// `GET /chat/completions` (operation `listChatCompletions`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/chat/list).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListChatCompletionsParams,
-    ) -> Result<PageStream<oai_types::CreateChatCompletionResponse>> {
-        let rb = self.client.request(Method::GET, "/chat/completions");
-        support::check(&params)?;
-        let rb = support::query(rb, "model", &params.model)?;
-        let rb = support::query(rb, "metadata", &params.metadata)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "chat")]
@@ -5518,44 +4797,25 @@ impl<'c> ChatCompletions<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/chat/create).
     ///
+    /// `.stream()` gives the events as they arrive (the call sets the `stream` flag); the stream ends after its terminal event, and an early end is an error.
+    ///
     /// ```no_run
     /// use oai::builders::CreateChatCompletionRequestBuilder as Chat;
     /// use oai::types::ChatCompletionRequestMessage as Message;
-    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request = Chat::new(Message::user("Hello"), "gpt-4o-mini").build()?;
+    /// # async fn demo(client: oai::Client) -> oai::Result<()> {
+    /// let request = Chat::new(Message::user("Hello"), "gpt-4o-mini").temperature(0.2);
     /// let answer = client.chat().completions().create(request).await?;
     /// println!("{:?}", answer.choices[0].message.content);
     /// # Ok(()) }
     /// ```
     ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(
-        &self,
-        request: oai_types::CreateChatCompletionRequest,
-    ) -> Call<oai_types::CreateChatCompletionResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/chat/completions");
-            support::check(&request)?;
-            let rb = rb.json(&request);
-            Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "chat")]
-    /// `POST /chat/completions` (operation `createChatCompletion`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/chat/create).
-    ///
-    /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
-    ///
     /// ```no_run
     /// use futures_util::StreamExt;
     /// use oai::builders::CreateChatCompletionRequestBuilder as Chat;
     /// use oai::types::ChatCompletionRequestMessage as Message;
-    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request = Chat::new(Message::user("Hello"), "gpt-4o-mini").build()?;
-    /// let mut stream = client.chat().completions().create_stream(request).await?;
+    /// # async fn demo(client: oai::Client) -> oai::Result<()> {
+    /// let request = Chat::new(Message::user("Hello"), "gpt-4o-mini");
+    /// let mut stream = client.chat().completions().create(request).stream().await?;
     /// while let Some(chunk) = stream.next().await {
     ///     for choice in chunk?.choices {
     ///         print!("{}", choice.delta.content.unwrap_or_default());
@@ -5565,17 +4825,34 @@ impl<'c> ChatCompletions<'c> {
     /// ```
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create_stream(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
         &self,
-        mut request: oai_types::CreateChatCompletionRequest,
-    ) -> Result<EventStream<oai_types::CreateChatCompletionStreamResponse>> {
-        request.stream = Some(true);
-        let rb = self.client.request(Method::POST, "/chat/completions");
-        let rb = rb.header("accept", "text/event-stream");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        Ok(rb.stream_with(StreamOptions::default()).await?.into())
+        request: impl Into<oai_types::CreateChatCompletionRequest>,
+    ) -> Call<
+        oai_types::CreateChatCompletionResponse,
+        call::Json,
+        call::Streams<oai_types::CreateChatCompletionStreamResponse>,
+    > {
+        let request = request.into();
+        Call::new(self.client, move |client, stream| {
+            let mut request = request;
+            if stream {
+                request.stream = Some(true);
+            } else if request.stream == Some(true) {
+                request.stream = Some(false);
+            }
+            let rb = client.request(Method::POST, "/chat/completions");
+            let rb = if stream {
+                rb.header("accept", "text/event-stream")
+            } else {
+                rb
+            };
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })
+        .ends_with(StreamOptions::default())
     }
 
     #[cfg(feature = "chat")]
@@ -5584,15 +4861,17 @@ impl<'c> ChatCompletions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/chat/getChatCompletion).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, completion_id: &str) -> Call<oai_types::CreateChatCompletionResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let completion_id = support::segment("completion_id", completion_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/chat/completions/{completion_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        completion_id: &str,
+    ) -> Call<oai_types::CreateChatCompletionResponse, call::Json, call::Plain> {
+        let completion_id = support::segment("completion_id", completion_id);
+        Call::new(self.client, move |client, _| {
+            let completion_id = completion_id?;
+            let rb = client.request(Method::GET, format!("/chat/completions/{completion_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "chat")]
@@ -5601,21 +4880,21 @@ impl<'c> ChatCompletions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/chat/updateChatCompletion).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         completion_id: &str,
-        request: oai_types::UpdateChatCompletionRequest,
-    ) -> Call<oai_types::CreateChatCompletionResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let completion_id = support::segment("completion_id", completion_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/chat/completions/{completion_id}"));
+        request: impl Into<oai_types::UpdateChatCompletionRequest>,
+    ) -> Call<oai_types::CreateChatCompletionResponse, call::Json, call::Plain> {
+        let completion_id = support::segment("completion_id", completion_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let completion_id = completion_id?;
+            let rb = client.request(Method::POST, format!("/chat/completions/{completion_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "chat")]
@@ -5624,15 +4903,17 @@ impl<'c> ChatCompletions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/chat/deleteChatCompletion).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, completion_id: &str) -> Call<oai_types::ChatCompletionDeleted> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let completion_id = support::segment("completion_id", completion_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/chat/completions/{completion_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        completion_id: &str,
+    ) -> Call<oai_types::ChatCompletionDeleted, call::Json, call::Plain> {
+        let completion_id = support::segment("completion_id", completion_id);
+        Call::new(self.client, move |client, _| {
+            let completion_id = completion_id?;
+            let rb = client.request(Method::DELETE, format!("/chat/completions/{completion_id}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -5650,16 +4931,23 @@ impl<'c> ChatCompletionsMessages<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/chat/getChatCompletionMessages).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         completion_id: &str,
         params: oai_types::GetChatCompletionMessagesParams,
-    ) -> Call<oai_types::ChatCompletionMessageList> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let completion_id = support::segment("completion_id", completion_id)?;
-            let rb = self.client.request(
+    ) -> Call<
+        oai_types::ChatCompletionMessageList,
+        call::Json,
+        call::Pages<oai_types::ChatCompletionMessageListDataItem>,
+    > {
+        let completion_id = support::segment("completion_id", completion_id);
+        Call::new(self.client, move |client, _| {
+            let completion_id = completion_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/chat/completions/{completion_id}/messages"),
             );
@@ -5668,33 +4956,7 @@ impl<'c> ChatCompletionsMessages<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "chat")]
-    /// `GET /chat/completions/{completion_id}/messages` (operation `getChatCompletionMessages`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/chat/getChatCompletionMessages).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        completion_id: &str,
-        params: oai_types::GetChatCompletionMessagesParams,
-    ) -> Result<PageStream<oai_types::ChatCompletionMessageListDataItem>> {
-        let completion_id = support::segment("completion_id", completion_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/chat/completions/{completion_id}/messages"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -5739,16 +5001,20 @@ impl<'c> ChatkitSessions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/cancel-session).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn cancel(&self, session_id: &str) -> Call<oai_types::ChatSessionResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let session_id = support::segment("session_id", session_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn cancel(
+        &self,
+        session_id: &str,
+    ) -> Call<oai_types::ChatSessionResource, call::Json, call::Plain> {
+        let session_id = support::segment("session_id", session_id);
+        Call::new(self.client, move |client, _| {
+            let session_id = session_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/chatkit/sessions/{session_id}/cancel"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "chatkit")]
@@ -5757,17 +5023,18 @@ impl<'c> ChatkitSessions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/sessions/create).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateChatSessionBody,
-    ) -> Call<oai_types::ChatSessionResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/chatkit/sessions");
+        request: impl Into<oai_types::CreateChatSessionBody>,
+    ) -> Call<oai_types::ChatSessionResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/chatkit/sessions");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -5794,15 +5061,17 @@ impl<'c> ChatkitThreads<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/threads/retrieve).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, thread_id: &str) -> Call<oai_types::ThreadResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/chatkit/threads/{thread_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        thread_id: &str,
+    ) -> Call<oai_types::ThreadResource, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let rb = client.request(Method::GET, format!("/chatkit/threads/{thread_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "chatkit")]
@@ -5811,15 +5080,17 @@ impl<'c> ChatkitThreads<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/threads/delete).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, thread_id: &str) -> Call<oai_types::DeletedThreadResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/chatkit/threads/{thread_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        thread_id: &str,
+    ) -> Call<oai_types::DeletedThreadResource, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let rb = client.request(Method::DELETE, format!("/chatkit/threads/{thread_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "chatkit")]
@@ -5827,14 +5098,17 @@ impl<'c> ChatkitThreads<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/list-threads).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListThreadsMethodParams,
-    ) -> Call<oai_types::ThreadListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/chatkit/threads");
+    ) -> Call<oai_types::ThreadListResource, call::Json, call::Pages<oai_types::ThreadResource>>
+    {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/chatkit/threads");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -5842,30 +5116,7 @@ impl<'c> ChatkitThreads<'c> {
             let rb = support::query(rb, "before", &params.before)?;
             let rb = support::query(rb, "user", &params.user)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "chatkit")]
-    /// `GET /chatkit/threads` (operation `ListThreadsMethod`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/list-threads).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListThreadsMethodParams,
-    ) -> Result<PageStream<oai_types::ThreadResource>> {
-        let rb = self.client.request(Method::GET, "/chatkit/threads");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        let rb = support::query(rb, "user", &params.user)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -5883,51 +5134,27 @@ impl<'c> ChatkitThreadsItems<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/threads/list-items).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         thread_id: &str,
         params: oai_types::ListThreadItemsMethodParams,
-    ) -> Call<oai_types::ThreadItemListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/chatkit/threads/{thread_id}/items"));
+    ) -> Call<oai_types::ThreadItemListResource, call::Json, call::Pages<oai_types::ThreadItem>>
+    {
+        let thread_id = support::segment("thread_id", thread_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let rb = client.request(Method::GET, format!("/chatkit/threads/{thread_id}/items"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "before", &params.before)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "chatkit")]
-    /// `GET /chatkit/threads/{thread_id}/items` (operation `ListThreadItemsMethod`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/chatkit/threads/list-items).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        thread_id: &str,
-        params: oai_types::ListThreadItemsMethodParams,
-    ) -> Result<PageStream<oai_types::ThreadItem>> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/chatkit/threads/{thread_id}/items"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -5946,17 +5173,18 @@ impl<'c> Completions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/completions/createCompletion).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateCompletionRequest,
-    ) -> Call<oai_types::CreateCompletionResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/completions");
+        request: impl Into<oai_types::CreateCompletionRequest>,
+    ) -> Call<oai_types::CreateCompletionResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/completions");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -5982,43 +5210,24 @@ impl<'c> Containers<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListContainersParams,
-    ) -> Call<oai_types::ContainerListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/containers");
+    ) -> Call<oai_types::ContainerListResource, call::Json, call::Pages<oai_types::ContainerResource>>
+    {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/containers");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "name", &params.name)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "containers")]
-    /// `GET /containers` (operation `ListContainers`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListContainersParams,
-    ) -> Result<PageStream<oai_types::ContainerResource>> {
-        let rb = self.client.request(Method::GET, "/containers");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "name", &params.name)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "containers")]
@@ -6027,17 +5236,18 @@ impl<'c> Containers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/containers/post).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateContainerBody,
-    ) -> Call<oai_types::ContainerResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/containers");
+        request: impl Into<oai_types::CreateContainerBody>,
+    ) -> Call<oai_types::ContainerResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/containers");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "containers")]
@@ -6046,15 +5256,17 @@ impl<'c> Containers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, container_id: &str) -> Call<oai_types::ContainerResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let container_id = support::segment("container_id", container_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/containers/{container_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        container_id: &str,
+    ) -> Call<oai_types::ContainerResource, call::Json, call::Plain> {
+        let container_id = support::segment("container_id", container_id);
+        Call::new(self.client, move |client, _| {
+            let container_id = container_id?;
+            let rb = client.request(Method::GET, format!("/containers/{container_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "containers")]
@@ -6063,15 +5275,14 @@ impl<'c> Containers<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/containers/delete).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, container_id: &str) -> Call<(), call::Empty> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let container_id = support::segment("container_id", container_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/containers/{container_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(&self, container_id: &str) -> Call<(), call::Empty, call::Plain> {
+        let container_id = support::segment("container_id", container_id);
+        Call::new(self.client, move |client, _| {
+            let container_id = container_id?;
+            let rb = client.request(Method::DELETE, format!("/containers/{container_id}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -6090,21 +5301,21 @@ impl<'c> ContainersFiles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/containers/post).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         container_id: &str,
-        request: oai_types::CreateContainerFileBody,
-    ) -> Call<oai_types::ContainerFileResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let container_id = support::segment("container_id", container_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/containers/{container_id}/files"));
+        request: impl Into<oai_types::CreateContainerFileBody>,
+    ) -> Call<oai_types::ContainerFileResource, call::Json, call::Plain> {
+        let container_id = support::segment("container_id", container_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let container_id = container_id?;
+            let rb = client.request(Method::POST, format!("/containers/{container_id}/files"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "containers")]
@@ -6113,17 +5324,17 @@ impl<'c> ContainersFiles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/containers/post).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create_multipart(
         &self,
         container_id: &str,
-        request: oai_types::CreateContainerFileBody,
-    ) -> Call<oai_types::ContainerFileResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let container_id = support::segment("container_id", container_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/containers/{container_id}/files"));
+        request: impl Into<oai_types::CreateContainerFileBody>,
+    ) -> Call<oai_types::ContainerFileResource, call::Json, call::Plain> {
+        let container_id = support::segment("container_id", container_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let container_id = container_id?;
+            let rb = client.request(Method::POST, format!("/containers/{container_id}/files"));
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             if let Some(v) = &request.file_id {
@@ -6134,7 +5345,7 @@ impl<'c> ContainersFiles<'c> {
             }
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "containers")]
@@ -6142,49 +5353,29 @@ impl<'c> ContainersFiles<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         container_id: &str,
         params: oai_types::ListContainerFilesParams,
-    ) -> Call<oai_types::ContainerFileListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let container_id = support::segment("container_id", container_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/containers/{container_id}/files"));
+    ) -> Call<
+        oai_types::ContainerFileListResource,
+        call::Json,
+        call::Pages<oai_types::ContainerFileResource>,
+    > {
+        let container_id = support::segment("container_id", container_id);
+        Call::new(self.client, move |client, _| {
+            let container_id = container_id?;
+            let rb = client.request(Method::GET, format!("/containers/{container_id}/files"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "containers")]
-    /// `GET /containers/{container_id}/files` (operation `ListContainerFiles`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        container_id: &str,
-        params: oai_types::ListContainerFilesParams,
-    ) -> Result<PageStream<oai_types::ContainerFileResource>> {
-        let container_id = support::segment("container_id", container_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/containers/{container_id}/files"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "containers")]
@@ -6193,21 +5384,23 @@ impl<'c> ContainersFiles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         container_id: &str,
         file_id: &str,
-    ) -> Call<oai_types::ContainerFileResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let container_id = support::segment("container_id", container_id)?;
-            let file_id = support::segment("file_id", file_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ContainerFileResource, call::Json, call::Plain> {
+        let container_id = support::segment("container_id", container_id);
+        let file_id = support::segment("file_id", file_id);
+        Call::new(self.client, move |client, _| {
+            let container_id = container_id?;
+            let file_id = file_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/containers/{container_id}/files/{file_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "containers")]
@@ -6216,17 +5409,19 @@ impl<'c> ContainersFiles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/containers/delete).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, container_id: &str, file_id: &str) -> Call<(), call::Empty> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let container_id = support::segment("container_id", container_id)?;
-            let file_id = support::segment("file_id", file_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(&self, container_id: &str, file_id: &str) -> Call<(), call::Empty, call::Plain> {
+        let container_id = support::segment("container_id", container_id);
+        let file_id = support::segment("file_id", file_id);
+        Call::new(self.client, move |client, _| {
+            let container_id = container_id?;
+            let file_id = file_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/containers/{container_id}/files/{file_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "containers")]
@@ -6235,17 +5430,19 @@ impl<'c> ContainersFiles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/containers/get).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn content(&self, container_id: &str, file_id: &str) -> Call<(), call::Empty> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let container_id = support::segment("container_id", container_id)?;
-            let file_id = support::segment("file_id", file_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn content(&self, container_id: &str, file_id: &str) -> Call<(), call::Empty, call::Plain> {
+        let container_id = support::segment("container_id", container_id);
+        let file_id = support::segment("file_id", file_id);
+        Call::new(self.client, move |client, _| {
+            let container_id = container_id?;
+            let file_id = file_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/containers/{container_id}/files/{file_id}/content"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -6264,21 +5461,20 @@ impl<'c> ContentProvenanceChecks<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/content_provenance_checks/Createcontentprovenancecheck).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateContentProvenanceBody,
-    ) -> Call<oai_types::ProvenanceResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/content_provenance_checks");
+        request: impl Into<oai_types::CreateContentProvenanceBody>,
+    ) -> Call<oai_types::ProvenanceResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/content_provenance_checks");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "file", &request.file);
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -6305,17 +5501,18 @@ impl<'c> Conversations<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/conversations/create).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateConversationBody,
-    ) -> Call<oai_types::ConversationResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/conversations");
+        request: impl Into<oai_types::CreateConversationBody>,
+    ) -> Call<oai_types::ConversationResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/conversations");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "conversations")]
@@ -6324,15 +5521,17 @@ impl<'c> Conversations<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/conversations/retrieve).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, conversation_id: &str) -> Call<oai_types::ConversationResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let conversation_id = support::segment("conversation_id", conversation_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/conversations/{conversation_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        conversation_id: &str,
+    ) -> Call<oai_types::ConversationResource, call::Json, call::Plain> {
+        let conversation_id = support::segment("conversation_id", conversation_id);
+        Call::new(self.client, move |client, _| {
+            let conversation_id = conversation_id?;
+            let rb = client.request(Method::GET, format!("/conversations/{conversation_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "conversations")]
@@ -6341,15 +5540,17 @@ impl<'c> Conversations<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/conversations/delete).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, conversation_id: &str) -> Call<oai_types::DeletedConversationResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let conversation_id = support::segment("conversation_id", conversation_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/conversations/{conversation_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        conversation_id: &str,
+    ) -> Call<oai_types::DeletedConversationResource, call::Json, call::Plain> {
+        let conversation_id = support::segment("conversation_id", conversation_id);
+        Call::new(self.client, move |client, _| {
+            let conversation_id = conversation_id?;
+            let rb = client.request(Method::DELETE, format!("/conversations/{conversation_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "conversations")]
@@ -6358,21 +5559,21 @@ impl<'c> Conversations<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/conversations/update).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         conversation_id: &str,
-        request: oai_types::UpdateConversationBody,
-    ) -> Call<oai_types::ConversationResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let conversation_id = support::segment("conversation_id", conversation_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/conversations/{conversation_id}"));
+        request: impl Into<oai_types::UpdateConversationBody>,
+    ) -> Call<oai_types::ConversationResource, call::Json, call::Plain> {
+        let conversation_id = support::segment("conversation_id", conversation_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let conversation_id = conversation_id?;
+            let rb = client.request(Method::POST, format!("/conversations/{conversation_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -6391,16 +5592,18 @@ impl<'c> ConversationsItems<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/conversations/create-item).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         conversation_id: &str,
         params: oai_types::CreateConversationItemsParams,
-        request: oai_types::CreateConversationItemsRequest,
-    ) -> Call<oai_types::ConversationItemList> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let conversation_id = support::segment("conversation_id", conversation_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::CreateConversationItemsRequest>,
+    ) -> Call<oai_types::ConversationItemList, call::Json, call::Plain> {
+        let conversation_id = support::segment("conversation_id", conversation_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let conversation_id = conversation_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/conversations/{conversation_id}/items"),
             );
@@ -6409,7 +5612,7 @@ impl<'c> ConversationsItems<'c> {
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "conversations")]
@@ -6417,16 +5620,20 @@ impl<'c> ConversationsItems<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/conversations/list-items).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         conversation_id: &str,
         params: oai_types::ListConversationItemsParams,
-    ) -> Call<oai_types::ConversationItemList> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let conversation_id = support::segment("conversation_id", conversation_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ConversationItemList, call::Json, call::Pages<oai_types::ConversationItem>>
+    {
+        let conversation_id = support::segment("conversation_id", conversation_id);
+        Call::new(self.client, move |client, _| {
+            let conversation_id = conversation_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/conversations/{conversation_id}/items"),
             );
@@ -6436,34 +5643,7 @@ impl<'c> ConversationsItems<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "include", &params.include)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "conversations")]
-    /// `GET /conversations/{conversation_id}/items` (operation `listConversationItems`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/conversations/list-items).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        conversation_id: &str,
-        params: oai_types::ListConversationItemsParams,
-    ) -> Result<PageStream<oai_types::ConversationItem>> {
-        let conversation_id = support::segment("conversation_id", conversation_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/conversations/{conversation_id}/items"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "include", &params.include)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "conversations")]
@@ -6472,24 +5652,26 @@ impl<'c> ConversationsItems<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/conversations/get-item).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         conversation_id: &str,
         item_id: &str,
         params: oai_types::GetConversationItemParams,
-    ) -> Call<oai_types::ConversationItem> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let conversation_id = support::segment("conversation_id", conversation_id)?;
-            let item_id = support::segment("item_id", item_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ConversationItem, call::Json, call::Plain> {
+        let conversation_id = support::segment("conversation_id", conversation_id);
+        let item_id = support::segment("item_id", item_id);
+        Call::new(self.client, move |client, _| {
+            let conversation_id = conversation_id?;
+            let item_id = item_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/conversations/{conversation_id}/items/{item_id}"),
             );
             support::check(&params)?;
             let rb = support::query(rb, "include", &params.include)?;
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "conversations")]
@@ -6498,21 +5680,23 @@ impl<'c> ConversationsItems<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/conversations/delete-item).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         conversation_id: &str,
         item_id: &str,
-    ) -> Call<oai_types::ConversationResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let conversation_id = support::segment("conversation_id", conversation_id)?;
-            let item_id = support::segment("item_id", item_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ConversationResource, call::Json, call::Plain> {
+        let conversation_id = support::segment("conversation_id", conversation_id);
+        let item_id = support::segment("item_id", item_id);
+        Call::new(self.client, move |client, _| {
+            let conversation_id = conversation_id?;
+            let item_id = item_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/conversations/{conversation_id}/items/{item_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -6532,26 +5716,27 @@ impl<'c> Embeddings<'c> {
     ///
     /// ```no_run
     /// use oai::builders::CreateEmbeddingRequestBuilder;
-    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request = CreateEmbeddingRequestBuilder::new("some text", "text-embedding-3-small").build()?;
+    /// # async fn demo(client: oai::Client) -> oai::Result<()> {
+    /// let request = CreateEmbeddingRequestBuilder::new("some text", "text-embedding-3-small");
     /// let answer = client.embeddings().create(request).await?;
     /// let vector: Vec<f32> = answer.data[0].embedding.to_f32(); // base64 on the wire
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateEmbeddingRequest,
-    ) -> Call<oai_types::CreateEmbeddingResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/embeddings");
+        request: impl Into<oai_types::CreateEmbeddingRequest>,
+    ) -> Call<oai_types::CreateEmbeddingResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/embeddings");
             let request = support::embeddings_base64_by_default(request);
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -6577,40 +5762,23 @@ impl<'c> Evals<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/list).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list(&self, params: oai_types::ListEvalsParams) -> Call<oai_types::EvalList> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/evals");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn list(
+        &self,
+        params: oai_types::ListEvalsParams,
+    ) -> Call<oai_types::EvalList, call::Json, call::Pages<oai_types::Eval>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/evals");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "order_by", &params.order_by)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "evals")]
-    /// `GET /evals` (operation `listEvals`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/evals/list).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListEvalsParams,
-    ) -> Result<PageStream<oai_types::Eval>> {
-        let rb = self.client.request(Method::GET, "/evals");
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "order_by", &params.order_by)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "evals")]
@@ -6619,14 +5787,18 @@ impl<'c> Evals<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/post).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::CreateEvalRequest) -> Call<oai_types::Eval> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/evals");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
+        &self,
+        request: impl Into<oai_types::CreateEvalRequest>,
+    ) -> Call<oai_types::Eval, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/evals");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "evals")]
@@ -6635,15 +5807,14 @@ impl<'c> Evals<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/get).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, eval_id: &str) -> Call<oai_types::Eval> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let eval_id = support::segment("eval_id", eval_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/evals/{eval_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(&self, eval_id: &str) -> Call<oai_types::Eval, call::Json, call::Plain> {
+        let eval_id = support::segment("eval_id", eval_id);
+        Call::new(self.client, move |client, _| {
+            let eval_id = eval_id?;
+            let rb = client.request(Method::GET, format!("/evals/{eval_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "evals")]
@@ -6652,21 +5823,21 @@ impl<'c> Evals<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/update).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         eval_id: &str,
-        request: oai_types::UpdateEvalRequest,
-    ) -> Call<oai_types::Eval> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let eval_id = support::segment("eval_id", eval_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/evals/{eval_id}"));
+        request: impl Into<oai_types::UpdateEvalRequest>,
+    ) -> Call<oai_types::Eval, call::Json, call::Plain> {
+        let eval_id = support::segment("eval_id", eval_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let eval_id = eval_id?;
+            let rb = client.request(Method::POST, format!("/evals/{eval_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "evals")]
@@ -6675,15 +5846,17 @@ impl<'c> Evals<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/deleteEval).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, eval_id: &str) -> Call<oai_types::DeleteEvalResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let eval_id = support::segment("eval_id", eval_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/evals/{eval_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        eval_id: &str,
+    ) -> Call<oai_types::DeleteEvalResponse, call::Json, call::Plain> {
+        let eval_id = support::segment("eval_id", eval_id);
+        Call::new(self.client, move |client, _| {
+            let eval_id = eval_id?;
+            let rb = client.request(Method::DELETE, format!("/evals/{eval_id}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -6709,51 +5882,26 @@ impl<'c> EvalsRuns<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/get-runs).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         eval_id: &str,
         params: oai_types::GetEvalRunsParams,
-    ) -> Call<oai_types::EvalRunList> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let eval_id = support::segment("eval_id", eval_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/evals/{eval_id}/runs"));
+    ) -> Call<oai_types::EvalRunList, call::Json, call::Pages<oai_types::EvalRun>> {
+        let eval_id = support::segment("eval_id", eval_id);
+        Call::new(self.client, move |client, _| {
+            let eval_id = eval_id?;
+            let rb = client.request(Method::GET, format!("/evals/{eval_id}/runs"));
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "status", &params.status)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "evals")]
-    /// `GET /evals/{eval_id}/runs` (operation `getEvalRuns`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/evals/get-runs).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        eval_id: &str,
-        params: oai_types::GetEvalRunsParams,
-    ) -> Result<PageStream<oai_types::EvalRun>> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/evals/{eval_id}/runs"));
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "status", &params.status)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "evals")]
@@ -6762,21 +5910,21 @@ impl<'c> EvalsRuns<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/createEvalRun).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         eval_id: &str,
-        request: oai_types::CreateEvalRunRequest,
-    ) -> Call<oai_types::EvalRun> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let eval_id = support::segment("eval_id", eval_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/evals/{eval_id}/runs"));
+        request: impl Into<oai_types::CreateEvalRunRequest>,
+    ) -> Call<oai_types::EvalRun, call::Json, call::Plain> {
+        let eval_id = support::segment("eval_id", eval_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let eval_id = eval_id?;
+            let rb = client.request(Method::POST, format!("/evals/{eval_id}/runs"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "evals")]
@@ -6785,16 +5933,20 @@ impl<'c> EvalsRuns<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/get).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, eval_id: &str, run_id: &str) -> Call<oai_types::EvalRun> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let eval_id = support::segment("eval_id", eval_id)?;
-            let run_id = support::segment("run_id", run_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/evals/{eval_id}/runs/{run_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        eval_id: &str,
+        run_id: &str,
+    ) -> Call<oai_types::EvalRun, call::Json, call::Plain> {
+        let eval_id = support::segment("eval_id", eval_id);
+        let run_id = support::segment("run_id", run_id);
+        Call::new(self.client, move |client, _| {
+            let eval_id = eval_id?;
+            let run_id = run_id?;
+            let rb = client.request(Method::GET, format!("/evals/{eval_id}/runs/{run_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "evals")]
@@ -6803,16 +5955,20 @@ impl<'c> EvalsRuns<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/post).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn cancel(&self, eval_id: &str, run_id: &str) -> Call<oai_types::EvalRun> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let eval_id = support::segment("eval_id", eval_id)?;
-            let run_id = support::segment("run_id", run_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/evals/{eval_id}/runs/{run_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn cancel(
+        &self,
+        eval_id: &str,
+        run_id: &str,
+    ) -> Call<oai_types::EvalRun, call::Json, call::Plain> {
+        let eval_id = support::segment("eval_id", eval_id);
+        let run_id = support::segment("run_id", run_id);
+        Call::new(self.client, move |client, _| {
+            let eval_id = eval_id?;
+            let run_id = run_id?;
+            let rb = client.request(Method::POST, format!("/evals/{eval_id}/runs/{run_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "evals")]
@@ -6821,16 +5977,20 @@ impl<'c> EvalsRuns<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/delete).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, eval_id: &str, run_id: &str) -> Call<oai_types::DeleteEvalRunResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let eval_id = support::segment("eval_id", eval_id)?;
-            let run_id = support::segment("run_id", run_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/evals/{eval_id}/runs/{run_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        eval_id: &str,
+        run_id: &str,
+    ) -> Call<oai_types::DeleteEvalRunResponse, call::Json, call::Plain> {
+        let eval_id = support::segment("eval_id", eval_id);
+        let run_id = support::segment("run_id", run_id);
+        Call::new(self.client, move |client, _| {
+            let eval_id = eval_id?;
+            let run_id = run_id?;
+            let rb = client.request(Method::DELETE, format!("/evals/{eval_id}/runs/{run_id}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -6848,18 +6008,23 @@ impl<'c> EvalsRunsOutputItems<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/get).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         eval_id: &str,
         run_id: &str,
         params: oai_types::GetEvalRunOutputItemsParams,
-    ) -> Call<oai_types::EvalRunOutputItemList> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let eval_id = support::segment("eval_id", eval_id)?;
-            let run_id = support::segment("run_id", run_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::EvalRunOutputItemList, call::Json, call::Pages<oai_types::EvalRunOutputItem>>
+    {
+        let eval_id = support::segment("eval_id", eval_id);
+        let run_id = support::segment("run_id", run_id);
+        Call::new(self.client, move |client, _| {
+            let eval_id = eval_id?;
+            let run_id = run_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/evals/{eval_id}/runs/{run_id}/output_items"),
             );
@@ -6869,36 +6034,7 @@ impl<'c> EvalsRunsOutputItems<'c> {
             let rb = support::query(rb, "status", &params.status)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "evals")]
-    /// `GET /evals/{eval_id}/runs/{run_id}/output_items` (operation `getEvalRunOutputItems`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/evals/get).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        eval_id: &str,
-        run_id: &str,
-        params: oai_types::GetEvalRunOutputItemsParams,
-    ) -> Result<PageStream<oai_types::EvalRunOutputItem>> {
-        let eval_id = support::segment("eval_id", eval_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/evals/{eval_id}/runs/{run_id}/output_items"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "status", &params.status)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "evals")]
@@ -6907,23 +6043,26 @@ impl<'c> EvalsRunsOutputItems<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/evals/get).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         eval_id: &str,
         run_id: &str,
         output_item_id: &str,
-    ) -> Call<oai_types::EvalRunOutputItem> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let eval_id = support::segment("eval_id", eval_id)?;
-            let run_id = support::segment("run_id", run_id)?;
-            let output_item_id = support::segment("output_item_id", output_item_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::EvalRunOutputItem, call::Json, call::Plain> {
+        let eval_id = support::segment("eval_id", eval_id);
+        let run_id = support::segment("run_id", run_id);
+        let output_item_id = support::segment("output_item_id", output_item_id);
+        Call::new(self.client, move |client, _| {
+            let eval_id = eval_id?;
+            let run_id = run_id?;
+            let output_item_id = output_item_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/evals/{eval_id}/runs/{run_id}/output_items/{output_item_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -6941,40 +6080,23 @@ impl<'c> Files<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/files/listFiles).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list(&self, params: oai_types::ListFilesParams) -> Call<oai_types::ListFilesResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/files");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn list(
+        &self,
+        params: oai_types::ListFilesParams,
+    ) -> Call<oai_types::ListFilesResponse, call::Json, call::Pages<oai_types::OpenAIFile>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/files");
             support::check(&params)?;
             let rb = support::query(rb, "purpose", &params.purpose)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "files")]
-    /// `GET /files` (operation `listFiles`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/files/listFiles).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListFilesParams,
-    ) -> Result<PageStream<oai_types::OpenAIFile>> {
-        let rb = self.client.request(Method::GET, "/files");
-        support::check(&params)?;
-        let rb = support::query(rb, "purpose", &params.purpose)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "files")]
@@ -6985,21 +6107,25 @@ impl<'c> Files<'c> {
     /// ```no_run
     /// use oai::builders::CreateFileRequestBuilder;
     /// use oai::types::{CreateFileRequestPurpose, InputFile};
-    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn demo(client: oai::Client) -> oai::Result<()> {
     /// let request = CreateFileRequestBuilder::new(
     ///     InputFile::from_path("data.jsonl"),
     ///     CreateFileRequestPurpose::Batch,
-    /// ).build()?;
+    /// );
     /// let file = client.files().create(request).await?;
     /// println!("{} ({} bytes)", file.id, file.bytes);
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::CreateFileRequest) -> Call<oai_types::OpenAIFile> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/files");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
+        &self,
+        request: impl Into<oai_types::CreateFileRequest>,
+    ) -> Call<oai_types::OpenAIFile, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/files");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "file", &request.file);
@@ -7009,7 +6135,7 @@ impl<'c> Files<'c> {
             }
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "files")]
@@ -7018,15 +6144,17 @@ impl<'c> Files<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/files/deleteFile).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, file_id: &str) -> Call<oai_types::DeleteFileResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let file_id = support::segment("file_id", file_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/files/{file_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        file_id: &str,
+    ) -> Call<oai_types::DeleteFileResponse, call::Json, call::Plain> {
+        let file_id = support::segment("file_id", file_id);
+        Call::new(self.client, move |client, _| {
+            let file_id = file_id?;
+            let rb = client.request(Method::DELETE, format!("/files/{file_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "files")]
@@ -7035,15 +6163,14 @@ impl<'c> Files<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/files/retrieveFile).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, file_id: &str) -> Call<oai_types::OpenAIFile> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let file_id = support::segment("file_id", file_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/files/{file_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(&self, file_id: &str) -> Call<oai_types::OpenAIFile, call::Json, call::Plain> {
+        let file_id = support::segment("file_id", file_id);
+        Call::new(self.client, move |client, _| {
+            let file_id = file_id?;
+            let rb = client.request(Method::GET, format!("/files/{file_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "files")]
@@ -7052,16 +6179,15 @@ impl<'c> Files<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/files/downloadFile).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn content(&self, file_id: &str) -> Call<bytes::Bytes, call::Raw> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let file_id = support::segment("file_id", file_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/files/{file_id}/content"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn content(&self, file_id: &str) -> Call<bytes::Bytes, call::Raw, call::Plain> {
+        let file_id = support::segment("file_id", file_id);
+        Call::new(self.client, move |client, _| {
+            let file_id = file_id?;
+            let rb = client.request(Method::GET, format!("/files/{file_id}/content"));
             let rb = rb.header("accept", "application/octet-stream");
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -7132,16 +6258,18 @@ impl<'c> FineTuningAlphaGraders<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/graders/runGrader).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn run(&self, request: oai_types::RunGraderRequest) -> Call<oai_types::RunGraderResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/fine_tuning/alpha/graders/run");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn run(
+        &self,
+        request: impl Into<oai_types::RunGraderRequest>,
+    ) -> Call<oai_types::RunGraderResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/fine_tuning/alpha/graders/run");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7150,19 +6278,18 @@ impl<'c> FineTuningAlphaGraders<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/graders/validateGrader).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn validate(
         &self,
-        request: oai_types::ValidateGraderRequest,
-    ) -> Call<oai_types::ValidateGraderResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/fine_tuning/alpha/graders/validate");
+        request: impl Into<oai_types::ValidateGraderRequest>,
+    ) -> Call<oai_types::ValidateGraderResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/fine_tuning/alpha/graders/validate");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -7198,17 +6325,24 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningCheckpointPermissions).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         fine_tuned_model_checkpoint: &str,
         params: oai_types::ListFineTuningCheckpointPermissionsParams,
-    ) -> Call<oai_types::ListFineTuningCheckpointPermissionResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let fine_tuned_model_checkpoint =
-                support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
-            let rb = self.client.request(
+    ) -> Call<
+        oai_types::ListFineTuningCheckpointPermissionResponse,
+        call::Json,
+        call::Pages<oai_types::FineTuningCheckpointPermission>,
+    > {
+        let fine_tuned_model_checkpoint =
+            support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint);
+        Call::new(self.client, move |client, _| {
+            let fine_tuned_model_checkpoint = fine_tuned_model_checkpoint?;
+            let rb = client.request(
                 Method::GET,
                 format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions"),
             );
@@ -7218,35 +6352,7 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "fine-tuning")]
-    /// `GET /fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions` (operation `listFineTuningCheckpointPermissions`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningCheckpointPermissions).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        fine_tuned_model_checkpoint: &str,
-        params: oai_types::ListFineTuningCheckpointPermissionsParams,
-    ) -> Result<PageStream<oai_types::FineTuningCheckpointPermission>> {
-        let fine_tuned_model_checkpoint =
-            support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "project_id", &params.project_id)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7255,23 +6361,25 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/createFineTuningCheckpointPermission).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         fine_tuned_model_checkpoint: &str,
-        request: oai_types::CreateFineTuningCheckpointPermissionRequest,
-    ) -> Call<oai_types::ListFineTuningCheckpointPermissionResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let fine_tuned_model_checkpoint =
-                support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::CreateFineTuningCheckpointPermissionRequest>,
+    ) -> Call<oai_types::ListFineTuningCheckpointPermissionResponse, call::Json, call::Plain> {
+        let fine_tuned_model_checkpoint =
+            support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let fine_tuned_model_checkpoint = fine_tuned_model_checkpoint?;
+            let rb = client.request(
                 Method::POST,
                 format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7280,19 +6388,22 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/deleteFineTuningCheckpointPermission).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         fine_tuned_model_checkpoint: &str,
         permission_id: &str,
-    ) -> Call<oai_types::DeleteFineTuningCheckpointPermissionResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let fine_tuned_model_checkpoint =
-                support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint)?;
-            let permission_id = support::segment("permission_id", permission_id)?;
-            let rb = self.client.request(Method::DELETE, format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}"));
+    ) -> Call<oai_types::DeleteFineTuningCheckpointPermissionResponse, call::Json, call::Plain>
+    {
+        let fine_tuned_model_checkpoint =
+            support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint);
+        let permission_id = support::segment("permission_id", permission_id);
+        Call::new(self.client, move |client, _| {
+            let fine_tuned_model_checkpoint = fine_tuned_model_checkpoint?;
+            let permission_id = permission_id?;
+            let rb = client.request(Method::DELETE, format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -7327,17 +6438,18 @@ impl<'c> FineTuningJobs<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/createFineTuningJob).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateFineTuningJobRequest,
-    ) -> Call<oai_types::FineTuningJob> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/fine_tuning/jobs");
+        request: impl Into<oai_types::CreateFineTuningJobRequest>,
+    ) -> Call<oai_types::FineTuningJob, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/fine_tuning/jobs");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7345,41 +6457,26 @@ impl<'c> FineTuningJobs<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listPaginatedFineTuningJobs).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListPaginatedFineTuningJobsParams,
-    ) -> Call<oai_types::ListPaginatedFineTuningJobsResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/fine_tuning/jobs");
+    ) -> Call<
+        oai_types::ListPaginatedFineTuningJobsResponse,
+        call::Json,
+        call::Pages<oai_types::FineTuningJob>,
+    > {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/fine_tuning/jobs");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "metadata", &params.metadata)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "fine-tuning")]
-    /// `GET /fine_tuning/jobs` (operation `listPaginatedFineTuningJobs`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listPaginatedFineTuningJobs).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListPaginatedFineTuningJobsParams,
-    ) -> Result<PageStream<oai_types::FineTuningJob>> {
-        let rb = self.client.request(Method::GET, "/fine_tuning/jobs");
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "metadata", &params.metadata)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7388,16 +6485,20 @@ impl<'c> FineTuningJobs<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/retrieveFineTuningJob).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        fine_tuning_job_id: &str,
+    ) -> Call<oai_types::FineTuningJob, call::Json, call::Plain> {
+        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
+        Call::new(self.client, move |client, _| {
+            let fine_tuning_job_id = fine_tuning_job_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7406,16 +6507,20 @@ impl<'c> FineTuningJobs<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/cancelFineTuningJob).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn cancel(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn cancel(
+        &self,
+        fine_tuning_job_id: &str,
+    ) -> Call<oai_types::FineTuningJob, call::Json, call::Plain> {
+        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
+        Call::new(self.client, move |client, _| {
+            let fine_tuning_job_id = fine_tuning_job_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}/cancel"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7424,16 +6529,20 @@ impl<'c> FineTuningJobs<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/pauseFineTuningJob).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn pause(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn pause(
+        &self,
+        fine_tuning_job_id: &str,
+    ) -> Call<oai_types::FineTuningJob, call::Json, call::Plain> {
+        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
+        Call::new(self.client, move |client, _| {
+            let fine_tuning_job_id = fine_tuning_job_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}/pause"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "fine-tuning")]
@@ -7442,16 +6551,20 @@ impl<'c> FineTuningJobs<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/resumeFineTuningJob).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn resume(&self, fine_tuning_job_id: &str) -> Call<oai_types::FineTuningJob> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn resume(
+        &self,
+        fine_tuning_job_id: &str,
+    ) -> Call<oai_types::FineTuningJob, call::Json, call::Plain> {
+        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
+        Call::new(self.client, move |client, _| {
+            let fine_tuning_job_id = fine_tuning_job_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}/resume"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -7469,16 +6582,23 @@ impl<'c> FineTuningJobsCheckpoints<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningJobCheckpoints).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         fine_tuning_job_id: &str,
         params: oai_types::ListFineTuningJobCheckpointsParams,
-    ) -> Call<oai_types::ListFineTuningJobCheckpointsResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-            let rb = self.client.request(
+    ) -> Call<
+        oai_types::ListFineTuningJobCheckpointsResponse,
+        call::Json,
+        call::Pages<oai_types::FineTuningJobCheckpoint>,
+    > {
+        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
+        Call::new(self.client, move |client, _| {
+            let fine_tuning_job_id = fine_tuning_job_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints"),
             );
@@ -7486,32 +6606,7 @@ impl<'c> FineTuningJobsCheckpoints<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "fine-tuning")]
-    /// `GET /fine_tuning/jobs/{fine_tuning_job_id}/checkpoints` (operation `listFineTuningJobCheckpoints`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningJobCheckpoints).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        fine_tuning_job_id: &str,
-        params: oai_types::ListFineTuningJobCheckpointsParams,
-    ) -> Result<PageStream<oai_types::FineTuningJobCheckpoint>> {
-        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -7529,16 +6624,23 @@ impl<'c> FineTuningJobsEvents<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningEvents).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         fine_tuning_job_id: &str,
         params: oai_types::ListFineTuningEventsParams,
-    ) -> Call<oai_types::ListFineTuningJobEventsResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-            let rb = self.client.request(
+    ) -> Call<
+        oai_types::ListFineTuningJobEventsResponse,
+        call::Json,
+        call::Pages<oai_types::FineTuningJobEvent>,
+    > {
+        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
+        Call::new(self.client, move |client, _| {
+            let fine_tuning_job_id = fine_tuning_job_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}/events"),
             );
@@ -7546,32 +6648,7 @@ impl<'c> FineTuningJobsEvents<'c> {
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "fine-tuning")]
-    /// `GET /fine_tuning/jobs/{fine_tuning_job_id}/events` (operation `listFineTuningEvents`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/fine-tuning/listFineTuningEvents).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        fine_tuning_job_id: &str,
-        params: oai_types::ListFineTuningEventsParams,
-    ) -> Result<PageStream<oai_types::FineTuningJobEvent>> {
-        let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/fine_tuning/jobs/{fine_tuning_job_id}/events"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -7589,14 +6666,29 @@ impl<'c> Images<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/images/createImageEdit).
     ///
+    /// `.stream()` gives the events as they arrive (the call sets the `stream` flag); the stream ends after its terminal event, and an early end is an error.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn edit(
         &self,
-        request: oai_types::CreateImageEditRequest,
-    ) -> Call<oai_types::ImagesResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/images/edits");
+        request: impl Into<oai_types::CreateImageEditRequest>,
+    ) -> Call<oai_types::ImagesResponse, call::Json, call::Streams<oai_types::ImageEditStreamEvent>>
+    {
+        let request = request.into();
+        Call::new(self.client, move |client, stream| {
+            let mut request = request;
+            if stream {
+                request.stream = Some(true);
+            } else if request.stream == Some(true) {
+                request.stream = Some(false);
+            }
+            let rb = client.request(Method::POST, "/images/edits");
+            let rb = if stream {
+                rb.header("accept", "text/event-stream")
+            } else {
+                rb
+            };
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = match &request.image {
@@ -7648,7 +6740,8 @@ impl<'c> Images<'c> {
             }
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
+        .ends_with(StreamOptions::terminal_events(&["image_edit.completed"]))
     }
 
     #[cfg(feature = "images")]
@@ -7656,112 +6749,34 @@ impl<'c> Images<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/images/createImageEdit).
     ///
-    /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
+    /// `.stream()` gives the events as they arrive (the call sets the `stream` flag); the stream ends after its terminal event, and an early end is an error.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn edit_stream(
-        &self,
-        mut request: oai_types::CreateImageEditRequest,
-    ) -> Result<EventStream<oai_types::ImageEditStreamEvent>> {
-        request.stream = Some(true);
-        let rb = self.client.request(Method::POST, "/images/edits");
-        let rb = rb.header("accept", "text/event-stream");
-        support::check(&request)?;
-        let mut form = oai_transport::MultipartForm::new();
-        form = match &request.image {
-            oai_types::CreateImageEditRequestImage::Text(x) => support::file(form, "image", x),
-            oai_types::CreateImageEditRequestImage::Array(x) => support::files(form, "image", x),
-            other => support::form(form, "image", other)?,
-        };
-        form = support::form(form, "prompt", &request.prompt)?;
-        if let Some(v) = &request.mask {
-            form = support::file(form, "mask", v);
-        }
-        if let Some(v) = &request.background {
-            form = support::form(form, "background", v)?;
-        }
-        if let Some(v) = &request.model {
-            form = support::form(form, "model", v)?;
-        }
-        if let Some(v) = &request.n {
-            form = support::form(form, "n", v)?;
-        }
-        if let Some(v) = &request.size {
-            form = support::form(form, "size", v)?;
-        }
-        if let Some(v) = &request.response_format {
-            form = support::form(form, "response_format", v)?;
-        }
-        if let Some(v) = &request.output_format {
-            form = support::form(form, "output_format", v)?;
-        }
-        if let Some(v) = &request.output_compression {
-            form = support::form(form, "output_compression", v)?;
-        }
-        if let Some(v) = &request.user {
-            form = support::form(form, "user", v)?;
-        }
-        if let Some(v) = &request.input_fidelity {
-            form = support::form(form, "input_fidelity", v)?;
-        }
-        if let Some(v) = &request.stream {
-            form = support::form(form, "stream", v)?;
-        }
-        if let Some(v) = &request.partial_images {
-            form = support::form(form, "partial_images", v)?;
-        }
-        if let Some(v) = &request.quality {
-            form = support::form(form, "quality", v)?;
-        }
-        let rb = rb.multipart(form);
-        Ok(rb
-            .stream_with(StreamOptions::terminal_events(&["image_edit.completed"]))
-            .await?
-            .into())
-    }
-
-    #[cfg(feature = "images")]
-    /// `POST /images/edits` (operation `createImageEdit`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/images/createImageEdit).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn edit_json(
         &self,
-        request: oai_types::EditImageBodyJsonParam,
-    ) -> Call<oai_types::ImagesResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/images/edits");
+        request: impl Into<oai_types::EditImageBodyJsonParam>,
+    ) -> Call<oai_types::ImagesResponse, call::Json, call::Streams<oai_types::ImageEditStreamEvent>>
+    {
+        let request = request.into();
+        Call::new(self.client, move |client, stream| {
+            let mut request = request;
+            if stream {
+                request.stream = Some(true);
+            } else if request.stream == Some(true) {
+                request.stream = Some(false);
+            }
+            let rb = client.request(Method::POST, "/images/edits");
+            let rb = if stream {
+                rb.header("accept", "text/event-stream")
+            } else {
+                rb
+            };
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "images")]
-    /// `POST /images/edits` (operation `createImageEdit`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/images/createImageEdit).
-    ///
-    /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn edit_json_stream(
-        &self,
-        mut request: oai_types::EditImageBodyJsonParam,
-    ) -> Result<EventStream<oai_types::ImageEditStreamEvent>> {
-        request.stream = Some(true);
-        let rb = self.client.request(Method::POST, "/images/edits");
-        let rb = rb.header("accept", "text/event-stream");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        Ok(rb
-            .stream_with(StreamOptions::terminal_events(&["image_edit.completed"]))
-            .await?
-            .into())
+        })
+        .ends_with(StreamOptions::terminal_events(&["image_edit.completed"]))
     }
 
     #[cfg(feature = "images")]
@@ -7769,44 +6784,36 @@ impl<'c> Images<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/images/createImage).
     ///
+    /// `.stream()` gives the events as they arrive (the call sets the `stream` flag); the stream ends after its terminal event, and an early end is an error.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn generate(
         &self,
-        request: oai_types::CreateImageRequest,
-    ) -> Call<oai_types::ImagesResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/images/generations");
+        request: impl Into<oai_types::CreateImageRequest>,
+    ) -> Call<oai_types::ImagesResponse, call::Json, call::Streams<oai_types::ImageGenStreamEvent>>
+    {
+        let request = request.into();
+        Call::new(self.client, move |client, stream| {
+            let mut request = request;
+            if stream {
+                request.stream = Some(true);
+            } else if request.stream == Some(true) {
+                request.stream = Some(false);
+            }
+            let rb = client.request(Method::POST, "/images/generations");
+            let rb = if stream {
+                rb.header("accept", "text/event-stream")
+            } else {
+                rb
+            };
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "images")]
-    /// `POST /images/generations` (operation `createImage`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/images/createImage).
-    ///
-    /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn generate_stream(
-        &self,
-        mut request: oai_types::CreateImageRequest,
-    ) -> Result<EventStream<oai_types::ImageGenStreamEvent>> {
-        request.stream = Some(true);
-        let rb = self.client.request(Method::POST, "/images/generations");
-        let rb = rb.header("accept", "text/event-stream");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        Ok(rb
-            .stream_with(StreamOptions::terminal_events(&[
-                "image_generation.completed",
-            ]))
-            .await?
-            .into())
+        })
+        .ends_with(StreamOptions::terminal_events(&[
+            "image_generation.completed",
+        ]))
     }
 
     #[cfg(feature = "images")]
@@ -7815,13 +6822,14 @@ impl<'c> Images<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/images/createImageVariation).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create_variation(
         &self,
-        request: oai_types::CreateImageVariationRequest,
-    ) -> Call<oai_types::ImagesResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/images/variations");
+        request: impl Into<oai_types::CreateImageVariationRequest>,
+    ) -> Call<oai_types::ImagesResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/images/variations");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "image", &request.image);
@@ -7842,7 +6850,7 @@ impl<'c> Images<'c> {
             }
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -7869,12 +6877,12 @@ impl<'c> Models<'c> {
     /// ```
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list(&self) -> Call<oai_types::ListModelsResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/models");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn list(&self) -> Call<oai_types::ListModelsResponse, call::Json, call::Plain> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/models");
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "models")]
@@ -7883,13 +6891,14 @@ impl<'c> Models<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/models/retrieveModel).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, model: &str) -> Call<oai_types::Model> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let model = support::segment("model", model)?;
-            let rb = self.client.request(Method::GET, format!("/models/{model}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(&self, model: &str) -> Call<oai_types::Model, call::Json, call::Plain> {
+        let model = support::segment("model", model);
+        Call::new(self.client, move |client, _| {
+            let model = model?;
+            let rb = client.request(Method::GET, format!("/models/{model}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "models")]
@@ -7898,15 +6907,17 @@ impl<'c> Models<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/models/deleteModel).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, model: &str) -> Call<oai_types::DeleteModelResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let model = support::segment("model", model)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/models/{model}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        model: &str,
+    ) -> Call<oai_types::DeleteModelResponse, call::Json, call::Plain> {
+        let model = support::segment("model", model);
+        Call::new(self.client, move |client, _| {
+            let model = model?;
+            let rb = client.request(Method::DELETE, format!("/models/{model}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -7925,17 +6936,18 @@ impl<'c> Moderations<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/moderations/createModeration).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateModerationRequest,
-    ) -> Call<oai_types::CreateModerationResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/moderations");
+        request: impl Into<oai_types::CreateModerationRequest>,
+    ) -> Call<oai_types::CreateModerationResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/moderations");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -8004,13 +7016,14 @@ impl<'c> RealtimeCalls<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-call).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::RealtimeCallCreateRequest,
-    ) -> Call<bytes::Bytes, call::Raw> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/realtime/calls");
+        request: impl Into<oai_types::RealtimeCallCreateRequest>,
+    ) -> Call<bytes::Bytes, call::Raw, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/realtime/calls");
             let rb = rb.header("accept", "application/sdp");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -8020,7 +7033,7 @@ impl<'c> RealtimeCalls<'c> {
             }
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "realtime")]
@@ -8029,14 +7042,18 @@ impl<'c> RealtimeCalls<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-call).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create_raw(&self, body: impl Into<bytes::Bytes>) -> Call<bytes::Bytes, call::Raw> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/realtime/calls");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create_raw(
+        &self,
+        body: impl Into<bytes::Bytes>,
+    ) -> Call<bytes::Bytes, call::Raw, call::Plain> {
+        let body = body.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/realtime/calls");
             let rb = rb.header("accept", "application/sdp");
             let rb = rb.bytes("application/sdp", body);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "realtime")]
@@ -8045,21 +7062,21 @@ impl<'c> RealtimeCalls<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/realtime-calls/accept-realtime-call).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn accept(
         &self,
         call_id: &str,
-        request: oai_types::RealtimeSessionCreateRequestGA,
-    ) -> Call<(), call::Empty> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let call_id = support::segment("call_id", call_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/realtime/calls/{call_id}/accept"));
+        request: impl Into<oai_types::RealtimeSessionCreateRequestGA>,
+    ) -> Call<(), call::Empty, call::Plain> {
+        let call_id = support::segment("call_id", call_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let call_id = call_id?;
+            let rb = client.request(Method::POST, format!("/realtime/calls/{call_id}/accept"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "realtime")]
@@ -8068,15 +7085,14 @@ impl<'c> RealtimeCalls<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/realtime-calls/hangup-realtime-call).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn hangup(&self, call_id: &str) -> Call<(), call::Empty> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let call_id = support::segment("call_id", call_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/realtime/calls/{call_id}/hangup"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn hangup(&self, call_id: &str) -> Call<(), call::Empty, call::Plain> {
+        let call_id = support::segment("call_id", call_id);
+        Call::new(self.client, move |client, _| {
+            let call_id = call_id?;
+            let rb = client.request(Method::POST, format!("/realtime/calls/{call_id}/hangup"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "realtime")]
@@ -8085,21 +7101,21 @@ impl<'c> RealtimeCalls<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/realtime-calls/refer-realtime-call).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn refer(
         &self,
         call_id: &str,
-        request: oai_types::RealtimeCallReferRequest,
-    ) -> Call<(), call::Empty> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let call_id = support::segment("call_id", call_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/realtime/calls/{call_id}/refer"));
+        request: impl Into<oai_types::RealtimeCallReferRequest>,
+    ) -> Call<(), call::Empty, call::Plain> {
+        let call_id = support::segment("call_id", call_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let call_id = call_id?;
+            let rb = client.request(Method::POST, format!("/realtime/calls/{call_id}/refer"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "realtime")]
@@ -8108,21 +7124,21 @@ impl<'c> RealtimeCalls<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/realtime-calls/reject-realtime-call).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn reject(
         &self,
         call_id: &str,
-        request: oai_types::RealtimeCallRejectRequest,
-    ) -> Call<(), call::Empty> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let call_id = support::segment("call_id", call_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/realtime/calls/{call_id}/reject"));
+        request: impl Into<oai_types::RealtimeCallRejectRequest>,
+    ) -> Call<(), call::Empty, call::Plain> {
+        let call_id = support::segment("call_id", call_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let call_id = call_id?;
+            let rb = client.request(Method::POST, format!("/realtime/calls/{call_id}/reject"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -8141,19 +7157,18 @@ impl<'c> RealtimeClientSecrets<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-client-secret).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::RealtimeCreateClientSecretRequest,
-    ) -> Call<oai_types::RealtimeCreateClientSecretResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/realtime/client_secrets");
+        request: impl Into<oai_types::RealtimeCreateClientSecretRequest>,
+    ) -> Call<oai_types::RealtimeCreateClientSecretResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/realtime/client_secrets");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -8172,17 +7187,18 @@ impl<'c> RealtimeSessions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-session).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::RealtimeSessionCreateRequest,
-    ) -> Call<oai_types::RealtimeSessionCreateResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/realtime/sessions");
+        request: impl Into<oai_types::RealtimeSessionCreateRequest>,
+    ) -> Call<oai_types::RealtimeSessionCreateResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/realtime/sessions");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -8201,19 +7217,18 @@ impl<'c> RealtimeTranscriptionSessions<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-transcription-session).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::RealtimeTranscriptionSessionCreateRequest,
-    ) -> Call<oai_types::RealtimeTranscriptionSessionCreateResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/realtime/transcription_sessions");
+        request: impl Into<oai_types::RealtimeTranscriptionSessionCreateRequest>,
+    ) -> Call<oai_types::RealtimeTranscriptionSessionCreateResponse, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/realtime/transcription_sessions");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -8250,19 +7265,19 @@ impl<'c> RealtimeTranslationsClientSecrets<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/realtime/create-realtime-translation-client-secret).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::RealtimeTranslationClientSecretCreateRequest,
-    ) -> Call<oai_types::RealtimeTranslationClientSecretCreateResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self
-                .client
-                .request(Method::POST, "/realtime/translations/client_secrets");
+        request: impl Into<oai_types::RealtimeTranslationClientSecretCreateRequest>,
+    ) -> Call<oai_types::RealtimeTranslationClientSecretCreateResponse, call::Json, call::Plain>
+    {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/realtime/translations/client_secrets");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -8296,40 +7311,24 @@ impl<'c> Responses<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/create).
     ///
+    /// `.stream()` gives the events as they arrive (the call sets the `stream` flag); the stream ends after its terminal event, and an early end is an error.
+    ///
     /// ```no_run
     /// use oai::builders::CreateResponseBuilder;
-    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request = CreateResponseBuilder::new().model("gpt-4o-mini").input("Hello").build()?;
+    /// # async fn demo(client: oai::Client) -> oai::Result<()> {
+    /// let request = CreateResponseBuilder::new().model("gpt-4o-mini").input("Hello");
     /// let response = client.responses().create(request).await?;
     /// println!("{:?} with {} output items", response.status, response.output.len());
     /// # Ok(()) }
     /// ```
     ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::CreateResponse) -> Call<oai_types::Response> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/responses");
-            support::check(&request)?;
-            let rb = rb.json(&request);
-            Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "responses")]
-    /// `POST /responses` (operation `createResponse`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/responses/create).
-    ///
-    /// Streamed: the events as they arrive; the stream ends after its terminal event and an early end is an error.
-    ///
     /// ```no_run
     /// use futures_util::StreamExt;
     /// use oai::accumulate::{AccumulateExt, StreamEvent};
     /// use oai::builders::CreateResponseBuilder;
-    /// # async fn demo(client: oai::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request = CreateResponseBuilder::new().model("gpt-4o-mini").input("Hello").build()?;
-    /// let mut events = client.responses().create_stream(request).await?.accumulate();
+    /// # async fn demo(client: oai::Client) -> oai::Result<()> {
+    /// let request = CreateResponseBuilder::new().model("gpt-4o-mini").input("Hello");
+    /// let mut events = client.responses().create(request).stream().await?.accumulate();
     /// while let Some(event) = events.next().await {
     ///     print!("{}", event?.text_delta().unwrap_or_default());
     /// }
@@ -8338,24 +7337,34 @@ impl<'c> Responses<'c> {
     /// ```
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub async fn create_stream(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
         &self,
-        mut request: oai_types::CreateResponse,
-    ) -> Result<EventStream<oai_types::ResponseStreamEvent>> {
-        request.stream = Some(true);
-        let rb = self.client.request(Method::POST, "/responses");
-        let rb = rb.header("accept", "text/event-stream");
-        support::check(&request)?;
-        let rb = rb.json(&request);
-        Ok(rb
-            .stream_with(StreamOptions::terminal_events(&[
-                "response.completed",
-                "response.failed",
-                "response.incomplete",
-            ]))
-            .await?
-            .into())
+        request: impl Into<oai_types::CreateResponse>,
+    ) -> Call<oai_types::Response, call::Json, call::Streams<oai_types::ResponseStreamEvent>> {
+        let request = request.into();
+        Call::new(self.client, move |client, stream| {
+            let mut request = request;
+            if stream {
+                request.stream = Some(true);
+            } else if request.stream == Some(true) {
+                request.stream = Some(false);
+            }
+            let rb = client.request(Method::POST, "/responses");
+            let rb = if stream {
+                rb.header("accept", "text/event-stream")
+            } else {
+                rb
+            };
+            support::check(&request)?;
+            let rb = rb.json(&request);
+            Ok(rb)
+        })
+        .ends_with(StreamOptions::terminal_events(&[
+            "response.completed",
+            "response.failed",
+            "response.incomplete",
+        ]))
     }
 
     #[cfg(feature = "responses")]
@@ -8364,24 +7373,23 @@ impl<'c> Responses<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/getResponse).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         response_id: &str,
         params: oai_types::GetResponseParams,
-    ) -> Call<oai_types::Response> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let response_id = support::segment("response_id", response_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/responses/{response_id}"));
+    ) -> Call<oai_types::Response, call::Json, call::Plain> {
+        let response_id = support::segment("response_id", response_id);
+        Call::new(self.client, move |client, _| {
+            let response_id = response_id?;
+            let rb = client.request(Method::GET, format!("/responses/{response_id}"));
             support::check(&params)?;
             let rb = support::query(rb, "include", &params.include)?;
             let rb = support::query(rb, "stream", &params.stream)?;
             let rb = support::query(rb, "starting_after", &params.starting_after)?;
             let rb = support::query(rb, "include_obfuscation", &params.include_obfuscation)?;
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "responses")]
@@ -8390,15 +7398,14 @@ impl<'c> Responses<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/deleteResponse).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, response_id: &str) -> Call<(), call::Empty> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let response_id = support::segment("response_id", response_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/responses/{response_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(&self, response_id: &str) -> Call<(), call::Empty, call::Plain> {
+        let response_id = support::segment("response_id", response_id);
+        Call::new(self.client, move |client, _| {
+            let response_id = response_id?;
+            let rb = client.request(Method::DELETE, format!("/responses/{response_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "responses")]
@@ -8407,15 +7414,14 @@ impl<'c> Responses<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/cancelResponse).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn cancel(&self, response_id: &str) -> Call<oai_types::Response> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let response_id = support::segment("response_id", response_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/responses/{response_id}/cancel"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn cancel(&self, response_id: &str) -> Call<oai_types::Response, call::Json, call::Plain> {
+        let response_id = support::segment("response_id", response_id);
+        Call::new(self.client, move |client, _| {
+            let response_id = response_id?;
+            let rb = client.request(Method::POST, format!("/responses/{response_id}/cancel"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "responses")]
@@ -8424,17 +7430,18 @@ impl<'c> Responses<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/Compactconversation).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn compact(
         &self,
-        request: oai_types::CompactResponseMethodPublicBody,
-    ) -> Call<oai_types::CompactResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/responses/compact");
+        request: impl Into<oai_types::CompactResponseMethodPublicBody>,
+    ) -> Call<oai_types::CompactResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/responses/compact");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -8452,51 +7459,26 @@ impl<'c> ResponsesInputItems<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/listInputItems).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         response_id: &str,
         params: oai_types::ListInputItemsParams,
-    ) -> Call<oai_types::ResponseItemList> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let response_id = support::segment("response_id", response_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/responses/{response_id}/input_items"));
+    ) -> Call<oai_types::ResponseItemList, call::Json, call::Pages<oai_types::ItemResource>> {
+        let response_id = support::segment("response_id", response_id);
+        Call::new(self.client, move |client, _| {
+            let response_id = response_id?;
+            let rb = client.request(Method::GET, format!("/responses/{response_id}/input_items"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "include", &params.include)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "responses")]
-    /// `GET /responses/{response_id}/input_items` (operation `listInputItems`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/responses/listInputItems).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        response_id: &str,
-        params: oai_types::ListInputItemsParams,
-    ) -> Result<PageStream<oai_types::ItemResource>> {
-        let response_id = support::segment("response_id", response_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/responses/{response_id}/input_items"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "include", &params.include)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -8515,17 +7497,18 @@ impl<'c> ResponsesInputTokens<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/Getinputtokencounts).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn count(
         &self,
-        request: oai_types::TokenCountsBody,
-    ) -> Call<oai_types::TokenCountsResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/responses/input_tokens");
+        request: impl Into<oai_types::TokenCountsBody>,
+    ) -> Call<oai_types::TokenCountsResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/responses/input_tokens");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -8550,10 +7533,14 @@ impl<'c> Skills<'c> {
     /// `POST /skills` (operation `CreateSkill`).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::CreateSkillBody) -> Call<oai_types::SkillResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/skills");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
+        &self,
+        request: impl Into<oai_types::CreateSkillBody>,
+    ) -> Call<oai_types::SkillResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/skills");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = match &request.files {
@@ -8563,126 +7550,116 @@ impl<'c> Skills<'c> {
             };
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "skills")]
     /// `POST /skills` (operation `CreateSkill`).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create_json(
         &self,
-        request: oai_types::CreateSkillBody,
-    ) -> Call<oai_types::SkillResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/skills");
+        request: impl Into<oai_types::CreateSkillBody>,
+    ) -> Call<oai_types::SkillResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/skills");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "skills")]
     /// `GET /skills` (operation `ListSkills`).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list(&self, params: oai_types::ListSkillsParams) -> Call<oai_types::SkillListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/skills");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn list(
+        &self,
+        params: oai_types::ListSkillsParams,
+    ) -> Call<oai_types::SkillListResource, call::Json, call::Pages<oai_types::SkillResource>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/skills");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "skills")]
-    /// `GET /skills` (operation `ListSkills`).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListSkillsParams,
-    ) -> Result<PageStream<oai_types::SkillResource>> {
-        let rb = self.client.request(Method::GET, "/skills");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "skills")]
     /// `DELETE /skills/{skill_id}` (operation `DeleteSkill`).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, skill_id: &str) -> Call<oai_types::DeletedSkillResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let skill_id = support::segment("skill_id", skill_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/skills/{skill_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        skill_id: &str,
+    ) -> Call<oai_types::DeletedSkillResource, call::Json, call::Plain> {
+        let skill_id = support::segment("skill_id", skill_id);
+        Call::new(self.client, move |client, _| {
+            let skill_id = skill_id?;
+            let rb = client.request(Method::DELETE, format!("/skills/{skill_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "skills")]
     /// `GET /skills/{skill_id}` (operation `GetSkill`).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, skill_id: &str) -> Call<oai_types::SkillResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let skill_id = support::segment("skill_id", skill_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/skills/{skill_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        skill_id: &str,
+    ) -> Call<oai_types::SkillResource, call::Json, call::Plain> {
+        let skill_id = support::segment("skill_id", skill_id);
+        Call::new(self.client, move |client, _| {
+            let skill_id = skill_id?;
+            let rb = client.request(Method::GET, format!("/skills/{skill_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "skills")]
     /// `POST /skills/{skill_id}` (operation `UpdateSkillDefaultVersion`).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         skill_id: &str,
-        request: oai_types::SetDefaultSkillVersionBody,
-    ) -> Call<oai_types::SkillResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let skill_id = support::segment("skill_id", skill_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/skills/{skill_id}"));
+        request: impl Into<oai_types::SetDefaultSkillVersionBody>,
+    ) -> Call<oai_types::SkillResource, call::Json, call::Plain> {
+        let skill_id = support::segment("skill_id", skill_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let skill_id = skill_id?;
+            let rb = client.request(Method::POST, format!("/skills/{skill_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "skills")]
     /// `GET /skills/{skill_id}/content` (operation `GetSkillContent`).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn content(&self, skill_id: &str) -> Call<bytes::Bytes, call::Raw> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let skill_id = support::segment("skill_id", skill_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/skills/{skill_id}/content"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn content(&self, skill_id: &str) -> Call<bytes::Bytes, call::Raw, call::Plain> {
+        let skill_id = support::segment("skill_id", skill_id);
+        Call::new(self.client, move |client, _| {
+            let skill_id = skill_id?;
+            let rb = client.request(Method::GET, format!("/skills/{skill_id}/content"));
             let rb = rb.header("accept", "application/zip, application/octet-stream");
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -8699,17 +7676,17 @@ impl<'c> SkillsVersions<'c> {
     /// `POST /skills/{skill_id}/versions` (operation `CreateSkillVersion`).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         skill_id: &str,
-        request: oai_types::CreateSkillVersionBody,
-    ) -> Call<oai_types::SkillVersionResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let skill_id = support::segment("skill_id", skill_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/skills/{skill_id}/versions"));
+        request: impl Into<oai_types::CreateSkillVersionBody>,
+    ) -> Call<oai_types::SkillVersionResource, call::Json, call::Plain> {
+        let skill_id = support::segment("skill_id", skill_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let skill_id = skill_id?;
+            let rb = client.request(Method::POST, format!("/skills/{skill_id}/versions"));
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = match &request.files {
@@ -8724,130 +7701,126 @@ impl<'c> SkillsVersions<'c> {
             }
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "skills")]
     /// `POST /skills/{skill_id}/versions` (operation `CreateSkillVersion`).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create_json(
         &self,
         skill_id: &str,
-        request: oai_types::CreateSkillVersionBody,
-    ) -> Call<oai_types::SkillVersionResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let skill_id = support::segment("skill_id", skill_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/skills/{skill_id}/versions"));
+        request: impl Into<oai_types::CreateSkillVersionBody>,
+    ) -> Call<oai_types::SkillVersionResource, call::Json, call::Plain> {
+        let skill_id = support::segment("skill_id", skill_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let skill_id = skill_id?;
+            let rb = client.request(Method::POST, format!("/skills/{skill_id}/versions"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "skills")]
     /// `GET /skills/{skill_id}/versions` (operation `ListSkillVersions`).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         skill_id: &str,
         params: oai_types::ListSkillVersionsParams,
-    ) -> Call<oai_types::SkillVersionListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let skill_id = support::segment("skill_id", skill_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/skills/{skill_id}/versions"));
+    ) -> Call<
+        oai_types::SkillVersionListResource,
+        call::Json,
+        call::Pages<oai_types::SkillVersionResource>,
+    > {
+        let skill_id = support::segment("skill_id", skill_id);
+        Call::new(self.client, move |client, _| {
+            let skill_id = skill_id?;
+            let rb = client.request(Method::GET, format!("/skills/{skill_id}/versions"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "skills")]
-    /// `GET /skills/{skill_id}/versions` (operation `ListSkillVersions`).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        skill_id: &str,
-        params: oai_types::ListSkillVersionsParams,
-    ) -> Result<PageStream<oai_types::SkillVersionResource>> {
-        let skill_id = support::segment("skill_id", skill_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/skills/{skill_id}/versions"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "skills")]
     /// `GET /skills/{skill_id}/versions/{version}` (operation `GetSkillVersion`).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, skill_id: &str, version: &str) -> Call<oai_types::SkillVersionResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let skill_id = support::segment("skill_id", skill_id)?;
-            let version = support::segment("version", version)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        skill_id: &str,
+        version: &str,
+    ) -> Call<oai_types::SkillVersionResource, call::Json, call::Plain> {
+        let skill_id = support::segment("skill_id", skill_id);
+        let version = support::segment("version", version);
+        Call::new(self.client, move |client, _| {
+            let skill_id = skill_id?;
+            let version = version?;
+            let rb = client.request(
                 Method::GET,
                 format!("/skills/{skill_id}/versions/{version}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "skills")]
     /// `DELETE /skills/{skill_id}/versions/{version}` (operation `DeleteSkillVersion`).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         skill_id: &str,
         version: &str,
-    ) -> Call<oai_types::DeletedSkillVersionResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let skill_id = support::segment("skill_id", skill_id)?;
-            let version = support::segment("version", version)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::DeletedSkillVersionResource, call::Json, call::Plain> {
+        let skill_id = support::segment("skill_id", skill_id);
+        let version = support::segment("version", version);
+        Call::new(self.client, move |client, _| {
+            let skill_id = skill_id?;
+            let version = version?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/skills/{skill_id}/versions/{version}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "skills")]
     /// `GET /skills/{skill_id}/versions/{version}/content` (operation `GetSkillVersionContent`).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn content(&self, skill_id: &str, version: &str) -> Call<bytes::Bytes, call::Raw> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let skill_id = support::segment("skill_id", skill_id)?;
-            let version = support::segment("version", version)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn content(
+        &self,
+        skill_id: &str,
+        version: &str,
+    ) -> Call<bytes::Bytes, call::Raw, call::Plain> {
+        let skill_id = support::segment("skill_id", skill_id);
+        let version = support::segment("version", version);
+        Call::new(self.client, move |client, _| {
+            let skill_id = skill_id?;
+            let version = version?;
+            let rb = client.request(
                 Method::GET,
                 format!("/skills/{skill_id}/versions/{version}/content"),
             );
             let rb = rb.header("accept", "application/zip, application/octet-stream");
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -8882,14 +7855,18 @@ impl<'c> Threads<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/createThread).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::CreateThreadRequest) -> Call<oai_types::ThreadObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/threads");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
+        &self,
+        request: impl Into<oai_types::CreateThreadRequest>,
+    ) -> Call<oai_types::ThreadObject, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/threads");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -8898,17 +7875,18 @@ impl<'c> Threads<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/createThreadAndRun).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create_and_run(
         &self,
-        request: oai_types::CreateThreadAndRunRequest,
-    ) -> Call<oai_types::RunObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/threads/runs");
+        request: impl Into<oai_types::CreateThreadAndRunRequest>,
+    ) -> Call<oai_types::RunObject, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/threads/runs");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -8917,15 +7895,17 @@ impl<'c> Threads<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/getThread).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, thread_id: &str) -> Call<oai_types::ThreadObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/threads/{thread_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        thread_id: &str,
+    ) -> Call<oai_types::ThreadObject, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let rb = client.request(Method::GET, format!("/threads/{thread_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -8934,21 +7914,21 @@ impl<'c> Threads<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/modifyThread).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         thread_id: &str,
-        request: oai_types::ModifyThreadRequest,
-    ) -> Call<oai_types::ThreadObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/threads/{thread_id}"));
+        request: impl Into<oai_types::ModifyThreadRequest>,
+    ) -> Call<oai_types::ThreadObject, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let rb = client.request(Method::POST, format!("/threads/{thread_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -8957,15 +7937,17 @@ impl<'c> Threads<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/deleteThread).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, thread_id: &str) -> Call<oai_types::DeleteThreadResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/threads/{thread_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        thread_id: &str,
+    ) -> Call<oai_types::DeleteThreadResponse, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let rb = client.request(Method::DELETE, format!("/threads/{thread_id}"));
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -8983,18 +7965,20 @@ impl<'c> ThreadsMessages<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/listMessages).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         thread_id: &str,
         params: oai_types::ListMessagesParams,
-    ) -> Call<oai_types::ListMessagesResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/threads/{thread_id}/messages"));
+    ) -> Call<oai_types::ListMessagesResponse, call::Json, call::Pages<oai_types::MessageObject>>
+    {
+        let thread_id = support::segment("thread_id", thread_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let rb = client.request(Method::GET, format!("/threads/{thread_id}/messages"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -9002,34 +7986,7 @@ impl<'c> ThreadsMessages<'c> {
             let rb = support::query(rb, "before", &params.before)?;
             let rb = support::query(rb, "run_id", &params.run_id)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "assistants")]
-    /// `GET /threads/{thread_id}/messages` (operation `listMessages`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/threads/listMessages).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        thread_id: &str,
-        params: oai_types::ListMessagesParams,
-    ) -> Result<PageStream<oai_types::MessageObject>> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/threads/{thread_id}/messages"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        let rb = support::query(rb, "run_id", &params.run_id)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -9038,21 +7995,21 @@ impl<'c> ThreadsMessages<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/createMessage).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         thread_id: &str,
-        request: oai_types::CreateMessageRequest,
-    ) -> Call<oai_types::MessageObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/threads/{thread_id}/messages"));
+        request: impl Into<oai_types::CreateMessageRequest>,
+    ) -> Call<oai_types::MessageObject, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let rb = client.request(Method::POST, format!("/threads/{thread_id}/messages"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -9061,17 +8018,23 @@ impl<'c> ThreadsMessages<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/getMessage).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, thread_id: &str, message_id: &str) -> Call<oai_types::MessageObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let message_id = support::segment("message_id", message_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        thread_id: &str,
+        message_id: &str,
+    ) -> Call<oai_types::MessageObject, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        let message_id = support::segment("message_id", message_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let message_id = message_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/threads/{thread_id}/messages/{message_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -9080,24 +8043,27 @@ impl<'c> ThreadsMessages<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/modifyMessage).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         thread_id: &str,
         message_id: &str,
-        request: oai_types::ModifyMessageRequest,
-    ) -> Call<oai_types::MessageObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let message_id = support::segment("message_id", message_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::ModifyMessageRequest>,
+    ) -> Call<oai_types::MessageObject, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        let message_id = support::segment("message_id", message_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let message_id = message_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/threads/{thread_id}/messages/{message_id}"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -9106,21 +8072,23 @@ impl<'c> ThreadsMessages<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/deleteMessage).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         thread_id: &str,
         message_id: &str,
-    ) -> Call<oai_types::DeleteMessageResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let message_id = support::segment("message_id", message_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::DeleteMessageResponse, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        let message_id = support::segment("message_id", message_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let message_id = message_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/threads/{thread_id}/messages/{message_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -9146,51 +8114,26 @@ impl<'c> ThreadsRuns<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/listRuns).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         thread_id: &str,
         params: oai_types::ListRunsParams,
-    ) -> Call<oai_types::ListRunsResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/threads/{thread_id}/runs"));
+    ) -> Call<oai_types::ListRunsResponse, call::Json, call::Pages<oai_types::RunObject>> {
+        let thread_id = support::segment("thread_id", thread_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let rb = client.request(Method::GET, format!("/threads/{thread_id}/runs"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "before", &params.before)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "assistants")]
-    /// `GET /threads/{thread_id}/runs` (operation `listRuns`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/threads/listRuns).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        thread_id: &str,
-        params: oai_types::ListRunsParams,
-    ) -> Result<PageStream<oai_types::RunObject>> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let rb = self
-            .client
-            .request(Method::GET, format!("/threads/{thread_id}/runs"));
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -9199,24 +8142,24 @@ impl<'c> ThreadsRuns<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/createRun).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         thread_id: &str,
         params: oai_types::CreateRunParams,
-        request: oai_types::CreateRunRequest,
-    ) -> Call<oai_types::RunObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/threads/{thread_id}/runs"));
+        request: impl Into<oai_types::CreateRunRequest>,
+    ) -> Call<oai_types::RunObject, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let rb = client.request(Method::POST, format!("/threads/{thread_id}/runs"));
             support::check(&params)?;
             let rb = support::query(rb, "include[]", &params.include)?;
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -9225,16 +8168,20 @@ impl<'c> ThreadsRuns<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/getRun).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, thread_id: &str, run_id: &str) -> Call<oai_types::RunObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let run_id = support::segment("run_id", run_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/threads/{thread_id}/runs/{run_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        thread_id: &str,
+        run_id: &str,
+    ) -> Call<oai_types::RunObject, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        let run_id = support::segment("run_id", run_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let run_id = run_id?;
+            let rb = client.request(Method::GET, format!("/threads/{thread_id}/runs/{run_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -9243,23 +8190,24 @@ impl<'c> ThreadsRuns<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/modifyRun).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         thread_id: &str,
         run_id: &str,
-        request: oai_types::ModifyRunRequest,
-    ) -> Call<oai_types::RunObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let run_id = support::segment("run_id", run_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/threads/{thread_id}/runs/{run_id}"));
+        request: impl Into<oai_types::ModifyRunRequest>,
+    ) -> Call<oai_types::RunObject, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        let run_id = support::segment("run_id", run_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let run_id = run_id?;
+            let rb = client.request(Method::POST, format!("/threads/{thread_id}/runs/{run_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -9268,17 +8216,23 @@ impl<'c> ThreadsRuns<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/cancelRun).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn cancel(&self, thread_id: &str, run_id: &str) -> Call<oai_types::RunObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let run_id = support::segment("run_id", run_id)?;
-            let rb = self.client.request(
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn cancel(
+        &self,
+        thread_id: &str,
+        run_id: &str,
+    ) -> Call<oai_types::RunObject, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        let run_id = support::segment("run_id", run_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let run_id = run_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/threads/{thread_id}/runs/{run_id}/cancel"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -9287,24 +8241,27 @@ impl<'c> ThreadsRuns<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/submitToolOuputsToRun).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn submit_tool_outputs(
         &self,
         thread_id: &str,
         run_id: &str,
-        request: oai_types::SubmitToolOutputsRunRequest,
-    ) -> Call<oai_types::RunObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let run_id = support::segment("run_id", run_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::SubmitToolOutputsRunRequest>,
+    ) -> Call<oai_types::RunObject, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        let run_id = support::segment("run_id", run_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let run_id = run_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -9322,18 +8279,23 @@ impl<'c> ThreadsRunsSteps<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/listRunSteps).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         thread_id: &str,
         run_id: &str,
         params: oai_types::ListRunStepsParams,
-    ) -> Call<oai_types::ListRunStepsResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let run_id = support::segment("run_id", run_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::ListRunStepsResponse, call::Json, call::Pages<oai_types::RunStepObject>>
+    {
+        let thread_id = support::segment("thread_id", thread_id);
+        let run_id = support::segment("run_id", run_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let run_id = run_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/threads/{thread_id}/runs/{run_id}/steps"),
             );
@@ -9344,37 +8306,7 @@ impl<'c> ThreadsRunsSteps<'c> {
             let rb = support::query(rb, "before", &params.before)?;
             let rb = support::query(rb, "include[]", &params.include)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "assistants")]
-    /// `GET /threads/{thread_id}/runs/{run_id}/steps` (operation `listRunSteps`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/threads/listRunSteps).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        thread_id: &str,
-        run_id: &str,
-        params: oai_types::ListRunStepsParams,
-    ) -> Result<PageStream<oai_types::RunStepObject>> {
-        let thread_id = support::segment("thread_id", thread_id)?;
-        let run_id = support::segment("run_id", run_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/threads/{thread_id}/runs/{run_id}/steps"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        let rb = support::query(rb, "include[]", &params.include)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "assistants")]
@@ -9383,26 +8315,29 @@ impl<'c> ThreadsRunsSteps<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/threads/getRunStep).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         thread_id: &str,
         run_id: &str,
         step_id: &str,
         params: oai_types::GetRunStepParams,
-    ) -> Call<oai_types::RunStepObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let thread_id = support::segment("thread_id", thread_id)?;
-            let run_id = support::segment("run_id", run_id)?;
-            let step_id = support::segment("step_id", step_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::RunStepObject, call::Json, call::Plain> {
+        let thread_id = support::segment("thread_id", thread_id);
+        let run_id = support::segment("run_id", run_id);
+        let step_id = support::segment("step_id", step_id);
+        Call::new(self.client, move |client, _| {
+            let thread_id = thread_id?;
+            let run_id = run_id?;
+            let step_id = step_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/threads/{thread_id}/runs/{run_id}/steps/{step_id}"),
             );
             support::check(&params)?;
             let rb = support::query(rb, "include[]", &params.include)?;
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -9429,14 +8364,18 @@ impl<'c> Uploads<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/uploads/createUpload).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn create(&self, request: oai_types::CreateUploadRequest) -> Call<oai_types::Upload> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/uploads");
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn create(
+        &self,
+        request: impl Into<oai_types::CreateUploadRequest>,
+    ) -> Call<oai_types::Upload, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/uploads");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "uploads")]
@@ -9445,15 +8384,14 @@ impl<'c> Uploads<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/uploads/cancelUpload).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn cancel(&self, upload_id: &str) -> Call<oai_types::Upload> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let upload_id = support::segment("upload_id", upload_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/uploads/{upload_id}/cancel"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn cancel(&self, upload_id: &str) -> Call<oai_types::Upload, call::Json, call::Plain> {
+        let upload_id = support::segment("upload_id", upload_id);
+        Call::new(self.client, move |client, _| {
+            let upload_id = upload_id?;
+            let rb = client.request(Method::POST, format!("/uploads/{upload_id}/cancel"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "uploads")]
@@ -9462,21 +8400,21 @@ impl<'c> Uploads<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/uploads/completeUpload).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn complete(
         &self,
         upload_id: &str,
-        request: oai_types::CompleteUploadRequest,
-    ) -> Call<oai_types::Upload> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let upload_id = support::segment("upload_id", upload_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/uploads/{upload_id}/complete"));
+        request: impl Into<oai_types::CompleteUploadRequest>,
+    ) -> Call<oai_types::Upload, call::Json, call::Plain> {
+        let upload_id = support::segment("upload_id", upload_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let upload_id = upload_id?;
+            let rb = client.request(Method::POST, format!("/uploads/{upload_id}/complete"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -9495,23 +8433,23 @@ impl<'c> UploadsParts<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/uploads/addUploadPart).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         upload_id: &str,
-        request: oai_types::AddUploadPartRequest,
-    ) -> Call<oai_types::UploadPart> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let upload_id = support::segment("upload_id", upload_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/uploads/{upload_id}/parts"));
+        request: impl Into<oai_types::AddUploadPartRequest>,
+    ) -> Call<oai_types::UploadPart, call::Json, call::Plain> {
+        let upload_id = support::segment("upload_id", upload_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let upload_id = upload_id?;
+            let rb = client.request(Method::POST, format!("/uploads/{upload_id}/parts"));
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "data", &request.data);
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -9545,43 +8483,27 @@ impl<'c> VectorStores<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listVectorStores).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         params: oai_types::ListVectorStoresParams,
-    ) -> Call<oai_types::ListVectorStoresResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/vector_stores");
+    ) -> Call<
+        oai_types::ListVectorStoresResponse,
+        call::Json,
+        call::Pages<oai_types::VectorStoreObject>,
+    > {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/vector_stores");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "before", &params.before)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "vector-stores")]
-    /// `GET /vector_stores` (operation `listVectorStores`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listVectorStores).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListVectorStoresParams,
-    ) -> Result<PageStream<oai_types::VectorStoreObject>> {
-        let rb = self.client.request(Method::GET, "/vector_stores");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9590,17 +8512,18 @@ impl<'c> VectorStores<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/createVectorStore).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
-        request: oai_types::CreateVectorStoreRequest,
-    ) -> Call<oai_types::VectorStoreObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/vector_stores");
+        request: impl Into<oai_types::CreateVectorStoreRequest>,
+    ) -> Call<oai_types::VectorStoreObject, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/vector_stores");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9609,15 +8532,17 @@ impl<'c> VectorStores<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/getVectorStore).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn retrieve(&self, vector_store_id: &str) -> Call<oai_types::VectorStoreObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/vector_stores/{vector_store_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn retrieve(
+        &self,
+        vector_store_id: &str,
+    ) -> Call<oai_types::VectorStoreObject, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let rb = client.request(Method::GET, format!("/vector_stores/{vector_store_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9626,21 +8551,21 @@ impl<'c> VectorStores<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/modifyVectorStore).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         vector_store_id: &str,
-        request: oai_types::UpdateVectorStoreRequest,
-    ) -> Call<oai_types::VectorStoreObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/vector_stores/{vector_store_id}"));
+        request: impl Into<oai_types::UpdateVectorStoreRequest>,
+    ) -> Call<oai_types::VectorStoreObject, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let rb = client.request(Method::POST, format!("/vector_stores/{vector_store_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9649,15 +8574,17 @@ impl<'c> VectorStores<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/deleteVectorStore).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn delete(&self, vector_store_id: &str) -> Call<oai_types::DeleteVectorStoreResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/vector_stores/{vector_store_id}"));
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
+    pub fn delete(
+        &self,
+        vector_store_id: &str,
+    ) -> Call<oai_types::DeleteVectorStoreResponse, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let rb = client.request(Method::DELETE, format!("/vector_stores/{vector_store_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9666,22 +8593,24 @@ impl<'c> VectorStores<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/searchVectorStore).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn search(
         &self,
         vector_store_id: &str,
-        request: oai_types::VectorStoreSearchRequest,
-    ) -> Call<oai_types::VectorStoreSearchResultsPage> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::VectorStoreSearchRequest>,
+    ) -> Call<oai_types::VectorStoreSearchResultsPage, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/vector_stores/{vector_store_id}/search"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -9708,22 +8637,24 @@ impl<'c> VectorStoresFileBatches<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/createVectorStoreFileBatch).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         vector_store_id: &str,
-        request: oai_types::CreateVectorStoreFileBatchRequest,
-    ) -> Call<oai_types::VectorStoreFileBatchObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::CreateVectorStoreFileBatchRequest>,
+    ) -> Call<oai_types::VectorStoreFileBatchObject, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/vector_stores/{vector_store_id}/file_batches"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9732,21 +8663,23 @@ impl<'c> VectorStoresFileBatches<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/getVectorStoreFileBatch).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         vector_store_id: &str,
         batch_id: &str,
-    ) -> Call<oai_types::VectorStoreFileBatchObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let batch_id = support::segment("batch_id", batch_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::VectorStoreFileBatchObject, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        let batch_id = support::segment("batch_id", batch_id);
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let batch_id = batch_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9755,21 +8688,23 @@ impl<'c> VectorStoresFileBatches<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/cancelVectorStoreFileBatch).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn cancel(
         &self,
         vector_store_id: &str,
         batch_id: &str,
-    ) -> Call<oai_types::VectorStoreFileBatchObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let batch_id = support::segment("batch_id", batch_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::VectorStoreFileBatchObject, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        let batch_id = support::segment("batch_id", batch_id);
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let batch_id = batch_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -9787,18 +8722,26 @@ impl<'c> VectorStoresFileBatchesFiles<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listFilesInVectorStoreBatch).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         vector_store_id: &str,
         batch_id: &str,
         params: oai_types::ListFilesInVectorStoreBatchParams,
-    ) -> Call<oai_types::ListVectorStoreFilesResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let batch_id = support::segment("batch_id", batch_id)?;
-            let rb = self.client.request(
+    ) -> Call<
+        oai_types::ListVectorStoreFilesResponse,
+        call::Json,
+        call::Pages<oai_types::VectorStoreFileObject>,
+    > {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        let batch_id = support::segment("batch_id", batch_id);
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let batch_id = batch_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}/files"),
             );
@@ -9809,37 +8752,7 @@ impl<'c> VectorStoresFileBatchesFiles<'c> {
             let rb = support::query(rb, "before", &params.before)?;
             let rb = support::query(rb, "filter", &params.filter)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "vector-stores")]
-    /// `GET /vector_stores/{vector_store_id}/file_batches/{batch_id}/files` (operation `listFilesInVectorStoreBatch`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listFilesInVectorStoreBatch).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        vector_store_id: &str,
-        batch_id: &str,
-        params: oai_types::ListFilesInVectorStoreBatchParams,
-    ) -> Result<PageStream<oai_types::VectorStoreFileObject>> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let batch_id = support::segment("batch_id", batch_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}/files"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        let rb = support::query(rb, "filter", &params.filter)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 }
 
@@ -9857,16 +8770,23 @@ impl<'c> VectorStoresFiles<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listVectorStoreFiles).
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(
         &self,
         vector_store_id: &str,
         params: oai_types::ListVectorStoreFilesParams,
-    ) -> Call<oai_types::ListVectorStoreFilesResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let rb = self.client.request(
+    ) -> Call<
+        oai_types::ListVectorStoreFilesResponse,
+        call::Json,
+        call::Pages<oai_types::VectorStoreFileObject>,
+    > {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/vector_stores/{vector_store_id}/files"),
             );
@@ -9877,35 +8797,7 @@ impl<'c> VectorStoresFiles<'c> {
             let rb = support::query(rb, "before", &params.before)?;
             let rb = support::query(rb, "filter", &params.filter)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "vector-stores")]
-    /// `GET /vector_stores/{vector_store_id}/files` (operation `listVectorStoreFiles`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/listVectorStoreFiles).
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    pub fn list_pages(
-        &self,
-        vector_store_id: &str,
-        params: oai_types::ListVectorStoreFilesParams,
-    ) -> Result<PageStream<oai_types::VectorStoreFileObject>> {
-        let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-        let rb = self.client.request(
-            Method::GET,
-            format!("/vector_stores/{vector_store_id}/files"),
-        );
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        let rb = support::query(rb, "before", &params.before)?;
-        let rb = support::query(rb, "filter", &params.filter)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9914,22 +8806,24 @@ impl<'c> VectorStoresFiles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/createVectorStoreFile).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn create(
         &self,
         vector_store_id: &str,
-        request: oai_types::CreateVectorStoreFileRequest,
-    ) -> Call<oai_types::VectorStoreFileObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::CreateVectorStoreFileRequest>,
+    ) -> Call<oai_types::VectorStoreFileObject, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/vector_stores/{vector_store_id}/files"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9938,21 +8832,23 @@ impl<'c> VectorStoresFiles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/getVectorStoreFile).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         vector_store_id: &str,
         file_id: &str,
-    ) -> Call<oai_types::VectorStoreFileObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let file_id = support::segment("file_id", file_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::VectorStoreFileObject, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        let file_id = support::segment("file_id", file_id);
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let file_id = file_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/vector_stores/{vector_store_id}/files/{file_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9961,21 +8857,23 @@ impl<'c> VectorStoresFiles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/deleteVectorStoreFile).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn delete(
         &self,
         vector_store_id: &str,
         file_id: &str,
-    ) -> Call<oai_types::DeleteVectorStoreFileResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let file_id = support::segment("file_id", file_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::DeleteVectorStoreFileResponse, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        let file_id = support::segment("file_id", file_id);
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let file_id = file_id?;
+            let rb = client.request(
                 Method::DELETE,
                 format!("/vector_stores/{vector_store_id}/files/{file_id}"),
             );
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -9984,24 +8882,27 @@ impl<'c> VectorStoresFiles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/updateVectorStoreFileAttributes).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn update(
         &self,
         vector_store_id: &str,
         file_id: &str,
-        request: oai_types::UpdateVectorStoreFileAttributesRequest,
-    ) -> Call<oai_types::VectorStoreFileObject> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let file_id = support::segment("file_id", file_id)?;
-            let rb = self.client.request(
+        request: impl Into<oai_types::UpdateVectorStoreFileAttributesRequest>,
+    ) -> Call<oai_types::VectorStoreFileObject, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        let file_id = support::segment("file_id", file_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let file_id = file_id?;
+            let rb = client.request(
                 Method::POST,
                 format!("/vector_stores/{vector_store_id}/files/{file_id}"),
             );
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "vector-stores")]
@@ -10010,21 +8911,23 @@ impl<'c> VectorStoresFiles<'c> {
     /// [API reference](https://platform.openai.com/docs/api-reference/vector_stores/retrieveVectorStoreFileContent).
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn content(
         &self,
         vector_store_id: &str,
         file_id: &str,
-    ) -> Call<oai_types::VectorStoreFileContentResponse> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let vector_store_id = support::segment("vector_store_id", vector_store_id)?;
-            let file_id = support::segment("file_id", file_id)?;
-            let rb = self.client.request(
+    ) -> Call<oai_types::VectorStoreFileContentResponse, call::Json, call::Plain> {
+        let vector_store_id = support::segment("vector_store_id", vector_store_id);
+        let file_id = support::segment("file_id", file_id);
+        Call::new(self.client, move |client, _| {
+            let vector_store_id = vector_store_id?;
+            let file_id = file_id?;
+            let rb = client.request(
                 Method::GET,
                 format!("/vector_stores/{vector_store_id}/files/{file_id}/content"),
             );
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -10053,14 +8956,15 @@ impl<'c> Videos<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn create(
         &self,
-        request: oai_types::CreateVideoMultipartBody,
-    ) -> Call<oai_types::VideoResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/videos");
+        request: impl Into<oai_types::CreateVideoMultipartBody>,
+    ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/videos");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             if let Some(v) = &request.model {
@@ -10086,7 +8990,7 @@ impl<'c> Videos<'c> {
             }
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10097,18 +9001,19 @@ impl<'c> Videos<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn create_json(
         &self,
-        request: oai_types::CreateVideoJsonBody,
-    ) -> Call<oai_types::VideoResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/videos");
+        request: impl Into<oai_types::CreateVideoJsonBody>,
+    ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/videos");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10118,42 +9023,23 @@ impl<'c> Videos<'c> {
     ///
     /// Deprecated in the API description.
     ///
+    /// `.pages()` gives every page and `.items()` every item, fetched lazily as the stream is read.
+    ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub fn list(&self, params: oai_types::ListVideosParams) -> Call<oai_types::VideoListResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::GET, "/videos");
+    pub fn list(
+        &self,
+        params: oai_types::ListVideosParams,
+    ) -> Call<oai_types::VideoListResource, call::Json, call::Pages<oai_types::VideoResource>> {
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::GET, "/videos");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
             let rb = support::query(rb, "after", &params.after)?;
             Ok(rb)
-        })())
-    }
-
-    #[cfg(feature = "videos")]
-    /// `GET /videos` (operation `ListVideos`).
-    ///
-    /// [API reference](https://platform.openai.com/docs/api-reference/videos/list).
-    ///
-    /// Deprecated in the API description.
-    ///
-    /// Every page, fetched lazily as the stream is read (`.items()` gives the items).
-    ///
-    /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
-    #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub fn list_pages(
-        &self,
-        params: oai_types::ListVideosParams,
-    ) -> Result<PageStream<oai_types::VideoResource>> {
-        let rb = self.client.request(Method::GET, "/videos");
-        support::check(&params)?;
-        let rb = support::query(rb, "limit", &params.limit)?;
-        let rb = support::query(rb, "order", &params.order)?;
-        let rb = support::query(rb, "after", &params.after)?;
-        Ok(rb.paginate()?.into())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10162,14 +9048,15 @@ impl<'c> Videos<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn edit(
         &self,
-        request: oai_types::CreateVideoEditMultipartBody,
-    ) -> Call<oai_types::VideoResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/videos/edits");
+        request: impl Into<oai_types::CreateVideoEditMultipartBody>,
+    ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/videos/edits");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = match &request.video {
@@ -10184,7 +9071,7 @@ impl<'c> Videos<'c> {
             form = support::form(form, "prompt", &request.prompt)?;
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10193,18 +9080,19 @@ impl<'c> Videos<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn edit_json(
         &self,
-        request: oai_types::CreateVideoEditJsonBody,
-    ) -> Call<oai_types::VideoResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/videos/edits");
+        request: impl Into<oai_types::CreateVideoEditJsonBody>,
+    ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/videos/edits");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10213,14 +9101,15 @@ impl<'c> Videos<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn extend(
         &self,
-        request: oai_types::CreateVideoExtendMultipartBody,
-    ) -> Call<oai_types::VideoResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/videos/extensions");
+        request: impl Into<oai_types::CreateVideoExtendMultipartBody>,
+    ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/videos/extensions");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = match &request.video {
@@ -10236,7 +9125,7 @@ impl<'c> Videos<'c> {
             form = support::form(form, "seconds", &request.seconds)?;
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10245,18 +9134,19 @@ impl<'c> Videos<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn extend_json(
         &self,
-        request: oai_types::CreateVideoExtendJsonBody,
-    ) -> Call<oai_types::VideoResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/videos/extensions");
+        request: impl Into<oai_types::CreateVideoExtendJsonBody>,
+    ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/videos/extensions");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10267,16 +9157,18 @@ impl<'c> Videos<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub fn retrieve(&self, video_id: &str) -> Call<oai_types::VideoResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let video_id = support::segment("video_id", video_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/videos/{video_id}"));
+    pub fn retrieve(
+        &self,
+        video_id: &str,
+    ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
+        let video_id = support::segment("video_id", video_id);
+        Call::new(self.client, move |client, _| {
+            let video_id = video_id?;
+            let rb = client.request(Method::GET, format!("/videos/{video_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10287,16 +9179,18 @@ impl<'c> Videos<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub fn delete(&self, video_id: &str) -> Call<oai_types::DeletedVideoResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let video_id = support::segment("video_id", video_id)?;
-            let rb = self
-                .client
-                .request(Method::DELETE, format!("/videos/{video_id}"));
+    pub fn delete(
+        &self,
+        video_id: &str,
+    ) -> Call<oai_types::DeletedVideoResource, call::Json, call::Plain> {
+        let video_id = support::segment("video_id", video_id);
+        Call::new(self.client, move |client, _| {
+            let video_id = video_id?;
+            let rb = client.request(Method::DELETE, format!("/videos/{video_id}"));
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10307,23 +9201,22 @@ impl<'c> Videos<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn content(
         &self,
         video_id: &str,
         params: oai_types::RetrieveVideoContentParams,
-    ) -> Call<bytes::Bytes, call::Raw> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let video_id = support::segment("video_id", video_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/videos/{video_id}/content"));
+    ) -> Call<bytes::Bytes, call::Raw, call::Plain> {
+        let video_id = support::segment("video_id", video_id);
+        Call::new(self.client, move |client, _| {
+            let video_id = video_id?;
+            let rb = client.request(Method::GET, format!("/videos/{video_id}/content"));
             let rb = rb.header("accept", "video/mp4, image/webp, application/octet-stream");
             support::check(&params)?;
             let rb = support::query(rb, "variant", &params.variant)?;
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10334,24 +9227,24 @@ impl<'c> Videos<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn remix(
         &self,
         video_id: &str,
-        request: oai_types::CreateVideoRemixBody,
-    ) -> Call<oai_types::VideoResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let video_id = support::segment("video_id", video_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/videos/{video_id}/remix"));
+        request: impl Into<oai_types::CreateVideoRemixBody>,
+    ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
+        let video_id = support::segment("video_id", video_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let video_id = video_id?;
+            let rb = client.request(Method::POST, format!("/videos/{video_id}/remix"));
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::form(form, "prompt", &request.prompt)?;
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10362,22 +9255,22 @@ impl<'c> Videos<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn remix_json(
         &self,
         video_id: &str,
-        request: oai_types::CreateVideoRemixBody,
-    ) -> Call<oai_types::VideoResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let video_id = support::segment("video_id", video_id)?;
-            let rb = self
-                .client
-                .request(Method::POST, format!("/videos/{video_id}/remix"));
+        request: impl Into<oai_types::CreateVideoRemixBody>,
+    ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
+        let video_id = support::segment("video_id", video_id);
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let video_id = video_id?;
+            let rb = client.request(Method::POST, format!("/videos/{video_id}/remix"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
-        })())
+        })
     }
 }
 
@@ -10396,21 +9289,22 @@ impl<'c> VideosCharacters<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
     pub fn create(
         &self,
-        request: oai_types::CreateVideoCharacterBody,
-    ) -> Call<oai_types::VideoCharacterResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let rb = self.client.request(Method::POST, "/videos/characters");
+        request: impl Into<oai_types::CreateVideoCharacterBody>,
+    ) -> Call<oai_types::VideoCharacterResource, call::Json, call::Plain> {
+        let request = request.into();
+        Call::new(self.client, move |client, _| {
+            let rb = client.request(Method::POST, "/videos/characters");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "video", &request.video);
             form = support::form(form, "name", &request.name)?;
             let rb = rb.multipart(form);
             Ok(rb)
-        })())
+        })
     }
 
     #[cfg(feature = "videos")]
@@ -10419,15 +9313,17 @@ impl<'c> VideosCharacters<'c> {
     /// Deprecated in the API description.
     ///
     /// # Errors
-    /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
+    /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     #[deprecated(note = "deprecated in the OpenAI API description")]
-    pub fn retrieve(&self, character_id: &str) -> Call<oai_types::VideoCharacterResource> {
-        Call::new((move || -> Result<RequestBuilder> {
-            let character_id = support::segment("character_id", character_id)?;
-            let rb = self
-                .client
-                .request(Method::GET, format!("/videos/characters/{character_id}"));
+    pub fn retrieve(
+        &self,
+        character_id: &str,
+    ) -> Call<oai_types::VideoCharacterResource, call::Json, call::Plain> {
+        let character_id = support::segment("character_id", character_id);
+        Call::new(self.client, move |client, _| {
+            let character_id = character_id?;
+            let rb = client.request(Method::GET, format!("/videos/characters/{character_id}"));
             Ok(rb)
-        })())
+        })
     }
 }

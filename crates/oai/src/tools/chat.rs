@@ -65,9 +65,9 @@ impl ToolRunner {
     ///
     /// The run never returns an `Err`: a failure is [`RunOutcome::Failed`](super::RunOutcome::Failed),
     /// with the transcript kept.
-    pub async fn run_chat(&self, request: CreateChatCompletionRequest) -> ChatRun {
+    pub async fn run_chat(&self, request: impl Into<CreateChatCompletionRequest>) -> ChatRun {
         self.start(ChatConversation {
-            request,
+            request: request.into(),
             last: None,
         })
         .await
@@ -122,7 +122,8 @@ impl Conversation for ChatConversation {
             let mut events = client
                 .chat()
                 .completions()
-                .create_stream(request)
+                .create(request)
+                .stream()
                 .await?
                 .accumulate();
             while let Some(chunk) = events.next().await {

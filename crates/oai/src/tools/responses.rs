@@ -75,7 +75,8 @@ impl ToolRunner {
     ///
     /// The run never returns an `Err`: a failure is [`RunOutcome::Failed`](super::RunOutcome::Failed),
     /// with the transcript kept.
-    pub async fn run_responses(&self, mut request: CreateResponse) -> ResponsesRun {
+    pub async fn run_responses(&self, request: impl Into<CreateResponse>) -> ResponsesRun {
+        let mut request = request.into();
         let items = match request.input.take() {
             None => Vec::new(),
             Some(InputParam::TextInput(text)) => {
@@ -141,7 +142,8 @@ impl Conversation for ResponsesConversation {
         let response = if stream {
             let mut events = client
                 .responses()
-                .create_stream(request)
+                .create(request)
+                .stream()
                 .await?
                 .accumulate();
             while let Some(event) = events.next().await {
