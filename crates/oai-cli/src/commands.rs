@@ -369,23 +369,9 @@ async fn responses(
         }
         (false, false) => {
             let response = client.responses().create(request).await?;
-            out.write_line(&out.text(&output_text(&response)))
+            out.write_line(&out.text(&response.output_text()))
         }
     }
-}
-
-fn output_text(response: &oai::types::Response) -> String {
-    let mut text = String::new();
-    for item in &response.output {
-        if let oai::types::OutputItem::Message(m) = item {
-            for part in &m.content {
-                if let oai::types::OutputMessageContent::OutputText(t) = part {
-                    text.push_str(&t.text);
-                }
-            }
-        }
-    }
-    text
 }
 
 async fn models(client: &oai::Client, out: &Output, json: bool) -> Outcome {

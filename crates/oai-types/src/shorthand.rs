@@ -237,3 +237,39 @@ impl FunctionTool {
         self
     }
 }
+
+#[cfg(feature = "responses")]
+impl Response {
+    /// The text of every `output_text` part of every message in `output`,
+    /// joined in order; empty when there is none (a response that only
+    /// called tools, say). The official SDKs' `output_text`.
+    ///
+    /// ```
+    /// let response: oai_types::Response = serde_json::from_value(serde_json::json!({
+    ///     "id": "resp_1", "object": "response", "created_at": 1, "model": "m",
+    ///     "status": "completed",
+    ///     "output": [
+    ///         {"type": "reasoning", "id": "rs_1", "summary": []},
+    ///         {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+    ///          "content": [{"type": "output_text", "text": "Hello, ", "annotations": []},
+    ///                      {"type": "refusal", "refusal": "no"},
+    ///                      {"type": "output_text", "text": "world.", "annotations": []}]}
+    ///     ]
+    /// }))?;
+    /// assert_eq!(response.output_text(), "Hello, world.");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn output_text(&self) -> String {
+        let mut text = String::new();
+        for item in &self.output {
+            if let OutputItem::Message(message) = item {
+                for part in &message.content {
+                    if let OutputMessageContent::OutputText(t) = part {
+                        text.push_str(&t.text);
+                    }
+                }
+            }
+        }
+        text
+    }
+}

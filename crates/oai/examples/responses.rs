@@ -14,21 +14,6 @@ use std::io::Write;
 use futures_util::StreamExt;
 use oai::accumulate::{AccumulateExt, StreamEvent};
 use oai::builders::CreateResponseBuilder;
-use oai::types::{OutputItem, OutputMessageContent, Response};
-
-fn output_text(response: &Response) -> String {
-    let mut text = String::new();
-    for item in &response.output {
-        if let OutputItem::Message(message) = item {
-            for part in &message.content {
-                if let OutputMessageContent::OutputText(t) = part {
-                    text.push_str(&t.text);
-                }
-            }
-        }
-    }
-    text
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let response = client.responses().create(request.clone()).await?;
     println!("response {} ({:?}):", response.id, response.status);
-    println!("  {}", output_text(&response));
+    println!("  {}", response.output_text());
 
     // Streamed: every event is ours; the accumulator rebuilds the response.
     print!("streamed: ");

@@ -156,12 +156,16 @@ pub struct ReadmeDoctests;
 #[derive(Clone)]
 pub struct Client {
     transport: oai_transport::Transport,
+    /// Options every request of this client starts from (see
+    /// [`Client::with_options`]).
+    defaults: Option<std::sync::Arc<RequestOptions>>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("config", self.transport.config())
+            .field("defaults", &self.defaults)
             .finish()
     }
 }
@@ -193,7 +197,35 @@ impl Client {
     pub fn new(config: Config) -> Result<Self> {
         Ok(Self {
             transport: oai_transport::Transport::new(config)?,
+            defaults: None,
         })
+    }
+
+    /// A client sharing this one's connections and configuration whose
+    /// every request starts from `options` (merged over any this client
+    /// already had; a call's own [`Call::options`] are merged over them):
+    /// another timeout or retry count, extra headers, query pairs or body
+    /// fields for one part of a program.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let client = oai::Client::new(oai::Config::builder().api_key("sk-example").build()?)?;
+    /// let patient = client.with_options(
+    ///     oai::RequestOptions::new().timeout(Duration::from_secs(1200)).max_retries(5),
+    /// );
+    /// # let _ = patient;
+    /// # Ok::<(), oai::Error>(())
+    /// ```
+    pub fn with_options(&self, options: RequestOptions) -> Self {
+        let merged = match &self.defaults {
+            Some(before) => RequestOptions::clone(before).merge(options),
+            None => options,
+        };
+        Self {
+            transport: self.transport.clone(),
+            defaults: Some(std::sync::Arc::new(merged)),
+        }
     }
 
     /// A builder for the configuration (same as [`Config::builder`]).
@@ -213,7 +245,11 @@ impl Client {
 
     /// A request with any method to `path` under the base URL (`/models`, say).
     pub fn request(&self, method: Method, path: impl Into<String>) -> RequestBuilder {
-        RequestBuilder::new(self.transport.clone(), method, path)
+        let rb = RequestBuilder::new(self.transport.clone(), method, path);
+        match &self.defaults {
+            Some(options) => rb.options(RequestOptions::clone(options)),
+            None => rb,
+        }
     }
 
     /// A `GET` request.

@@ -144,7 +144,9 @@ async fn the_call_sets_the_stream_flag_not_the_builder() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .and(wiremock::matchers::body_partial_json(json!({"stream": false})))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"stream": false}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(completion()))
         .expect(1)
         .mount(&server)
@@ -162,7 +164,9 @@ async fn the_call_sets_the_stream_flag_not_the_builder() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .and(wiremock::matchers::body_partial_json(json!({"stream": true})))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"stream": true}),
+        ))
         .and(wiremock::matchers::header("accept", "text/event-stream"))
         .respond_with(
             ResponseTemplate::new(200)
@@ -197,4 +201,41 @@ async fn a_builder_is_checked_once_when_the_call_is_sent() {
     assert!(err.is_invalid_input());
     assert_eq!(err.violations().len(), 1);
     assert_eq!(err.violations()[0].path, "temperature");
+}
+
+#[tokio::test]
+async fn a_derived_client_sends_its_options_under_each_calls_own() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(wiremock::matchers::header("x-team", "search"))
+        .and(wiremock::matchers::header("x-call", "one"))
+        .and(wiremock::matchers::query_param("tenant", "a"))
+        .and(wiremock::matchers::header("x-region", "eu"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let base = client(&server);
+    let team = base.with_options(
+        oai::RequestOptions::new()
+            .header("x-team", "search")
+            .query("tenant", "a"),
+    );
+    // A second derivation adds to the first.
+    let team = team.with_options(oai::RequestOptions::new().header("x-region", "eu"));
+    team.chat()
+        .completions()
+        .create(CreateChatCompletionRequestBuilder::new(Message::user("hi"), "m"))
+        .options(oai::RequestOptions::new().header("x-call", "one"))
+        .await
+        .unwrap();
+    // The client it came from is unchanged.
+    let err = base
+        .chat()
+        .completions()
+        .create(CreateChatCompletionRequestBuilder::new(Message::user("hi"), "m"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err}");
 }

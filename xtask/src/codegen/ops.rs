@@ -157,6 +157,13 @@ const TERMINAL_EVENTS: &[(&str, &[&str])] = &[
     ("createImageEdit", &["image_edit.completed"]),
 ];
 
+/// Operations that stream although the spec gives them no
+/// `text/event-stream` answer, and the operation whose events they send: a
+/// background response's events are replayed by `GET /responses/{id}` with
+/// `stream=true` (and `starting_after`), as the official SDKs' `retrieve`
+/// streams them.
+const STREAMED_LIKE: &[(&str, &str)] = &[("getResponse", "createResponse")];
+
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 
 fn set(map: &mut Node, key: &str, value: Node) {
@@ -444,6 +451,23 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
         }
     }
     name_ops(spec, &synthetic, &paths, &mut ops)?;
+    for (id, like) in STREAMED_LIKE {
+        for beta in [false, true] {
+            let twin = |o: &&Op, name: &str| {
+                o.beta == beta && o.id.strip_prefix("beta_").unwrap_or(&o.id) == name
+            };
+            let events = ops
+                .iter()
+                .find(|o| twin(o, like))
+                .and_then(|o| o.answer.stream.clone());
+            if let Some(op) = ops.iter_mut().find(|o| twin(&&**o, id)) {
+                if op.answer.stream.is_none() {
+                    op.answer.stream =
+                        Some(events.ok_or_else(|| format!("{like} has no event stream"))?);
+                }
+            }
+        }
+    }
 
     // Write the synthetic components and point the operations at them.
     if let Some(schemas) = get_mut(&mut out, "components").and_then(|c| get_mut(c, "schemas")) {

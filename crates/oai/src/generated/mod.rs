@@ -4561,17 +4561,31 @@ impl<'c> BetaResponses<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/beta_getResponse).
     ///
+    /// `.stream()` gives the events as they arrive (the call sets the `stream` flag); the stream ends after its terminal event, and an early end is an error.
+    ///
     /// # Errors
     /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         response_id: &str,
         params: oai_types::BetaGetResponseParams,
-    ) -> Call<oai_types::BetaResponse, call::Json, call::Plain> {
+    ) -> Call<oai_types::BetaResponse, call::Json, call::Streams<oai_types::BetaResponseStreamEvent>>
+    {
         let response_id = support::segment("response_id", response_id);
-        Call::new(self.client, move |client, _| {
+        Call::new(self.client, move |client, stream| {
             let response_id = response_id?;
+            let mut params = params;
+            if stream {
+                params.stream = Some(true);
+            } else if params.stream == Some(true) {
+                params.stream = Some(false);
+            }
             let rb = client.request(Method::GET, format!("/responses/{response_id}"));
+            let rb = if stream {
+                rb.header("accept", "text/event-stream")
+            } else {
+                rb
+            };
             support::check(&params)?;
             let rb = support::query(rb, "include", &params.include)?;
             let rb = support::query(rb, "stream", &params.stream)?;
@@ -4581,6 +4595,11 @@ impl<'c> BetaResponses<'c> {
             let rb = rb.query("beta", "true");
             Ok(rb)
         })
+        .ends_with(StreamOptions::terminal_events(&[
+            "response.completed",
+            "response.failed",
+            "response.incomplete",
+        ]))
     }
 
     #[cfg(feature = "responses")]
@@ -7372,17 +7391,30 @@ impl<'c> Responses<'c> {
     ///
     /// [API reference](https://platform.openai.com/docs/api-reference/responses/getResponse).
     ///
+    /// `.stream()` gives the events as they arrive (the call sets the `stream` flag); the stream ends after its terminal event, and an early end is an error.
+    ///
     /// # Errors
     /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(
         &self,
         response_id: &str,
         params: oai_types::GetResponseParams,
-    ) -> Call<oai_types::Response, call::Json, call::Plain> {
+    ) -> Call<oai_types::Response, call::Json, call::Streams<oai_types::ResponseStreamEvent>> {
         let response_id = support::segment("response_id", response_id);
-        Call::new(self.client, move |client, _| {
+        Call::new(self.client, move |client, stream| {
             let response_id = response_id?;
+            let mut params = params;
+            if stream {
+                params.stream = Some(true);
+            } else if params.stream == Some(true) {
+                params.stream = Some(false);
+            }
             let rb = client.request(Method::GET, format!("/responses/{response_id}"));
+            let rb = if stream {
+                rb.header("accept", "text/event-stream")
+            } else {
+                rb
+            };
             support::check(&params)?;
             let rb = support::query(rb, "include", &params.include)?;
             let rb = support::query(rb, "stream", &params.stream)?;
@@ -7390,6 +7422,11 @@ impl<'c> Responses<'c> {
             let rb = support::query(rb, "include_obfuscation", &params.include_obfuscation)?;
             Ok(rb)
         })
+        .ends_with(StreamOptions::terminal_events(&[
+            "response.completed",
+            "response.failed",
+            "response.incomplete",
+        ]))
     }
 
     #[cfg(feature = "responses")]

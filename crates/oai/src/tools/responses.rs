@@ -5,7 +5,7 @@ use futures_util::StreamExt;
 use oai_types::{
     CreateResponse, CustomToolCallOutput, CustomToolCallOutputOutput, EasyInputMessage,
     FunctionCallOutputItemParam, FunctionCallOutputItemParamOutput, InputItem, InputParam, Item,
-    OutputItem, OutputMessageContent, Response, ResponseStreamEvent as Ev, Tool,
+    OutputItem, Response, ResponseStreamEvent as Ev, Tool,
 };
 
 use super::registry::ToolRegistry;
@@ -48,20 +48,10 @@ impl ResponsesConversation {
         self.last.as_ref()
     }
 
-    /// The output text of the model's last response (its `output_text`
-    /// parts, joined).
+    /// The output text of the model's last response
+    /// ([`Response::output_text`]), when it has any.
     pub fn final_text(&self) -> Option<String> {
-        let mut text = None::<String>;
-        for item in &self.last.as_ref()?.output {
-            if let OutputItem::Message(message) = item {
-                for part in &message.content {
-                    if let OutputMessageContent::OutputText(t) = part {
-                        text.get_or_insert_with(String::new).push_str(&t.text);
-                    }
-                }
-            }
-        }
-        text
+        Some(self.last.as_ref()?.output_text()).filter(|t| !t.is_empty())
     }
 }
 

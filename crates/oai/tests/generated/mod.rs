@@ -8074,6 +8074,44 @@ async fn create_response() {
 
 #[cfg(feature = "responses")]
 #[tokio::test]
+async fn get_response_stream() {
+    let server = MockServer::start().await;
+    let params: oai_types::GetResponseParams = serde_json::from_str(r#"{}"#).unwrap();
+    let first: Value =
+        serde_json::from_str(r#"{"type":"response.audio.delta","sequence_number":1,"delta":"x"}"#)
+            .unwrap();
+    let last: Value = serde_json::from_str(r#"{"type":"response.completed","response":{"id":"x","object":"response","created_at":1.0,"error":{"code":"server_error","message":"x"},"incomplete_details":{},"output":[{"id":"x","type":"message","role":"assistant","content":[{"type":"output_text","text":"x","annotations":[{"type":"file_citation","file_id":"x","index":1,"filename":"x"}],"logprobs":[{"token":"x","logprob":1.0,"bytes":[1],"top_logprobs":[{"token":"x","logprob":1.0,"bytes":[1]}]}]}],"status":"in_progress"}],"instructions":"x","parallel_tool_calls":false,"model":"x","tools":[{"type":"function","name":"x","parameters":{},"strict":false}],"metadata":{},"tool_choice":"none","temperature":1.0,"top_p":1.0},"sequence_number":1}"#).unwrap();
+    let body = format!("data: {first}\n\ndata: {last}\n\ndata: {{\"unterminated");
+    Mock::given(method("GET"))
+        .and(path("/v1/responses/response_id-1"))
+        .and(query_param("stream", "true"))
+        .and(header("x-oai-call", "get_response_stream"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = support::client(&server)
+        .responses()
+        .retrieve("response_id-1", params)
+        .options(oai::RequestOptions::new().header("x-oai-call", "get_response_stream"))
+        .stream()
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = stream.next().await {
+        got.push(event.unwrap());
+    }
+    assert_eq!(got.len(), 2);
+    support::same_json(&got[0], &first);
+    support::same_json(&got[1], &last);
+}
+
+#[cfg(feature = "responses")]
+#[tokio::test]
 async fn get_response() {
     let server = MockServer::start().await;
     let params: oai_types::GetResponseParams = serde_json::from_str(r#"{}"#).unwrap();
@@ -10987,6 +11025,46 @@ async fn beta_create_response() {
         .await
         .unwrap();
     support::same_json(&got, &answer);
+}
+
+#[cfg(feature = "responses")]
+#[tokio::test]
+async fn beta_get_response_stream() {
+    let server = MockServer::start().await;
+    let params: oai_types::BetaGetResponseParams = serde_json::from_str(r#"{}"#).unwrap();
+    let first: Value =
+        serde_json::from_str(r#"{"type":"response.audio.delta","sequence_number":1,"delta":"x"}"#)
+            .unwrap();
+    let last: Value = serde_json::from_str(r#"{"type":"response.completed","response":{"id":"x","object":"response","created_at":1.0,"error":{"code":"server_error","message":"x"},"incomplete_details":{},"output":[{"id":"x","type":"message","role":"assistant","content":[{"type":"output_text","text":"x","annotations":[{"type":"file_citation","file_id":"x","index":1,"filename":"x"}],"logprobs":[{"token":"x","logprob":1.0,"bytes":[1],"top_logprobs":[{"token":"x","logprob":1.0,"bytes":[1]}]}]}],"status":"in_progress"}],"instructions":"x","parallel_tool_calls":false,"model":"x","tools":[{"type":"function","name":"x","parameters":{},"strict":false}],"metadata":{},"tool_choice":"none","temperature":1.0,"top_p":1.0},"sequence_number":1}"#).unwrap();
+    let body = format!("data: {first}\n\ndata: {last}\n\ndata: {{\"unterminated");
+    Mock::given(method("GET"))
+        .and(path("/v1/responses/response_id-1"))
+        .and(query_param("beta", "true"))
+        .and(query_param("stream", "true"))
+        .and(header("x-oai-call", "beta_get_response_stream"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = support::client(&server)
+        .beta()
+        .responses()
+        .retrieve("response_id-1", params)
+        .options(oai::RequestOptions::new().header("x-oai-call", "beta_get_response_stream"))
+        .stream()
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(event) = stream.next().await {
+        got.push(event.unwrap());
+    }
+    assert_eq!(got.len(), 2);
+    support::same_json(&got[0], &first);
+    support::same_json(&got[1], &last);
 }
 
 #[cfg(feature = "responses")]
