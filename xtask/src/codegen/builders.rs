@@ -104,19 +104,15 @@ pub fn builder(model: &Model<'_>, name: &str, validated: bool) -> Result<Option<
     // new
     let mut args = Vec::new();
     let mut inits = Vec::new();
-    for f in fields {
-        if f.option {
-            inits.push(format!("{}: None", f.name));
-        } else if matches!(f.ty, Ty::Const(_)) {
-            inits.push(format!("{}: Default::default()", f.name));
-        } else {
-            let arg = f.name.clone();
-            let (p, _) = param(model, &f.ty);
-            args.push(format!("{arg}: {p}"));
-            inits.push(format!("{}: {}", f.name, store(model, f, &arg)));
-        }
+    // The required fields from the arguments; every other field (options,
+    // constants, `extra`) from the type's empty value, not spelled out.
+    for f in fields.iter().filter(|f| !automatic(f)) {
+        let arg = f.name.clone();
+        let (p, _) = param(model, &f.ty);
+        args.push(format!("{arg}: {p}"));
+        inits.push(format!("{}: {}", f.name, store(model, f, &arg)));
     }
-    inits.push("extra: Default::default()".to_owned());
+    inits.push("..oai_types::tolerant::Empty::empty()".to_owned());
     let _ = writeln!(
         out,
         "impl {b} {{\n/// Starts from the required fields; the others are unset.\npub fn new({}) -> Self {{\nSelf({name} {{ {} }})\n}}\n",

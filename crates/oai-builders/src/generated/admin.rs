@@ -33,8 +33,7 @@ impl AdminApiKeysCreateRequestBuilder {
     pub fn new(name: impl Into<String>) -> Self {
         Self(AdminApiKeysCreateRequest {
             name: name.into(),
-            expires_in_seconds: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -96,10 +95,7 @@ impl AdminApiKeysListParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AdminApiKeysListParams {
-            after: None,
-            order: None,
-            limit: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -183,7 +179,7 @@ impl CreateGroupBodyBuilder {
     pub fn new(name: impl Into<String>) -> Self {
         Self(CreateGroupBody {
             name: name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -240,7 +236,7 @@ impl CreateGroupUserBodyBuilder {
     pub fn new(user_id: impl Into<String>) -> Self {
         Self(CreateGroupUserBody {
             user_id: user_id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -295,9 +291,7 @@ impl CreateProjectServiceAccountApiKeyBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateProjectServiceAccountApiKeyBody {
-            name: None,
-            scopes: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -388,10 +382,8 @@ impl CreateSpendAlertBodyBuilder {
     ) -> Self {
         Self(CreateSpendAlertBody {
             threshold_amount: threshold_amount,
-            currency: Default::default(),
-            interval: Default::default(),
             notification_channel: notification_channel.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -456,8 +448,7 @@ impl GetCertificateParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(GetCertificateParams {
-            include: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -515,7 +506,7 @@ impl HostedToolPermissionUpdateBuilder {
     pub fn new(enabled: bool) -> Self {
         Self(HostedToolPermissionUpdate {
             enabled: enabled,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -571,7 +562,7 @@ impl InviteProjectGroupBodyBuilder {
         Self(InviteProjectGroupBody {
             group_id: group_id.into(),
             role: role.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -630,7 +621,7 @@ impl InviteProjectsItemBuilder {
         Self(InviteProjectsItem {
             id: id.into(),
             role: role.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -692,8 +683,7 @@ impl InviteRequestBuilder {
         Self(InviteRequest {
             email: email.into(),
             role: role.into(),
-            projects: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -769,17 +759,7 @@ impl ListAuditLogsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListAuditLogsParams {
-            effective_at: None,
-            project_ids: None,
-            event_types: None,
-            actor_ids: None,
-            actor_emails: None,
-            resource_ids: None,
-            tenant_only: None,
-            limit: None,
-            after: None,
-            before: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -940,11 +920,7 @@ impl ListAuditLogsParamsEffectiveAtBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListAuditLogsParamsEffectiveAt {
-            gt: None,
-            gte: None,
-            lt: None,
-            lte: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1036,10 +1012,7 @@ impl ListGroupRoleAssignmentsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListGroupRoleAssignmentsParams {
-            limit: None,
-            after: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1130,10 +1103,7 @@ impl ListGroupUsersParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListGroupUsersParams {
-            limit: None,
-            after: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1223,10 +1193,7 @@ impl ListGroupsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListGroupsParams {
-            limit: None,
-            after: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1302,9 +1269,7 @@ impl ListInvitesParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListInvitesParams {
-            limit: None,
-            after: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1372,10 +1337,7 @@ impl ListOrganizationCertificatesParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListOrganizationCertificatesParams {
-            limit: None,
-            after: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1467,11 +1429,7 @@ impl ListOrganizationSpendAlertsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListOrganizationSpendAlertsParams {
-            limit: None,
-            order: None,
-            after: None,
-            before: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1555,10 +1513,7 @@ impl ListProjectApiKeysParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListProjectApiKeysParams {
-            limit: None,
-            after: None,
-            owner_project_access: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1635,10 +1590,7 @@ impl ListProjectCertificatesParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListProjectCertificatesParams {
-            limit: None,
-            after: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1730,10 +1682,7 @@ impl ListProjectGroupRoleAssignmentsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListProjectGroupRoleAssignmentsParams {
-            limit: None,
-            after: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1824,10 +1773,7 @@ impl ListProjectGroupsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListProjectGroupsParams {
-            limit: None,
-            after: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1903,10 +1849,7 @@ impl ListProjectRateLimitsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListProjectRateLimitsParams {
-            limit: None,
-            after: None,
-            before: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1994,10 +1937,7 @@ impl ListProjectRolesParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListProjectRolesParams {
-            limit: None,
-            after: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2073,9 +2013,7 @@ impl ListProjectServiceAccountsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListProjectServiceAccountsParams {
-            limit: None,
-            after: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2157,11 +2095,7 @@ impl ListProjectSpendAlertsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListProjectSpendAlertsParams {
-            limit: None,
-            order: None,
-            after: None,
-            before: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2256,10 +2190,7 @@ impl ListProjectUserRoleAssignmentsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListProjectUserRoleAssignmentsParams {
-            limit: None,
-            after: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2336,9 +2267,7 @@ impl ListProjectUsersParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListProjectUsersParams {
-            limit: None,
-            after: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2406,10 +2335,7 @@ impl ListProjectsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListProjectsParams {
-            limit: None,
-            after: None,
-            include_archived: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2498,10 +2424,7 @@ impl ListRolesParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListRolesParams {
-            limit: None,
-            after: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2591,10 +2514,7 @@ impl ListUserRoleAssignmentsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListUserRoleAssignmentsParams {
-            limit: None,
-            after: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2671,10 +2591,7 @@ impl ListUsersParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListUsersParams {
-            limit: None,
-            after: None,
-            emails: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2754,8 +2671,7 @@ impl ModifyCertificateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ModifyCertificateRequest {
-            name: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2817,9 +2733,7 @@ impl ProjectCreateRequestBuilder {
     pub fn new(name: impl Into<String>) -> Self {
         Self(ProjectCreateRequest {
             name: name.into(),
-            residency: None,
-            external_key_id: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2888,12 +2802,7 @@ impl ProjectHostedToolPermissionsUpdateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ProjectHostedToolPermissionsUpdateRequest {
-            file_search: None,
-            web_search: None,
-            image_generation: None,
-            mcp: None,
-            code_interpreter: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2995,7 +2904,7 @@ impl ProjectModelPermissionsUpdateRequestBuilder {
         Self(ProjectModelPermissionsUpdateRequest {
             mode: mode.into(),
             model_ids: model_ids.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3065,13 +2974,7 @@ impl ProjectRateLimitUpdateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ProjectRateLimitUpdateRequest {
-            max_requests_per_1_minute: None,
-            max_tokens_per_1_minute: None,
-            max_images_per_1_minute: None,
-            max_audio_megabytes_per_1_minute: None,
-            max_requests_per_1_day: None,
-            batch_1_day_max_input_tokens: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3163,8 +3066,7 @@ impl ProjectServiceAccountCreateRequestBuilder {
     pub fn new(name: impl Into<String>) -> Self {
         Self(ProjectServiceAccountCreateRequest {
             name: name.into(),
-            create_service_account_only: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3225,9 +3127,7 @@ impl ProjectUpdateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ProjectUpdateRequest {
-            name: None,
-            external_key_id: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3294,10 +3194,8 @@ impl ProjectUserCreateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(role: impl Into<String>) -> Self {
         Self(ProjectUserCreateRequest {
-            user_id: None,
-            email: None,
             role: role.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3364,8 +3262,7 @@ impl ProjectUserUpdateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ProjectUserUpdateRequest {
-            role: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3427,7 +3324,7 @@ impl PublicAssignOrganizationGroupRoleBodyBuilder {
     pub fn new(role_id: impl Into<String>) -> Self {
         Self(PublicAssignOrganizationGroupRoleBody {
             role_id: role_id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3484,8 +3381,7 @@ impl PublicCreateOrganizationRoleBodyBuilder {
         Self(PublicCreateOrganizationRoleBody {
             role_name: role_name.into(),
             permissions: permissions.into(),
-            description: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3558,10 +3454,7 @@ impl PublicUpdateOrganizationRoleBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(PublicUpdateOrganizationRoleBody {
-            permissions: None,
-            description: None,
-            role_name: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3643,8 +3536,7 @@ impl RetrieveProjectGroupParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RetrieveProjectGroupParams {
-            group_type: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3705,10 +3597,8 @@ impl SpendAlertNotificationChannelBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(recipients: impl Into<Vec<String>>) -> Self {
         Self(SpendAlertNotificationChannel {
-            r#type: Default::default(),
             recipients: recipients.into(),
-            subject_prefix: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3783,7 +3673,7 @@ impl ToggleCertificatesRequestBuilder {
     pub fn new(certificate_ids: impl Into<Vec<String>>) -> Self {
         Self(ToggleCertificatesRequest {
             certificate_ids: certificate_ids.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3854,7 +3744,7 @@ impl UpdateGroupBodyBuilder {
     pub fn new(name: impl Into<String>) -> Self {
         Self(UpdateGroupBody {
             name: name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3913,7 +3803,7 @@ impl UpdateOrganizationDataRetentionBodyBuilder {
     ) -> Self {
         Self(UpdateOrganizationDataRetentionBody {
             retention_type: retention_type.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3986,9 +3876,7 @@ impl UpdateOrganizationSpendLimitBodyBuilder {
     pub fn new(threshold_amount: u64) -> Self {
         Self(UpdateOrganizationSpendLimitBody {
             threshold_amount: threshold_amount,
-            currency: Default::default(),
-            interval: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4047,7 +3935,7 @@ impl UpdateProjectDataRetentionBodyBuilder {
     ) -> Self {
         Self(UpdateProjectDataRetentionBody {
             retention_type: retention_type.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4105,9 +3993,7 @@ impl UpdateProjectServiceAccountBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(UpdateProjectServiceAccountBody {
-            name: None,
-            role: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4192,9 +4078,7 @@ impl UpdateProjectSpendLimitBodyBuilder {
     pub fn new(threshold_amount: u64) -> Self {
         Self(UpdateProjectSpendLimitBody {
             threshold_amount: threshold_amount,
-            currency: Default::default(),
-            interval: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4250,9 +4134,8 @@ impl UploadCertificateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(certificate: impl Into<String>) -> Self {
         Self(UploadCertificateRequest {
-            name: None,
             certificate: certificate.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4314,16 +4197,7 @@ impl UsageAudioSpeechesParamsBuilder {
     pub fn new(start_time: i64) -> Self {
         Self(UsageAudioSpeechesParams {
             start_time: start_time,
-            end_time: None,
-            bucket_width: None,
-            project_ids: None,
-            user_ids: None,
-            api_key_ids: None,
-            models: None,
-            group_by: None,
-            limit: None,
-            page: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4473,16 +4347,7 @@ impl UsageAudioTranscriptionsParamsBuilder {
     pub fn new(start_time: i64) -> Self {
         Self(UsageAudioTranscriptionsParams {
             start_time: start_time,
-            end_time: None,
-            bucket_width: None,
-            project_ids: None,
-            user_ids: None,
-            api_key_ids: None,
-            models: None,
-            group_by: None,
-            limit: None,
-            page: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4632,13 +4497,7 @@ impl UsageCodeInterpreterSessionsParamsBuilder {
     pub fn new(start_time: i64) -> Self {
         Self(UsageCodeInterpreterSessionsParams {
             start_time: start_time,
-            end_time: None,
-            bucket_width: None,
-            project_ids: None,
-            group_by: None,
-            limit: None,
-            page: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4743,17 +4602,7 @@ impl UsageCompletionsParamsBuilder {
     pub fn new(start_time: i64) -> Self {
         Self(UsageCompletionsParams {
             start_time: start_time,
-            end_time: None,
-            bucket_width: None,
-            project_ids: None,
-            user_ids: None,
-            api_key_ids: None,
-            models: None,
-            batch: None,
-            group_by: None,
-            limit: None,
-            page: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4909,14 +4758,7 @@ impl UsageCostsParamsBuilder {
     pub fn new(start_time: i64) -> Self {
         Self(UsageCostsParams {
             start_time: start_time,
-            end_time: None,
-            bucket_width: None,
-            project_ids: None,
-            api_key_ids: None,
-            group_by: None,
-            limit: None,
-            page: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5030,16 +4872,7 @@ impl UsageEmbeddingsParamsBuilder {
     pub fn new(start_time: i64) -> Self {
         Self(UsageEmbeddingsParams {
             start_time: start_time,
-            end_time: None,
-            bucket_width: None,
-            project_ids: None,
-            user_ids: None,
-            api_key_ids: None,
-            models: None,
-            group_by: None,
-            limit: None,
-            page: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5189,16 +5022,7 @@ impl UsageFileSearchCallsParamsBuilder {
     pub fn new(start_time: i64) -> Self {
         Self(UsageFileSearchCallsParams {
             start_time: start_time,
-            end_time: None,
-            bucket_width: None,
-            project_ids: None,
-            user_ids: None,
-            api_key_ids: None,
-            vector_store_ids: None,
-            group_by: None,
-            limit: None,
-            page: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5351,18 +5175,7 @@ impl UsageImagesParamsBuilder {
     pub fn new(start_time: i64) -> Self {
         Self(UsageImagesParams {
             start_time: start_time,
-            end_time: None,
-            bucket_width: None,
-            sources: None,
-            sizes: None,
-            project_ids: None,
-            user_ids: None,
-            api_key_ids: None,
-            models: None,
-            group_by: None,
-            limit: None,
-            page: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5542,16 +5355,7 @@ impl UsageModerationsParamsBuilder {
     pub fn new(start_time: i64) -> Self {
         Self(UsageModerationsParams {
             start_time: start_time,
-            end_time: None,
-            bucket_width: None,
-            project_ids: None,
-            user_ids: None,
-            api_key_ids: None,
-            models: None,
-            group_by: None,
-            limit: None,
-            page: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5701,13 +5505,7 @@ impl UsageVectorStoresParamsBuilder {
     pub fn new(start_time: i64) -> Self {
         Self(UsageVectorStoresParams {
             start_time: start_time,
-            end_time: None,
-            bucket_width: None,
-            project_ids: None,
-            group_by: None,
-            limit: None,
-            page: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5812,17 +5610,7 @@ impl UsageWebSearchCallsParamsBuilder {
     pub fn new(start_time: i64) -> Self {
         Self(UsageWebSearchCallsParams {
             start_time: start_time,
-            end_time: None,
-            bucket_width: None,
-            project_ids: None,
-            user_ids: None,
-            api_key_ids: None,
-            models: None,
-            context_levels: None,
-            group_by: None,
-            limit: None,
-            page: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5992,11 +5780,7 @@ impl UserRoleUpdateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(UserRoleUpdateRequest {
-            role: None,
-            role_id: None,
-            technical_level: None,
-            developer_persona: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

@@ -30,9 +30,7 @@ impl AssistantObjectToolResourcesBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AssistantObjectToolResources {
-            code_interpreter: None,
-            file_search: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -115,8 +113,7 @@ impl AssistantObjectToolResourcesCodeInterpreterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AssistantObjectToolResourcesCodeInterpreter {
-            file_ids: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -202,8 +199,7 @@ impl AssistantObjectToolResourcesFileSearchBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AssistantObjectToolResourcesFileSearch {
-            vector_store_ids: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -274,8 +270,7 @@ impl AssistantToolsCodeBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AssistantToolsCode {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -337,9 +332,7 @@ impl AssistantToolsFileSearchBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AssistantToolsFileSearch {
-            r#type: Default::default(),
-            file_search: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -421,9 +414,7 @@ impl AssistantToolsFileSearchFileSearchBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AssistantToolsFileSearchFileSearch {
-            max_num_results: None,
-            ranking_options: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -490,8 +481,7 @@ impl AssistantToolsFileSearchTypeOnlyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AssistantToolsFileSearchTypeOnly {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -541,9 +531,8 @@ impl AssistantToolsFunctionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(function: impl Into<oai_types::FunctionObject>) -> Self {
         Self(AssistantToolsFunction {
-            r#type: Default::default(),
             function: function.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -594,8 +583,7 @@ impl AssistantsNamedToolChoiceBuilder {
     pub fn new(r#type: impl Into<oai_types::AssistantsNamedToolChoiceType>) -> Self {
         Self(AssistantsNamedToolChoice {
             r#type: r#type.into(),
-            function: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -709,17 +697,7 @@ impl CreateAssistantRequestBuilder {
     pub fn new(model: impl Into<oai_types::CreateAssistantRequestModel>) -> Self {
         Self(CreateAssistantRequest {
             model: model.into(),
-            name: None,
-            description: None,
-            instructions: None,
-            reasoning_effort: None,
-            tools: None,
-            tool_resources: None,
-            metadata: None,
-            temperature: None,
-            top_p: None,
-            response_format: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -863,9 +841,7 @@ impl CreateAssistantRequestToolResourcesBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateAssistantRequestToolResources {
-            code_interpreter: None,
-            file_search: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -968,9 +944,7 @@ impl CreateAssistantRequestToolResourcesFileSearchBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateAssistantRequestToolResourcesFileSearch {
-            vector_store_ids: None,
-            vector_stores: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1084,10 +1058,7 @@ impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder {
     pub fn new() -> Self {
         Self(
             CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
-                file_ids: None,
-                chunking_strategy: None,
-                metadata: None,
-                extra: Default::default(),
+                ..oai_types::tolerant::Empty::empty()
             },
         )
     }
@@ -1191,8 +1162,7 @@ impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrate
     pub fn new() -> Self {
         Self(
             CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
-                r#type: Default::default(),
-                extra: Default::default(),
+                ..oai_types::tolerant::Empty::empty()
             },
         )
     }
@@ -1281,9 +1251,8 @@ impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrate
     ) -> Self {
         Self(
             CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
-                r#type: Default::default(),
                 r#static: r#static.into(),
-                extra: Default::default(),
+                ..oai_types::tolerant::Empty::empty()
             },
         )
     }
@@ -1379,7 +1348,7 @@ impl
 {
     /// Starts from the required fields; the others are unset.
     pub fn new(max_chunk_size_tokens: u64, chunk_overlap_tokens: i64) -> Self {
-        Self(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic { max_chunk_size_tokens: max_chunk_size_tokens, chunk_overlap_tokens: chunk_overlap_tokens, extra: Default::default() })
+        Self(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic { max_chunk_size_tokens: max_chunk_size_tokens, chunk_overlap_tokens: chunk_overlap_tokens, ..oai_types::tolerant::Empty::empty() })
     }
 
     /// Sets `max_chunk_size_tokens`.
@@ -1475,9 +1444,7 @@ impl CreateMessageRequestBuilder {
         Self(CreateMessageRequest {
             role: role.into(),
             content: content.into(),
-            attachments: None,
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1561,9 +1528,7 @@ impl CreateMessageRequestAttachmentsItemBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateMessageRequestAttachmentsItem {
-            file_id: None,
-            tools: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1652,8 +1617,7 @@ impl CreateRunParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateRunParams {
-            include: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1785,23 +1749,7 @@ impl CreateRunRequestBuilder {
     pub fn new(assistant_id: impl Into<String>) -> Self {
         Self(CreateRunRequest {
             assistant_id: assistant_id.into(),
-            model: None,
-            reasoning_effort: None,
-            instructions: None,
-            additional_instructions: None,
-            additional_messages: None,
-            tools: None,
-            metadata: None,
-            temperature: None,
-            top_p: None,
-            stream: None,
-            max_prompt_tokens: None,
-            max_completion_tokens: None,
-            truncation_strategy: None,
-            tool_choice: None,
-            parallel_tool_calls: None,
-            response_format: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2061,22 +2009,7 @@ impl CreateThreadAndRunRequestBuilder {
     pub fn new(assistant_id: impl Into<String>) -> Self {
         Self(CreateThreadAndRunRequest {
             assistant_id: assistant_id.into(),
-            thread: None,
-            model: None,
-            instructions: None,
-            tools: None,
-            tool_resources: None,
-            metadata: None,
-            temperature: None,
-            top_p: None,
-            stream: None,
-            max_prompt_tokens: None,
-            max_completion_tokens: None,
-            truncation_strategy: None,
-            tool_choice: None,
-            parallel_tool_calls: None,
-            response_format: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2258,9 +2191,7 @@ impl CreateThreadAndRunRequestToolResourcesBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateThreadAndRunRequestToolResources {
-            code_interpreter: None,
-            file_search: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2365,10 +2296,7 @@ impl CreateThreadRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateThreadRequest {
-            messages: None,
-            tool_resources: None,
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2467,9 +2395,8 @@ impl FileSearchRankingOptionsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(score_threshold: f64) -> Self {
         Self(FileSearchRankingOptions {
-            ranker: None,
             score_threshold: score_threshold,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2531,8 +2458,7 @@ impl GetRunStepParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(GetRunStepParams {
-            include: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2596,11 +2522,7 @@ impl ListAssistantsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListAssistantsParams {
-            limit: None,
-            order: None,
-            after: None,
-            before: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2681,12 +2603,7 @@ impl ListMessagesParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListMessagesParams {
-            limit: None,
-            order: None,
-            after: None,
-            before: None,
-            run_id: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2773,12 +2690,7 @@ impl ListRunStepsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListRunStepsParams {
-            limit: None,
-            order: None,
-            after: None,
-            before: None,
-            include: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2868,11 +2780,7 @@ impl ListRunsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListRunsParams {
-            limit: None,
-            order: None,
-            after: None,
-            before: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2949,9 +2857,8 @@ impl MessageContentImageFileObjectBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(image_file: impl Into<oai_types::MessageContentImageFileObjectImageFile>) -> Self {
         Self(MessageContentImageFileObject {
-            r#type: Default::default(),
             image_file: image_file.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3005,8 +2912,7 @@ impl MessageContentImageFileObjectImageFileBuilder {
     pub fn new(file_id: impl Into<String>) -> Self {
         Self(MessageContentImageFileObjectImageFile {
             file_id: file_id.into(),
-            detail: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3070,9 +2976,8 @@ impl MessageContentImageUrlObjectBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(image_url: impl Into<oai_types::MessageContentImageUrlObjectImageUrl>) -> Self {
         Self(MessageContentImageUrlObject {
-            r#type: Default::default(),
             image_url: image_url.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3125,9 +3030,8 @@ impl MessageRequestContentTextObjectBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(text: impl Into<String>) -> Self {
         Self(MessageRequestContentTextObject {
-            r#type: Default::default(),
             text: text.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3231,18 +3135,7 @@ impl ModifyAssistantRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ModifyAssistantRequest {
-            model: None,
-            reasoning_effort: None,
-            name: None,
-            description: None,
-            instructions: None,
-            tools: None,
-            tool_resources: None,
-            metadata: None,
-            temperature: None,
-            top_p: None,
-            response_format: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3391,8 +3284,7 @@ impl ModifyMessageRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ModifyMessageRequest {
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3453,8 +3345,7 @@ impl ModifyRunRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ModifyRunRequest {
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3523,9 +3414,7 @@ impl ModifyThreadRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ModifyThreadRequest {
-            tool_resources: None,
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3598,8 +3487,7 @@ impl SubmitToolOutputsRunRequestBuilder {
     ) -> Self {
         Self(SubmitToolOutputsRunRequest {
             tool_outputs: tool_outputs.into(),
-            stream: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3670,9 +3558,7 @@ impl SubmitToolOutputsRunRequestToolOutputsItemBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(SubmitToolOutputsRunRequestToolOutputsItem {
-            tool_call_id: None,
-            output: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3759,8 +3645,7 @@ impl TruncationObjectBuilder {
     pub fn new(r#type: impl Into<oai_types::TruncationObjectType>) -> Self {
         Self(TruncationObject {
             r#type: r#type.into(),
-            last_messages: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

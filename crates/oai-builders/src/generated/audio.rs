@@ -46,12 +46,8 @@ impl CreateSpeechRequestBuilder {
         Self(CreateSpeechRequest {
             model: model.into(),
             input: input.into(),
-            instructions: None,
             voice: voice.into(),
-            response_format: None,
-            speed: None,
-            stream_format: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -175,19 +171,7 @@ impl CreateTranscriptionRequestBuilder {
         Self(CreateTranscriptionRequest {
             file: file.into(),
             model: model.into(),
-            language: None,
-            languages: None,
-            keywords: None,
-            prompt: None,
-            response_format: None,
-            temperature: None,
-            include: None,
-            timestamp_granularities: None,
-            stream: None,
-            chunking_strategy: None,
-            known_speaker_names: None,
-            known_speaker_references: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -375,10 +359,7 @@ impl CreateTranslationRequestBuilder {
         Self(CreateTranslationRequest {
             file: file.into(),
             model: model.into(),
-            prompt: None,
-            response_format: None,
-            temperature: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -469,7 +450,7 @@ impl CreateVoiceConsentRequestBuilder {
             name: name.into(),
             recording: recording.into(),
             language: language.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -543,7 +524,7 @@ impl CreateVoiceRequestBuilder {
             name: name.into(),
             audio_sample: audio_sample.into(),
             consent: consent.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -610,9 +591,7 @@ impl ListVoiceConsentsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListVoiceConsentsParams {
-            after: None,
-            limit: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -681,7 +660,7 @@ impl UpdateVoiceConsentRequestBuilder {
     pub fn new(name: impl Into<String>) -> Self {
         Self(UpdateVoiceConsentRequest {
             name: name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -732,11 +711,7 @@ impl VadConfigBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(VadConfig {
-            r#type: Default::default(),
-            prefix_padding_ms: None,
-            silence_duration_ms: None,
-            threshold: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

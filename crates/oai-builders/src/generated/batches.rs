@@ -32,9 +32,8 @@ impl BatchFileExpirationAfterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(seconds: u64) -> Self {
         Self(BatchFileExpirationAfter {
-            anchor: Default::default(),
             seconds: seconds,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -103,10 +102,7 @@ impl CreateBatchRequestBuilder {
         Self(CreateBatchRequest {
             input_file_id: input_file_id.into(),
             endpoint: endpoint.into(),
-            completion_window: Default::default(),
-            metadata: None,
-            output_expires_after: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -182,9 +178,7 @@ impl ListBatchesParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListBatchesParams {
-            after: None,
-            limit: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

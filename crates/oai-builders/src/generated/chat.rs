@@ -19,7 +19,7 @@ impl ChatCompletionAllowedToolsBuilder {
         Self(ChatCompletionAllowedTools {
             mode: mode.into(),
             tools: tools.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -81,9 +81,8 @@ impl ChatCompletionAllowedToolsChoiceBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(allowed_tools: impl Into<oai_types::ChatCompletionAllowedTools>) -> Self {
         Self(ChatCompletionAllowedToolsChoice {
-            r#type: Default::default(),
             allowed_tools: allowed_tools.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -137,7 +136,7 @@ impl ChatCompletionFunctionCallOptionBuilder {
     pub fn new(name: impl Into<String>) -> Self {
         Self(ChatCompletionFunctionCallOption {
             name: name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -187,10 +186,8 @@ impl ChatCompletionFunctionsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self(ChatCompletionFunctions {
-            description: None,
             name: name.into(),
-            parameters: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -252,9 +249,8 @@ impl ChatCompletionNamedToolChoiceBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(function: impl Into<oai_types::ChatCompletionNamedToolChoiceFunction>) -> Self {
         Self(ChatCompletionNamedToolChoice {
-            r#type: Default::default(),
             function: function.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -307,9 +303,8 @@ impl ChatCompletionNamedToolChoiceCustomBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(custom: impl Into<oai_types::ChatCompletionNamedToolChoiceCustomCustom>) -> Self {
         Self(ChatCompletionNamedToolChoiceCustom {
-            r#type: Default::default(),
             custom: custom.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -377,9 +372,7 @@ impl ChatCompletionRequestDeveloperMessageBuilder {
     ) -> Self {
         Self(ChatCompletionRequestDeveloperMessage {
             content: content.into(),
-            role: Default::default(),
-            name: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -450,10 +443,8 @@ impl ChatCompletionRequestFunctionMessageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self(ChatCompletionRequestFunctionMessage {
-            role: Default::default(),
-            content: None,
             name: name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -536,10 +527,8 @@ impl ChatCompletionRequestMessageContentPartAudioBuilder {
         input_audio: impl Into<oai_types::ChatCompletionRequestMessageContentPartAudioInputAudio>,
     ) -> Self {
         Self(ChatCompletionRequestMessageContentPartAudio {
-            r#type: Default::default(),
             input_audio: input_audio.into(),
-            prompt_cache_breakpoint: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -614,7 +603,7 @@ impl ChatCompletionRequestMessageContentPartAudioInputAudioBuilder {
         Self(ChatCompletionRequestMessageContentPartAudioInputAudio {
             data: data.into(),
             format: format.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -684,10 +673,8 @@ impl ChatCompletionRequestMessageContentPartFileBuilder {
         file: impl Into<oai_types::ChatCompletionRequestMessageContentPartFileFile>,
     ) -> Self {
         Self(ChatCompletionRequestMessageContentPartFile {
-            r#type: Default::default(),
             file: file.into(),
-            prompt_cache_breakpoint: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -757,10 +744,7 @@ impl ChatCompletionRequestMessageContentPartFileFileBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ChatCompletionRequestMessageContentPartFileFile {
-            filename: None,
-            file_data: None,
-            file_id: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -838,10 +822,8 @@ impl ChatCompletionRequestMessageContentPartImageBuilder {
         image_url: impl Into<oai_types::ChatCompletionRequestMessageContentPartImageImageUrl>,
     ) -> Self {
         Self(ChatCompletionRequestMessageContentPartImage {
-            r#type: Default::default(),
             image_url: image_url.into(),
-            prompt_cache_breakpoint: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -922,9 +904,7 @@ impl ChatCompletionRequestSystemMessageBuilder {
     pub fn new(content: impl Into<oai_types::ChatCompletionRequestSystemMessageContent>) -> Self {
         Self(ChatCompletionRequestSystemMessage {
             content: content.into(),
-            role: Default::default(),
-            name: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1010,10 +990,9 @@ impl ChatCompletionRequestToolMessageBuilder {
         tool_call_id: impl Into<String>,
     ) -> Self {
         Self(ChatCompletionRequestToolMessage {
-            role: Default::default(),
             content: content.into(),
             tool_call_id: tool_call_id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1097,9 +1076,7 @@ impl ChatCompletionRequestUserMessageBuilder {
     pub fn new(content: impl Into<oai_types::ChatCompletionRequestUserMessageContent>) -> Self {
         Self(ChatCompletionRequestUserMessage {
             content: content.into(),
-            role: Default::default(),
-            name: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1277,44 +1254,9 @@ impl CreateChatCompletionRequestBuilder {
         model: impl Into<oai_types::ModelIdsShared>,
     ) -> Self {
         Self(CreateChatCompletionRequest {
-            metadata: None,
-            top_logprobs: None,
-            temperature: None,
-            top_p: None,
-            user: None,
-            safety_identifier: None,
-            prompt_cache_key: None,
-            prompt_cache_retention: None,
-            prompt_cache_options: None,
             messages: messages.into(),
             model: model.into(),
-            service_tier: None,
-            modalities: None,
-            verbosity: None,
-            reasoning_effort: None,
-            max_completion_tokens: None,
-            frequency_penalty: None,
-            presence_penalty: None,
-            web_search_options: None,
-            response_format: None,
-            audio: None,
-            store: None,
-            moderation: None,
-            stream: None,
-            stop: None,
-            logit_bias: None,
-            logprobs: None,
-            max_tokens: None,
-            n: None,
-            prediction: None,
-            seed: None,
-            stream_options: None,
-            tools: None,
-            tool_choice: None,
-            parallel_tool_calls: None,
-            function_call: None,
-            functions: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1672,7 +1614,7 @@ impl CreateChatCompletionRequestAudioBuilder {
         Self(CreateChatCompletionRequestAudio {
             voice: voice.into(),
             format: format.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1733,9 +1675,7 @@ impl CreateChatCompletionRequestWebSearchOptionsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateChatCompletionRequestWebSearchOptions {
-            user_location: None,
-            search_context_size: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1811,9 +1751,8 @@ impl CreateChatCompletionRequestWebSearchOptionsUserLocationBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(approximate: impl Into<oai_types::WebSearchLocation>) -> Self {
         Self(CreateChatCompletionRequestWebSearchOptionsUserLocation {
-            r#type: Default::default(),
             approximate: approximate.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1870,9 +1809,8 @@ impl CustomToolChatCompletionsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(custom: impl Into<oai_types::CustomToolChatCompletionsCustom>) -> Self {
         Self(CustomToolChatCompletions {
-            r#type: Default::default(),
             custom: custom.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1923,9 +1861,7 @@ impl CustomToolChatCompletionsCustomBuilder {
     pub fn new(name: impl Into<String>) -> Self {
         Self(CustomToolChatCompletionsCustom {
             name: name.into(),
-            description: None,
-            format: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1994,9 +1930,8 @@ impl CustomToolChatCompletionsCustomFormatGrammarBuilder {
         grammar: impl Into<oai_types::CustomToolChatCompletionsCustomFormatGrammarGrammar>,
     ) -> Self {
         Self(CustomToolChatCompletionsCustomFormatGrammar {
-            r#type: Default::default(),
             grammar: grammar.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2062,7 +1997,7 @@ impl CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder {
         Self(CustomToolChatCompletionsCustomFormatGrammarGrammar {
             definition: definition.into(),
             syntax: syntax.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2129,8 +2064,7 @@ impl CustomToolChatCompletionsCustomFormatTextBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CustomToolChatCompletionsCustomFormatText {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2190,10 +2124,7 @@ impl GetChatCompletionMessagesParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(GetChatCompletionMessagesParams {
-            after: None,
-            limit: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2271,12 +2202,7 @@ impl ListChatCompletionsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListChatCompletionsParams {
-            model: None,
-            metadata: None,
-            after: None,
-            limit: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2371,9 +2297,8 @@ impl PredictionContentBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(content: impl Into<oai_types::PredictionContentContent>) -> Self {
         Self(PredictionContent {
-            r#type: Default::default(),
             content: content.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2439,8 +2364,7 @@ impl UpdateChatCompletionRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(UpdateChatCompletionRequest {
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2497,11 +2421,7 @@ impl WebSearchLocationBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(WebSearchLocation {
-            country: None,
-            region: None,
-            city: None,
-            timezone: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

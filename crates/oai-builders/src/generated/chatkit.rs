@@ -14,8 +14,7 @@ impl AutomaticThreadTitlingParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AutomaticThreadTitlingParam {
-            enabled: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -87,10 +86,7 @@ impl ChatkitConfigurationParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ChatkitConfigurationParam {
-            automatic_thread_titling: None,
-            file_upload: None,
-            history: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -192,10 +188,7 @@ impl CreateChatSessionBodyBuilder {
         Self(CreateChatSessionBody {
             workflow: workflow.into(),
             user: user.into(),
-            expires_after: None,
-            rate_limits: None,
-            chatkit_configuration: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -292,9 +285,8 @@ impl ExpiresAfterParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(seconds: u64) -> Self {
         Self(ExpiresAfterParam {
-            anchor: Default::default(),
             seconds: seconds,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -374,10 +366,7 @@ impl FileUploadParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(FileUploadParam {
-            enabled: None,
-            max_file_size: None,
-            max_files: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -466,9 +455,7 @@ impl HistoryParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(HistoryParam {
-            enabled: None,
-            recent_threads: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -550,11 +537,7 @@ impl ListThreadItemsMethodParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListThreadItemsMethodParams {
-            limit: None,
-            order: None,
-            after: None,
-            before: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -652,12 +635,7 @@ impl ListThreadsMethodParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListThreadsMethodParams {
-            limit: None,
-            order: None,
-            after: None,
-            before: None,
-            user: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -758,8 +736,7 @@ impl RateLimitsParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RateLimitsParam {
-            max_requests_per_1_minute: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -836,10 +813,7 @@ impl WorkflowParamBuilder {
     pub fn new(id: impl Into<String>) -> Self {
         Self(WorkflowParam {
             id: id.into(),
-            version: None,
-            state_variables: None,
-            tracing: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -924,8 +898,7 @@ impl WorkflowTracingParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(WorkflowTracingParam {
-            enabled: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

@@ -20,13 +20,12 @@ impl ContainerFileCitationBodyBuilder {
         filename: impl Into<String>,
     ) -> Self {
         Self(ContainerFileCitationBody {
-            r#type: Default::default(),
             container_id: container_id.into(),
             file_id: file_id.into(),
             start_index: start_index,
             end_index: end_index,
             filename: filename.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -100,11 +99,10 @@ impl FileCitationBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(file_id: impl Into<String>, index: i64, filename: impl Into<String>) -> Self {
         Self(FileCitationBody {
-            r#type: Default::default(),
             file_id: file_id.into(),
             index: index,
             filename: filename.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -166,10 +164,9 @@ impl FilePathBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(file_id: impl Into<String>, index: i64) -> Self {
         Self(FilePath {
-            r#type: Default::default(),
             file_id: file_id.into(),
             index: index,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -225,14 +222,7 @@ impl InputFileContentBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(InputFileContent {
-            r#type: Default::default(),
-            file_id: None,
-            filename: None,
-            file_data: None,
-            prompt_cache_breakpoint: None,
-            file_url: None,
-            detail: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -321,12 +311,8 @@ impl InputImageContentBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(detail: impl Into<oai_types::ImageDetail>) -> Self {
         Self(InputImageContent {
-            r#type: Default::default(),
-            image_url: None,
-            file_id: None,
             detail: detail.into(),
-            prompt_cache_breakpoint: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -397,10 +383,8 @@ impl InputTextContentBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(text: impl Into<String>) -> Self {
         Self(InputTextContent {
-            r#type: Default::default(),
             text: text.into(),
-            prompt_cache_breakpoint: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -468,7 +452,7 @@ impl LogProbBuilder {
             logprob: logprob,
             bytes: bytes.into(),
             top_logprobs: top_logprobs.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -552,11 +536,10 @@ impl OutputTextContentBuilder {
         logprobs: impl Into<Vec<oai_types::LogProb>>,
     ) -> Self {
         Self(OutputTextContent {
-            r#type: Default::default(),
             text: text.into(),
             annotations: annotations.into(),
             logprobs: logprobs.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -630,8 +613,7 @@ impl PromptCacheBreakpointConfigBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(PromptCacheBreakpointConfig {
-            mode: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -681,9 +663,8 @@ impl ReasoningTextContentBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(text: impl Into<String>) -> Self {
         Self(ReasoningTextContent {
-            r#type: Default::default(),
             text: text.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -733,9 +714,8 @@ impl RefusalContentBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(refusal: impl Into<String>) -> Self {
         Self(RefusalContent {
-            r#type: Default::default(),
             refusal: refusal.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -788,7 +768,7 @@ impl TopLogProbBuilder {
             token: token.into(),
             logprob: logprob,
             bytes: bytes.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -861,12 +841,11 @@ impl UrlCitationBodyBuilder {
         title: impl Into<String>,
     ) -> Self {
         Self(UrlCitationBody {
-            r#type: Default::default(),
             url: url.into(),
             start_index: start_index,
             end_index: end_index,
             title: title.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -967,12 +946,11 @@ impl UrlCitationParamBuilder {
         title: impl Into<String>,
     ) -> Self {
         Self(UrlCitationParam {
-            r#type: Default::default(),
             start_index: start_index,
             end_index: end_index,
             url: url.into(),
             title: title.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

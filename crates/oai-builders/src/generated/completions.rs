@@ -111,24 +111,7 @@ impl CreateCompletionRequestBuilder {
     pub fn new(model: impl Into<oai_types::CreateCompletionRequestModel>) -> Self {
         Self(CreateCompletionRequest {
             model: model.into(),
-            prompt: None,
-            best_of: None,
-            echo: None,
-            frequency_penalty: None,
-            logit_bias: None,
-            logprobs: None,
-            max_tokens: None,
-            n: None,
-            presence_penalty: None,
-            seed: None,
-            stop: None,
-            stream: None,
-            stream_options: None,
-            suffix: None,
-            temperature: None,
-            top_p: None,
-            user: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

@@ -36,12 +36,7 @@ impl CreateContainerBodyBuilder {
     pub fn new(name: impl Into<String>) -> Self {
         Self(CreateContainerBody {
             name: name.into(),
-            file_ids: None,
-            expires_after: None,
-            skills: None,
-            memory_limit: None,
-            network_policy: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -149,9 +144,8 @@ impl CreateContainerBodyExpiresAfterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(minutes: i64) -> Self {
         Self(CreateContainerBodyExpiresAfter {
-            anchor: Default::default(),
             minutes: minutes,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -230,9 +224,7 @@ impl CreateContainerFileBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateContainerFileBody {
-            file_id: None,
-            file: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -299,10 +291,7 @@ impl ListContainerFilesParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListContainerFilesParams {
-            limit: None,
-            order: None,
-            after: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -377,11 +366,7 @@ impl ListContainersParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListContainersParams {
-            limit: None,
-            order: None,
-            after: None,
-            name: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

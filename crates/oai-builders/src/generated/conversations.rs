@@ -32,9 +32,7 @@ impl CreateConversationBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateConversationBody {
-            metadata: None,
-            items: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -107,8 +105,7 @@ impl CreateConversationItemsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateConversationItemsParams {
-            include: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -184,7 +181,7 @@ impl CreateConversationItemsRequestBuilder {
     pub fn new(items: impl Into<Vec<oai_types::InputItem>>) -> Self {
         Self(CreateConversationItemsRequest {
             items: items.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -246,8 +243,7 @@ impl GetConversationItemParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(GetConversationItemParams {
-            include: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -308,11 +304,7 @@ impl ListConversationItemsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListConversationItemsParams {
-            limit: None,
-            order: None,
-            after: None,
-            include: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -392,8 +384,7 @@ impl UpdateConversationBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(UpdateConversationBody {
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

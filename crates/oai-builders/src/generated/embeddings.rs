@@ -41,10 +41,7 @@ impl CreateEmbeddingRequestBuilder {
         Self(CreateEmbeddingRequest {
             input: input.into(),
             model: model.into(),
-            encoding_format: None,
-            dimensions: None,
-            user: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

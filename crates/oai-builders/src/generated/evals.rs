@@ -14,12 +14,8 @@ impl CreateEvalCompletionsRunDataSourceBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(source: impl Into<oai_types::CreateEvalCompletionsRunDataSourceSource>) -> Self {
         Self(CreateEvalCompletionsRunDataSource {
-            r#type: Default::default(),
-            input_messages: None,
-            sampling_params: None,
-            model: None,
             source: source.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -99,9 +95,8 @@ impl CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder {
     pub fn new(item_reference: impl Into<String>) -> Self {
         Self(
             CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
-                r#type: Default::default(),
                 item_reference: item_reference.into(),
-                extra: Default::default(),
+                ..oai_types::tolerant::Empty::empty()
             },
         )
     }
@@ -165,9 +160,8 @@ impl CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder {
         >,
     ) -> Self {
         Self(CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
-            r#type: Default::default(),
             template: template.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -231,14 +225,7 @@ impl CreateEvalCompletionsRunDataSourceSamplingParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateEvalCompletionsRunDataSourceSamplingParams {
-            reasoning_effort: None,
-            temperature: None,
-            max_completion_tokens: None,
-            top_p: None,
-            seed: None,
-            response_format: None,
-            tools: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -348,10 +335,8 @@ impl CreateEvalCustomDataSourceConfigBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(item_schema: impl Into<serde_json::Value>) -> Self {
         Self(CreateEvalCustomDataSourceConfig {
-            r#type: Default::default(),
             item_schema: item_schema.into(),
-            include_sample_schema: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -410,7 +395,7 @@ impl CreateEvalItemSimpleInputMessageBuilder {
         Self(CreateEvalItemSimpleInputMessage {
             role: role.into(),
             content: content.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -466,9 +451,8 @@ impl CreateEvalJsonlRunDataSourceBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(source: impl Into<oai_types::CreateEvalJsonlRunDataSourceSource>) -> Self {
         Self(CreateEvalJsonlRunDataSource {
-            r#type: Default::default(),
             source: source.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -527,13 +511,12 @@ impl CreateEvalLabelModelGraderBuilder {
         passing_labels: impl Into<Vec<String>>,
     ) -> Self {
         Self(CreateEvalLabelModelGrader {
-            r#type: Default::default(),
             name: name.into(),
             model: model.into(),
             input: input.into(),
             labels: labels.into(),
             passing_labels: passing_labels.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -619,9 +602,7 @@ impl CreateEvalLogsDataSourceConfigBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateEvalLogsDataSourceConfig {
-            r#type: Default::default(),
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -697,11 +678,9 @@ impl CreateEvalRequestBuilder {
         testing_criteria: impl Into<Vec<oai_types::CreateEvalRequestTestingCriteriaItem>>,
     ) -> Self {
         Self(CreateEvalRequest {
-            name: None,
-            metadata: None,
             data_source_config: data_source_config.into(),
             testing_criteria: testing_criteria.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -803,12 +782,8 @@ impl CreateEvalResponsesRunDataSourceBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(source: impl Into<oai_types::CreateEvalResponsesRunDataSourceSource>) -> Self {
         Self(CreateEvalResponsesRunDataSource {
-            r#type: Default::default(),
-            input_messages: None,
-            sampling_params: None,
-            model: None,
             source: source.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -892,9 +867,8 @@ impl CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder {
         >,
     ) -> Self {
         Self(CreateEvalResponsesRunDataSourceInputMessagesTemplate {
-            r#type: Default::default(),
             template: template.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -974,14 +948,7 @@ impl CreateEvalResponsesRunDataSourceSamplingParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateEvalResponsesRunDataSourceSamplingParams {
-            reasoning_effort: None,
-            temperature: None,
-            max_completion_tokens: None,
-            top_p: None,
-            seed: None,
-            tools: None,
-            text: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1094,8 +1061,7 @@ impl CreateEvalResponsesRunDataSourceSamplingParamsTextBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateEvalResponsesRunDataSourceSamplingParamsText {
-            format: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1180,10 +1146,8 @@ impl CreateEvalRunRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(data_source: impl Into<oai_types::CreateEvalRunRequestDataSource>) -> Self {
         Self(CreateEvalRunRequest {
-            name: None,
-            metadata: None,
             data_source: data_source.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1262,9 +1226,7 @@ impl CreateEvalStoredCompletionsDataSourceConfigBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateEvalStoredCompletionsDataSourceConfig {
-            r#type: Default::default(),
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1326,12 +1288,9 @@ impl EvalGraderPythonBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>, source: impl Into<String>) -> Self {
         Self(EvalGraderPython {
-            r#type: Default::default(),
             name: name.into(),
             source: source.into(),
-            image_tag: None,
-            pass_threshold: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1415,14 +1374,10 @@ impl EvalGraderScoreModelBuilder {
         input: impl Into<Vec<oai_types::EvalItem>>,
     ) -> Self {
         Self(EvalGraderScoreModel {
-            r#type: Default::default(),
             name: name.into(),
             model: model.into(),
-            sampling_params: None,
             input: input.into(),
-            range: None,
-            pass_threshold: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1512,13 +1467,12 @@ impl EvalGraderTextSimilarityBuilder {
         pass_threshold: f64,
     ) -> Self {
         Self(EvalGraderTextSimilarity {
-            r#type: Default::default(),
             name: name.into(),
             input: input.into(),
             reference: reference.into(),
             evaluation_metric: evaluation_metric.into(),
             pass_threshold: pass_threshold,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1595,9 +1549,8 @@ impl EvalJsonlFileContentSourceBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(content: impl Into<Vec<oai_types::EvalJsonlFileContentSourceContentItem>>) -> Self {
         Self(EvalJsonlFileContentSource {
-            r#type: Default::default(),
             content: content.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1651,8 +1604,7 @@ impl EvalJsonlFileContentSourceContentItemBuilder {
     pub fn new(item: impl Into<serde_json::Value>) -> Self {
         Self(EvalJsonlFileContentSourceContentItem {
             item: item.into(),
-            sample: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1708,9 +1660,8 @@ impl EvalJsonlFileIdSourceBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(id: impl Into<String>) -> Self {
         Self(EvalJsonlFileIdSource {
-            r#type: Default::default(),
             id: id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1788,18 +1739,7 @@ impl EvalResponsesSourceBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(EvalResponsesSource {
-            r#type: Default::default(),
-            metadata: None,
-            model: None,
-            instructions_search: None,
-            created_after: None,
-            created_before: None,
-            reasoning_effort: None,
-            temperature: None,
-            top_p: None,
-            users: None,
-            tools: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1922,13 +1862,7 @@ impl EvalStoredCompletionsSourceBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(EvalStoredCompletionsSource {
-            r#type: Default::default(),
-            metadata: None,
-            model: None,
-            created_after: None,
-            created_before: None,
-            limit: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2012,11 +1946,7 @@ impl GetEvalRunOutputItemsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(GetEvalRunOutputItemsParams {
-            after: None,
-            limit: None,
-            status: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2100,11 +2030,7 @@ impl GetEvalRunsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(GetEvalRunsParams {
-            after: None,
-            limit: None,
-            order: None,
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2185,11 +2111,7 @@ impl ListEvalsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListEvalsParams {
-            after: None,
-            limit: None,
-            order: None,
-            order_by: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2271,9 +2193,7 @@ impl UpdateEvalRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(UpdateEvalRequest {
-            name: None,
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

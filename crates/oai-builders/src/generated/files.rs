@@ -31,8 +31,7 @@ impl CreateFileRequestBuilder {
         Self(CreateFileRequest {
             file: file.into(),
             purpose: purpose.into(),
-            expires_after: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -99,11 +98,7 @@ impl ListFilesParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListFilesParams {
-            purpose: None,
-            limit: None,
-            order: None,
-            after: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

@@ -21,7 +21,7 @@ impl CreateFineTuningCheckpointPermissionRequestBuilder {
     pub fn new(project_ids: impl Into<Vec<String>>) -> Self {
         Self(CreateFineTuningCheckpointPermissionRequest {
             project_ids: project_ids.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -119,14 +119,7 @@ impl CreateFineTuningJobRequestBuilder {
         Self(CreateFineTuningJobRequest {
             model: model.into(),
             training_file: training_file.into(),
-            hyperparameters: None,
-            suffix: None,
-            validation_file: None,
-            integrations: None,
-            seed: None,
-            method: None,
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -270,10 +263,7 @@ impl CreateFineTuningJobRequestHyperparametersBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateFineTuningJobRequestHyperparameters {
-            batch_size: None,
-            learning_rate_multiplier: None,
-            n_epochs: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -409,9 +399,8 @@ impl CreateFineTuningJobRequestIntegrationsItemBuilder {
         wandb: impl Into<oai_types::CreateFineTuningJobRequestIntegrationsItemWandb>,
     ) -> Self {
         Self(CreateFineTuningJobRequestIntegrationsItem {
-            r#type: Default::default(),
             wandb: wandb.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -473,10 +462,7 @@ impl CreateFineTuningJobRequestIntegrationsItemWandbBuilder {
     pub fn new(project: impl Into<String>) -> Self {
         Self(CreateFineTuningJobRequestIntegrationsItemWandb {
             project: project.into(),
-            name: None,
-            entity: None,
-            tags: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -580,11 +566,7 @@ impl FineTuneDPOHyperparametersBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(FineTuneDPOHyperparameters {
-            beta: None,
-            batch_size: None,
-            learning_rate_multiplier: None,
-            n_epochs: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -746,8 +728,7 @@ impl FineTuneDPOMethodBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(FineTuneDPOMethod {
-            hyperparameters: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -828,10 +809,7 @@ impl FineTuneMethodBuilder {
     pub fn new(r#type: impl Into<oai_types::FineTuneMethodType>) -> Self {
         Self(FineTuneMethod {
             r#type: r#type.into(),
-            supervised: None,
-            dpo: None,
-            reinforcement: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -935,14 +913,7 @@ impl FineTuneReinforcementHyperparametersBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(FineTuneReinforcementHyperparameters {
-            batch_size: None,
-            learning_rate_multiplier: None,
-            n_epochs: None,
-            reasoning_effort: None,
-            compute_multiplier: None,
-            eval_interval: None,
-            eval_samples: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1176,8 +1147,7 @@ impl FineTuneReinforcementMethodBuilder {
     pub fn new(grader: impl Into<oai_types::FineTuneReinforcementMethodGrader>) -> Self {
         Self(FineTuneReinforcementMethod {
             grader: grader.into(),
-            hyperparameters: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1274,10 +1244,7 @@ impl FineTuneSupervisedHyperparametersBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(FineTuneSupervisedHyperparameters {
-            batch_size: None,
-            learning_rate_multiplier: None,
-            n_epochs: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1415,8 +1382,7 @@ impl FineTuneSupervisedMethodBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(FineTuneSupervisedMethod {
-            hyperparameters: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1492,11 +1458,10 @@ impl GraderMultiBuilder {
         calculate_output: impl Into<String>,
     ) -> Self {
         Self(GraderMulti {
-            r#type: Default::default(),
             name: name.into(),
             graders: graders.into(),
             calculate_output: calculate_output.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1576,11 +1541,7 @@ impl ListFineTuningCheckpointPermissionsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListFineTuningCheckpointPermissionsParams {
-            project_id: None,
-            after: None,
-            limit: None,
-            order: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1670,9 +1631,7 @@ impl ListFineTuningEventsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListFineTuningEventsParams {
-            after: None,
-            limit: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1740,9 +1699,7 @@ impl ListFineTuningJobCheckpointsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListFineTuningJobCheckpointsParams {
-            after: None,
-            limit: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1810,10 +1767,7 @@ impl ListPaginatedFineTuningJobsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListPaginatedFineTuningJobsParams {
-            after: None,
-            limit: None,
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1902,9 +1856,8 @@ impl RunGraderRequestBuilder {
     ) -> Self {
         Self(RunGraderRequest {
             grader: grader.into(),
-            item: None,
             model_sample: model_sample.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1994,7 +1947,7 @@ impl ValidateGraderRequestBuilder {
     pub fn new(grader: impl Into<oai_types::ValidateGraderRequestGrader>) -> Self {
         Self(ValidateGraderRequest {
             grader: grader.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

@@ -19,7 +19,7 @@ impl CreateContentProvenanceBodyBuilder {
     pub fn new(file: impl Into<oai_types::InputFile>) -> Self {
         Self(CreateContentProvenanceBody {
             file: file.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -107,20 +107,7 @@ impl CreateImageEditRequestBuilder {
         Self(CreateImageEditRequest {
             image: image.into(),
             prompt: prompt.into(),
-            mask: None,
-            background: None,
-            model: None,
-            n: None,
-            size: None,
-            response_format: None,
-            output_format: None,
-            output_compression: None,
-            user: None,
-            input_fidelity: None,
-            stream: None,
-            partial_images: None,
-            quality: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -313,20 +300,7 @@ impl CreateImageRequestBuilder {
     pub fn new(prompt: impl Into<String>) -> Self {
         Self(CreateImageRequest {
             prompt: prompt.into(),
-            model: None,
-            n: None,
-            quality: None,
-            response_format: None,
-            output_format: None,
-            output_compression: None,
-            stream: None,
-            partial_images: None,
-            size: None,
-            moderation: None,
-            background: None,
-            style: None,
-            user: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -492,12 +466,7 @@ impl CreateImageVariationRequestBuilder {
     pub fn new(image: impl Into<oai_types::InputFile>) -> Self {
         Self(CreateImageVariationRequest {
             image: image.into(),
-            model: None,
-            n: None,
-            response_format: None,
-            size: None,
-            user: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -645,22 +614,9 @@ impl EditImageBodyJsonParamBuilder {
         prompt: impl Into<String>,
     ) -> Self {
         Self(EditImageBodyJsonParam {
-            model: None,
             images: images.into(),
-            mask: None,
             prompt: prompt.into(),
-            n: None,
-            quality: None,
-            input_fidelity: None,
-            size: None,
-            user: None,
-            output_format: None,
-            output_compression: None,
-            moderation: None,
-            background: None,
-            stream: None,
-            partial_images: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -842,9 +798,7 @@ impl ImageRefParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ImageRefParam {
-            image_url: None,
-            file_id: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

@@ -19,8 +19,7 @@ impl CreateModerationRequestBuilder {
     pub fn new(input: impl Into<oai_types::CreateModerationRequestInput>) -> Self {
         Self(CreateModerationRequest {
             input: input.into(),
-            model: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -82,9 +81,8 @@ impl CreateModerationRequestInputArrayItemImageUrlBuilder {
         image_url: impl Into<oai_types::CreateModerationRequestInputArrayItemImageUrlImageUrl>,
     ) -> Self {
         Self(CreateModerationRequestInputArrayItemImageUrl {
-            r#type: Default::default(),
             image_url: image_url.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -146,7 +144,7 @@ impl CreateModerationRequestInputArrayItemImageUrlImageUrlBuilder {
     pub fn new(url: impl Into<String>) -> Self {
         Self(CreateModerationRequestInputArrayItemImageUrlImageUrl {
             url: url.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -204,9 +202,8 @@ impl CreateModerationRequestInputArrayItemTextBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(text: impl Into<String>) -> Self {
         Self(CreateModerationRequestInputArrayItemText {
-            r#type: Default::default(),
             text: text.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

@@ -26,13 +26,7 @@ impl AudioTranscriptionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AudioTranscription {
-            model: None,
-            language: None,
-            languages: None,
-            keywords: None,
-            prompt: None,
-            delay: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -129,9 +123,7 @@ impl RealtimeAudioFormatsAudioPcmBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeAudioFormatsAudioPcm {
-            r#type: Default::default(),
-            rate: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -187,8 +179,7 @@ impl RealtimeAudioFormatsAudioPcmaBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeAudioFormatsAudioPcma {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -238,8 +229,7 @@ impl RealtimeAudioFormatsAudioPcmuBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeAudioFormatsAudioPcmu {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -291,11 +281,7 @@ impl RealtimeBetaResponseCreateParamsToolsItemBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeBetaResponseCreateParamsToolsItem {
-            r#type: None,
-            name: None,
-            description: None,
-            parameters: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -382,8 +368,7 @@ impl RealtimeCallCreateRequestBuilder {
     pub fn new(sdp: impl Into<String>) -> Self {
         Self(RealtimeCallCreateRequest {
             sdp: sdp.into(),
-            session: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -445,7 +430,7 @@ impl RealtimeCallReferRequestBuilder {
     pub fn new(target_uri: impl Into<String>) -> Self {
         Self(RealtimeCallReferRequest {
             target_uri: target_uri.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -500,8 +485,7 @@ impl RealtimeCallRejectRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeCallRejectRequest {
-            status_code: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -574,9 +558,7 @@ impl RealtimeCreateClientSecretRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeCreateClientSecretRequest {
-            expires_after: None,
-            session: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -665,9 +647,7 @@ impl RealtimeCreateClientSecretRequestExpiresAfterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeCreateClientSecretRequestExpiresAfter {
-            anchor: None,
-            seconds: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -746,11 +726,7 @@ impl RealtimeFunctionToolBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeFunctionTool {
-            r#type: Default::default(),
-            name: None,
-            description: None,
-            parameters: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -818,8 +794,7 @@ impl RealtimeReasoningBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeReasoning {
-            effort: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -900,22 +875,7 @@ impl RealtimeSessionCreateRequestBuilder {
     ) -> Self {
         Self(RealtimeSessionCreateRequest {
             client_secret: client_secret.into(),
-            modalities: None,
-            instructions: None,
-            voice: None,
-            input_audio_format: None,
-            output_audio_format: None,
-            input_audio_transcription: None,
-            speed: None,
-            tracing: None,
-            turn_detection: None,
-            tools: None,
-            tool_choice: None,
-            temperature: None,
-            max_response_output_tokens: None,
-            truncation: None,
-            prompt: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1089,7 +1049,7 @@ impl RealtimeSessionCreateRequestClientSecretBuilder {
         Self(RealtimeSessionCreateRequestClientSecret {
             value: value.into(),
             expires_at: expires_at,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1175,21 +1135,7 @@ impl RealtimeSessionCreateRequestGABuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeSessionCreateRequestGA {
-            r#type: Default::default(),
-            output_modalities: None,
-            model: None,
-            instructions: None,
-            audio: None,
-            include: None,
-            tracing: None,
-            tools: None,
-            tool_choice: None,
-            parallel_tool_calls: None,
-            reasoning: None,
-            max_output_tokens: None,
-            truncation: None,
-            prompt: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1382,9 +1328,7 @@ impl RealtimeSessionCreateRequestGAAudioBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeSessionCreateRequestGAAudio {
-            input: None,
-            output: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1471,11 +1415,7 @@ impl RealtimeSessionCreateRequestGAAudioInputBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeSessionCreateRequestGAAudioInput {
-            format: None,
-            transcription: None,
-            noise_reduction: None,
-            turn_detection: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1578,10 +1518,7 @@ impl RealtimeSessionCreateRequestGAAudioOutputBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeSessionCreateRequestGAAudioOutput {
-            format: None,
-            voice: None,
-            speed: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1672,8 +1609,7 @@ impl RealtimeSessionCreateRequestInputAudioTranscriptionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeSessionCreateRequestInputAudioTranscription {
-            model: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1737,11 +1673,7 @@ impl RealtimeSessionCreateRequestTurnDetectionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeSessionCreateRequestTurnDetection {
-            r#type: None,
-            threshold: None,
-            prefix_padding_ms: None,
-            silence_duration_ms: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1821,8 +1753,7 @@ impl RealtimeSessionInputAudioNoiseReductionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeSessionInputAudioNoiseReduction {
-            r#type: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1884,10 +1815,7 @@ impl RealtimeSessionTracingTracingConfigurationBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeSessionTracingTracingConfiguration {
-            workflow_name: None,
-            group_id: None,
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1975,12 +1903,7 @@ impl RealtimeTranscriptionSessionCreateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTranscriptionSessionCreateRequest {
-            turn_detection: None,
-            input_audio_noise_reduction: None,
-            input_audio_format: None,
-            input_audio_transcription: None,
-            include: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2098,10 +2021,7 @@ impl RealtimeTranscriptionSessionCreateRequestGABuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTranscriptionSessionCreateRequestGA {
-            r#type: Default::default(),
-            audio: None,
-            include: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2190,8 +2110,7 @@ impl RealtimeTranscriptionSessionCreateRequestGAAudioBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTranscriptionSessionCreateRequestGAAudio {
-            input: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2259,11 +2178,7 @@ impl RealtimeTranscriptionSessionCreateRequestTurnDetectionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTranscriptionSessionCreateRequestTurnDetection {
-            r#type: None,
-            threshold: None,
-            prefix_padding_ms: None,
-            silence_duration_ms: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2352,9 +2267,8 @@ impl RealtimeTranslationClientSecretCreateRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(session: impl Into<oai_types::RealtimeTranslationSessionCreateRequest>) -> Self {
         Self(RealtimeTranslationClientSecretCreateRequest {
-            expires_after: None,
             session: session.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2423,9 +2337,7 @@ impl RealtimeTranslationSessionAudioBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTranslationSessionAudio {
-            input: None,
-            output: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2493,9 +2405,7 @@ impl RealtimeTranslationSessionAudioInputBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTranslationSessionAudioInput {
-            transcription: None,
-            noise_reduction: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2566,7 +2476,7 @@ impl RealtimeTranslationSessionAudioInputNoiseReductionBuilder {
     pub fn new(r#type: impl Into<oai_types::NoiseReductionType>) -> Self {
         Self(RealtimeTranslationSessionAudioInputNoiseReduction {
             r#type: r#type.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2625,7 +2535,7 @@ impl RealtimeTranslationSessionAudioInputTranscriptionBuilder {
     pub fn new(model: impl Into<String>) -> Self {
         Self(RealtimeTranslationSessionAudioInputTranscription {
             model: model.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2681,8 +2591,7 @@ impl RealtimeTranslationSessionAudioOutputBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTranslationSessionAudioOutput {
-            language: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2739,8 +2648,7 @@ impl RealtimeTranslationSessionCreateRequestBuilder {
     pub fn new(model: impl Into<String>) -> Self {
         Self(RealtimeTranslationSessionCreateRequest {
             model: model.into(),
-            audio: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2838,10 +2746,8 @@ impl RealtimeTruncationRetentionRatioTruncationBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(retention_ratio: f64) -> Self {
         Self(RealtimeTruncationRetentionRatioTruncation {
-            r#type: Default::default(),
             retention_ratio: retention_ratio,
-            token_limits: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2928,8 +2834,7 @@ impl RealtimeTruncationRetentionRatioTruncationTokenLimitsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTruncationRetentionRatioTruncationTokenLimits {
-            post_instructions: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3004,11 +2909,7 @@ impl RealtimeTurnDetectionSemanticVadBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTurnDetectionSemanticVad {
-            r#type: Default::default(),
-            eagerness: None,
-            create_response: None,
-            interrupt_response: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3100,14 +3001,7 @@ impl RealtimeTurnDetectionServerVadBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RealtimeTurnDetectionServerVad {
-            r#type: Default::default(),
-            threshold: None,
-            prefix_padding_ms: None,
-            silence_duration_ms: None,
-            create_response: None,
-            interrupt_response: None,
-            idle_timeout_ms: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

@@ -31,12 +31,8 @@ impl BetaAdditionalToolsItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(tools: impl Into<Vec<oai_types::BetaTool>>) -> Self {
         Self(BetaAdditionalToolsItemParam {
-            agent: None,
-            id: None,
-            r#type: Default::default(),
-            role: Default::default(),
             tools: tools.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -126,13 +122,10 @@ impl BetaAgentMessageItemParamBuilder {
         content: impl Into<Vec<oai_types::BetaAgentMessageItemParamContentItem>>,
     ) -> Self {
         Self(BetaAgentMessageItemParam {
-            agent: None,
-            id: None,
-            r#type: Default::default(),
             author: author.into(),
             recipient: recipient.into(),
             content: content.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -228,7 +221,7 @@ impl BetaAgentTagBuilder {
     pub fn new(agent_name: impl Into<String>) -> Self {
         Self(BetaAgentTag {
             agent_name: agent_name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -279,7 +272,7 @@ impl BetaAgentTagParamBuilder {
     pub fn new(agent_name: impl Into<String>) -> Self {
         Self(BetaAgentTagParam {
             agent_name: agent_name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -353,14 +346,10 @@ impl BetaApplyPatchToolCallItemParamBuilder {
         operation: impl Into<oai_types::BetaApplyPatchOperationParam>,
     ) -> Self {
         Self(BetaApplyPatchToolCallItemParam {
-            agent: None,
-            r#type: Default::default(),
-            id: None,
             call_id: call_id.into(),
-            caller: None,
             status: status.into(),
             operation: operation.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -465,14 +454,9 @@ impl BetaApplyPatchToolCallOutputItemParamBuilder {
         status: impl Into<oai_types::BetaApplyPatchCallOutputStatusParam>,
     ) -> Self {
         Self(BetaApplyPatchToolCallOutputItemParam {
-            agent: None,
-            r#type: Default::default(),
-            id: None,
             call_id: call_id.into(),
-            caller: None,
             status: status.into(),
-            output: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -561,14 +545,10 @@ impl BetaCodeInterpreterToolCallBuilder {
         container_id: impl Into<String>,
     ) -> Self {
         Self(BetaCodeInterpreterToolCall {
-            agent: None,
-            r#type: Default::default(),
             id: id.into(),
             status: status.into(),
             container_id: container_id.into(),
-            code: None,
-            outputs: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -682,15 +662,7 @@ impl BetaCompactResponseMethodPublicBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(BetaCompactResponseMethodPublicBody {
-            model: None,
-            input: None,
-            previous_response_id: None,
-            instructions: None,
-            prompt_cache_key: None,
-            prompt_cache_retention: None,
-            prompt_cache_options: None,
-            service_tier: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -829,11 +801,8 @@ impl BetaCompactionSummaryItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(encrypted_content: impl Into<String>) -> Self {
         Self(BetaCompactionSummaryItemParam {
-            agent: None,
-            id: None,
-            r#type: Default::default(),
             encrypted_content: encrypted_content.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -897,9 +866,7 @@ impl BetaCompactionTriggerItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(BetaCompactionTriggerItemParam {
-            agent: None,
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -970,14 +937,9 @@ impl BetaComputerCallOutputItemParamBuilder {
         output: impl Into<oai_types::BetaComputerScreenshotImage>,
     ) -> Self {
         Self(BetaComputerCallOutputItemParam {
-            agent: None,
-            id: None,
             call_id: call_id.into(),
-            r#type: Default::default(),
             output: output.into(),
-            acknowledged_safety_checks: None,
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1079,15 +1041,11 @@ impl BetaComputerToolCallBuilder {
         status: impl Into<oai_types::BetaComputerToolCallStatus>,
     ) -> Self {
         Self(BetaComputerToolCall {
-            agent: None,
-            r#type: Default::default(),
             id: id.into(),
             call_id: call_id.into(),
-            action: None,
-            actions: None,
             pending_safety_checks: pending_safety_checks.into(),
             status: status.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1264,39 +1222,7 @@ impl BetaCreateResponseBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(BetaCreateResponse {
-            metadata: None,
-            top_logprobs: None,
-            temperature: None,
-            top_p: None,
-            user: None,
-            safety_identifier: None,
-            prompt_cache_key: None,
-            prompt_cache_retention: None,
-            prompt_cache_options: None,
-            previous_response_id: None,
-            model: None,
-            background: None,
-            max_tool_calls: None,
-            text: None,
-            tools: None,
-            tool_choice: None,
-            prompt: None,
-            service_tier: None,
-            truncation: None,
-            reasoning: None,
-            input: None,
-            include: None,
-            parallel_tool_calls: None,
-            store: None,
-            instructions: None,
-            moderation: None,
-            stream: None,
-            stream_options: None,
-            conversation: None,
-            context_management: None,
-            max_output_tokens: None,
-            multi_agent: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1568,15 +1494,10 @@ impl BetaCustomToolCallBuilder {
         input: impl Into<String>,
     ) -> Self {
         Self(BetaCustomToolCall {
-            agent: None,
-            r#type: Default::default(),
-            id: None,
             call_id: call_id.into(),
-            caller: None,
-            namespace: None,
             name: name.into(),
             input: input.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1677,13 +1598,9 @@ impl BetaCustomToolCallOutputBuilder {
         output: impl Into<oai_types::BetaCustomToolCallOutputOutput>,
     ) -> Self {
         Self(BetaCustomToolCallOutput {
-            agent: None,
-            r#type: Default::default(),
-            id: None,
             call_id: call_id.into(),
-            caller: None,
             output: output.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1770,9 +1687,8 @@ impl BetaEncryptedContentParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(encrypted_content: impl Into<String>) -> Self {
         Self(BetaEncryptedContentParam {
-            r#type: Default::default(),
             encrypted_content: encrypted_content.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1845,13 +1761,10 @@ impl BetaFileSearchToolCallBuilder {
         queries: impl Into<Vec<String>>,
     ) -> Self {
         Self(BetaFileSearchToolCall {
-            agent: None,
             id: id.into(),
-            r#type: Default::default(),
             status: status.into(),
             queries: queries.into(),
-            results: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1965,12 +1878,7 @@ impl BetaFileSearchToolCallResultsItemBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(BetaFileSearchToolCallResultsItem {
-            file_id: None,
-            text: None,
-            filename: None,
-            attributes: None,
-            score: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2083,16 +1991,8 @@ impl BetaFunctionCallOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(output: impl Into<oai_types::BetaFunctionCallOutputItemParamOutput>) -> Self {
         Self(BetaFunctionCallOutputItemParam {
-            agent: None,
-            id: None,
-            call_id: None,
-            r#type: Default::default(),
             output: output.into(),
-            name: None,
-            namespace: None,
-            caller: None,
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2247,15 +2147,9 @@ impl BetaFunctionShellCallItemParamBuilder {
         action: impl Into<oai_types::BetaFunctionShellActionParam>,
     ) -> Self {
         Self(BetaFunctionShellCallItemParam {
-            agent: None,
-            id: None,
             call_id: call_id.into(),
-            caller: None,
-            r#type: Default::default(),
             action: action.into(),
-            status: None,
-            environment: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2385,15 +2279,9 @@ impl BetaFunctionShellCallOutputItemParamBuilder {
         output: impl Into<Vec<oai_types::BetaFunctionShellCallOutputContentParam>>,
     ) -> Self {
         Self(BetaFunctionShellCallOutputItemParam {
-            agent: None,
-            id: None,
             call_id: call_id.into(),
-            caller: None,
-            r#type: Default::default(),
             output: output.into(),
-            status: None,
-            max_output_length: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2488,16 +2376,10 @@ impl BetaFunctionToolCallBuilder {
         arguments: impl Into<String>,
     ) -> Self {
         Self(BetaFunctionToolCall {
-            agent: None,
-            id: None,
-            r#type: Default::default(),
             call_id: call_id.into(),
-            caller: None,
-            namespace: None,
             name: name.into(),
             arguments: arguments.into(),
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2593,12 +2475,7 @@ impl BetaGetResponseParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(BetaGetResponseParams {
-            include: None,
-            stream: None,
-            starting_after: None,
-            include_obfuscation: None,
-            openai_beta: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2685,12 +2562,9 @@ impl BetaImageGenToolCallBuilder {
         status: impl Into<oai_types::BetaImageGenToolCallStatus>,
     ) -> Self {
         Self(BetaImageGenToolCall {
-            agent: None,
-            r#type: Default::default(),
             id: id.into(),
             status: status.into(),
-            result: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2778,12 +2652,9 @@ impl BetaInputMessageBuilder {
         content: impl Into<oai_types::BetaInputMessageContentList>,
     ) -> Self {
         Self(BetaInputMessage {
-            agent: None,
-            r#type: None,
             role: role.into(),
-            status: None,
             content: content.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2920,10 +2791,8 @@ impl BetaItemReferenceParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(id: impl Into<String>) -> Self {
         Self(BetaItemReferenceParam {
-            agent: None,
-            r#type: None,
             id: id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2983,12 +2852,7 @@ impl BetaListInputItemsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(BetaListInputItemsParams {
-            limit: None,
-            order: None,
-            after: None,
-            include: None,
-            openai_beta: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3078,13 +2942,11 @@ impl BetaLocalShellToolCallBuilder {
         status: impl Into<oai_types::BetaLocalShellToolCallStatus>,
     ) -> Self {
         Self(BetaLocalShellToolCall {
-            agent: None,
-            r#type: Default::default(),
             id: id.into(),
             call_id: call_id.into(),
             action: action.into(),
             status: status.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3158,12 +3020,9 @@ impl BetaLocalShellToolCallOutputBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(id: impl Into<String>, output: impl Into<String>) -> Self {
         Self(BetaLocalShellToolCallOutput {
-            agent: None,
-            r#type: Default::default(),
             id: id.into(),
             output: output.into(),
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3239,13 +3098,11 @@ impl BetaMCPApprovalRequestBuilder {
         arguments: impl Into<String>,
     ) -> Self {
         Self(BetaMCPApprovalRequest {
-            agent: None,
-            r#type: Default::default(),
             id: id.into(),
             server_label: server_label.into(),
             name: name.into(),
             arguments: arguments.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3319,13 +3176,9 @@ impl BetaMCPApprovalResponseBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(approval_request_id: impl Into<String>, approve: bool) -> Self {
         Self(BetaMCPApprovalResponse {
-            agent: None,
-            r#type: Default::default(),
-            id: None,
             approval_request_id: approval_request_id.into(),
             approve: approve,
-            reason: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3403,13 +3256,10 @@ impl BetaMCPListToolsBuilder {
         tools: impl Into<Vec<oai_types::BetaMCPListToolsTool>>,
     ) -> Self {
         Self(BetaMCPListTools {
-            agent: None,
-            r#type: Default::default(),
             id: id.into(),
             server_label: server_label.into(),
             tools: tools.into(),
-            error: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3494,17 +3344,11 @@ impl BetaMCPToolCallBuilder {
         arguments: impl Into<String>,
     ) -> Self {
         Self(BetaMCPToolCall {
-            agent: None,
-            r#type: Default::default(),
             id: id.into(),
             server_label: server_label.into(),
             name: name.into(),
             arguments: arguments.into(),
-            output: None,
-            error: None,
-            status: None,
-            approval_request_id: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3618,13 +3462,10 @@ impl BetaMultiAgentCallItemParamBuilder {
         arguments: impl Into<String>,
     ) -> Self {
         Self(BetaMultiAgentCallItemParam {
-            agent: None,
-            id: None,
             call_id: call_id.into(),
-            r#type: Default::default(),
             action: action.into(),
             arguments: arguments.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3725,13 +3566,10 @@ impl BetaMultiAgentCallOutputItemParamBuilder {
         output: impl Into<Vec<oai_types::BetaOutputTextContentParam>>,
     ) -> Self {
         Self(BetaMultiAgentCallOutputItemParam {
-            agent: None,
-            id: None,
             call_id: call_id.into(),
-            r#type: Default::default(),
             action: action.into(),
             output: output.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3826,8 +3664,7 @@ impl BetaMultiAgentParamBuilder {
     pub fn new(enabled: bool) -> Self {
         Self(BetaMultiAgentParam {
             enabled: enabled,
-            max_concurrent_subagents: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3889,14 +3726,10 @@ impl BetaOutputMessageBuilder {
         status: impl Into<oai_types::BetaOutputMessageStatus>,
     ) -> Self {
         Self(BetaOutputMessage {
-            agent: None,
             id: id.into(),
-            r#type: Default::default(),
-            role: Default::default(),
             content: content.into(),
-            phase: None,
             status: status.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3991,10 +3824,8 @@ impl BetaOutputTextContentParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(text: impl Into<String>) -> Self {
         Self(BetaOutputTextContentParam {
-            r#type: Default::default(),
             text: text.into(),
-            annotations: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4109,13 +3940,11 @@ impl BetaProgramItemParamBuilder {
         fingerprint: impl Into<String>,
     ) -> Self {
         Self(BetaProgramItemParam {
-            agent: None,
             id: id.into(),
-            r#type: Default::default(),
             call_id: call_id.into(),
             code: code.into(),
             fingerprint: fingerprint.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4214,13 +4043,11 @@ impl BetaProgramOutputItemParamBuilder {
         status: impl Into<oai_types::BetaProgramOutputItemStatus>,
     ) -> Self {
         Self(BetaProgramOutputItemParam {
-            agent: None,
             id: id.into(),
-            r#type: Default::default(),
             call_id: call_id.into(),
             result: result.into(),
             status: status.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4300,14 +4127,9 @@ impl BetaReasoningItemBuilder {
         summary: impl Into<Vec<oai_types::BetaSummaryTextContent>>,
     ) -> Self {
         Self(BetaReasoningItem {
-            agent: None,
-            r#type: Default::default(),
             id: id.into(),
-            encrypted_content: None,
             summary: summary.into(),
-            content: None,
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4408,19 +4230,7 @@ impl BetaTokenCountsBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(BetaTokenCountsBody {
-            model: None,
-            input: None,
-            previous_response_id: None,
-            tools: None,
-            text: None,
-            reasoning: None,
-            truncation: None,
-            instructions: None,
-            personality: None,
-            conversation: None,
-            tool_choice: None,
-            parallel_tool_calls: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4582,14 +4392,8 @@ impl BetaToolSearchCallItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(arguments: impl Into<oai_types::BetaEmptyModelParam>) -> Self {
         Self(BetaToolSearchCallItemParam {
-            agent: None,
-            id: None,
-            call_id: None,
-            r#type: Default::default(),
-            execution: None,
             arguments: arguments.into(),
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4691,14 +4495,8 @@ impl BetaToolSearchOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(tools: impl Into<Vec<oai_types::BetaTool>>) -> Self {
         Self(BetaToolSearchOutputItemParam {
-            agent: None,
-            id: None,
-            call_id: None,
-            r#type: Default::default(),
-            execution: None,
             tools: tools.into(),
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4789,12 +4587,10 @@ impl BetaWebSearchToolCallBuilder {
         action: impl Into<oai_types::BetaWebSearchToolCallAction>,
     ) -> Self {
         Self(BetaWebSearchToolCall {
-            agent: None,
             id: id.into(),
-            r#type: Default::default(),
             status: status.into(),
             action: action.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4866,8 +4662,7 @@ impl CancelResponseParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CancelResponseParams {
-            openai_beta: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4943,15 +4738,7 @@ impl CompactResponseMethodPublicBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CompactResponseMethodPublicBody {
-            model: None,
-            input: None,
-            previous_response_id: None,
-            instructions: None,
-            prompt_cache_key: None,
-            prompt_cache_retention: None,
-            prompt_cache_options: None,
-            service_tier: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5082,8 +4869,7 @@ impl CompactconversationParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CompactconversationParams {
-            openai_beta: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5162,8 +4948,7 @@ impl ContextManagementParamBuilder {
     pub fn new(r#type: impl Into<String>) -> Self {
         Self(ContextManagementParam {
             r#type: r#type.into(),
-            compact_threshold: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5221,7 +5006,7 @@ impl ConversationParam2Builder {
     pub fn new(id: impl Into<String>) -> Self {
         Self(ConversationParam2 {
             id: id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5346,38 +5131,7 @@ impl CreateResponseBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateResponse {
-            metadata: None,
-            top_logprobs: None,
-            temperature: None,
-            top_p: None,
-            user: None,
-            safety_identifier: None,
-            prompt_cache_key: None,
-            prompt_cache_retention: None,
-            prompt_cache_options: None,
-            previous_response_id: None,
-            model: None,
-            background: None,
-            max_tool_calls: None,
-            text: None,
-            tools: None,
-            tool_choice: None,
-            prompt: None,
-            service_tier: None,
-            truncation: None,
-            reasoning: None,
-            input: None,
-            include: None,
-            parallel_tool_calls: None,
-            store: None,
-            instructions: None,
-            moderation: None,
-            stream: None,
-            stream_options: None,
-            conversation: None,
-            context_management: None,
-            max_output_tokens: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5640,8 +5394,7 @@ impl CreateResponseParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateResponseParams {
-            openai_beta: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5705,8 +5458,7 @@ impl DeleteResponseParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(DeleteResponseParams {
-            openai_beta: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5770,11 +5522,7 @@ impl GetResponseParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(GetResponseParams {
-            include: None,
-            stream: None,
-            starting_after: None,
-            include_obfuscation: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5853,8 +5601,7 @@ impl GetinputtokencountsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(GetinputtokencountsParams {
-            openai_beta: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5934,11 +5681,7 @@ impl ListInputItemsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListInputItemsParams {
-            limit: None,
-            order: None,
-            after: None,
-            include: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6014,12 +5757,7 @@ impl ReasoningBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(Reasoning {
-            mode: None,
-            effort: None,
-            summary: None,
-            context: None,
-            generate_summary: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6102,8 +5840,7 @@ impl ResponseStreamOptionsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ResponseStreamOptions {
-            include_obfuscation: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6159,9 +5896,7 @@ impl ResponseTextParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ResponseTextParam {
-            format: None,
-            verbosity: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6223,8 +5958,7 @@ impl SpecificApplyPatchParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(SpecificApplyPatchParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6274,8 +6008,7 @@ impl SpecificFunctionShellParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(SpecificFunctionShellParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6325,8 +6058,7 @@ impl SpecificProgrammaticToolCallingParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(SpecificProgrammaticToolCallingParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6397,19 +6129,7 @@ impl TokenCountsBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(TokenCountsBody {
-            model: None,
-            input: None,
-            previous_response_id: None,
-            tools: None,
-            text: None,
-            reasoning: None,
-            truncation: None,
-            instructions: None,
-            personality: None,
-            conversation: None,
-            tool_choice: None,
-            parallel_tool_calls: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6562,10 +6282,9 @@ impl ToolChoiceAllowedBuilder {
         tools: impl Into<Vec<serde_json::Value>>,
     ) -> Self {
         Self(ToolChoiceAllowed {
-            r#type: Default::default(),
             mode: mode.into(),
             tools: tools.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6627,9 +6346,8 @@ impl ToolChoiceCustomBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self(ToolChoiceCustom {
-            r#type: Default::default(),
             name: name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6680,7 +6398,7 @@ impl ToolChoiceTypesBuilder {
     pub fn new(r#type: impl Into<oai_types::ToolChoiceTypesType>) -> Self {
         Self(ToolChoiceTypes {
             r#type: r#type.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

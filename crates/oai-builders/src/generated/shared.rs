@@ -34,11 +34,8 @@ impl AdditionalToolsItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(tools: impl Into<Vec<oai_types::Tool>>) -> Self {
         Self(AdditionalToolsItemParam {
-            id: None,
-            r#type: Default::default(),
-            role: Default::default(),
             tools: tools.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -122,10 +119,9 @@ impl ApplyPatchCreateFileOperationParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(path: impl Into<String>, diff: impl Into<String>) -> Self {
         Self(ApplyPatchCreateFileOperationParam {
-            r#type: Default::default(),
             path: path.into(),
             diff: diff.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -201,9 +197,8 @@ impl ApplyPatchDeleteFileOperationParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(path: impl Into<String>) -> Self {
         Self(ApplyPatchDeleteFileOperationParam {
-            r#type: Default::default(),
             path: path.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -302,13 +297,10 @@ impl ApplyPatchToolCallItemParamBuilder {
         operation: impl Into<oai_types::ApplyPatchOperationParam>,
     ) -> Self {
         Self(ApplyPatchToolCallItemParam {
-            r#type: Default::default(),
-            id: None,
             call_id: call_id.into(),
-            caller: None,
             status: status.into(),
             operation: operation.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -412,13 +404,9 @@ impl ApplyPatchToolCallOutputItemParamBuilder {
         status: impl Into<oai_types::ApplyPatchCallOutputStatusParam>,
     ) -> Self {
         Self(ApplyPatchToolCallOutputItemParam {
-            r#type: Default::default(),
-            id: None,
             call_id: call_id.into(),
-            caller: None,
             status: status.into(),
-            output: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -511,9 +499,7 @@ impl ApplyPatchToolParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ApplyPatchToolParam {
-            r#type: Default::default(),
-            allowed_callers: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -604,10 +590,9 @@ impl ApplyPatchUpdateFileOperationParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(path: impl Into<String>, diff: impl Into<String>) -> Self {
         Self(ApplyPatchUpdateFileOperationParam {
-            r#type: Default::default(),
             path: path.into(),
             diff: diff.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -670,12 +655,7 @@ impl ApproximateLocationBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ApproximateLocation {
-            r#type: Default::default(),
-            country: None,
-            region: None,
-            city: None,
-            timezone: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -755,7 +735,7 @@ impl AssistantsNamedToolChoiceFunctionBuilder {
     pub fn new(name: impl Into<String>) -> Self {
         Self(AssistantsNamedToolChoiceFunction {
             name: name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -826,11 +806,7 @@ impl AutoCodeInterpreterToolParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AutoCodeInterpreterToolParam {
-            r#type: Default::default(),
-            file_ids: None,
-            memory_limit: None,
-            network_policy: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -933,9 +909,8 @@ impl ChatCompletionMessageCustomToolCallBuilder {
     ) -> Self {
         Self(ChatCompletionMessageCustomToolCall {
             id: id.into(),
-            r#type: Default::default(),
             custom: custom.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1002,7 +977,7 @@ impl ChatCompletionMessageCustomToolCallCustomBuilder {
         Self(ChatCompletionMessageCustomToolCallCustom {
             name: name.into(),
             input: input.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1072,9 +1047,8 @@ impl ChatCompletionMessageToolCallBuilder {
     ) -> Self {
         Self(ChatCompletionMessageToolCall {
             id: id.into(),
-            r#type: Default::default(),
             function: function.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1139,7 +1113,7 @@ impl ChatCompletionMessageToolCallFunctionBuilder {
         Self(ChatCompletionMessageToolCallFunction {
             name: name.into(),
             arguments: arguments.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1212,14 +1186,7 @@ impl ChatCompletionRequestAssistantMessageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ChatCompletionRequestAssistantMessage {
-            content: None,
-            refusal: None,
-            role: Default::default(),
-            name: None,
-            audio: None,
-            tool_calls: None,
-            function_call: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1338,7 +1305,7 @@ impl ChatCompletionRequestAssistantMessageAudioBuilder {
     pub fn new(id: impl Into<String>) -> Self {
         Self(ChatCompletionRequestAssistantMessageAudio {
             id: id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1414,7 +1381,7 @@ impl ChatCompletionRequestAssistantMessageFunctionCallBuilder {
         Self(ChatCompletionRequestAssistantMessageFunctionCall {
             arguments: arguments.into(),
             name: name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1483,8 +1450,7 @@ impl ChatCompletionRequestMessageContentPartImageImageUrlBuilder {
     pub fn new(url: impl Into<String>) -> Self {
         Self(ChatCompletionRequestMessageContentPartImageImageUrl {
             url: url.into(),
-            detail: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1556,9 +1522,8 @@ impl ChatCompletionRequestMessageContentPartRefusalBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(refusal: impl Into<String>) -> Self {
         Self(ChatCompletionRequestMessageContentPartRefusal {
-            r#type: Default::default(),
             refusal: refusal.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1620,10 +1585,8 @@ impl ChatCompletionRequestMessageContentPartTextBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(text: impl Into<String>) -> Self {
         Self(ChatCompletionRequestMessageContentPartText {
-            r#type: Default::default(),
             text: text.into(),
-            prompt_cache_breakpoint: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1692,9 +1655,7 @@ impl ChatCompletionStreamOptionsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ChatCompletionStreamOptions {
-            include_usage: None,
-            include_obfuscation: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1761,9 +1722,8 @@ impl ChatCompletionToolBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(function: impl Into<oai_types::FunctionObject>) -> Self {
         Self(ChatCompletionTool {
-            r#type: Default::default(),
             function: function.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1817,12 +1777,10 @@ impl ClickParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(button: impl Into<oai_types::ClickButtonType>, x: i64, y: i64) -> Self {
         Self(ClickParam {
-            r#type: Default::default(),
             button: button.into(),
             x: x,
             y: y,
-            keys: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1900,9 +1858,8 @@ impl CodeInterpreterOutputImageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(url: impl Into<String>) -> Self {
         Self(CodeInterpreterOutputImage {
-            r#type: Default::default(),
             url: url.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1956,9 +1913,8 @@ impl CodeInterpreterOutputLogsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(logs: impl Into<String>) -> Self {
         Self(CodeInterpreterOutputLogs {
-            r#type: Default::default(),
             logs: logs.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2029,10 +1985,8 @@ impl CodeInterpreterToolBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(container: impl Into<oai_types::CodeInterpreterToolContainer>) -> Self {
         Self(CodeInterpreterTool {
-            r#type: Default::default(),
             container: container.into(),
-            allowed_callers: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2109,13 +2063,10 @@ impl CodeInterpreterToolCallBuilder {
         container_id: impl Into<String>,
     ) -> Self {
         Self(CodeInterpreterToolCall {
-            r#type: Default::default(),
             id: id.into(),
             status: status.into(),
             container_id: container_id.into(),
-            code: None,
-            outputs: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2233,10 +2184,8 @@ impl CompactionSummaryItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(encrypted_content: impl Into<String>) -> Self {
         Self(CompactionSummaryItemParam {
-            id: None,
-            r#type: Default::default(),
             encrypted_content: encrypted_content.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2298,8 +2247,7 @@ impl CompactionTriggerItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CompactionTriggerItemParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2371,7 +2319,7 @@ impl ComparisonFilterBuilder {
             r#type: r#type.into(),
             key: key.into(),
             value: value.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2463,7 +2411,7 @@ impl CompoundFilterBuilder {
         Self(CompoundFilter {
             r#type: r#type.into(),
             filters: filters.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2555,13 +2503,9 @@ impl ComputerCallOutputItemParamBuilder {
         output: impl Into<oai_types::ComputerScreenshotImage>,
     ) -> Self {
         Self(ComputerCallOutputItemParam {
-            id: None,
             call_id: call_id.into(),
-            r#type: Default::default(),
             output: output.into(),
-            acknowledged_safety_checks: None,
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2657,9 +2601,7 @@ impl ComputerCallSafetyCheckParamBuilder {
     pub fn new(id: impl Into<String>) -> Self {
         Self(ComputerCallSafetyCheckParam {
             id: id.into(),
-            code: None,
-            message: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2725,10 +2667,7 @@ impl ComputerScreenshotImageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ComputerScreenshotImage {
-            r#type: Default::default(),
-            image_url: None,
-            file_id: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2795,8 +2734,7 @@ impl ComputerToolBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ComputerTool {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2856,14 +2794,11 @@ impl ComputerToolCallBuilder {
         status: impl Into<oai_types::ComputerToolCallStatus>,
     ) -> Self {
         Self(ComputerToolCall {
-            r#type: Default::default(),
             id: id.into(),
             call_id: call_id.into(),
-            action: None,
-            actions: None,
             pending_safety_checks: pending_safety_checks.into(),
             status: status.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -2963,11 +2898,10 @@ impl ComputerUsePreviewToolBuilder {
         display_height: i64,
     ) -> Self {
         Self(ComputerUsePreviewTool {
-            r#type: Default::default(),
             environment: environment.into(),
             display_width: display_width,
             display_height: display_height,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3060,12 +2994,7 @@ impl ContainerAutoParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ContainerAutoParam {
-            r#type: Default::default(),
-            file_ids: None,
-            memory_limit: None,
-            network_policy: None,
-            skills: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3230,13 +3159,12 @@ impl ContainerFileCitationParamBuilder {
         filename: impl Into<String>,
     ) -> Self {
         Self(ContainerFileCitationParam {
-            r#type: Default::default(),
             start_index: start_index,
             end_index: end_index,
             container_id: container_id.into(),
             file_id: file_id.into(),
             filename: filename.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3355,10 +3283,8 @@ impl ContainerNetworkPolicyAllowlistParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(allowed_domains: impl Into<Vec<String>>) -> Self {
         Self(ContainerNetworkPolicyAllowlistParam {
-            r#type: Default::default(),
             allowed_domains: allowed_domains.into(),
-            domain_secrets: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3462,8 +3388,7 @@ impl ContainerNetworkPolicyDisabledParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ContainerNetworkPolicyDisabledParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3582,7 +3507,7 @@ impl ContainerNetworkPolicyDomainSecretParamBuilder {
             domain: domain.into(),
             name: name.into(),
             value: value.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3667,9 +3592,8 @@ impl ContainerReferenceParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(container_id: impl Into<String>) -> Self {
         Self(ContainerReferenceParam {
-            r#type: Default::default(),
             container_id: container_id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3725,7 +3649,7 @@ impl CoordParamBuilder {
         Self(CoordParam {
             x: x,
             y: y,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3788,10 +3712,9 @@ impl CustomGrammarFormatParamBuilder {
         definition: impl Into<String>,
     ) -> Self {
         Self(CustomGrammarFormatParam {
-            r#type: Default::default(),
             syntax: syntax.into(),
             definition: definition.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3851,8 +3774,7 @@ impl CustomTextFormatParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CustomTextFormatParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -3911,14 +3833,10 @@ impl CustomToolCallBuilder {
         input: impl Into<String>,
     ) -> Self {
         Self(CustomToolCall {
-            r#type: Default::default(),
-            id: None,
             call_id: call_id.into(),
-            caller: None,
-            namespace: None,
             name: name.into(),
             input: input.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4018,12 +3936,9 @@ impl CustomToolCallOutputBuilder {
         output: impl Into<oai_types::CustomToolCallOutputOutput>,
     ) -> Self {
         Self(CustomToolCallOutput {
-            r#type: Default::default(),
-            id: None,
             call_id: call_id.into(),
-            caller: None,
             output: output.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4109,13 +4024,8 @@ impl CustomToolParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self(CustomToolParam {
-            r#type: Default::default(),
             name: name.into(),
-            description: None,
-            format: None,
-            defer_loading: None,
-            allowed_callers: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4206,8 +4116,7 @@ impl DirectToolCallCallerBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(DirectToolCallCaller {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4262,8 +4171,7 @@ impl DirectToolCallCallerParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(DirectToolCallCallerParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4318,11 +4226,9 @@ impl DoubleClickActionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(x: i64, y: i64) -> Self {
         Self(DoubleClickAction {
-            r#type: Default::default(),
             x: x,
             y: y,
-            keys: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4394,10 +4300,8 @@ impl DragParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(path: impl Into<Vec<oai_types::CoordParam>>) -> Self {
         Self(DragParam {
-            r#type: Default::default(),
             path: path.into(),
-            keys: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4468,9 +4372,7 @@ impl EasyInputMessageBuilder {
         Self(EasyInputMessage {
             role: role.into(),
             content: content.into(),
-            phase: None,
-            r#type: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4555,12 +4457,7 @@ impl EvalGraderScoreModelSamplingParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(EvalGraderScoreModelSamplingParams {
-            seed: None,
-            top_p: None,
-            temperature: None,
-            max_completions_tokens: None,
-            reasoning_effort: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4651,8 +4548,7 @@ impl EvalItemBuilder {
         Self(EvalItem {
             role: role.into(),
             content: content.into(),
-            r#type: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4712,9 +4608,8 @@ impl EvalItemContentOutputTextBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(text: impl Into<String>) -> Self {
         Self(EvalItemContentOutputText {
-            r#type: Default::default(),
             text: text.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4768,10 +4663,8 @@ impl EvalItemInputImageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(image_url: impl Into<String>) -> Self {
         Self(EvalItemInputImage {
-            r#type: Default::default(),
             image_url: image_url.into(),
-            detail: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4850,11 +4743,10 @@ impl FileCitationParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(index: u64, file_id: impl Into<String>, filename: impl Into<String>) -> Self {
         Self(FileCitationParam {
-            r#type: Default::default(),
             index: index,
             file_id: file_id.into(),
             filename: filename.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4941,9 +4833,8 @@ impl FileExpirationAfterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(seconds: u64) -> Self {
         Self(FileExpirationAfter {
-            anchor: Default::default(),
             seconds: seconds,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -4999,12 +4890,8 @@ impl FileSearchToolBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(vector_store_ids: impl Into<Vec<String>>) -> Self {
         Self(FileSearchTool {
-            r#type: Default::default(),
             vector_store_ids: vector_store_ids.into(),
-            max_num_results: None,
-            ranking_options: None,
-            filters: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5105,11 +4992,9 @@ impl FileSearchToolCallBuilder {
     ) -> Self {
         Self(FileSearchToolCall {
             id: id.into(),
-            r#type: Default::default(),
             status: status.into(),
             queries: queries.into(),
-            results: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5222,12 +5107,7 @@ impl FileSearchToolCallResultsItemBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(FileSearchToolCallResultsItem {
-            file_id: None,
-            text: None,
-            filename: None,
-            attributes: None,
-            score: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5343,15 +5223,8 @@ impl FunctionCallOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(output: impl Into<oai_types::FunctionCallOutputItemParamOutput>) -> Self {
         Self(FunctionCallOutputItemParam {
-            id: None,
-            call_id: None,
-            r#type: Default::default(),
             output: output.into(),
-            name: None,
-            namespace: None,
-            caller: None,
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5483,11 +5356,8 @@ impl FunctionObjectBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self(FunctionObject {
-            description: None,
             name: name.into(),
-            parameters: None,
-            strict: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5560,9 +5430,7 @@ impl FunctionShellActionParamBuilder {
     pub fn new(commands: impl Into<Vec<String>>) -> Self {
         Self(FunctionShellActionParam {
             commands: commands.into(),
-            timeout_ms: None,
-            max_output_length: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5658,14 +5526,9 @@ impl FunctionShellCallItemParamBuilder {
         action: impl Into<oai_types::FunctionShellActionParam>,
     ) -> Self {
         Self(FunctionShellCallItemParam {
-            id: None,
             call_id: call_id.into(),
-            caller: None,
-            r#type: Default::default(),
             action: action.into(),
-            status: None,
-            environment: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5790,7 +5653,7 @@ impl FunctionShellCallOutputContentParamBuilder {
             stdout: stdout.into(),
             stderr: stderr.into(),
             outcome: outcome.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5862,9 +5725,8 @@ impl FunctionShellCallOutputExitOutcomeParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(exit_code: i64) -> Self {
         Self(FunctionShellCallOutputExitOutcomeParam {
-            r#type: Default::default(),
             exit_code: exit_code,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -5951,14 +5813,9 @@ impl FunctionShellCallOutputItemParamBuilder {
         output: impl Into<Vec<oai_types::FunctionShellCallOutputContentParam>>,
     ) -> Self {
         Self(FunctionShellCallOutputItemParam {
-            id: None,
             call_id: call_id.into(),
-            caller: None,
-            r#type: Default::default(),
             output: output.into(),
-            status: None,
-            max_output_length: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6049,8 +5906,7 @@ impl FunctionShellCallOutputTimeoutOutcomeParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(FunctionShellCallOutputTimeoutOutcomeParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6128,10 +5984,7 @@ impl FunctionShellToolParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(FunctionShellToolParam {
-            r#type: Default::default(),
-            environment: None,
-            allowed_callers: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6229,15 +6082,8 @@ impl FunctionToolBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self(FunctionTool {
-            r#type: Default::default(),
             name: name.into(),
-            description: None,
-            parameters: None,
-            output_schema: None,
-            strict: None,
-            defer_loading: None,
-            allowed_callers: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6349,15 +6195,10 @@ impl FunctionToolCallBuilder {
         arguments: impl Into<String>,
     ) -> Self {
         Self(FunctionToolCall {
-            id: None,
-            r#type: Default::default(),
             call_id: call_id.into(),
-            caller: None,
-            namespace: None,
             name: name.into(),
             arguments: arguments.into(),
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6466,14 +6307,7 @@ impl FunctionToolParamBuilder {
     pub fn new(name: impl Into<String>) -> Self {
         Self(FunctionToolParam {
             name: name.into(),
-            description: None,
-            parameters: None,
-            strict: None,
-            r#type: Default::default(),
-            output_schema: None,
-            defer_loading: None,
-            allowed_callers: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6586,13 +6420,12 @@ impl GraderLabelModelBuilder {
         passing_labels: impl Into<Vec<String>>,
     ) -> Self {
         Self(GraderLabelModel {
-            r#type: Default::default(),
             name: name.into(),
             model: model.into(),
             input: input.into(),
             labels: labels.into(),
             passing_labels: passing_labels.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6682,11 +6515,9 @@ impl GraderPythonBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>, source: impl Into<String>) -> Self {
         Self(GraderPython {
-            r#type: Default::default(),
             name: name.into(),
             source: source.into(),
-            image_tag: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6769,13 +6600,10 @@ impl GraderScoreModelBuilder {
         input: impl Into<Vec<oai_types::EvalItem>>,
     ) -> Self {
         Self(GraderScoreModel {
-            r#type: Default::default(),
             name: name.into(),
             model: model.into(),
-            sampling_params: None,
             input: input.into(),
-            range: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6862,12 +6690,11 @@ impl GraderStringCheckBuilder {
         operation: impl Into<oai_types::GraderStringCheckOperation>,
     ) -> Self {
         Self(GraderStringCheck {
-            r#type: Default::default(),
             name: name.into(),
             input: input.into(),
             reference: reference.into(),
             operation: operation.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -6944,12 +6771,11 @@ impl GraderTextSimilarityBuilder {
         evaluation_metric: impl Into<oai_types::GraderTextSimilarityEvaluationMetric>,
     ) -> Self {
         Self(GraderTextSimilarity {
-            r#type: Default::default(),
             name: name.into(),
             input: input.into(),
             reference: reference.into(),
             evaluation_metric: evaluation_metric.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -7024,10 +6850,9 @@ impl HTTPErrorBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(code: i64, message: impl Into<String>) -> Self {
         Self(HTTPError {
-            r#type: Default::default(),
             code: code,
             message: message.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -7089,7 +6914,7 @@ impl HybridSearchOptionsBuilder {
         Self(HybridSearchOptions {
             embedding_weight: embedding_weight,
             text_weight: text_weight,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -7178,19 +7003,7 @@ impl ImageGenToolBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ImageGenTool {
-            r#type: Default::default(),
-            model: None,
-            quality: None,
-            size: None,
-            output_format: None,
-            output_compression: None,
-            moderation: None,
-            background: None,
-            input_fidelity: None,
-            input_image_mask: None,
-            partial_images: None,
-            action: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -7327,11 +7140,9 @@ impl ImageGenToolCallBuilder {
         status: impl Into<oai_types::ImageGenToolCallStatus>,
     ) -> Self {
         Self(ImageGenToolCall {
-            r#type: Default::default(),
             id: id.into(),
             status: status.into(),
-            result: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -7397,9 +7208,7 @@ impl ImageGenToolInputImageMaskBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ImageGenToolInputImageMask {
-            image_url: None,
-            file_id: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -7498,11 +7307,10 @@ impl InlineSkillParamBuilder {
         source: impl Into<oai_types::InlineSkillSourceParam>,
     ) -> Self {
         Self(InlineSkillParam {
-            r#type: Default::default(),
             name: name.into(),
             description: description.into(),
             source: source.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -7607,10 +7415,8 @@ impl InlineSkillSourceParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(data: impl Into<String>) -> Self {
         Self(InlineSkillSourceParam {
-            r#type: Default::default(),
-            media_type: Default::default(),
             data: data.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -7676,9 +7482,8 @@ impl InputAudioBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(input_audio: impl Into<oai_types::InputAudioInputAudio>) -> Self {
         Self(InputAudio {
-            r#type: Default::default(),
             input_audio: input_audio.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -7737,7 +7542,7 @@ impl InputAudioInputAudioBuilder {
         Self(InputAudioInputAudio {
             data: data.into(),
             format: format.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -7810,14 +7615,7 @@ impl InputFileContentParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(InputFileContentParam {
-            r#type: Default::default(),
-            file_id: None,
-            filename: None,
-            file_data: None,
-            file_url: None,
-            detail: None,
-            prompt_cache_breakpoint: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -7925,12 +7723,7 @@ impl InputImageContentParamAutoParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(InputImageContentParamAutoParam {
-            r#type: Default::default(),
-            image_url: None,
-            file_id: None,
-            detail: None,
-            prompt_cache_breakpoint: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8034,11 +7827,9 @@ impl InputMessageBuilder {
         content: impl Into<oai_types::InputMessageContentList>,
     ) -> Self {
         Self(InputMessage {
-            r#type: None,
             role: role.into(),
-            status: None,
             content: content.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8117,10 +7908,8 @@ impl InputTextContentParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(text: impl Into<String>) -> Self {
         Self(InputTextContentParam {
-            r#type: Default::default(),
             text: text.into(),
-            prompt_cache_breakpoint: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8230,9 +8019,8 @@ impl ItemReferenceParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(id: impl Into<String>) -> Self {
         Self(ItemReferenceParam {
-            r#type: None,
             id: id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8286,9 +8074,8 @@ impl KeyPressActionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(keys: impl Into<Vec<String>>) -> Self {
         Self(KeyPressAction {
-            r#type: Default::default(),
             keys: keys.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8361,9 +8148,7 @@ impl LocalEnvironmentParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(LocalEnvironmentParam {
-            r#type: Default::default(),
-            skills: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8435,13 +8220,9 @@ impl LocalShellExecActionBuilder {
         env: impl Into<std::collections::BTreeMap<String, String>>,
     ) -> Self {
         Self(LocalShellExecAction {
-            r#type: Default::default(),
             command: command.into(),
-            timeout_ms: None,
-            working_directory: None,
             env: env.into(),
-            user: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8524,12 +8305,11 @@ impl LocalShellToolCallBuilder {
         status: impl Into<oai_types::LocalShellToolCallStatus>,
     ) -> Self {
         Self(LocalShellToolCall {
-            r#type: Default::default(),
             id: id.into(),
             call_id: call_id.into(),
             action: action.into(),
             status: status.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8601,11 +8381,9 @@ impl LocalShellToolCallOutputBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(id: impl Into<String>, output: impl Into<String>) -> Self {
         Self(LocalShellToolCallOutput {
-            r#type: Default::default(),
             id: id.into(),
             output: output.into(),
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8671,8 +8449,7 @@ impl LocalShellToolParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(LocalShellToolParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8734,7 +8511,7 @@ impl LocalSkillParamBuilder {
             name: name.into(),
             description: description.into(),
             path: path.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8805,12 +8582,11 @@ impl MCPApprovalRequestBuilder {
         arguments: impl Into<String>,
     ) -> Self {
         Self(MCPApprovalRequest {
-            r#type: Default::default(),
             id: id.into(),
             server_label: server_label.into(),
             name: name.into(),
             arguments: arguments.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8882,12 +8658,9 @@ impl MCPApprovalResponseBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(approval_request_id: impl Into<String>, approve: bool) -> Self {
         Self(MCPApprovalResponse {
-            r#type: Default::default(),
-            id: None,
             approval_request_id: approval_request_id.into(),
             approve: approve,
-            reason: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -8963,12 +8736,10 @@ impl MCPListToolsBuilder {
         tools: impl Into<Vec<oai_types::MCPListToolsTool>>,
     ) -> Self {
         Self(MCPListTools {
-            r#type: Default::default(),
             id: id.into(),
             server_label: server_label.into(),
             tools: tools.into(),
-            error: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -9047,10 +8818,8 @@ impl MCPListToolsToolBuilder {
     pub fn new(name: impl Into<String>, input_schema: impl Into<serde_json::Value>) -> Self {
         Self(MCPListToolsTool {
             name: name.into(),
-            description: None,
             input_schema: input_schema.into(),
-            annotations: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -9122,10 +8891,9 @@ impl MCPProtocolErrorBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(code: i64, message: impl Into<String>) -> Self {
         Self(MCPProtocolError {
-            r#type: Default::default(),
             code: code,
             message: message.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -9217,19 +8985,8 @@ impl MCPToolBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(server_label: impl Into<String>) -> Self {
         Self(MCPTool {
-            r#type: Default::default(),
             server_label: server_label.into(),
-            server_url: None,
-            connector_id: None,
-            tunnel_id: None,
-            authorization: None,
-            server_description: None,
-            headers: None,
-            allowed_tools: None,
-            allowed_callers: None,
-            require_approval: None,
-            defer_loading: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -9377,16 +9134,11 @@ impl MCPToolCallBuilder {
         arguments: impl Into<String>,
     ) -> Self {
         Self(MCPToolCall {
-            r#type: Default::default(),
             id: id.into(),
             server_label: server_label.into(),
             name: name.into(),
             arguments: arguments.into(),
-            output: None,
-            error: None,
-            status: None,
-            approval_request_id: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -9482,9 +9234,8 @@ impl MCPToolExecutionErrorBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(content: impl Into<serde_json::Value>) -> Self {
         Self(MCPToolExecutionError {
-            r#type: Default::default(),
             content: content.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -9548,9 +9299,7 @@ impl MCPToolFilterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(MCPToolFilter {
-            tool_names: None,
-            read_only: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -9653,9 +9402,7 @@ impl MCPToolRequireApprovalMCPToolApprovalFilterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(MCPToolRequireApprovalMCPToolApprovalFilter {
-            always: None,
-            never: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -9744,7 +9491,7 @@ impl ModerationConfigParamBuilder {
     pub fn new(mode: impl Into<oai_types::ModerationMode>) -> Self {
         Self(ModerationConfigParam {
             mode: mode.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -9799,8 +9546,7 @@ impl ModerationParamBuilder {
     pub fn new(model: impl Into<String>) -> Self {
         Self(ModerationParam {
             model: model.into(),
-            policy: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -9860,9 +9606,7 @@ impl ModerationPolicyParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ModerationPolicyParam {
-            input: None,
-            output: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -9929,11 +9673,9 @@ impl MoveParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(x: i64, y: i64) -> Self {
         Self(MoveParam {
-            r#type: Default::default(),
             x: x,
             y: y,
-            keys: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10032,11 +9774,10 @@ impl NamespaceToolParamBuilder {
         tools: impl Into<Vec<oai_types::NamespaceToolParamToolsItem>>,
     ) -> Self {
         Self(NamespaceToolParam {
-            r#type: Default::default(),
             name: name.into(),
             description: description.into(),
             tools: tools.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10131,12 +9872,9 @@ impl OutputMessageBuilder {
     ) -> Self {
         Self(OutputMessage {
             id: id.into(),
-            r#type: Default::default(),
-            role: Default::default(),
             content: content.into(),
-            phase: None,
             status: status.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10235,11 +9973,10 @@ impl ProgramItemParamBuilder {
     ) -> Self {
         Self(ProgramItemParam {
             id: id.into(),
-            r#type: Default::default(),
             call_id: call_id.into(),
             code: code.into(),
             fingerprint: fingerprint.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10338,11 +10075,10 @@ impl ProgramOutputItemParamBuilder {
     ) -> Self {
         Self(ProgramOutputItemParam {
             id: id.into(),
-            r#type: Default::default(),
             call_id: call_id.into(),
             result: result.into(),
             status: status.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10417,9 +10153,8 @@ impl ProgramToolCallCallerBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(caller_id: impl Into<String>) -> Self {
         Self(ProgramToolCallCaller {
-            r#type: Default::default(),
             caller_id: caller_id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10486,9 +10221,8 @@ impl ProgramToolCallCallerParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(caller_id: impl Into<String>) -> Self {
         Self(ProgramToolCallCallerParam {
-            r#type: Default::default(),
             caller_id: caller_id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10544,8 +10278,7 @@ impl ProgrammaticToolCallingParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ProgrammaticToolCallingParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10601,9 +10334,7 @@ impl PromptBuilder {
     pub fn new(id: impl Into<String>) -> Self {
         Self(Prompt {
             id: id.into(),
-            version: None,
-            variables: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10679,8 +10410,7 @@ impl PromptCacheBreakpointParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(PromptCacheBreakpointParam {
-            mode: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10750,9 +10480,7 @@ impl PromptCacheOptionsParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(PromptCacheOptionsParam {
-            ttl: None,
-            mode: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10819,10 +10547,7 @@ impl RankingOptionsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RankingOptions {
-            ranker: None,
-            score_threshold: None,
-            hybrid_search: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10898,13 +10623,9 @@ impl ReasoningItemBuilder {
         summary: impl Into<Vec<oai_types::SummaryTextContent>>,
     ) -> Self {
         Self(ReasoningItem {
-            r#type: Default::default(),
             id: id.into(),
-            encrypted_content: None,
             summary: summary.into(),
-            content: None,
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -10992,8 +10713,7 @@ impl ResponseFormatJsonObjectBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ResponseFormatJsonObject {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11063,9 +10783,8 @@ impl ResponseFormatJsonSchemaBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(json_schema: impl Into<oai_types::ResponseFormatJsonSchemaJsonSchema>) -> Self {
         Self(ResponseFormatJsonSchema {
-            r#type: Default::default(),
             json_schema: json_schema.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11122,11 +10841,8 @@ impl ResponseFormatJsonSchemaJsonSchemaBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self(ResponseFormatJsonSchemaJsonSchema {
-            description: None,
             name: name.into(),
-            schema: None,
-            strict: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11208,8 +10924,7 @@ impl ResponseFormatTextBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ResponseFormatText {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11279,8 +10994,7 @@ impl ScreenshotParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ScreenshotParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11335,13 +11049,11 @@ impl ScrollParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(x: i64, y: i64, scroll_x: i64, scroll_y: i64) -> Self {
         Self(ScrollParam {
-            r#type: Default::default(),
             x: x,
             y: y,
             scroll_x: scroll_x,
             scroll_y: scroll_y,
-            keys: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11453,10 +11165,8 @@ impl SkillReferenceParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(skill_id: impl Into<String>) -> Self {
         Self(SkillReferenceParam {
-            r#type: Default::default(),
             skill_id: skill_id.into(),
-            version: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11540,9 +11250,8 @@ impl SummaryTextContentBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(text: impl Into<String>) -> Self {
         Self(SummaryTextContent {
-            r#type: Default::default(),
             text: text.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11599,12 +11308,9 @@ impl TextResponseFormatJsonSchemaBuilder {
         schema: impl Into<oai_types::ResponseFormatJsonSchemaSchema>,
     ) -> Self {
         Self(TextResponseFormatJsonSchema {
-            r#type: Default::default(),
-            description: None,
             name: name.into(),
             schema: schema.into(),
-            strict: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11718,9 +11424,8 @@ impl ToolChoiceFunctionBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(name: impl Into<String>) -> Self {
         Self(ToolChoiceFunction {
-            r#type: Default::default(),
             name: name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11774,10 +11479,8 @@ impl ToolChoiceMCPBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(server_label: impl Into<String>) -> Self {
         Self(ToolChoiceMCP {
-            r#type: Default::default(),
             server_label: server_label.into(),
-            name: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11850,13 +11553,8 @@ impl ToolSearchCallItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(arguments: impl Into<oai_types::EmptyModelParam>) -> Self {
         Self(ToolSearchCallItemParam {
-            id: None,
-            call_id: None,
-            r#type: Default::default(),
-            execution: None,
             arguments: arguments.into(),
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -11957,13 +11655,8 @@ impl ToolSearchOutputItemParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(tools: impl Into<Vec<oai_types::Tool>>) -> Self {
         Self(ToolSearchOutputItemParam {
-            id: None,
-            call_id: None,
-            r#type: Default::default(),
-            execution: None,
             tools: tools.into(),
-            status: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12048,11 +11741,7 @@ impl ToolSearchToolParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ToolSearchToolParam {
-            r#type: Default::default(),
-            execution: None,
-            description: None,
-            parameters: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12125,9 +11814,8 @@ impl TypeParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(text: impl Into<String>) -> Self {
         Self(TypeParam {
-            r#type: Default::default(),
             text: text.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12198,7 +11886,7 @@ impl VoiceIdsOrCustomVoiceIdBuilder {
     pub fn new(id: impl Into<String>) -> Self {
         Self(VoiceIdsOrCustomVoiceId {
             id: id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12252,8 +11940,7 @@ impl WaitParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(WaitParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12308,10 +11995,9 @@ impl WebSearchActionFindBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(url: impl Into<String>, pattern: impl Into<String>) -> Self {
         Self(WebSearchActionFind {
-            r#type: Default::default(),
             url: url.into(),
             pattern: pattern.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12371,9 +12057,7 @@ impl WebSearchActionOpenPageBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(WebSearchActionOpenPage {
-            r#type: Default::default(),
-            url: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12434,11 +12118,7 @@ impl WebSearchActionSearchBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(WebSearchActionSearch {
-            r#type: Default::default(),
-            query: None,
-            queries: None,
-            sources: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12525,9 +12205,8 @@ impl WebSearchActionSearchSourcesItemBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(url: impl Into<String>) -> Self {
         Self(WebSearchActionSearchSourcesItem {
-            r#type: Default::default(),
             url: url.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12581,12 +12260,7 @@ impl WebSearchApproximateLocationBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(WebSearchApproximateLocation {
-            r#type: None,
-            country: None,
-            region: None,
-            city: None,
-            timezone: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12666,10 +12340,7 @@ impl WebSearchPreviewToolBuilder {
     pub fn new(r#type: impl Into<oai_types::WebSearchPreviewToolType>) -> Self {
         Self(WebSearchPreviewTool {
             r#type: r#type.into(),
-            user_location: None,
-            search_context_size: None,
-            search_content_types: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12755,11 +12426,7 @@ impl WebSearchToolBuilder {
     pub fn new(r#type: impl Into<oai_types::WebSearchToolType>) -> Self {
         Self(WebSearchTool {
             r#type: r#type.into(),
-            external_web_access: None,
-            filters: None,
-            user_location: None,
-            search_context_size: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12851,10 +12518,9 @@ impl WebSearchToolCallBuilder {
     ) -> Self {
         Self(WebSearchToolCall {
             id: id.into(),
-            r#type: Default::default(),
             status: status.into(),
             action: action.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -12920,8 +12586,7 @@ impl WebSearchToolFiltersBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(WebSearchToolFilters {
-            allowed_domains: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

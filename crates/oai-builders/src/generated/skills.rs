@@ -27,7 +27,7 @@ impl CreateSkillBodyBuilder {
     pub fn new(files: impl Into<oai_types::CreateSkillBodyFiles>) -> Self {
         Self(CreateSkillBody {
             files: files.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -102,8 +102,7 @@ impl CreateSkillVersionBodyBuilder {
     pub fn new(files: impl Into<oai_types::CreateSkillVersionBodyFiles>) -> Self {
         Self(CreateSkillVersionBody {
             files: files.into(),
-            default: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -189,10 +188,7 @@ impl ListSkillVersionsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListSkillVersionsParams {
-            limit: None,
-            order: None,
-            after: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -280,10 +276,7 @@ impl ListSkillsParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListSkillsParams {
-            limit: None,
-            order: None,
-            after: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -358,7 +351,7 @@ impl SetDefaultSkillVersionBodyBuilder {
     pub fn new(default_version: impl Into<String>) -> Self {
         Self(SetDefaultSkillVersionBody {
             default_version: default_version.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

@@ -19,7 +19,7 @@ impl AddUploadPartRequestBuilder {
     pub fn new(data: impl Into<oai_types::InputFile>) -> Self {
         Self(AddUploadPartRequest {
             data: data.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -75,8 +75,7 @@ impl CompleteUploadRequestBuilder {
     pub fn new(part_ids: impl Into<Vec<String>>) -> Self {
         Self(CompleteUploadRequest {
             part_ids: part_ids.into(),
-            md5: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -160,8 +159,7 @@ impl CreateUploadRequestBuilder {
             purpose: purpose.into(),
             bytes: bytes,
             mime_type: mime_type.into(),
-            expires_after: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

@@ -14,8 +14,7 @@ impl AutoChunkingStrategyRequestParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(AutoChunkingStrategyRequestParam {
-            r#type: Default::default(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -122,11 +121,7 @@ impl CreateVectorStoreFileBatchRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateVectorStoreFileBatchRequest {
-            file_ids: None,
-            files: None,
-            chunking_strategy: None,
-            attributes: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -247,9 +242,7 @@ impl CreateVectorStoreFileRequestBuilder {
     pub fn new(file_id: impl Into<String>) -> Self {
         Self(CreateVectorStoreFileRequest {
             file_id: file_id.into(),
-            chunking_strategy: None,
-            attributes: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -335,13 +328,7 @@ impl CreateVectorStoreRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(CreateVectorStoreRequest {
-            file_ids: None,
-            name: None,
-            description: None,
-            expires_after: None,
-            chunking_strategy: None,
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -459,12 +446,7 @@ impl ListFilesInVectorStoreBatchParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListFilesInVectorStoreBatchParams {
-            limit: None,
-            order: None,
-            after: None,
-            before: None,
-            filter: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -557,12 +539,7 @@ impl ListVectorStoreFilesParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListVectorStoreFilesParams {
-            limit: None,
-            order: None,
-            after: None,
-            before: None,
-            filter: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -649,11 +626,7 @@ impl ListVectorStoresParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListVectorStoresParams {
-            limit: None,
-            order: None,
-            after: None,
-            before: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -750,7 +723,7 @@ impl StaticChunkingStrategyBuilder {
         Self(StaticChunkingStrategy {
             max_chunk_size_tokens: max_chunk_size_tokens,
             chunk_overlap_tokens: chunk_overlap_tokens,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -820,9 +793,8 @@ impl StaticChunkingStrategyRequestParamBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(r#static: impl Into<oai_types::StaticChunkingStrategy>) -> Self {
         Self(StaticChunkingStrategyRequestParam {
-            r#type: Default::default(),
             r#static: r#static.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -894,8 +866,7 @@ impl UpdateVectorStoreFileAttributesRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(UpdateVectorStoreFileAttributesRequest {
-            attributes: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -968,10 +939,7 @@ impl UpdateVectorStoreRequestBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(UpdateVectorStoreRequest {
-            name: None,
-            expires_after: None,
-            metadata: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1061,9 +1029,8 @@ impl VectorStoreExpirationAfterBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(days: u64) -> Self {
         Self(VectorStoreExpirationAfter {
-            anchor: Default::default(),
             days: days,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1142,11 +1109,7 @@ impl VectorStoreSearchRequestBuilder {
     pub fn new(query: impl Into<oai_types::VectorStoreSearchRequestQuery>) -> Self {
         Self(VectorStoreSearchRequest {
             query: query.into(),
-            rewrite_query: None,
-            max_num_results: None,
-            filters: None,
-            ranking_options: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -1260,9 +1223,7 @@ impl VectorStoreSearchRequestRankingOptionsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(VectorStoreSearchRequestRankingOptions {
-            ranker: None,
-            score_threshold: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 

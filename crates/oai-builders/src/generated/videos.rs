@@ -28,7 +28,7 @@ impl CreateVideoCharacterBodyBuilder {
         Self(CreateVideoCharacterBody {
             video: video.into(),
             name: name.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -103,7 +103,7 @@ impl CreateVideoEditJsonBodyBuilder {
         Self(CreateVideoEditJsonBody {
             video: video.into(),
             prompt: prompt.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -178,7 +178,7 @@ impl CreateVideoEditMultipartBodyBuilder {
         Self(CreateVideoEditMultipartBody {
             video: video.into(),
             prompt: prompt.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -255,7 +255,7 @@ impl CreateVideoExtendJsonBodyBuilder {
             video: video.into(),
             prompt: prompt.into(),
             seconds: seconds.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -338,7 +338,7 @@ impl CreateVideoExtendMultipartBodyBuilder {
             video: video.into(),
             prompt: prompt.into(),
             seconds: seconds.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -421,12 +421,8 @@ impl CreateVideoJsonBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(prompt: impl Into<String>) -> Self {
         Self(CreateVideoJsonBody {
-            model: None,
             prompt: prompt.into(),
-            input_reference: None,
-            seconds: None,
-            size: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -518,12 +514,8 @@ impl CreateVideoMultipartBodyBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(prompt: impl Into<String>) -> Self {
         Self(CreateVideoMultipartBody {
-            model: None,
             prompt: prompt.into(),
-            input_reference: None,
-            seconds: None,
-            size: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -626,7 +618,7 @@ impl CreateVideoRemixBodyBuilder {
     pub fn new(prompt: impl Into<String>) -> Self {
         Self(CreateVideoRemixBody {
             prompt: prompt.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -690,9 +682,7 @@ impl ImageRefParam2Builder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ImageRefParam2 {
-            image_url: None,
-            file_id: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -774,10 +764,7 @@ impl ListVideosParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(ListVideosParams {
-            limit: None,
-            order: None,
-            after: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -851,8 +838,7 @@ impl RetrieveVideoContentParamsBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new() -> Self {
         Self(RetrieveVideoContentParams {
-            variant: None,
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
@@ -910,7 +896,7 @@ impl VideoReferenceInputParamBuilder {
     pub fn new(id: impl Into<String>) -> Self {
         Self(VideoReferenceInputParam {
             id: id.into(),
-            extra: Default::default(),
+            ..oai_types::tolerant::Empty::empty()
         })
     }
 
