@@ -10,7 +10,7 @@ use crate::multipart::MultipartForm;
 use crate::options::RequestOptions;
 use crate::paginate::PageStream;
 use crate::response::{RawResponse, Response};
-use crate::stream::{EventStream, JsonStream, StreamOptions};
+use crate::stream::{ByteStream, EventStream, JsonStream, StreamOptions};
 use crate::transport::{Request, RequestBody, Transport};
 
 /// Builds and sends one request. Setters never fail: the first problem is kept
@@ -163,6 +163,20 @@ impl RequestBuilder {
         options: StreamOptions,
     ) -> Result<JsonStream<T>> {
         Ok(JsonStream::new(self.events().await?, options))
+    }
+
+    /// Sends the request and returns its body as it arrives, for a download
+    /// that should not be held in memory whole (see [`ByteStream`]: the
+    /// length is checked against `Content-Length`; the byte cap applies only
+    /// when this request's options set one).
+    ///
+    /// # Errors
+    /// Any [`Error`] before the body begins.
+    pub async fn download(self) -> Result<ByteStream> {
+        let (transport, request) = self.build()?;
+        let cap = request.options().max_response_bytes;
+        let opened = transport.execute_streaming(&request).await?;
+        Ok(ByteStream::new(opened, cap))
     }
 
     /// The pages of a cursor-paginated list, fetched lazily.

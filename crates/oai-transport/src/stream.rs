@@ -18,7 +18,7 @@ use crate::response::ResponseMeta;
 use crate::sse::{SseDecoder, SseEvent, SseLimits};
 use crate::transport::StreamingResponse;
 
-type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+type ByteChunks = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 
 /// The raw events of a streamed response.
 ///
@@ -28,7 +28,7 @@ type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// more bytes in all than the response cap ends it with a limit error, and so
 /// does the overall stream deadline when one is set.
 pub struct EventStream {
-    body: ByteStream,
+    body: ByteChunks,
     decoder: SseDecoder,
     idle: Duration,
     sleep: Pin<Box<tokio::time::Sleep>>,
@@ -349,6 +349,163 @@ impl<T: DeserializeOwned> Stream for JsonStream<T> {
                     this.done = true;
                     return Poll::Ready(Some(Err(Error::stream(StreamErrorKind::Truncated, None))));
                 }
+            }
+        }
+    }
+}
+
+/// The body of a response as it arrives, chunk by chunk: for downloads
+/// (file contents, audio, video) that should not be held in memory whole.
+///
+/// Like [`EventStream`] it reads only when polled (no read-ahead beyond the
+/// chunk in hand), ends with a timeout error after an idle gap longer than
+/// the stream-idle timeout, and with a limit error past the overall stream
+/// deadline. Its length is checked: a body that ends before the length its
+/// `Content-Length` declared is a [`StreamErrorKind::Truncated`] error, never
+/// a short file taken for a whole one, and one that goes past it is a
+/// protocol error. A cap on the bytes applies only when the call sets one
+/// ([`RequestOptions::max_response_bytes`](crate::RequestOptions::max_response_bytes));
+/// the client's default cap is for bodies held in memory.
+pub struct ByteStream {
+    body: ByteChunks,
+    idle: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    deadline: Option<(Pin<Box<tokio::time::Sleep>>, Duration)>,
+    read: u64,
+    max_bytes: Option<u64>,
+    declared: Option<u64>,
+    finished: bool,
+    meta: ResponseMeta,
+}
+
+impl std::fmt::Debug for ByteStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ByteStream")
+            .field("read", &self.read)
+            .field("declared", &self.declared)
+            .field("max_bytes", &self.max_bytes)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ByteStream {
+    /// The body of `response`, capped at `max_bytes` when given.
+    pub fn new(response: StreamingResponse, max_bytes: Option<u64>) -> Self {
+        let StreamingResponse {
+            meta,
+            response,
+            idle_timeout,
+            deadline,
+            ..
+        } = response;
+        let idle = crate::clamp_duration(idle_timeout);
+        // From the header the metadata kept (the response's own headers
+        // were moved there); a malformed one declares nothing.
+        let declared = meta
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        Self {
+            declared,
+            body: Box::pin(response.bytes_stream()),
+            idle,
+            sleep: Box::pin(tokio::time::sleep(idle)),
+            deadline: deadline.map(|d| {
+                let d = crate::clamp_duration(d);
+                (Box::pin(tokio::time::sleep(d)), d)
+            }),
+            read: 0,
+            max_bytes,
+            finished: false,
+            meta,
+        }
+    }
+
+    /// The response's metadata (status, request id, rate limits).
+    pub fn meta(&self) -> &ResponseMeta {
+        &self.meta
+    }
+
+    /// The length the response declared (`Content-Length`), if it did.
+    pub fn declared_length(&self) -> Option<u64> {
+        self.declared
+    }
+
+    /// How many bytes have been read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read
+    }
+
+    fn fail(&mut self, e: Error) -> Poll<Option<Result<Bytes>>> {
+        self.finished = true;
+        Poll::Ready(Some(Err(e)))
+    }
+}
+
+impl Stream for ByteStream {
+    type Item = Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        if let Some((timer, length)) = this.deadline.as_mut()
+            && timer.as_mut().poll(cx).is_ready()
+        {
+            let ms = u64::try_from(length.as_millis()).unwrap_or(u64::MAX);
+            return this.fail(Error::limit(
+                "the duration of the download, in milliseconds,",
+                ms,
+            ));
+        }
+        match this.body.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                this.read = this.read.saturating_add(chunk.len() as u64);
+                if let Some(max) = this.max_bytes
+                    && this.read > max
+                {
+                    return this.fail(Error::limit("the bytes of the download", max));
+                }
+                if let Some(declared) = this.declared
+                    && this.read > declared
+                {
+                    return this.fail(Error::protocol(
+                        "the body is longer than its declared Content-Length",
+                    ));
+                }
+                let deadline = tokio::time::Instant::now() + this.idle;
+                this.sleep.as_mut().reset(deadline);
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            // A connection that closes before the declared length is a cut
+            // body: the same error as a clean end that comes too early.
+            Poll::Ready(Some(Err(_)))
+                if this.declared.is_some_and(|declared| this.read < declared) =>
+            {
+                this.fail(Error::stream(StreamErrorKind::Truncated, None))
+            }
+            Poll::Ready(Some(Err(e))) => this.fail(Error::request(
+                "the connection broke during the download",
+                e.without_url(),
+            )),
+            Poll::Ready(None) => {
+                this.finished = true;
+                match this.declared {
+                    Some(declared) if this.read < declared => {
+                        Poll::Ready(Some(Err(Error::stream(StreamErrorKind::Truncated, None))))
+                    }
+                    _ => Poll::Ready(None),
+                }
+            }
+            Poll::Pending => {
+                if this.sleep.as_mut().poll(cx).is_ready() {
+                    let idle = this.idle;
+                    return this.fail(Error::timeout(TimeoutPhase::StreamIdle, Some(idle)));
+                }
+                Poll::Pending
             }
         }
     }

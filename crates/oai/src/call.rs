@@ -11,7 +11,7 @@ use std::pin::Pin;
 use oai_transport::{RawResponse, RequestBuilder, RequestOptions, StreamOptions};
 use serde::de::DeserializeOwned;
 
-use crate::stream::{EventStream, ItemStream, PageStream};
+use crate::stream::{ByteStream, EventStream, ItemStream, PageStream};
 use crate::{Client, Result, WithMeta};
 
 /// How a call turns the body it read into its answer. The decoding is
@@ -242,6 +242,59 @@ impl<T, D, I: DeserializeOwned + Send + 'static> Call<T, D, Pages<I>> {
     /// Every item of every page, in order (see [`Call::pages`]).
     pub fn items(self) -> ItemStream<I> {
         self.pages().items()
+    }
+}
+
+impl<F> Call<bytes::Bytes, Raw, F> {
+    /// Sends the request and returns the body as it arrives, without
+    /// holding it whole: for files larger than the client's response cap
+    /// (128 MiB by default, which still applies when the call is awaited).
+    /// A byte cap applies only when the call's options set one
+    /// ([`RequestOptions::max_response_bytes`]).
+    ///
+    /// # Errors
+    /// An invalid request (before any I/O), or any [`crate::Error`] before
+    /// the body begins; errors while it is read are the stream's items.
+    pub async fn bytes_stream(self) -> Result<ByteStream> {
+        Ok(self.request(false)?.download().await?.into())
+    }
+
+    /// Sends the request and writes the body to `out` as it arrives (one
+    /// network chunk in memory at a time), then flushes it; returns the
+    /// number of bytes written. The body's length is checked against its
+    /// declared `Content-Length`, so a cut download is an error, not a short
+    /// file.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: oai::Client) -> oai::Result<()> {
+    /// let mut file = tokio::fs::File::create("batch_output.jsonl").await?;
+    /// let written = client.files().content("file-abc123").write_to(&mut file).await?;
+    /// println!("{written} bytes");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Call::bytes_stream`], and an [`ErrorKind::Io`](crate::ErrorKind::Io)
+    /// error when `out` fails.
+    pub async fn write_to<W>(self, out: &mut W) -> Result<u64>
+    where
+        W: tokio::io::AsyncWrite + Unpin + ?Sized,
+    {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let mut body = self.bytes_stream().await?;
+        let mut written = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| crate::Error::from_io("writing the download", e))?;
+            written = written.saturating_add(chunk.len() as u64);
+        }
+        out.flush()
+            .await
+            .map_err(|e| crate::Error::from_io("writing the download", e))?;
+        Ok(written)
     }
 }
 

@@ -190,6 +190,11 @@ impl Error {
         Self::new(kind, Repr::Helper(error.into()))
     }
 
+    /// A local I/O error, `doing` saying what failed.
+    pub(crate) fn from_io(doing: &str, error: std::io::Error) -> Self {
+        Self::own_from(ErrorKind::Io, format!("{doing} failed"), error)
+    }
+
     /// The broad class of this error.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
@@ -386,6 +391,14 @@ fn kind_of(e: &oai_transport::Error) -> ErrorKind {
 impl From<oai_transport::Error> for Error {
     fn from(e: oai_transport::Error) -> Self {
         Self::new(kind_of(&e), Repr::Transport(e))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    /// A local I/O error (a file the application opens for a download, say)
+    /// is [`ErrorKind::Io`], so one `?` serves the whole function.
+    fn from(e: std::io::Error) -> Self {
+        Self::own_from(ErrorKind::Io, "local I/O failed", e)
     }
 }
 

@@ -133,7 +133,7 @@ pub use oai_transport::{
     StreamErrorKind, StreamOptions, TimeoutPhase, Timeouts,
 };
 pub use oai_types as types;
-pub use stream::{EventStream, ItemStream, PageStream};
+pub use stream::{ByteStream, EventStream, ItemStream, PageStream};
 
 /// An answer with the response's metadata (status, request id, rate
 /// limits, attempts): what [`Call::with_meta`] gives.

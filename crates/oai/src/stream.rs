@@ -195,3 +195,51 @@ impl<T: DeserializeOwned> Stream for ItemStream<T> {
         self.inner.poll(cx, |s, cx| s.poll_next_unpin(cx))
     }
 }
+
+/// The body of a binary answer as it arrives (file contents, audio, video):
+/// see [`Call::bytes_stream`](crate::Call::bytes_stream). Its length is
+/// checked against the declared `Content-Length`: a body cut short ends with
+/// an error for which [`Error::is_truncated`](crate::Error::is_truncated)
+/// holds.
+pub struct ByteStream {
+    inner: oai_transport::ByteStream,
+}
+
+impl fmt::Debug for ByteStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl From<oai_transport::ByteStream> for ByteStream {
+    fn from(inner: oai_transport::ByteStream) -> Self {
+        Self { inner }
+    }
+}
+
+impl ByteStream {
+    /// The response's metadata (status, request id, rate limits).
+    pub fn meta(&self) -> &ResponseMeta {
+        self.inner.meta()
+    }
+
+    /// The length the server declared (`Content-Length`), if it did.
+    pub fn declared_length(&self) -> Option<u64> {
+        self.inner.declared_length()
+    }
+
+    /// How many bytes have been read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.inner.bytes_read()
+    }
+}
+
+impl Stream for ByteStream {
+    type Item = Result<bytes::Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner
+            .poll_next_unpin(cx)
+            .map(|chunk| chunk.map(|c| c.map_err(Into::into)))
+    }
+}

@@ -226,7 +226,10 @@ async fn a_derived_client_sends_its_options_under_each_calls_own() {
     let team = team.with_options(oai::RequestOptions::new().header("x-region", "eu"));
     team.chat()
         .completions()
-        .create(CreateChatCompletionRequestBuilder::new(Message::user("hi"), "m"))
+        .create(CreateChatCompletionRequestBuilder::new(
+            Message::user("hi"),
+            "m",
+        ))
         .options(oai::RequestOptions::new().header("x-call", "one"))
         .await
         .unwrap();
@@ -234,7 +237,10 @@ async fn a_derived_client_sends_its_options_under_each_calls_own() {
     let err = base
         .chat()
         .completions()
-        .create(CreateChatCompletionRequestBuilder::new(Message::user("hi"), "m"))
+        .create(CreateChatCompletionRequestBuilder::new(
+            Message::user("hi"),
+            "m",
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(404), "{err}");

@@ -164,6 +164,12 @@ const TERMINAL_EVENTS: &[(&str, &[&str])] = &[
 /// streams them.
 const STREAMED_LIKE: &[(&str, &str)] = &[("getResponse", "createResponse")];
 
+/// Operations whose success answer the spec gives no content although the
+/// server sends a file's bytes, and the media type asked for: without this
+/// the call would read the body as empty and throw the file away.
+const BINARY_WITHOUT_CONTENT: &[(&str, &str)] =
+    &[("RetrieveContainerFileContent", "application/octet-stream")];
+
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 
 fn set(map: &mut Node, key: &str, value: Node) {
@@ -364,7 +370,10 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
                 .collect();
             for r in &ok {
                 if r.at("content").map().is_empty() {
-                    answer.empty = true;
+                    match BINARY_WITHOUT_CONTENT.iter().find(|(o, _)| *o == id) {
+                        Some((_, ct)) => answer.binary.push((*ct).to_owned()),
+                        None => answer.empty = true,
+                    }
                 }
                 for (ct, c) in r.at("content").map() {
                     let schema = c.at("schema");
@@ -460,11 +469,11 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
                 .iter()
                 .find(|o| twin(o, like))
                 .and_then(|o| o.answer.stream.clone());
-            if let Some(op) = ops.iter_mut().find(|o| twin(&&**o, id)) {
-                if op.answer.stream.is_none() {
-                    op.answer.stream =
-                        Some(events.ok_or_else(|| format!("{like} has no event stream"))?);
-                }
+            if let Some(op) = ops.iter_mut().find(|o| twin(&&**o, id))
+                && op.answer.stream.is_none()
+            {
+                op.answer.stream =
+                    Some(events.ok_or_else(|| format!("{like} has no event stream"))?);
             }
         }
     }

@@ -5450,7 +5450,11 @@ impl<'c> ContainersFiles<'c> {
     ///
     /// # Errors
     /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
-    pub fn content(&self, container_id: &str, file_id: &str) -> Call<(), call::Empty, call::Plain> {
+    pub fn content(
+        &self,
+        container_id: &str,
+        file_id: &str,
+    ) -> Call<bytes::Bytes, call::Raw, call::Plain> {
         let container_id = support::segment("container_id", container_id);
         let file_id = support::segment("file_id", file_id);
         Call::new(self.client, move |client, _| {
@@ -5460,6 +5464,7 @@ impl<'c> ContainersFiles<'c> {
                 Method::GET,
                 format!("/containers/{container_id}/files/{file_id}/content"),
             );
+            let rb = rb.header("accept", "application/octet-stream");
             Ok(rb)
         })
     }

@@ -1359,7 +1359,7 @@ async fn retrieve_container_file_content() {
             "/v1/containers/container_id-1/files/file_id-1/content",
         ))
         .and(header("x-oai-call", "retrieve_container_file_content"))
-        .respond_with(ResponseTemplate::new(204))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"\x00binary".to_vec()))
         .expect(1)
         .mount(&server)
         .await;
@@ -1370,7 +1370,7 @@ async fn retrieve_container_file_content() {
         .options(oai::RequestOptions::new().header("x-oai-call", "retrieve_container_file_content"))
         .await
         .unwrap();
-    let () = got;
+    assert_eq!(&got[..], b"\x00binary");
 }
 
 #[cfg(feature = "conversations")]
