@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use crate::{Result, capture, cargo, exec, fuzz, tools};
 
-/// Crates `oai-types` must never depend on: it does no I/O.
+/// Crates `oai-types` and `oai-webhooks` must never depend on: they do no
+/// I/O (a server that only verifies webhooks links no HTTP client).
 const IO_CRATES: [&str; 3] = ["reqwest", "tokio", "hyper"];
 
 struct Outcome {
@@ -61,7 +62,7 @@ pub fn run() -> Result {
         ("conformance", &|| {
             crate::conformance::run(&crate::codegen::default_spec())
         }),
-        ("oai-types deps", &types_has_no_io),
+        ("no-I/O crates", &no_io_crates),
         ("deny", &crate::deny::run),
         ("audit", &crate::audit::run),
         ("fuzz smoke", &|| fuzz::run(&fuzz_args)),
@@ -309,27 +310,28 @@ fn area_features_in(dir: &std::path::Path) -> Result {
 }
 
 /// The layering rule: `oai-types` is data only.
-fn types_has_no_io() -> Result {
-    let tree = capture(&mut cargo([
-        "tree",
-        "--package",
-        "oai-types",
-        "--edges",
-        "normal",
-        "--all-features",
-        "--prefix",
-        "none",
-    ]))?;
-    let found = io_crates_in(&tree);
-    if found.is_empty() {
-        println!("oai-types depends on none of {}", IO_CRATES.join(", "));
-        Ok(())
-    } else {
-        Err(format!(
-            "oai-types depends on {}; it must do no I/O",
-            found.join(", ")
-        ))
+fn no_io_crates() -> Result {
+    for krate in ["oai-types", "oai-webhooks"] {
+        let tree = capture(&mut cargo([
+            "tree",
+            "--package",
+            krate,
+            "--edges",
+            "normal",
+            "--all-features",
+            "--prefix",
+            "none",
+        ]))?;
+        let found = io_crates_in(&tree);
+        if !found.is_empty() {
+            return Err(format!(
+                "{krate} depends on {}; it must do no I/O",
+                found.join(", ")
+            ));
+        }
+        println!("{krate} depends on none of {}", IO_CRATES.join(", "));
     }
+    Ok(())
 }
 
 /// The crates of a `cargo tree --prefix none` listing that are, or belong to, one

@@ -394,6 +394,19 @@ impl From<oai_transport::Error> for Error {
     }
 }
 
+#[cfg(feature = "webhooks")]
+impl From<oai_webhooks::WebhookError> for Error {
+    /// A refused delivery is [`ErrorKind::Webhook`], an unusable secret
+    /// [`ErrorKind::Config`]; [`Error::downcast_ref`] gives the reason back.
+    fn from(e: oai_webhooks::WebhookError) -> Self {
+        let kind = match e {
+            oai_webhooks::WebhookError::InvalidSecret(_) => ErrorKind::Config,
+            _ => ErrorKind::Webhook,
+        };
+        Self::helper(kind, e)
+    }
+}
+
 impl From<std::io::Error> for Error {
     /// A local I/O error (a file the application opens for a download, say)
     /// is [`ErrorKind::Io`], so one `?` serves the whole function.

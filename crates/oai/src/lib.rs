@@ -104,8 +104,11 @@ mod support;
     any(feature = "chat", feature = "responses", feature = "realtime-ws")
 ))]
 pub mod tools;
+/// Webhook verification and typed events: the `oai-webhooks` crate, which
+/// a server that only receives webhooks can depend on alone (no HTTP client).
 #[cfg(feature = "webhooks")]
-pub mod webhooks;
+#[doc(inline)]
+pub use oai_webhooks as webhooks;
 
 #[cfg(all(feature = "batches", feature = "files"))]
 pub mod batch;

@@ -75,7 +75,8 @@ fn a_refused_webhook_is_its_own_kind_and_keeps_the_reason() {
         Some(oai::WebhookError::MissingHeader { .. })
     ));
 
-    let bad_secret = oai::WebhookVerifier::new("").unwrap_err();
+    // An unusable secret is a configuration error.
+    let bad_secret = Error::from(oai::WebhookVerifier::new("").unwrap_err());
     assert_eq!(bad_secret.kind(), ErrorKind::Config);
 }
 

@@ -18,8 +18,8 @@
 //! delivery of one within the tolerance window.
 //!
 //! ```no_run
-//! use oai::transport::http::HeaderMap;
-//! use oai::webhooks::{WebhookError, WebhookEvent, WebhookVerifier};
+//! use http::HeaderMap;
+//! use oai_webhooks::{WebhookError, WebhookEvent, WebhookVerifier};
 //!
 //! // Once, at start-up: reads OPENAI_WEBHOOK_SECRET (`whsec_...`).
 //! let verifier = WebhookVerifier::from_env()?;
@@ -42,10 +42,13 @@
 //!     }
 //! }
 //! # let _ = handle;
-//! # Ok::<(), oai::Error>(())
+//! # Ok::<(), WebhookError>(())
 //! ```
 //!
 //! [Standard Webhooks]: https://www.standardwebhooks.com/
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -53,12 +56,10 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::{Error, Result};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_PAD_INDIFFERENT};
 use hmac::{Hmac, KeyInit, Mac};
-use oai_transport::http::HeaderMap;
-use oai_transport::secrecy::{ExposeSecret, SecretSlice, SecretString};
+use http::HeaderMap;
 use oai_types::{
     WebhookBatchCancelled, WebhookBatchCompleted, WebhookBatchExpired, WebhookBatchFailed,
     WebhookEvalRunCanceled, WebhookEvalRunFailed, WebhookEvalRunSucceeded,
@@ -66,6 +67,7 @@ use oai_types::{
     WebhookLiveCallIncoming, WebhookRealtimeCallIncoming, WebhookResponseCancelled,
     WebhookResponseCompleted, WebhookResponseFailed, WebhookResponseIncomplete,
 };
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use sha2::Sha256;
 
 /// The environment variable [`WebhookVerifier::from_env`] reads.
@@ -241,6 +243,9 @@ pub enum WebhookError {
     /// The (verified) body is not a webhook event: not JSON, no string `type`,
     /// or a known `type` whose fields do not fit its schema.
     InvalidBody(serde_json::Error),
+    /// The signing secret cannot be used (empty, malformed `whsec_` value,
+    /// missing variable). The message names what is wrong, never the secret.
+    InvalidSecret(String),
 }
 
 impl WebhookError {
@@ -288,15 +293,8 @@ impl fmt::Display for WebhookError {
                  refusing the delivery (give the guard a larger capacity)"
             ),
             Self::InvalidBody(e) => write!(f, "webhook body is not a valid event: {e}"),
+            Self::InvalidSecret(why) => write!(f, "unusable webhook secret: {why}"),
         }
-    }
-}
-
-impl From<WebhookError> for crate::Error {
-    /// A refused delivery is [`crate::ErrorKind::Webhook`];
-    /// [`crate::Error::downcast_ref`] gives the reason back.
-    fn from(e: WebhookError) -> Self {
-        crate::Error::helper(crate::ErrorKind::Webhook, e)
     }
 }
 
@@ -318,7 +316,7 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// `Debug` shows the settings, never the secret.
 ///
 /// ```
-/// use oai::webhooks::{ReplayGuard, WebhookVerifier};
+/// use oai_webhooks::{ReplayGuard, WebhookVerifier};
 /// use std::time::Duration;
 ///
 /// let verifier = WebhookVerifier::new("whsec_c2VjcmV0LWtleS1mb3ItdGVzdHM=")?
@@ -379,7 +377,7 @@ impl WebhookVerifier {
     /// A configuration error when the secret is empty, contains whitespace or
     /// control characters, or has `whsec_` followed by something that is not
     /// base64 of at least one byte. The message never contains the secret.
-    pub fn new(secret: impl Into<SecretString>) -> Result<Self> {
+    pub fn new(secret: impl Into<SecretString>) -> Result<Self, WebhookError> {
         Self::from_secret(&secret.into(), "the webhook secret")
     }
 
@@ -388,7 +386,7 @@ impl WebhookVerifier {
     /// # Errors
     /// A configuration error naming `OPENAI_WEBHOOK_SECRET` when it is missing
     /// or malformed (see [`WebhookVerifier::new`]).
-    pub fn from_env() -> Result<Self> {
+    pub fn from_env() -> Result<Self, WebhookError> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
 
@@ -397,35 +395,35 @@ impl WebhookVerifier {
     ///
     /// # Errors
     /// As [`WebhookVerifier::from_env`].
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, WebhookError> {
         match lookup(ENV_WEBHOOK_SECRET) {
             Some(value) => Self::from_secret(&SecretString::from(value), ENV_WEBHOOK_SECRET),
-            None => Err(Error::config(format!(
+            None => Err(WebhookError::InvalidSecret(format!(
                 "{ENV_WEBHOOK_SECRET} is missing from the environment (set it to your \
                  endpoint's signing secret, `whsec_...`)"
             ))),
         }
     }
 
-    fn from_secret(secret: &SecretString, what: &str) -> Result<Self> {
+    fn from_secret(secret: &SecretString, what: &str) -> Result<Self, WebhookError> {
         let text = secret.expose_secret();
         if text.is_empty() {
-            return Err(Error::config(format!("{what} is empty")));
+            return Err(WebhookError::InvalidSecret(format!("{what} is empty")));
         }
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Error::config(format!(
+            return Err(WebhookError::InvalidSecret(format!(
                 "{what} contains whitespace or control characters"
             )));
         }
         let key: SecretSlice<u8> = match text.strip_prefix(SECRET_PREFIX) {
             Some(encoded) => {
                 let bytes = STANDARD_PAD_INDIFFERENT.decode(encoded).map_err(|_| {
-                    Error::config(format!(
+                    WebhookError::InvalidSecret(format!(
                         "{what}: the part after `whsec_` is not valid base64"
                     ))
                 })?;
                 if bytes.is_empty() {
-                    return Err(Error::config(format!(
+                    return Err(WebhookError::InvalidSecret(format!(
                         "{what}: the part after `whsec_` is empty"
                     )));
                 }
@@ -433,8 +431,9 @@ impl WebhookVerifier {
             }
             None => SecretSlice::from(text.as_bytes().to_vec()),
         };
-        let mac = HmacSha256::new_from_slice(key.expose_secret())
-            .map_err(|_| Error::config(format!("{what} cannot be used as an HMAC key")))?;
+        let mac = HmacSha256::new_from_slice(key.expose_secret()).map_err(|_| {
+            WebhookError::InvalidSecret(format!("{what} cannot be used as an HMAC key"))
+        })?;
         Ok(Self {
             mac: Arc::new(mac),
             tolerance: DEFAULT_TOLERANCE,
