@@ -10,7 +10,7 @@ use crate::multipart::MultipartForm;
 use crate::options::RequestOptions;
 use crate::paginate::PageStream;
 use crate::response::{RawResponse, Response};
-use crate::stream::{ByteStream, EventStream, JsonStream, StreamOptions};
+use crate::stream::{ByteStream, SseStream, JsonStream, StreamOptions};
 use crate::transport::{Request, RequestBody, Transport};
 
 /// Builds and sends one request. Setters never fail: the first problem is kept
@@ -139,10 +139,10 @@ impl RequestBuilder {
     ///
     /// # Errors
     /// Any [`Error`] before the stream begins.
-    pub async fn events(self) -> Result<EventStream> {
+    pub async fn events(self) -> Result<SseStream> {
         let (transport, request) = self.build()?;
         let opened = transport.execute_streaming(&request).await?;
-        Ok(EventStream::new(opened, transport.config().sse_limits()))
+        Ok(SseStream::new(opened, transport.config().sse_limits()))
     }
 
     /// Sends the request and returns its events decoded as `T`, ending at

@@ -27,7 +27,7 @@ type ByteChunks = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// between chunks longer than the idle timeout ends it with a timeout error;
 /// more bytes in all than the response cap ends it with a limit error, and so
 /// does the overall stream deadline when one is set.
-pub struct EventStream {
+pub struct SseStream {
     body: ByteChunks,
     decoder: SseDecoder,
     idle: Duration,
@@ -41,9 +41,9 @@ pub struct EventStream {
     scrubber: Scrubber,
 }
 
-impl std::fmt::Debug for EventStream {
+impl std::fmt::Debug for SseStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream")
+        f.debug_struct("SseStream")
             .field("idle", &self.idle)
             .field("finished", &self.finished)
             .field("request_id", &self.meta.request_id())
@@ -51,7 +51,7 @@ impl std::fmt::Debug for EventStream {
     }
 }
 
-impl EventStream {
+impl SseStream {
     /// Events of `response`, decoded under `limits`.
     pub fn new(response: StreamingResponse, limits: SseLimits) -> Self {
         let StreamingResponse {
@@ -91,7 +91,7 @@ impl EventStream {
     }
 }
 
-impl Stream for EventStream {
+impl Stream for SseStream {
     type Item = Result<SseEvent>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -229,7 +229,7 @@ impl StreamOptions {
 /// whose JSON has a top-level `error`, becomes an API error. After any error
 /// the stream ends.
 pub struct JsonStream<T> {
-    events: EventStream,
+    events: SseStream,
     options: StreamOptions,
     done: bool,
     _t: PhantomData<fn() -> T>,
@@ -246,7 +246,7 @@ impl<T> std::fmt::Debug for JsonStream<T> {
 
 impl<T: DeserializeOwned> JsonStream<T> {
     /// Typed events over `events`.
-    pub fn new(events: EventStream, options: StreamOptions) -> Self {
+    pub fn new(events: SseStream, options: StreamOptions) -> Self {
         Self {
             events,
             options,
@@ -357,7 +357,7 @@ impl<T: DeserializeOwned> Stream for JsonStream<T> {
 /// The body of a response as it arrives, chunk by chunk: for downloads
 /// (file contents, audio, video) that should not be held in memory whole.
 ///
-/// Like [`EventStream`] it reads only when polled (no read-ahead beyond the
+/// Like [`SseStream`] it reads only when polled (no read-ahead beyond the
 /// chunk in hand), ends with a timeout error after an idle gap longer than
 /// the stream-idle timeout, and with a limit error past the overall stream
 /// deadline. Its length is checked: a body that ends before the length its

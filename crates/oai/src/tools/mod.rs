@@ -106,4 +106,4 @@ pub use runner::{
     CallOutcome, CallRecord, CallToken, Decision, Limit, ProposedCall, RunEvent, RunOutcome,
     RunStats, ToolRun, ToolRunner,
 };
-pub use validate::{CompiledSchema, SchemaCompileError, Violation};
+pub use validate::{CompiledSchema, SchemaCompileError, SchemaViolation};

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::validate::{CompiledSchema, SchemaCompileError, Violation};
+use super::validate::{CompiledSchema, SchemaCompileError, SchemaViolation};
 use crate::structured::SchemaError;
 
 /// The longest tool name the API accepts.
@@ -489,7 +489,7 @@ pub enum Validation {
     /// The arguments are not a JSON object (the reason says why).
     MalformedJson(String),
     /// The arguments are JSON but break the schema.
-    Invalid(Vec<Violation>),
+    Invalid(Vec<SchemaViolation>),
 }
 
 impl Validation {

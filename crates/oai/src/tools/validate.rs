@@ -172,12 +172,12 @@ pub struct CompiledSchema {
 /// The message is short plain text meant to be sent back to the model; it
 /// quotes at most about 60 characters of any value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
+pub struct SchemaViolation {
     path: String,
     message: String,
 }
 
-impl Violation {
+impl SchemaViolation {
     /// The JSON pointer of the offending part of the value: `""` for the
     /// value itself, `/items/3/name` for a nested one.
     pub fn path(&self) -> &str {
@@ -191,7 +191,7 @@ impl Violation {
     }
 }
 
-impl fmt::Display for Violation {
+impl fmt::Display for SchemaViolation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
             write!(f, "at the root: {}", self.message)
@@ -201,7 +201,7 @@ impl fmt::Display for Violation {
     }
 }
 
-impl std::error::Error for Violation {}
+impl std::error::Error for SchemaViolation {}
 
 /// A schema that [`CompiledSchema::compile`] refuses: where in the schema, and
 /// why.
@@ -310,7 +310,7 @@ impl CompiledSchema {
     /// A failed `anyOf` or `oneOf` gives one violation for the combinator,
     /// except when only one alternative accepts the value's type: then that
     /// alternative's violations are given, as they say what to fix.
-    pub fn validate(&self, value: &Value) -> Vec<Violation> {
+    pub fn validate(&self, value: &Value) -> Vec<SchemaViolation> {
         self.run(value, Self::MAX_VIOLATIONS)
     }
 
@@ -320,7 +320,7 @@ impl CompiledSchema {
         self.run(value, 1).is_empty()
     }
 
-    fn run(&self, value: &Value, limit: usize) -> Vec<Violation> {
+    fn run(&self, value: &Value, limit: usize) -> Vec<SchemaViolation> {
         let mut run = Run::new(&self.nodes, limit);
         run.check(0, value, 0);
         run.finish()
@@ -1890,7 +1890,7 @@ enum Seg<'v> {
 
 struct Run<'s, 'v> {
     nodes: &'s [Node],
-    out: Vec<Violation>,
+    out: Vec<SchemaViolation>,
     limit: usize,
     path: Vec<Seg<'v>>,
     /// `$ref` targets entered and the value they were entered with: entering
@@ -1900,7 +1900,7 @@ struct Run<'s, 'v> {
     /// Inside [`Run::passes`]: violations are only counted, not located.
     quiet: bool,
     /// Set when the work budget ran out: everything stops.
-    aborted: Option<Violation>,
+    aborted: Option<SchemaViolation>,
 }
 
 impl<'s, 'v> Run<'s, 'v> {
@@ -1917,7 +1917,7 @@ impl<'s, 'v> Run<'s, 'v> {
         }
     }
 
-    fn finish(mut self) -> Vec<Violation> {
+    fn finish(mut self) -> Vec<SchemaViolation> {
         if let Some(v) = self.aborted.take() {
             if self.out.len() >= self.limit {
                 self.out.pop();
@@ -1955,7 +1955,7 @@ impl<'s, 'v> Run<'s, 'v> {
             } else {
                 self.pointer()
             };
-            self.out.push(Violation { path, message });
+            self.out.push(SchemaViolation { path, message });
         }
     }
 
@@ -1989,7 +1989,7 @@ impl<'s, 'v> Run<'s, 'v> {
         self.steps += 1;
         if self.steps > MAX_STEPS {
             // Reported for the whole value: where the budget ran out says little.
-            self.aborted = Some(Violation {
+            self.aborted = Some(SchemaViolation {
                 path: String::new(),
                 message:
                     "validation stopped: the value takes too much work to check against this schema"
