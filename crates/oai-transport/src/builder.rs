@@ -10,7 +10,7 @@ use crate::multipart::MultipartForm;
 use crate::options::RequestOptions;
 use crate::paginate::PageStream;
 use crate::response::{RawResponse, Response};
-use crate::stream::{ByteStream, SseStream, JsonStream, StreamOptions};
+use crate::stream::{ByteStream, JsonStream, SseStream, StreamOptions};
 use crate::transport::{Request, RequestBody, Transport};
 
 /// Builds and sends one request. Setters never fail: the first problem is kept

@@ -83,7 +83,7 @@ pub use paginate::{ItemStream, PageStream};
 #[cfg(feature = "client")]
 pub use response::{RawResponse, Response, ResponseMeta};
 #[cfg(feature = "client")]
-pub use stream::{ByteStream, SseStream, JsonStream, StreamOptions};
+pub use stream::{ByteStream, JsonStream, SseStream, StreamOptions};
 #[cfg(feature = "client")]
 pub use transport::{Request, RequestBody, StreamingResponse, Transport, USER_AGENT};
 

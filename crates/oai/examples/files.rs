@@ -38,6 +38,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         back[..] == content[..]
     );
 
+    // A large file is better streamed to disk than held in memory: the same
+    // call, written as it arrives (its length checked against what the
+    // server declared).
+    let path = std::env::temp_dir().join(format!("oai-example-{}.jsonl", std::process::id()));
+    let mut out = tokio::fs::File::create(&path).await?;
+    let written = client.files().content(&file.id).write_to(&mut out).await?;
+    println!("streamed {written} bytes to {}", path.display());
+    tokio::fs::remove_file(&path).await?;
+
     let deleted = client.files().delete(&file.id).await?;
     println!("deleted {}: {}", deleted.id, deleted.deleted);
     Ok(())

@@ -158,6 +158,7 @@ impl Error {
     }
 
     /// The user's input cannot be used; nothing was sent.
+    #[cfg_attr(not(feature = "full"), allow(dead_code))]
     pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
         Self::own(ErrorKind::InvalidInput, message)
     }
@@ -171,11 +172,13 @@ impl Error {
     }
 
     /// The configuration cannot be used.
+    #[cfg_attr(not(feature = "full"), allow(dead_code))]
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::own(ErrorKind::Config, message)
     }
 
     /// The server broke the protocol; `what` is our text, never the server's.
+    #[cfg_attr(not(feature = "full"), allow(dead_code))]
     pub(crate) fn protocol(what: impl Into<String>) -> Self {
         Self::own(ErrorKind::Protocol, what)
     }

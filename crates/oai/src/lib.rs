@@ -92,6 +92,7 @@ pub mod accumulate;
 pub mod call;
 pub mod error;
 mod generated;
+pub mod poll;
 pub mod stream;
 #[cfg(feature = "structured")]
 pub mod structured;
