@@ -4,7 +4,7 @@
 
 use oai_builders::types::{
     ChatCompletionRequestMessage, ChatCompletionTool, CreateChatCompletionRequest,
-    EasyInputMessage, FunctionTool, InputFile, InputParam, ListFilesParamsOrder,
+    EasyInputMessage, FunctionTool, InputFile, InputParam, OrderEnum,
 };
 use oai_builders::{
     CreateChatCompletionRequestBuilder, CreateEmbeddingRequestBuilder, CreateFileRequestBuilder,
@@ -112,7 +112,7 @@ fn multipart_and_params_builders() {
 
     let params = ListFilesParamsBuilder::new()
         .limit(20)
-        .order(ListFilesParamsOrder::Asc)
+        .order(OrderEnum::Asc)
         .build()
         .unwrap();
     assert_eq!(params.limit, Some(20));

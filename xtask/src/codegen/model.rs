@@ -142,6 +142,10 @@ pub struct Model<'a> {
     fingerprints: HashMap<String, String>,
     /// Fingerprint -> the first inline enum or struct defined with it.
     by_fingerprint: HashMap<String, String>,
+    /// Fingerprint -> the component (Rust name) whose schema it is, for the
+    /// components that are objects or enums: an inline schema identical to
+    /// one is that component, not a long name of its own.
+    component_fps: HashMap<String, String>,
     /// Names that had to be disambiguated with a number.
     pub renamed: Vec<String>,
     overrides: HashMap<&'static str, &'static str>,
@@ -150,8 +154,89 @@ pub struct Model<'a> {
     pub secret_nodes: Vec<&'a Node>,
 }
 
-/// Names for inline schemas whose derived name reads badly: `derived -> chosen`.
-const OVERRIDES: &[(&str, &str)] = &[];
+/// Names for inline schemas whose derived name reads badly: `derived ->
+/// chosen`. An inline schema's name is its place (`Parent` + field), so the
+/// deepest places make the longest names; the names chosen here say what the
+/// type is, and the inline schemas under them take the shorter name as
+/// their stem.
+const OVERRIDES: &[(&str, &str)] = &[
+    (
+        "CreateAssistantRequestToolResourcesFileSearchVectorStoresItem",
+        "AssistantNewVectorStore",
+    ),
+    (
+        "RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage",
+        "RealtimeTranscriptionUsage",
+    ),
+    (
+        "RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage",
+        "RealtimeBetaTranscriptionUsage",
+    ),
+    (
+        "RealtimeServerEventConversationItemInputAudioTranscriptionFailedError",
+        "RealtimeTranscriptionError",
+    ),
+    (
+        "RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError",
+        "RealtimeBetaTranscriptionError",
+    ),
+    (
+        "CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem",
+        "EvalResponsesTemplateItem",
+    ),
+    (
+        "CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem",
+        "EvalCompletionsTemplateItem",
+    ),
+    (
+        "CreateEvalCompletionsRunDataSourceInputMessagesItemReference",
+        "EvalCompletionsItemReference",
+    ),
+    (
+        "CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat",
+        "EvalSamplingResponseFormat",
+    ),
+    (
+        "RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem",
+        "RunStepDeltaCodeInterpreterOutput",
+    ),
+    (
+        "RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem",
+        "RunStepCodeInterpreterOutput",
+    ),
+    (
+        "RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction",
+        "TranscriptionSessionNoiseReduction",
+    ),
+    (
+        "RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection",
+        "TranscriptionSessionTurnDetection",
+    ),
+    (
+        "RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction",
+        "TranscriptionSessionRequestNoiseReduction",
+    ),
+    (
+        "MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation",
+        "MessageDeltaFileCitation",
+    ),
+    (
+        "CreateFineTuningJobRequestHyperparametersLearningRateMultiplier",
+        "LearningRateMultiplier",
+    ),
+    (
+        "RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails",
+        "RealtimeBetaCachedTokensDetails",
+    ),
+    (
+        "CreateModerationResponseResultsItemCategoryAppliedInputTypes",
+        "ModerationAppliedInputTypes",
+    ),
+    (
+        "ChatCompletionRequestMessageContentPartAudioInputAudioFormat",
+        "InputAudioFormat",
+    ),
+];
 
 fn fingerprint(n: &Node) -> String {
     fn strip(n: &Node) -> Node {
@@ -161,7 +246,14 @@ fn fingerprint(n: &Node) -> String {
                     .filter(|(k, _)| {
                         !matches!(
                             k.as_str(),
-                            "description" | "title" | "example" | "examples" | "x-oaiMeta"
+                            "description"
+                                | "title"
+                                | "example"
+                                | "examples"
+                                | "x-oaiMeta"
+                                // A default belongs to the field (its doc
+                                // says it), not to the type.
+                                | "default"
                         )
                     })
                     .map(|(k, v)| (k.clone(), strip(v)))
@@ -186,6 +278,22 @@ impl<'a> Model<'a> {
             }
             components.insert(wire.clone(), name);
         }
+        // Of identical components, the one whose name says most plainly what
+        // it is: not a beta twin, then the shortest, then the first by name.
+        let mut component_fps: HashMap<String, String> = HashMap::new();
+        for (wire, s) in schemas.map() {
+            if s.at("properties").map().is_empty() && s.at("enum").seq().is_empty() {
+                continue;
+            }
+            let name = components[wire].clone();
+            let rank = |n: &str| (n.starts_with("Beta"), n.len(), n.to_owned());
+            let entry = component_fps
+                .entry(fingerprint(s))
+                .or_insert_with(|| name.clone());
+            if rank(&name) < rank(entry) {
+                *entry = name;
+            }
+        }
         Self {
             spec,
             schemas,
@@ -194,6 +302,7 @@ impl<'a> Model<'a> {
             components,
             fingerprints: HashMap::new(),
             by_fingerprint: HashMap::new(),
+            component_fps,
             renamed: Vec::new(),
             overrides: OVERRIDES.iter().copied().collect(),
             secret_nodes: Vec::new(),
@@ -434,6 +543,9 @@ impl<'a> Model<'a> {
         if self.holds_secret(schema) {
             fp.push_str("#secret");
         }
+        if let Some(component) = self.component_fps.get(&fp) {
+            return component.clone();
+        }
         let mut name = wanted.clone();
         let mut n = 2;
         loop {
@@ -487,7 +599,13 @@ impl<'a> Model<'a> {
         );
         let kind = self.kind_of(schema, &name, root);
         let mut doc = vec![format!("Inline schema in `{root}`.")];
-        doc.extend(facts(schema));
+        // Identical schemas with other defaults share this type: the
+        // default is said on each field, not here.
+        doc.extend(
+            facts(schema)
+                .into_iter()
+                .filter(|f| !f.starts_with("Default:")),
+        );
         let deprecated = schema.at("deprecated").bool() == Some(true);
         self.types.insert(
             name.clone(),

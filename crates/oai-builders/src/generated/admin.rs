@@ -107,7 +107,7 @@ impl AdminApiKeysListParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<oai_types::AdminApiKeysListParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1030,10 +1030,7 @@ impl ListGroupRoleAssignmentsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(
-        mut self,
-        value: impl Into<oai_types::ListGroupRoleAssignmentsParamsOrder>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1123,7 +1120,7 @@ impl ListGroupUsersParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListGroupUsersParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1213,7 +1210,7 @@ impl ListGroupsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListGroupsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1356,10 +1353,7 @@ impl ListOrganizationCertificatesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(
-        mut self,
-        value: impl Into<oai_types::ListOrganizationCertificatesParamsOrder>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1442,10 +1436,7 @@ impl ListOrganizationSpendAlertsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(
-        mut self,
-        value: impl Into<oai_types::ListOrganizationSpendAlertsParamsOrder>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1609,10 +1600,7 @@ impl ListProjectCertificatesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(
-        mut self,
-        value: impl Into<oai_types::ListProjectCertificatesParamsOrder>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1700,10 +1688,7 @@ impl ListProjectGroupRoleAssignmentsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(
-        mut self,
-        value: impl Into<oai_types::ListProjectGroupRoleAssignmentsParamsOrder>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1793,7 +1778,7 @@ impl ListProjectGroupsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListProjectGroupsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -1957,7 +1942,7 @@ impl ListProjectRolesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListProjectRolesParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2108,7 +2093,7 @@ impl ListProjectSpendAlertsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListProjectSpendAlertsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2208,10 +2193,7 @@ impl ListProjectUserRoleAssignmentsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(
-        mut self,
-        value: impl Into<oai_types::ListProjectUserRoleAssignmentsParamsOrder>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2444,7 +2426,7 @@ impl ListRolesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListRolesParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2532,10 +2514,7 @@ impl ListUserRoleAssignmentsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(
-        mut self,
-        value: impl Into<oai_types::ListUserRoleAssignmentsParamsOrder>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -5694,19 +5673,13 @@ impl UsageWebSearchCallsParamsBuilder {
     }
 
     /// Sets `context_levels`.
-    pub fn context_levels(
-        mut self,
-        value: impl Into<Vec<oai_types::UsageWebSearchCallsParamsContextLevelsItem>>,
-    ) -> Self {
+    pub fn context_levels(mut self, value: impl Into<Vec<oai_types::SearchContextSize>>) -> Self {
         self.0.context_levels = Some(value.into());
         self
     }
 
     /// Appends one item to `context_levels`.
-    pub fn context_level(
-        mut self,
-        item: impl Into<oai_types::UsageWebSearchCallsParamsContextLevelsItem>,
-    ) -> Self {
+    pub fn context_level(mut self, item: impl Into<oai_types::SearchContextSize>) -> Self {
         self.0
             .context_levels
             .get_or_insert_with(Vec::new)

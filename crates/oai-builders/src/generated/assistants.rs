@@ -5,6 +5,187 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
+impl Validate for AssistantNewVectorStore {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        if let Some(x) = &self.file_ids {
+            let at = at.field("file_ids");
+            v::items((x).len(), None, Some(100000000), &at, out);
+        }
+        if let Some(x) = &self.chunking_strategy {
+            let at = at.field("chunking_strategy");
+            Validate::check(x, &at, out);
+        }
+    }
+}
+
+/// Builds a [`AssistantNewVectorStore`] (no required fields).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantNewVectorStoreBuilder(AssistantNewVectorStore);
+
+impl AssistantNewVectorStoreBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new() -> Self {
+        Self(AssistantNewVectorStore {
+            ..oai_types::tolerant::Empty::empty()
+        })
+    }
+
+    /// Sets `file_ids`.
+    /// Constraints: at most 100000000 items.
+    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
+        self.0.file_ids = Some(value.into());
+        self
+    }
+
+    /// Appends one item to `file_ids`.
+    pub fn file_id(mut self, item: impl Into<String>) -> Self {
+        self.0
+            .file_ids
+            .get_or_insert_with(Vec::new)
+            .push(item.into());
+        self
+    }
+
+    /// Sets `chunking_strategy`.
+    pub fn chunking_strategy(
+        mut self,
+        value: impl Into<oai_types::AssistantNewVectorStoreChunkingStrategy>,
+    ) -> Self {
+        self.0.chunking_strategy = Some(value.into());
+        self
+    }
+
+    /// Sets `metadata`.
+    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
+        self.0.metadata = Some(value.into());
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantNewVectorStore {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantNewVectorStore {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<AssistantNewVectorStore, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantNewVectorStore> for AssistantNewVectorStoreBuilder {
+    fn from(value: AssistantNewVectorStore) -> Self {
+        Self(value)
+    }
+}
+
+impl From<AssistantNewVectorStoreBuilder> for AssistantNewVectorStore {
+    fn from(builder: AssistantNewVectorStoreBuilder) -> Self {
+        builder.0
+    }
+}
+
+impl Default for AssistantNewVectorStoreBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validate for AssistantNewVectorStoreChunkingStrategy {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::Static(x) => {
+                Validate::check(x, at, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Validate for AssistantNewVectorStoreChunkingStrategyStatic {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("static");
+            Validate::check(&self.r#static, &at, out);
+        }
+    }
+}
+
+/// Builds a [`AssistantNewVectorStoreChunkingStrategyStatic`] (required: `static`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AssistantNewVectorStoreChunkingStrategyStaticBuilder(
+    AssistantNewVectorStoreChunkingStrategyStatic,
+);
+
+impl AssistantNewVectorStoreChunkingStrategyStaticBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(r#static: impl Into<oai_types::StaticChunkingStrategy>) -> Self {
+        Self(AssistantNewVectorStoreChunkingStrategyStatic {
+            r#static: r#static.into(),
+            ..oai_types::tolerant::Empty::empty()
+        })
+    }
+
+    /// Sets `static`.
+    pub fn r#static(mut self, value: impl Into<oai_types::StaticChunkingStrategy>) -> Self {
+        self.0.r#static = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &AssistantNewVectorStoreChunkingStrategyStatic {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> AssistantNewVectorStoreChunkingStrategyStatic {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(
+        self,
+    ) -> Result<AssistantNewVectorStoreChunkingStrategyStatic, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+impl From<AssistantNewVectorStoreChunkingStrategyStatic>
+    for AssistantNewVectorStoreChunkingStrategyStaticBuilder
+{
+    fn from(value: AssistantNewVectorStoreChunkingStrategyStatic) -> Self {
+        Self(value)
+    }
+}
+
+impl From<AssistantNewVectorStoreChunkingStrategyStaticBuilder>
+    for AssistantNewVectorStoreChunkingStrategyStatic
+{
+    fn from(builder: AssistantNewVectorStoreChunkingStrategyStaticBuilder) -> Self {
+        builder.0
+    }
+}
+
 impl Validate for AssistantObjectToolResources {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         if !v::enter(at, out) {
@@ -596,7 +777,7 @@ impl AssistantsNamedToolChoiceBuilder {
     /// Sets `function`.
     pub fn function(
         mut self,
-        value: impl Into<oai_types::AssistantsNamedToolChoiceFunction>,
+        value: impl Into<oai_types::ChatCompletionFunctionCallOption>,
     ) -> Self {
         self.0.function = Some(value.into());
         self
@@ -968,17 +1149,14 @@ impl CreateAssistantRequestToolResourcesFileSearchBuilder {
     /// Constraints: at most 1 items.
     pub fn vector_stores(
         mut self,
-        value: impl Into<Vec<oai_types::CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>>,
+        value: impl Into<Vec<oai_types::AssistantNewVectorStore>>,
     ) -> Self {
         self.0.vector_stores = Some(value.into());
         self
     }
 
     /// Appends one item to `vector_stores`.
-    pub fn vector_store(
-        mut self,
-        item: impl Into<oai_types::CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>,
-    ) -> Self {
+    pub fn vector_store(mut self, item: impl Into<oai_types::AssistantNewVectorStore>) -> Self {
         self.0
             .vector_stores
             .get_or_insert_with(Vec::new)
@@ -1028,383 +1206,6 @@ impl Default for CreateAssistantRequestToolResourcesFileSearchBuilder {
     fn default() -> Self {
         Self::new()
     }
-}
-
-impl Validate for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        if let Some(x) = &self.file_ids {
-            let at = at.field("file_ids");
-            v::items((x).len(), None, Some(100000000), &at, out);
-        }
-        if let Some(x) = &self.chunking_strategy {
-            let at = at.field("chunking_strategy");
-            Validate::check(x, &at, out);
-        }
-    }
-}
-
-/// Builds a [`CreateAssistantRequestToolResourcesFileSearchVectorStoresItem`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder(
-    CreateAssistantRequestToolResourcesFileSearchVectorStoresItem,
-);
-
-impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(
-            CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
-                ..oai_types::tolerant::Empty::empty()
-            },
-        )
-    }
-
-    /// Sets `file_ids`.
-    /// Constraints: at most 100000000 items.
-    pub fn file_ids(mut self, value: impl Into<Vec<String>>) -> Self {
-        self.0.file_ids = Some(value.into());
-        self
-    }
-
-    /// Appends one item to `file_ids`.
-    pub fn file_id(mut self, item: impl Into<String>) -> Self {
-        self.0
-            .file_ids
-            .get_or_insert_with(Vec::new)
-            .push(item.into());
-        self
-    }
-
-    /// Sets `chunking_strategy`.
-    pub fn chunking_strategy(
-        mut self,
-        value: impl Into<oai_types::CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy>,
-    ) -> Self {
-        self.0.chunking_strategy = Some(value.into());
-        self
-    }
-
-    /// Sets `metadata`.
-    pub fn metadata(mut self, value: impl Into<oai_types::Metadata>) -> Self {
-        self.0.metadata = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem, crate::ValidationError>
-    {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder
-{
-    fn from(value: CreateAssistantRequestToolResourcesFileSearchVectorStoresItem) -> Self {
-        Self(value)
-    }
-}
-
-impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder>
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem
-{
-    fn from(builder: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder) -> Self {
-        builder.0
-    }
-}
-
-impl Default for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Static(x) => {
-                Validate::check(x, at, out);
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Builds a [`CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder(
-    CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
-);
-
-impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(
-            CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
-                ..oai_types::tolerant::Empty::empty()
-            },
-        )
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(
-        &self,
-    ) -> &CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(
-        self,
-    ) -> CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<
-        CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
-        crate::ValidationError,
-    > {
-        Ok(self.0)
-    }
-}
-
-impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto>
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder
-{
-    fn from(
-        value: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
-    ) -> Self {
-        Self(value)
-    }
-}
-
-impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder>
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto
-{
-    fn from(
-        builder: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder,
-    ) -> Self {
-        builder.0
-    }
-}
-
-impl Default
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAutoBuilder
-{
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Validate
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic
-{
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("static");
-            Validate::check(&self.r#static, &at, out);
-        }
-    }
-}
-
-/// Builds a [`CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic`] (required: `static`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder(
-    CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
-);
-
-impl CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(
-        r#static: impl Into<oai_types::CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic>,
-    ) -> Self {
-        Self(
-            CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
-                r#static: r#static.into(),
-                ..oai_types::tolerant::Empty::empty()
-            },
-        )
-    }
-
-    /// Sets `static`.
-    pub fn r#static(
-        mut self,
-        value: impl Into<oai_types::CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic>,
-    ) -> Self {
-        self.0.r#static = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(
-        &self,
-    ) -> &CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(
-        self,
-    ) -> CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<
-        CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
-        crate::ValidationError,
-    > {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic>
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder
-{
-    fn from(
-        value: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
-    ) -> Self {
-        Self(value)
-    }
-}
-
-impl
-    From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder>
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic
-{
-    fn from(
-        builder: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticBuilder,
-    ) -> Self {
-        builder.0
-    }
-}
-
-impl Validate
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
-{
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("max_chunk_size_tokens");
-            v::integer(
-                i128::from(*&self.max_chunk_size_tokens),
-                v::Bound::Inclusive(100.0),
-                v::Bound::Inclusive(4096.0),
-                &at,
-                out,
-            );
-        }
-    }
-}
-
-/// Builds a [`CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic`] (required: `max_chunk_size_tokens`, `chunk_overlap_tokens`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder(
-    CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
-);
-
-impl
-    CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder
-{
-    /// Starts from the required fields; the others are unset.
-    pub fn new(max_chunk_size_tokens: u64, chunk_overlap_tokens: i64) -> Self {
-        Self(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic { max_chunk_size_tokens: max_chunk_size_tokens, chunk_overlap_tokens: chunk_overlap_tokens, ..oai_types::tolerant::Empty::empty() })
-    }
-
-    /// Sets `max_chunk_size_tokens`.
-    /// Constraints: minimum 100, maximum 4096.
-    pub fn max_chunk_size_tokens(mut self, value: u64) -> Self {
-        self.0.max_chunk_size_tokens = value;
-        self
-    }
-
-    /// Sets `chunk_overlap_tokens`.
-    pub fn chunk_overlap_tokens(mut self, value: i64) -> Self {
-        self.0.chunk_overlap_tokens = value;
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(
-        &self,
-    ) -> &CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
-    {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(
-        self,
-    ) -> CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
-    {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<
-        CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
-        crate::ValidationError,
-    > {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic> for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder {
-fn from(value: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic) -> Self {
-Self(value)
-}
-}
-
-impl From<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder> for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic {
-fn from(builder: CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStaticBuilder) -> Self {
-builder.0
-}
 }
 
 impl Validate for CreateAssistantRequestToolsItem {
@@ -2535,7 +2336,7 @@ impl ListAssistantsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListAssistantsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2616,7 +2417,7 @@ impl ListMessagesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListMessagesParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2703,7 +2504,7 @@ impl ListRunStepsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListRunStepsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2793,7 +2594,7 @@ impl ListRunsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListRunsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2924,10 +2725,7 @@ impl MessageContentImageFileObjectImageFileBuilder {
 
     /// Sets `detail`.
     /// Default: `"auto"`.
-    pub fn detail(
-        mut self,
-        value: impl Into<oai_types::MessageContentImageFileObjectImageFileDetail>,
-    ) -> Self {
+    pub fn detail(mut self, value: impl Into<oai_types::FileDetailEnum>) -> Self {
         self.0.detail = Some(value.into());
         self
     }
@@ -3017,57 +2815,6 @@ impl From<MessageContentImageUrlObject> for MessageContentImageUrlObjectBuilder 
 
 impl From<MessageContentImageUrlObjectBuilder> for MessageContentImageUrlObject {
     fn from(builder: MessageContentImageUrlObjectBuilder) -> Self {
-        builder.0
-    }
-}
-
-/// Builds a [`MessageRequestContentTextObject`] (required: `text`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct MessageRequestContentTextObjectBuilder(MessageRequestContentTextObject);
-
-impl MessageRequestContentTextObjectBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(text: impl Into<String>) -> Self {
-        Self(MessageRequestContentTextObject {
-            text: text.into(),
-            ..oai_types::tolerant::Empty::empty()
-        })
-    }
-
-    /// Sets `text`.
-    pub fn text(mut self, value: impl Into<String>) -> Self {
-        self.0.text = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &MessageRequestContentTextObject {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> MessageRequestContentTextObject {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<MessageRequestContentTextObject, crate::ValidationError> {
-        Ok(self.0)
-    }
-}
-
-impl From<MessageRequestContentTextObject> for MessageRequestContentTextObjectBuilder {
-    fn from(value: MessageRequestContentTextObject) -> Self {
-        Self(value)
-    }
-}
-
-impl From<MessageRequestContentTextObjectBuilder> for MessageRequestContentTextObject {
-    fn from(builder: MessageRequestContentTextObjectBuilder) -> Self {
         builder.0
     }
 }

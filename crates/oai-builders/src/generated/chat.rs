@@ -126,57 +126,6 @@ impl From<ChatCompletionAllowedToolsChoiceBuilder> for ChatCompletionAllowedTool
     }
 }
 
-/// Builds a [`ChatCompletionFunctionCallOption`] (required: `name`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ChatCompletionFunctionCallOptionBuilder(ChatCompletionFunctionCallOption);
-
-impl ChatCompletionFunctionCallOptionBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self(ChatCompletionFunctionCallOption {
-            name: name.into(),
-            ..oai_types::tolerant::Empty::empty()
-        })
-    }
-
-    /// Sets `name`.
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.0.name = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &ChatCompletionFunctionCallOption {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> ChatCompletionFunctionCallOption {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<ChatCompletionFunctionCallOption, crate::ValidationError> {
-        Ok(self.0)
-    }
-}
-
-impl From<ChatCompletionFunctionCallOption> for ChatCompletionFunctionCallOptionBuilder {
-    fn from(value: ChatCompletionFunctionCallOption) -> Self {
-        Self(value)
-    }
-}
-
-impl From<ChatCompletionFunctionCallOptionBuilder> for ChatCompletionFunctionCallOption {
-    fn from(builder: ChatCompletionFunctionCallOptionBuilder) -> Self {
-        builder.0
-    }
-}
-
 /// Builds a [`ChatCompletionFunctions`] (required: `name`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -247,7 +196,7 @@ pub struct ChatCompletionNamedToolChoiceBuilder(ChatCompletionNamedToolChoice);
 
 impl ChatCompletionNamedToolChoiceBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(function: impl Into<oai_types::ChatCompletionNamedToolChoiceFunction>) -> Self {
+    pub fn new(function: impl Into<oai_types::ChatCompletionFunctionCallOption>) -> Self {
         Self(ChatCompletionNamedToolChoice {
             function: function.into(),
             ..oai_types::tolerant::Empty::empty()
@@ -257,7 +206,7 @@ impl ChatCompletionNamedToolChoiceBuilder {
     /// Sets `function`.
     pub fn function(
         mut self,
-        value: impl Into<oai_types::ChatCompletionNamedToolChoiceFunction>,
+        value: impl Into<oai_types::ChatCompletionFunctionCallOption>,
     ) -> Self {
         self.0.function = value.into();
         self
@@ -301,7 +250,7 @@ pub struct ChatCompletionNamedToolChoiceCustomBuilder(ChatCompletionNamedToolCho
 
 impl ChatCompletionNamedToolChoiceCustomBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(custom: impl Into<oai_types::ChatCompletionNamedToolChoiceCustomCustom>) -> Self {
+    pub fn new(custom: impl Into<oai_types::ChatCompletionFunctionCallOption>) -> Self {
         Self(ChatCompletionNamedToolChoiceCustom {
             custom: custom.into(),
             ..oai_types::tolerant::Empty::empty()
@@ -309,10 +258,7 @@ impl ChatCompletionNamedToolChoiceCustomBuilder {
     }
 
     /// Sets `custom`.
-    pub fn custom(
-        mut self,
-        value: impl Into<oai_types::ChatCompletionNamedToolChoiceCustomCustom>,
-    ) -> Self {
+    pub fn custom(mut self, value: impl Into<oai_types::ChatCompletionFunctionCallOption>) -> Self {
         self.0.custom = value.into();
         self
     }
@@ -596,10 +542,7 @@ pub struct ChatCompletionRequestMessageContentPartAudioInputAudioBuilder(
 
 impl ChatCompletionRequestMessageContentPartAudioInputAudioBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(
-        data: impl Into<String>,
-        format: impl Into<oai_types::ChatCompletionRequestMessageContentPartAudioInputAudioFormat>,
-    ) -> Self {
+    pub fn new(data: impl Into<String>, format: impl Into<oai_types::InputAudioFormat>) -> Self {
         Self(ChatCompletionRequestMessageContentPartAudioInputAudio {
             data: data.into(),
             format: format.into(),
@@ -614,10 +557,7 @@ impl ChatCompletionRequestMessageContentPartAudioInputAudioBuilder {
     }
 
     /// Sets `format`.
-    pub fn format(
-        mut self,
-        value: impl Into<oai_types::ChatCompletionRequestMessageContentPartAudioInputAudioFormat>,
-    ) -> Self {
+    pub fn format(mut self, value: impl Into<oai_types::InputAudioFormat>) -> Self {
         self.0.format = value.into();
         self
     }
@@ -1310,7 +1250,7 @@ impl CreateChatCompletionRequestBuilder {
     #[deprecated]
     pub fn prompt_cache_retention(
         mut self,
-        value: impl Into<oai_types::CreateChatCompletionRequestPromptCacheRetention>,
+        value: impl Into<oai_types::PromptCacheRetentionEnum>,
     ) -> Self {
         self.0.prompt_cache_retention = Some(value.into());
         self
@@ -1992,7 +1932,7 @@ impl CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder {
     /// Starts from the required fields; the others are unset.
     pub fn new(
         definition: impl Into<String>,
-        syntax: impl Into<oai_types::CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax>,
+        syntax: impl Into<oai_types::GrammarSyntax1>,
     ) -> Self {
         Self(CustomToolChatCompletionsCustomFormatGrammarGrammar {
             definition: definition.into(),
@@ -2008,10 +1948,7 @@ impl CustomToolChatCompletionsCustomFormatGrammarGrammarBuilder {
     }
 
     /// Sets `syntax`.
-    pub fn syntax(
-        mut self,
-        value: impl Into<oai_types::CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax>,
-    ) -> Self {
+    pub fn syntax(mut self, value: impl Into<oai_types::GrammarSyntax1>) -> Self {
         self.0.syntax = value.into();
         self
     }
@@ -2143,10 +2080,7 @@ impl GetChatCompletionMessagesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(
-        mut self,
-        value: impl Into<oai_types::GetChatCompletionMessagesParamsOrder>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2233,7 +2167,7 @@ impl ListChatCompletionsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListChatCompletionsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }

@@ -86,10 +86,7 @@ impl CreateContainerBodyBuilder {
     }
 
     /// Sets `memory_limit`.
-    pub fn memory_limit(
-        mut self,
-        value: impl Into<oai_types::CreateContainerBodyMemoryLimit>,
-    ) -> Self {
+    pub fn memory_limit(mut self, value: impl Into<oai_types::ContainerMemoryLimit>) -> Self {
         self.0.memory_limit = Some(value.into());
         self
     }
@@ -304,7 +301,7 @@ impl ListContainerFilesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListContainerFilesParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -379,7 +376,7 @@ impl ListContainersParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListContainersParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }

@@ -316,7 +316,7 @@ impl ListConversationItemsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<oai_types::ListConversationItemsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }

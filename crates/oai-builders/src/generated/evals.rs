@@ -83,68 +83,6 @@ impl From<CreateEvalCompletionsRunDataSourceBuilder> for CreateEvalCompletionsRu
     }
 }
 
-/// Builds a [`CreateEvalCompletionsRunDataSourceInputMessagesItemReference`] (required: `item_reference`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder(
-    CreateEvalCompletionsRunDataSourceInputMessagesItemReference,
-);
-
-impl CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(item_reference: impl Into<String>) -> Self {
-        Self(
-            CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
-                item_reference: item_reference.into(),
-                ..oai_types::tolerant::Empty::empty()
-            },
-        )
-    }
-
-    /// Sets `item_reference`.
-    pub fn item_reference(mut self, value: impl Into<String>) -> Self {
-        self.0.item_reference = value.into();
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<CreateEvalCompletionsRunDataSourceInputMessagesItemReference, crate::ValidationError>
-    {
-        Ok(self.0)
-    }
-}
-
-impl From<CreateEvalCompletionsRunDataSourceInputMessagesItemReference>
-    for CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder
-{
-    fn from(value: CreateEvalCompletionsRunDataSourceInputMessagesItemReference) -> Self {
-        Self(value)
-    }
-}
-
-impl From<CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder>
-    for CreateEvalCompletionsRunDataSourceInputMessagesItemReference
-{
-    fn from(builder: CreateEvalCompletionsRunDataSourceInputMessagesItemReferenceBuilder) -> Self {
-        builder.0
-    }
-}
-
 /// Builds a [`CreateEvalCompletionsRunDataSourceInputMessagesTemplate`] (required: `template`).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -154,11 +92,7 @@ pub struct CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder(
 
 impl CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(
-        template: impl Into<
-            Vec<oai_types::CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>,
-        >,
-    ) -> Self {
+    pub fn new(template: impl Into<Vec<oai_types::EvalCompletionsTemplateItem>>) -> Self {
         Self(CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
             template: template.into(),
             ..oai_types::tolerant::Empty::empty()
@@ -168,9 +102,7 @@ impl CreateEvalCompletionsRunDataSourceInputMessagesTemplateBuilder {
     /// Sets `template`.
     pub fn template(
         mut self,
-        value: impl Into<
-            Vec<oai_types::CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>,
-        >,
+        value: impl Into<Vec<oai_types::EvalCompletionsTemplateItem>>,
     ) -> Self {
         self.0.template = value.into();
         self
@@ -265,7 +197,7 @@ impl CreateEvalCompletionsRunDataSourceSamplingParamsBuilder {
     /// Sets `response_format`.
     pub fn response_format(
         mut self,
-        value: impl Into<oai_types::CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat>,
+        value: impl Into<oai_types::EvalSamplingResponseFormat>,
     ) -> Self {
         self.0.response_format = Some(value.into());
         self
@@ -861,11 +793,7 @@ pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder(
 
 impl CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(
-        template: impl Into<
-            Vec<oai_types::CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>,
-        >,
-    ) -> Self {
+    pub fn new(template: impl Into<Vec<oai_types::EvalResponsesTemplateItem>>) -> Self {
         Self(CreateEvalResponsesRunDataSourceInputMessagesTemplate {
             template: template.into(),
             ..oai_types::tolerant::Empty::empty()
@@ -873,12 +801,7 @@ impl CreateEvalResponsesRunDataSourceInputMessagesTemplateBuilder {
     }
 
     /// Sets `template`.
-    pub fn template(
-        mut self,
-        value: impl Into<
-            Vec<oai_types::CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>,
-        >,
-    ) -> Self {
+    pub fn template(mut self, value: impl Into<Vec<oai_types::EvalResponsesTemplateItem>>) -> Self {
         self.0.template = value.into();
         self
     }
@@ -1276,6 +1199,57 @@ impl From<CreateEvalStoredCompletionsDataSourceConfigBuilder>
 impl Default for CreateEvalStoredCompletionsDataSourceConfigBuilder {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Builds a [`EvalCompletionsItemReference`] (required: `item_reference`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct EvalCompletionsItemReferenceBuilder(EvalCompletionsItemReference);
+
+impl EvalCompletionsItemReferenceBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(item_reference: impl Into<String>) -> Self {
+        Self(EvalCompletionsItemReference {
+            item_reference: item_reference.into(),
+            ..oai_types::tolerant::Empty::empty()
+        })
+    }
+
+    /// Sets `item_reference`.
+    pub fn item_reference(mut self, value: impl Into<String>) -> Self {
+        self.0.item_reference = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &EvalCompletionsItemReference {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> EvalCompletionsItemReference {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<EvalCompletionsItemReference, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+impl From<EvalCompletionsItemReference> for EvalCompletionsItemReferenceBuilder {
+    fn from(value: EvalCompletionsItemReference) -> Self {
+        Self(value)
+    }
+}
+
+impl From<EvalCompletionsItemReferenceBuilder> for EvalCompletionsItemReference {
+    fn from(builder: EvalCompletionsItemReferenceBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1974,7 +1948,7 @@ impl GetEvalRunOutputItemsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<oai_types::GetEvalRunOutputItemsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2049,7 +2023,7 @@ impl GetEvalRunsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<oai_types::GetEvalRunsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2130,7 +2104,7 @@ impl ListEvalsParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"asc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListEvalsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }

@@ -281,7 +281,7 @@ impl CreateFineTuningJobRequestHyperparametersBuilder {
     /// Default: `"auto"`.
     pub fn learning_rate_multiplier(
         mut self,
-        value: impl Into<oai_types::CreateFineTuningJobRequestHyperparametersLearningRateMultiplier>,
+        value: impl Into<oai_types::LearningRateMultiplier>,
     ) -> Self {
         self.0.learning_rate_multiplier = Some(value.into());
         self
@@ -352,17 +352,6 @@ impl Validate for CreateFineTuningJobRequestHyperparametersBatchSize {
                     at,
                     out,
                 );
-            }
-            _ => {}
-        }
-    }
-}
-
-impl Validate for CreateFineTuningJobRequestHyperparametersLearningRateMultiplier {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        match self {
-            Self::Number(x) => {
-                v::number(*x, v::Bound::Exclusive(0.0), v::Bound::None, at, out);
             }
             _ => {}
         }
@@ -1520,6 +1509,17 @@ impl Validate for GraderMultiGraders {
         match self {
             Self::ScoreModel(x) => {
                 Validate::check(x, at, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Validate for LearningRateMultiplier {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        match self {
+            Self::Number(x) => {
+                v::number(*x, v::Bound::Exclusive(0.0), v::Bound::None, at, out);
             }
             _ => {}
         }

@@ -668,10 +668,7 @@ impl EditImageBodyJsonParamBuilder {
     }
 
     /// Sets `input_fidelity`.
-    pub fn input_fidelity(
-        mut self,
-        value: impl Into<oai_types::EditImageBodyJsonParamInputFidelity>,
-    ) -> Self {
+    pub fn input_fidelity(mut self, value: impl Into<oai_types::InputFidelity>) -> Self {
         self.0.input_fidelity = Some(value.into());
         self
     }

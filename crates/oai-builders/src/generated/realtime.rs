@@ -71,7 +71,7 @@ impl AudioTranscriptionBuilder {
     }
 
     /// Sets `delay`.
-    pub fn delay(mut self, value: impl Into<oai_types::AudioTranscriptionDelay>) -> Self {
+    pub fn delay(mut self, value: impl Into<oai_types::RealtimeReasoningEffort>) -> Self {
         self.0.delay = Some(value.into());
         self
     }
@@ -265,82 +265,6 @@ impl From<RealtimeAudioFormatsAudioPcmuBuilder> for RealtimeAudioFormatsAudioPcm
 }
 
 impl Default for RealtimeAudioFormatsAudioPcmuBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Builds a [`RealtimeBetaResponseCreateParamsToolsItem`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct RealtimeBetaResponseCreateParamsToolsItemBuilder(
-    RealtimeBetaResponseCreateParamsToolsItem,
-);
-
-impl RealtimeBetaResponseCreateParamsToolsItemBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(RealtimeBetaResponseCreateParamsToolsItem {
-            ..oai_types::tolerant::Empty::empty()
-        })
-    }
-
-    /// Sets `name`.
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.0.name = Some(value.into());
-        self
-    }
-
-    /// Sets `description`.
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.0.description = Some(value.into());
-        self
-    }
-
-    /// Sets `parameters`.
-    pub fn parameters(mut self, value: impl Into<serde_json::Value>) -> Self {
-        self.0.parameters = Some(value.into());
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &RealtimeBetaResponseCreateParamsToolsItem {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> RealtimeBetaResponseCreateParamsToolsItem {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(
-        self,
-    ) -> Result<RealtimeBetaResponseCreateParamsToolsItem, crate::ValidationError> {
-        Ok(self.0)
-    }
-}
-
-impl From<RealtimeBetaResponseCreateParamsToolsItem>
-    for RealtimeBetaResponseCreateParamsToolsItemBuilder
-{
-    fn from(value: RealtimeBetaResponseCreateParamsToolsItem) -> Self {
-        Self(value)
-    }
-}
-
-impl From<RealtimeBetaResponseCreateParamsToolsItemBuilder>
-    for RealtimeBetaResponseCreateParamsToolsItem
-{
-    fn from(builder: RealtimeBetaResponseCreateParamsToolsItemBuilder) -> Self {
-        builder.0
-    }
-}
-
-impl Default for RealtimeBetaResponseCreateParamsToolsItemBuilder {
     fn default() -> Self {
         Self::new()
     }
@@ -954,19 +878,13 @@ impl RealtimeSessionCreateRequestBuilder {
     }
 
     /// Sets `tools`.
-    pub fn tools(
-        mut self,
-        value: impl Into<Vec<oai_types::RealtimeSessionCreateRequestToolsItem>>,
-    ) -> Self {
+    pub fn tools(mut self, value: impl Into<Vec<oai_types::RealtimeFunctionTool>>) -> Self {
         self.0.tools = Some(value.into());
         self
     }
 
     /// Appends one item to `tools`.
-    pub fn tool(
-        mut self,
-        item: impl Into<oai_types::RealtimeSessionCreateRequestToolsItem>,
-    ) -> Self {
+    pub fn tool(mut self, item: impl Into<oai_types::RealtimeFunctionTool>) -> Self {
         self.0.tools.get_or_insert_with(Vec::new).push(item.into());
         self
     }
@@ -1920,7 +1838,7 @@ impl RealtimeTranscriptionSessionCreateRequestBuilder {
     /// Default: `null`.
     pub fn input_audio_noise_reduction(
         mut self,
-        value: impl Into<oai_types::RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction>,
+        value: impl Into<oai_types::TranscriptionSessionRequestNoiseReduction>,
     ) -> Self {
         self.0.input_audio_noise_reduction = Some(value.into());
         self

@@ -1038,7 +1038,7 @@ impl BetaComputerToolCallBuilder {
         id: impl Into<String>,
         call_id: impl Into<String>,
         pending_safety_checks: impl Into<Vec<oai_types::BetaComputerCallSafetyCheckParam>>,
-        status: impl Into<oai_types::BetaComputerToolCallStatus>,
+        status: impl Into<oai_types::MessageStatus>,
     ) -> Self {
         Self(BetaComputerToolCall {
             id: id.into(),
@@ -1098,7 +1098,7 @@ impl BetaComputerToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::BetaComputerToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -1276,7 +1276,7 @@ impl BetaCreateResponseBuilder {
     #[deprecated]
     pub fn prompt_cache_retention(
         mut self,
-        value: impl Into<oai_types::BetaCreateResponsePromptCacheRetention>,
+        value: impl Into<oai_types::PromptCacheRetentionEnum>,
     ) -> Self {
         self.0.prompt_cache_retention = Some(value.into());
         self
@@ -1354,7 +1354,7 @@ impl BetaCreateResponseBuilder {
     /// Sets `truncation`.
     /// Deprecated.
     #[deprecated]
-    pub fn truncation(mut self, value: impl Into<oai_types::BetaCreateResponseTruncation>) -> Self {
+    pub fn truncation(mut self, value: impl Into<oai_types::TruncationEnum>) -> Self {
         self.0.truncation = Some(value.into());
         self
     }
@@ -2426,7 +2426,7 @@ impl BetaFunctionToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::BetaFunctionToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -2671,7 +2671,7 @@ impl BetaInputMessageBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::BetaInputMessageStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -2864,7 +2864,7 @@ impl BetaListInputItemsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<oai_types::BetaListInputItemsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -2939,7 +2939,7 @@ impl BetaLocalShellToolCallBuilder {
         id: impl Into<String>,
         call_id: impl Into<String>,
         action: impl Into<oai_types::BetaLocalShellExecAction>,
-        status: impl Into<oai_types::BetaLocalShellToolCallStatus>,
+        status: impl Into<oai_types::MessageStatus>,
     ) -> Self {
         Self(BetaLocalShellToolCall {
             id: id.into(),
@@ -2975,7 +2975,7 @@ impl BetaLocalShellToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::BetaLocalShellToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -3045,10 +3045,7 @@ impl BetaLocalShellToolCallOutputBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(
-        mut self,
-        value: impl Into<oai_types::BetaLocalShellToolCallOutputStatus>,
-    ) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -3723,7 +3720,7 @@ impl BetaOutputMessageBuilder {
     pub fn new(
         id: impl Into<String>,
         content: impl Into<Vec<oai_types::BetaOutputMessageContent>>,
-        status: impl Into<oai_types::BetaOutputMessageStatus>,
+        status: impl Into<oai_types::MessageStatus>,
     ) -> Self {
         Self(BetaOutputMessage {
             id: id.into(),
@@ -3758,7 +3755,7 @@ impl BetaOutputMessageBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::BetaOutputMessageStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -4164,7 +4161,7 @@ impl BetaReasoningItemBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::BetaReasoningItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -5185,7 +5182,7 @@ impl CreateResponseBuilder {
     #[deprecated]
     pub fn prompt_cache_retention(
         mut self,
-        value: impl Into<oai_types::CreateResponsePromptCacheRetention>,
+        value: impl Into<oai_types::PromptCacheRetentionEnum>,
     ) -> Self {
         self.0.prompt_cache_retention = Some(value.into());
         self
@@ -5263,7 +5260,7 @@ impl CreateResponseBuilder {
     /// Sets `truncation`.
     /// Deprecated.
     #[deprecated]
-    pub fn truncation(mut self, value: impl Into<oai_types::CreateResponseTruncation>) -> Self {
+    pub fn truncation(mut self, value: impl Into<oai_types::TruncationEnum>) -> Self {
         self.0.truncation = Some(value.into());
         self
     }
@@ -5693,7 +5690,7 @@ impl ListInputItemsParamsBuilder {
     }
 
     /// Sets `order`.
-    pub fn order(mut self, value: impl Into<oai_types::ListInputItemsParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }

@@ -723,35 +723,28 @@ impl Default for ApproximateLocationBuilder {
     }
 }
 
-#[cfg(any(feature = "assistants", feature = "chat"))]
-/// Builds a [`AssistantsNamedToolChoiceFunction`] (required: `name`).
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+/// Builds a [`AutoChunkingStrategyRequestParam`] (no required fields).
 #[derive(Debug, Clone, PartialEq)]
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct AssistantsNamedToolChoiceFunctionBuilder(AssistantsNamedToolChoiceFunction);
+pub struct AutoChunkingStrategyRequestParamBuilder(AutoChunkingStrategyRequestParam);
 
-#[cfg(any(feature = "assistants", feature = "chat"))]
-impl AssistantsNamedToolChoiceFunctionBuilder {
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+impl AutoChunkingStrategyRequestParamBuilder {
     /// Starts from the required fields; the others are unset.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self(AssistantsNamedToolChoiceFunction {
-            name: name.into(),
+    pub fn new() -> Self {
+        Self(AutoChunkingStrategyRequestParam {
             ..oai_types::tolerant::Empty::empty()
         })
     }
 
-    /// Sets `name`.
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.0.name = value.into();
-        self
-    }
-
     /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &AssistantsNamedToolChoiceFunction {
+    pub fn as_inner(&self) -> &AutoChunkingStrategyRequestParam {
         &self.0
     }
 
     /// The value as built so far, without validation.
-    pub fn into_inner(self) -> AssistantsNamedToolChoiceFunction {
+    pub fn into_inner(self) -> AutoChunkingStrategyRequestParam {
         self.0
     }
 
@@ -759,22 +752,29 @@ impl AssistantsNamedToolChoiceFunctionBuilder {
     ///
     /// # Errors
     /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<AssistantsNamedToolChoiceFunction, crate::ValidationError> {
+    pub fn build(self) -> Result<AutoChunkingStrategyRequestParam, crate::ValidationError> {
         Ok(self.0)
     }
 }
 
-#[cfg(any(feature = "assistants", feature = "chat"))]
-impl From<AssistantsNamedToolChoiceFunction> for AssistantsNamedToolChoiceFunctionBuilder {
-    fn from(value: AssistantsNamedToolChoiceFunction) -> Self {
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+impl From<AutoChunkingStrategyRequestParam> for AutoChunkingStrategyRequestParamBuilder {
+    fn from(value: AutoChunkingStrategyRequestParam) -> Self {
         Self(value)
     }
 }
 
-#[cfg(any(feature = "assistants", feature = "chat"))]
-impl From<AssistantsNamedToolChoiceFunctionBuilder> for AssistantsNamedToolChoiceFunction {
-    fn from(builder: AssistantsNamedToolChoiceFunctionBuilder) -> Self {
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+impl From<AutoChunkingStrategyRequestParamBuilder> for AutoChunkingStrategyRequestParam {
+    fn from(builder: AutoChunkingStrategyRequestParamBuilder) -> Self {
         builder.0
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+impl Default for AutoChunkingStrategyRequestParamBuilder {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -891,6 +891,61 @@ impl Validate for AutoCodeInterpreterToolParamNetworkPolicy {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// Builds a [`ChatCompletionFunctionCallOption`] (required: `name`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChatCompletionFunctionCallOptionBuilder(ChatCompletionFunctionCallOption);
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl ChatCompletionFunctionCallOptionBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(ChatCompletionFunctionCallOption {
+            name: name.into(),
+            ..oai_types::tolerant::Empty::empty()
+        })
+    }
+
+    /// Sets `name`.
+    pub fn name(mut self, value: impl Into<String>) -> Self {
+        self.0.name = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &ChatCompletionFunctionCallOption {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> ChatCompletionFunctionCallOption {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<ChatCompletionFunctionCallOption, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionFunctionCallOption> for ChatCompletionFunctionCallOptionBuilder {
+    fn from(value: ChatCompletionFunctionCallOption) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl From<ChatCompletionFunctionCallOptionBuilder> for ChatCompletionFunctionCallOption {
+    fn from(builder: ChatCompletionFunctionCallOptionBuilder) -> Self {
+        builder.0
     }
 }
 
@@ -1462,10 +1517,7 @@ impl ChatCompletionRequestMessageContentPartImageImageUrlBuilder {
 
     /// Sets `detail`.
     /// Default: `"auto"`.
-    pub fn detail(
-        mut self,
-        value: impl Into<oai_types::ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
-    ) -> Self {
+    pub fn detail(mut self, value: impl Into<oai_types::FileDetailEnum>) -> Self {
         self.0.detail = Some(value.into());
         self
     }
@@ -2791,7 +2843,7 @@ impl ComputerToolCallBuilder {
         id: impl Into<String>,
         call_id: impl Into<String>,
         pending_safety_checks: impl Into<Vec<oai_types::ComputerCallSafetyCheckParam>>,
-        status: impl Into<oai_types::ComputerToolCallStatus>,
+        status: impl Into<oai_types::MessageStatus>,
     ) -> Self {
         Self(ComputerToolCall {
             id: id.into(),
@@ -2845,7 +2897,7 @@ impl ComputerToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::ComputerToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -6239,7 +6291,7 @@ impl FunctionToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::FunctionToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -7840,7 +7892,7 @@ impl InputMessageBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::InputMessageStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -8302,7 +8354,7 @@ impl LocalShellToolCallBuilder {
         id: impl Into<String>,
         call_id: impl Into<String>,
         action: impl Into<oai_types::LocalShellExecAction>,
-        status: impl Into<oai_types::LocalShellToolCallStatus>,
+        status: impl Into<oai_types::MessageStatus>,
     ) -> Self {
         Self(LocalShellToolCall {
             id: id.into(),
@@ -8332,7 +8384,7 @@ impl LocalShellToolCallBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::LocalShellToolCallStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -8400,7 +8452,7 @@ impl LocalShellToolCallOutputBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::LocalShellToolCallOutputStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -9479,6 +9531,61 @@ impl Default for MCPToolRequireApprovalMCPToolApprovalFilterBuilder {
     }
 }
 
+#[cfg(any(feature = "assistants", feature = "moderations"))]
+/// Builds a [`MessageRequestContentTextObject`] (required: `text`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MessageRequestContentTextObjectBuilder(MessageRequestContentTextObject);
+
+#[cfg(any(feature = "assistants", feature = "moderations"))]
+impl MessageRequestContentTextObjectBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(MessageRequestContentTextObject {
+            text: text.into(),
+            ..oai_types::tolerant::Empty::empty()
+        })
+    }
+
+    /// Sets `text`.
+    pub fn text(mut self, value: impl Into<String>) -> Self {
+        self.0.text = value.into();
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &MessageRequestContentTextObject {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> MessageRequestContentTextObject {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<MessageRequestContentTextObject, crate::ValidationError> {
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "moderations"))]
+impl From<MessageRequestContentTextObject> for MessageRequestContentTextObjectBuilder {
+    fn from(value: MessageRequestContentTextObject) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "moderations"))]
+impl From<MessageRequestContentTextObjectBuilder> for MessageRequestContentTextObject {
+    fn from(builder: MessageRequestContentTextObjectBuilder) -> Self {
+        builder.0
+    }
+}
+
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// Builds a [`ModerationConfigParam`] (required: `mode`).
 #[derive(Debug, Clone, PartialEq)]
@@ -9868,7 +9975,7 @@ impl OutputMessageBuilder {
     pub fn new(
         id: impl Into<String>,
         content: impl Into<Vec<oai_types::OutputMessageContent>>,
-        status: impl Into<oai_types::OutputMessageStatus>,
+        status: impl Into<oai_types::MessageStatus>,
     ) -> Self {
         Self(OutputMessage {
             id: id.into(),
@@ -9897,7 +10004,7 @@ impl OutputMessageBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::OutputMessageStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = value.into();
         self
     }
@@ -10654,7 +10761,7 @@ impl ReasoningItemBuilder {
     }
 
     /// Sets `status`.
-    pub fn status(mut self, value: impl Into<oai_types::ReasoningItemStatus>) -> Self {
+    pub fn status(mut self, value: impl Into<oai_types::MessageStatus>) -> Self {
         self.0.status = Some(value.into());
         self
     }
@@ -11223,6 +11330,89 @@ impl From<SkillReferenceParam> for SkillReferenceParamBuilder {
 ))]
 impl From<SkillReferenceParamBuilder> for SkillReferenceParam {
     fn from(builder: SkillReferenceParamBuilder) -> Self {
+        builder.0
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+impl Validate for StaticChunkingStrategy {
+    fn check(&self, at: &Path<'_>, out: &mut Violations) {
+        if !v::enter(at, out) {
+            return;
+        }
+        {
+            let at = at.field("max_chunk_size_tokens");
+            v::integer(
+                i128::from(*&self.max_chunk_size_tokens),
+                v::Bound::Inclusive(100.0),
+                v::Bound::Inclusive(4096.0),
+                &at,
+                out,
+            );
+        }
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+/// Builds a [`StaticChunkingStrategy`] (required: `max_chunk_size_tokens`, `chunk_overlap_tokens`).
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct StaticChunkingStrategyBuilder(StaticChunkingStrategy);
+
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+impl StaticChunkingStrategyBuilder {
+    /// Starts from the required fields; the others are unset.
+    pub fn new(max_chunk_size_tokens: u64, chunk_overlap_tokens: i64) -> Self {
+        Self(StaticChunkingStrategy {
+            max_chunk_size_tokens: max_chunk_size_tokens,
+            chunk_overlap_tokens: chunk_overlap_tokens,
+            ..oai_types::tolerant::Empty::empty()
+        })
+    }
+
+    /// Sets `max_chunk_size_tokens`.
+    /// Constraints: minimum 100, maximum 4096.
+    pub fn max_chunk_size_tokens(mut self, value: u64) -> Self {
+        self.0.max_chunk_size_tokens = value;
+        self
+    }
+
+    /// Sets `chunk_overlap_tokens`.
+    pub fn chunk_overlap_tokens(mut self, value: i64) -> Self {
+        self.0.chunk_overlap_tokens = value;
+        self
+    }
+
+    /// The value as built so far, unchecked.
+    pub fn as_inner(&self) -> &StaticChunkingStrategy {
+        &self.0
+    }
+
+    /// The value as built so far, without validation.
+    pub fn into_inner(self) -> StaticChunkingStrategy {
+        self.0
+    }
+
+    /// Checks the value against the spec's constraints and returns it.
+    ///
+    /// # Errors
+    /// Every violated constraint, each with its field path.
+    pub fn build(self) -> Result<StaticChunkingStrategy, crate::ValidationError> {
+        crate::Validate::validate(&self.0)?;
+        Ok(self.0)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+impl From<StaticChunkingStrategy> for StaticChunkingStrategyBuilder {
+    fn from(value: StaticChunkingStrategy) -> Self {
+        Self(value)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+impl From<StaticChunkingStrategyBuilder> for StaticChunkingStrategy {
+    fn from(builder: StaticChunkingStrategyBuilder) -> Self {
         builder.0
     }
 }
@@ -12461,10 +12651,7 @@ impl WebSearchToolBuilder {
 
     /// Sets `search_context_size`.
     /// Default: `"medium"`.
-    pub fn search_context_size(
-        mut self,
-        value: impl Into<oai_types::WebSearchToolSearchContextSize>,
-    ) -> Self {
+    pub fn search_context_size(mut self, value: impl Into<oai_types::SearchContextSize>) -> Self {
         self.0.search_context_size = Some(value.into());
         self
     }

@@ -5,56 +5,6 @@ use oai_types::*;
 use super::patterns::*;
 use crate::validate::{self as v, Path, Validate, Violations};
 
-/// Builds a [`AutoChunkingStrategyRequestParam`] (no required fields).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct AutoChunkingStrategyRequestParamBuilder(AutoChunkingStrategyRequestParam);
-
-impl AutoChunkingStrategyRequestParamBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new() -> Self {
-        Self(AutoChunkingStrategyRequestParam {
-            ..oai_types::tolerant::Empty::empty()
-        })
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &AutoChunkingStrategyRequestParam {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> AutoChunkingStrategyRequestParam {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<AutoChunkingStrategyRequestParam, crate::ValidationError> {
-        Ok(self.0)
-    }
-}
-
-impl From<AutoChunkingStrategyRequestParam> for AutoChunkingStrategyRequestParamBuilder {
-    fn from(value: AutoChunkingStrategyRequestParam) -> Self {
-        Self(value)
-    }
-}
-
-impl From<AutoChunkingStrategyRequestParamBuilder> for AutoChunkingStrategyRequestParam {
-    fn from(builder: AutoChunkingStrategyRequestParamBuilder) -> Self {
-        builder.0
-    }
-}
-
-impl Default for AutoChunkingStrategyRequestParamBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Validate for ChunkingStrategyRequestParam {
     fn check(&self, at: &Path<'_>, out: &mut Violations) {
         match self {
@@ -459,10 +409,7 @@ impl ListFilesInVectorStoreBatchParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(
-        mut self,
-        value: impl Into<oai_types::ListFilesInVectorStoreBatchParamsOrder>,
-    ) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -552,7 +499,7 @@ impl ListVectorStoreFilesParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListVectorStoreFilesParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -639,7 +586,7 @@ impl ListVectorStoresParamsBuilder {
 
     /// Sets `order`.
     /// Default: `"desc"`.
-    pub fn order(mut self, value: impl Into<oai_types::ListVectorStoresParamsOrder>) -> Self {
+    pub fn order(mut self, value: impl Into<oai_types::OrderEnum>) -> Self {
         self.0.order = Some(value.into());
         self
     }
@@ -691,84 +638,6 @@ impl From<ListVectorStoresParamsBuilder> for ListVectorStoresParams {
 impl Default for ListVectorStoresParamsBuilder {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Validate for StaticChunkingStrategy {
-    fn check(&self, at: &Path<'_>, out: &mut Violations) {
-        if !v::enter(at, out) {
-            return;
-        }
-        {
-            let at = at.field("max_chunk_size_tokens");
-            v::integer(
-                i128::from(*&self.max_chunk_size_tokens),
-                v::Bound::Inclusive(100.0),
-                v::Bound::Inclusive(4096.0),
-                &at,
-                out,
-            );
-        }
-    }
-}
-
-/// Builds a [`StaticChunkingStrategy`] (required: `max_chunk_size_tokens`, `chunk_overlap_tokens`).
-#[derive(Debug, Clone, PartialEq)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct StaticChunkingStrategyBuilder(StaticChunkingStrategy);
-
-impl StaticChunkingStrategyBuilder {
-    /// Starts from the required fields; the others are unset.
-    pub fn new(max_chunk_size_tokens: u64, chunk_overlap_tokens: i64) -> Self {
-        Self(StaticChunkingStrategy {
-            max_chunk_size_tokens: max_chunk_size_tokens,
-            chunk_overlap_tokens: chunk_overlap_tokens,
-            ..oai_types::tolerant::Empty::empty()
-        })
-    }
-
-    /// Sets `max_chunk_size_tokens`.
-    /// Constraints: minimum 100, maximum 4096.
-    pub fn max_chunk_size_tokens(mut self, value: u64) -> Self {
-        self.0.max_chunk_size_tokens = value;
-        self
-    }
-
-    /// Sets `chunk_overlap_tokens`.
-    pub fn chunk_overlap_tokens(mut self, value: i64) -> Self {
-        self.0.chunk_overlap_tokens = value;
-        self
-    }
-
-    /// The value as built so far, unchecked.
-    pub fn as_inner(&self) -> &StaticChunkingStrategy {
-        &self.0
-    }
-
-    /// The value as built so far, without validation.
-    pub fn into_inner(self) -> StaticChunkingStrategy {
-        self.0
-    }
-
-    /// Checks the value against the spec's constraints and returns it.
-    ///
-    /// # Errors
-    /// Every violated constraint, each with its field path.
-    pub fn build(self) -> Result<StaticChunkingStrategy, crate::ValidationError> {
-        crate::Validate::validate(&self.0)?;
-        Ok(self.0)
-    }
-}
-
-impl From<StaticChunkingStrategy> for StaticChunkingStrategyBuilder {
-    fn from(value: StaticChunkingStrategy) -> Self {
-        Self(value)
-    }
-}
-
-impl From<StaticChunkingStrategyBuilder> for StaticChunkingStrategy {
-    fn from(builder: StaticChunkingStrategyBuilder) -> Self {
-        builder.0
     }
 }
 

@@ -548,7 +548,7 @@ pub struct AdminApiKeysListParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<AdminApiKeysListParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `limit`, optional.
     /// Default: `20`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -572,7 +572,7 @@ impl<'de> Deserialize<'de> for AdminApiKeysListParams {
                 mut map: A,
             ) -> Result<AdminApiKeysListParams, A::Error> {
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<AdminApiKeysListParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_limit: Option<Option<i64>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -979,7 +979,7 @@ pub struct AuditLog {
     pub api_key_updated: Option<AuditLogApiKeyUpdated>,
     /// `api_key.deleted`, optional.
     #[serde(rename = "api_key.deleted", skip_serializing_if = "Option::is_none")]
-    pub api_key_deleted: Option<AuditLogApiKeyDeleted>,
+    pub api_key_deleted: Option<AuditLogActorServiceAccount>,
     /// `checkpoint.permission.created`, optional.
     #[serde(
         rename = "checkpoint.permission.created",
@@ -991,7 +991,7 @@ pub struct AuditLog {
         rename = "checkpoint.permission.deleted",
         skip_serializing_if = "Option::is_none"
     )]
-    pub checkpoint_permission_deleted: Option<AuditLogCheckpointPermissionDeleted>,
+    pub checkpoint_permission_deleted: Option<AuditLogActorServiceAccount>,
     /// `external_key.registered`, optional.
     #[serde(
         rename = "external_key.registered",
@@ -1003,7 +1003,7 @@ pub struct AuditLog {
         rename = "external_key.removed",
         skip_serializing_if = "Option::is_none"
     )]
-    pub external_key_removed: Option<AuditLogExternalKeyRemoved>,
+    pub external_key_removed: Option<AuditLogActorServiceAccount>,
     /// `group.created`, optional.
     #[serde(rename = "group.created", skip_serializing_if = "Option::is_none")]
     pub group_created: Option<AuditLogGroupCreated>,
@@ -1012,22 +1012,22 @@ pub struct AuditLog {
     pub group_updated: Option<AuditLogGroupUpdated>,
     /// `group.deleted`, optional.
     #[serde(rename = "group.deleted", skip_serializing_if = "Option::is_none")]
-    pub group_deleted: Option<AuditLogGroupDeleted>,
+    pub group_deleted: Option<AuditLogActorServiceAccount>,
     /// `scim.enabled`, optional.
     #[serde(rename = "scim.enabled", skip_serializing_if = "Option::is_none")]
-    pub scim_enabled: Option<AuditLogScimEnabled>,
+    pub scim_enabled: Option<AuditLogActorServiceAccount>,
     /// `scim.disabled`, optional.
     #[serde(rename = "scim.disabled", skip_serializing_if = "Option::is_none")]
-    pub scim_disabled: Option<AuditLogScimDisabled>,
+    pub scim_disabled: Option<AuditLogActorServiceAccount>,
     /// `invite.sent`, optional.
     #[serde(rename = "invite.sent", skip_serializing_if = "Option::is_none")]
     pub invite_sent: Option<AuditLogInviteSent>,
     /// `invite.accepted`, optional.
     #[serde(rename = "invite.accepted", skip_serializing_if = "Option::is_none")]
-    pub invite_accepted: Option<AuditLogInviteAccepted>,
+    pub invite_accepted: Option<AuditLogActorServiceAccount>,
     /// `invite.deleted`, optional.
     #[serde(rename = "invite.deleted", skip_serializing_if = "Option::is_none")]
-    pub invite_deleted: Option<AuditLogInviteDeleted>,
+    pub invite_deleted: Option<AuditLogActorServiceAccount>,
     /// `ip_allowlist.created`, optional.
     #[serde(
         rename = "ip_allowlist.created",
@@ -1084,16 +1084,16 @@ pub struct AuditLog {
     pub project_updated: Option<AuditLogProjectUpdated>,
     /// `project.archived`, optional.
     #[serde(rename = "project.archived", skip_serializing_if = "Option::is_none")]
-    pub project_archived: Option<AuditLogProjectArchived>,
+    pub project_archived: Option<AuditLogActorServiceAccount>,
     /// `project.deleted`, optional.
     #[serde(rename = "project.deleted", skip_serializing_if = "Option::is_none")]
-    pub project_deleted: Option<AuditLogProjectDeleted>,
+    pub project_deleted: Option<AuditLogActorServiceAccount>,
     /// `rate_limit.updated`, optional.
     #[serde(rename = "rate_limit.updated", skip_serializing_if = "Option::is_none")]
     pub rate_limit_updated: Option<AuditLogRateLimitUpdated>,
     /// `rate_limit.deleted`, optional.
     #[serde(rename = "rate_limit.deleted", skip_serializing_if = "Option::is_none")]
-    pub rate_limit_deleted: Option<AuditLogRateLimitDeleted>,
+    pub rate_limit_deleted: Option<AuditLogActorServiceAccount>,
     /// `role.created`, optional.
     #[serde(rename = "role.created", skip_serializing_if = "Option::is_none")]
     pub role_created: Option<AuditLogRoleCreated>,
@@ -1102,7 +1102,7 @@ pub struct AuditLog {
     pub role_updated: Option<AuditLogRoleUpdated>,
     /// `role.deleted`, optional.
     #[serde(rename = "role.deleted", skip_serializing_if = "Option::is_none")]
-    pub role_deleted: Option<AuditLogRoleDeleted>,
+    pub role_deleted: Option<AuditLogActorServiceAccount>,
     /// `role.assignment.created`, optional.
     #[serde(
         rename = "role.assignment.created",
@@ -1144,7 +1144,7 @@ pub struct AuditLog {
         rename = "service_account.deleted",
         skip_serializing_if = "Option::is_none"
     )]
-    pub service_account_deleted: Option<AuditLogServiceAccountDeleted>,
+    pub service_account_deleted: Option<AuditLogActorServiceAccount>,
     /// `workload_identity_provider.created`, optional.
     #[serde(
         rename = "workload_identity_provider.created",
@@ -1192,7 +1192,7 @@ pub struct AuditLog {
     pub user_updated: Option<AuditLogUserUpdated>,
     /// `user.deleted`, optional.
     #[serde(rename = "user.deleted", skip_serializing_if = "Option::is_none")]
-    pub user_deleted: Option<AuditLogUserDeleted>,
+    pub user_deleted: Option<AuditLogActorServiceAccount>,
     /// `certificate.created`, optional.
     #[serde(
         rename = "certificate.created",
@@ -1248,24 +1248,24 @@ impl<'de> Deserialize<'de> for AuditLog {
                 let mut v_actor: Option<Option<AuditLogActor>> = None;
                 let mut v_api_key_created: Option<Option<AuditLogApiKeyCreated>> = None;
                 let mut v_api_key_updated: Option<Option<AuditLogApiKeyUpdated>> = None;
-                let mut v_api_key_deleted: Option<Option<AuditLogApiKeyDeleted>> = None;
+                let mut v_api_key_deleted: Option<Option<AuditLogActorServiceAccount>> = None;
                 let mut v_checkpoint_permission_created: Option<
                     Option<AuditLogCheckpointPermissionCreated>,
                 > = None;
                 let mut v_checkpoint_permission_deleted: Option<
-                    Option<AuditLogCheckpointPermissionDeleted>,
+                    Option<AuditLogActorServiceAccount>,
                 > = None;
                 let mut v_external_key_registered: Option<Option<AuditLogExternalKeyRegistered>> =
                     None;
-                let mut v_external_key_removed: Option<Option<AuditLogExternalKeyRemoved>> = None;
+                let mut v_external_key_removed: Option<Option<AuditLogActorServiceAccount>> = None;
                 let mut v_group_created: Option<Option<AuditLogGroupCreated>> = None;
                 let mut v_group_updated: Option<Option<AuditLogGroupUpdated>> = None;
-                let mut v_group_deleted: Option<Option<AuditLogGroupDeleted>> = None;
-                let mut v_scim_enabled: Option<Option<AuditLogScimEnabled>> = None;
-                let mut v_scim_disabled: Option<Option<AuditLogScimDisabled>> = None;
+                let mut v_group_deleted: Option<Option<AuditLogActorServiceAccount>> = None;
+                let mut v_scim_enabled: Option<Option<AuditLogActorServiceAccount>> = None;
+                let mut v_scim_disabled: Option<Option<AuditLogActorServiceAccount>> = None;
                 let mut v_invite_sent: Option<Option<AuditLogInviteSent>> = None;
-                let mut v_invite_accepted: Option<Option<AuditLogInviteAccepted>> = None;
-                let mut v_invite_deleted: Option<Option<AuditLogInviteDeleted>> = None;
+                let mut v_invite_accepted: Option<Option<AuditLogActorServiceAccount>> = None;
+                let mut v_invite_deleted: Option<Option<AuditLogActorServiceAccount>> = None;
                 let mut v_ip_allowlist_created: Option<Option<AuditLogIpAllowlistCreated>> = None;
                 let mut v_ip_allowlist_updated: Option<Option<AuditLogIpAllowlistUpdated>> = None;
                 let mut v_ip_allowlist_deleted: Option<Option<AuditLogIpAllowlistDeleted>> = None;
@@ -1282,13 +1282,13 @@ impl<'de> Deserialize<'de> for AuditLog {
                 let mut v_organization_updated: Option<Option<AuditLogOrganizationUpdated>> = None;
                 let mut v_project_created: Option<Option<AuditLogProjectCreated>> = None;
                 let mut v_project_updated: Option<Option<AuditLogProjectUpdated>> = None;
-                let mut v_project_archived: Option<Option<AuditLogProjectArchived>> = None;
-                let mut v_project_deleted: Option<Option<AuditLogProjectDeleted>> = None;
+                let mut v_project_archived: Option<Option<AuditLogActorServiceAccount>> = None;
+                let mut v_project_deleted: Option<Option<AuditLogActorServiceAccount>> = None;
                 let mut v_rate_limit_updated: Option<Option<AuditLogRateLimitUpdated>> = None;
-                let mut v_rate_limit_deleted: Option<Option<AuditLogRateLimitDeleted>> = None;
+                let mut v_rate_limit_deleted: Option<Option<AuditLogActorServiceAccount>> = None;
                 let mut v_role_created: Option<Option<AuditLogRoleCreated>> = None;
                 let mut v_role_updated: Option<Option<AuditLogRoleUpdated>> = None;
-                let mut v_role_deleted: Option<Option<AuditLogRoleDeleted>> = None;
+                let mut v_role_deleted: Option<Option<AuditLogActorServiceAccount>> = None;
                 let mut v_role_assignment_created: Option<Option<AuditLogRoleAssignmentCreated>> =
                     None;
                 let mut v_role_assignment_deleted: Option<Option<AuditLogRoleAssignmentDeleted>> =
@@ -1302,7 +1302,7 @@ impl<'de> Deserialize<'de> for AuditLog {
                     None;
                 let mut v_service_account_updated: Option<Option<AuditLogServiceAccountUpdated>> =
                     None;
-                let mut v_service_account_deleted: Option<Option<AuditLogServiceAccountDeleted>> =
+                let mut v_service_account_deleted: Option<Option<AuditLogActorServiceAccount>> =
                     None;
                 let mut v_workload_identity_provider_created: Option<
                     Option<AuditLogWorkloadIdentityProviderCreated>,
@@ -1324,7 +1324,7 @@ impl<'de> Deserialize<'de> for AuditLog {
                 > = None;
                 let mut v_user_added: Option<Option<AuditLogUserAdded>> = None;
                 let mut v_user_updated: Option<Option<AuditLogUserUpdated>> = None;
-                let mut v_user_deleted: Option<Option<AuditLogUserDeleted>> = None;
+                let mut v_user_deleted: Option<Option<AuditLogActorServiceAccount>> = None;
                 let mut v_certificate_created: Option<Option<AuditLogCertificateCreated>> = None;
                 let mut v_certificate_updated: Option<Option<AuditLogCertificateUpdated>> = None;
                 let mut v_certificate_deleted: Option<Option<AuditLogCertificateDeleted>> = None;
@@ -2318,62 +2318,6 @@ impl Empty for AuditLogApiKeyCreatedData {
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct AuditLogApiKeyDeleted {
-    /// `id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for AuditLogApiKeyDeleted {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = AuditLogApiKeyDeleted;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `AuditLogApiKeyDeleted` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AuditLogApiKeyDeleted, A::Error> {
-                let mut v_id: Option<Option<String>> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "id" => crate::__private::put(
-                            &mut v_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
-                            "id",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(AuditLogApiKeyDeleted {
-                    id: v_id.unwrap_or_default(),
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for AuditLogApiKeyDeleted {
-    const FIELDS: &'static [&'static str] = &["id"];
-    fn empty() -> Self {
-        Self {
-            id: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogApiKeyUpdated {
     /// `id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2720,9 +2664,6 @@ impl Empty for AuditLogCheckpointPermissionCreatedData {
         }
     }
 }
-
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogCheckpointPermissionDeleted = AuditLogApiKeyDeleted;
 
 crate::string_enum! {
 /// The `AuditLogEventType` schema.
@@ -3083,9 +3024,6 @@ impl Empty for AuditLogExternalKeyRegistered {
     }
 }
 
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogExternalKeyRemoved = AuditLogApiKeyDeleted;
-
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogGroupCreated {
@@ -3205,9 +3143,6 @@ impl Empty for AuditLogGroupCreatedData {
     }
 }
 
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogGroupDeleted = AuditLogApiKeyDeleted;
-
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogGroupUpdated {
@@ -3278,12 +3213,6 @@ impl Empty for AuditLogGroupUpdated {
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogGroupCreatedData`].
 pub type AuditLogGroupUpdatedChangesRequested = AuditLogGroupCreatedData;
-
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogInviteAccepted = AuditLogApiKeyDeleted;
-
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogInviteDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -3962,9 +3891,6 @@ impl Empty for AuditLogProject {
     }
 }
 
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogProjectArchived = AuditLogApiKeyDeleted;
-
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogProjectCreated {
@@ -3973,7 +3899,7 @@ pub struct AuditLogProjectCreated {
     pub id: Option<String>,
     /// `data`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<AuditLogProjectCreatedData>,
+    pub data: Option<ModifyCertificateRequest>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -3993,7 +3919,7 @@ impl<'de> Deserialize<'de> for AuditLogProjectCreated {
                 mut map: A,
             ) -> Result<AuditLogProjectCreated, A::Error> {
                 let mut v_id: Option<Option<String>> = None;
-                let mut v_data: Option<Option<AuditLogProjectCreatedData>> = None;
+                let mut v_data: Option<Option<ModifyCertificateRequest>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4027,76 +3953,6 @@ impl Empty for AuditLogProjectCreated {
         }
     }
 }
-
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct AuditLogProjectCreatedData {
-    /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `title`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for AuditLogProjectCreatedData {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = AuditLogProjectCreatedData;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `AuditLogProjectCreatedData` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AuditLogProjectCreatedData, A::Error> {
-                let mut v_name: Option<Option<String>> = None;
-                let mut v_title: Option<Option<String>> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => crate::__private::put(
-                            &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
-                            "name",
-                        )?,
-                        "title" => crate::__private::put(
-                            &mut v_title,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
-                            "title",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(AuditLogProjectCreatedData {
-                    name: v_name.unwrap_or_default(),
-                    title: v_title.unwrap_or_default(),
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for AuditLogProjectCreatedData {
-    const FIELDS: &'static [&'static str] = &["name", "title"];
-    fn empty() -> Self {
-        Self {
-            name: Empty::empty(),
-            title: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogProjectDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -4223,9 +4079,6 @@ impl Empty for AuditLogProjectUpdatedChangesRequested {
     }
 }
 
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogRateLimitDeleted = AuditLogApiKeyDeleted;
-
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogRateLimitUpdated {
@@ -4234,7 +4087,7 @@ pub struct AuditLogRateLimitUpdated {
     pub id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub changes_requested: Option<AuditLogRateLimitUpdatedChangesRequested>,
+    pub changes_requested: Option<ProjectRateLimitUpdateRequest>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4254,9 +4107,7 @@ impl<'de> Deserialize<'de> for AuditLogRateLimitUpdated {
                 mut map: A,
             ) -> Result<AuditLogRateLimitUpdated, A::Error> {
                 let mut v_id: Option<Option<String>> = None;
-                let mut v_changes_requested: Option<
-                    Option<AuditLogRateLimitUpdatedChangesRequested>,
-                > = None;
+                let mut v_changes_requested: Option<Option<ProjectRateLimitUpdateRequest>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4290,126 +4141,6 @@ impl Empty for AuditLogRateLimitUpdated {
         Self {
             id: Empty::empty(),
             changes_requested: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-/// Inline schema in `AuditLog`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct AuditLogRateLimitUpdatedChangesRequested {
-    /// `max_requests_per_1_minute`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_requests_per_1_minute: Option<i64>,
-    /// `max_tokens_per_1_minute`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_tokens_per_1_minute: Option<i64>,
-    /// `max_images_per_1_minute`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_images_per_1_minute: Option<i64>,
-    /// `max_audio_megabytes_per_1_minute`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_audio_megabytes_per_1_minute: Option<i64>,
-    /// `max_requests_per_1_day`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_requests_per_1_day: Option<i64>,
-    /// `batch_1_day_max_input_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub batch_1_day_max_input_tokens: Option<i64>,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for AuditLogRateLimitUpdatedChangesRequested {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = AuditLogRateLimitUpdatedChangesRequested;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `AuditLogRateLimitUpdatedChangesRequested` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AuditLogRateLimitUpdatedChangesRequested, A::Error> {
-                let mut v_max_requests_per_1_minute: Option<Option<i64>> = None;
-                let mut v_max_tokens_per_1_minute: Option<Option<i64>> = None;
-                let mut v_max_images_per_1_minute: Option<Option<i64>> = None;
-                let mut v_max_audio_megabytes_per_1_minute: Option<Option<i64>> = None;
-                let mut v_max_requests_per_1_day: Option<Option<i64>> = None;
-                let mut v_batch_1_day_max_input_tokens: Option<Option<i64>> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "max_requests_per_1_minute" => crate::__private::put(
-                            &mut v_max_requests_per_1_minute,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
-                            "max_requests_per_1_minute",
-                        )?,
-                        "max_tokens_per_1_minute" => crate::__private::put(
-                            &mut v_max_tokens_per_1_minute,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
-                            "max_tokens_per_1_minute",
-                        )?,
-                        "max_images_per_1_minute" => crate::__private::put(
-                            &mut v_max_images_per_1_minute,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
-                            "max_images_per_1_minute",
-                        )?,
-                        "max_audio_megabytes_per_1_minute" => crate::__private::put(
-                            &mut v_max_audio_megabytes_per_1_minute,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
-                            "max_audio_megabytes_per_1_minute",
-                        )?,
-                        "max_requests_per_1_day" => crate::__private::put(
-                            &mut v_max_requests_per_1_day,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
-                            "max_requests_per_1_day",
-                        )?,
-                        "batch_1_day_max_input_tokens" => crate::__private::put(
-                            &mut v_batch_1_day_max_input_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
-                            "batch_1_day_max_input_tokens",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(AuditLogRateLimitUpdatedChangesRequested {
-                    max_requests_per_1_minute: v_max_requests_per_1_minute.unwrap_or_default(),
-                    max_tokens_per_1_minute: v_max_tokens_per_1_minute.unwrap_or_default(),
-                    max_images_per_1_minute: v_max_images_per_1_minute.unwrap_or_default(),
-                    max_audio_megabytes_per_1_minute: v_max_audio_megabytes_per_1_minute
-                        .unwrap_or_default(),
-                    max_requests_per_1_day: v_max_requests_per_1_day.unwrap_or_default(),
-                    batch_1_day_max_input_tokens: v_batch_1_day_max_input_tokens
-                        .unwrap_or_default(),
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for AuditLogRateLimitUpdatedChangesRequested {
-    const FIELDS: &'static [&'static str] = &[
-        "max_requests_per_1_minute",
-        "max_tokens_per_1_minute",
-        "max_images_per_1_minute",
-        "max_audio_megabytes_per_1_minute",
-        "max_requests_per_1_day",
-        "batch_1_day_max_input_tokens",
-    ];
-    fn empty() -> Self {
-        Self {
-            max_requests_per_1_minute: Empty::empty(),
-            max_tokens_per_1_minute: Empty::empty(),
-            max_images_per_1_minute: Empty::empty(),
-            max_audio_megabytes_per_1_minute: Empty::empty(),
-            max_requests_per_1_day: Empty::empty(),
-            batch_1_day_max_input_tokens: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -4808,9 +4539,6 @@ impl Empty for AuditLogRoleCreated {
     }
 }
 
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogRoleDeleted = AuditLogApiKeyDeleted;
-
 /// Inline schema in `AuditLog`, identical to [`AuditLogRoleBoundToResource`].
 pub type AuditLogRoleUnboundFromResource = AuditLogRoleBoundToResource;
 
@@ -5010,12 +4738,6 @@ impl Empty for AuditLogRoleUpdatedChangesRequested {
     }
 }
 
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogScimDisabled = AuditLogApiKeyDeleted;
-
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogScimEnabled = AuditLogApiKeyDeleted;
-
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogServiceAccountCreated {
@@ -5135,9 +4857,6 @@ impl Empty for AuditLogServiceAccountCreatedData {
     }
 }
 
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogServiceAccountDeleted = AuditLogApiKeyDeleted;
-
 /// Inline schema in `AuditLog`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct AuditLogServiceAccountUpdated {
@@ -5212,9 +4931,6 @@ pub type AuditLogServiceAccountUpdatedChangesRequested = AuditLogServiceAccountC
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogServiceAccountCreated`].
 pub type AuditLogUserAdded = AuditLogServiceAccountCreated;
-
-/// Inline schema in `AuditLog`, identical to [`AuditLogApiKeyDeleted`].
-pub type AuditLogUserDeleted = AuditLogApiKeyDeleted;
 
 /// Inline schema in `AuditLog`, identical to [`AuditLogServiceAccountUpdated`].
 pub type AuditLogUserUpdated = AuditLogServiceAccountUpdated;
@@ -8437,7 +8153,7 @@ pub struct ListGroupRoleAssignmentsParams {
     pub after: Option<String>,
     /// `order`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListGroupRoleAssignmentsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -8458,7 +8174,7 @@ impl<'de> Deserialize<'de> for ListGroupRoleAssignmentsParams {
             ) -> Result<ListGroupRoleAssignmentsParams, A::Error> {
                 let mut v_limit: Option<Option<u64>> = None;
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<ListGroupRoleAssignmentsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -8500,9 +8216,6 @@ impl Empty for ListGroupRoleAssignmentsParams {
     }
 }
 
-/// Inline schema in `ListGroupRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
-pub type ListGroupRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
-
 /// The `ListGroupUsersParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListGroupUsersParams {
@@ -8517,7 +8230,7 @@ pub struct ListGroupUsersParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListGroupUsersParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -8538,7 +8251,7 @@ impl<'de> Deserialize<'de> for ListGroupUsersParams {
             ) -> Result<ListGroupUsersParams, A::Error> {
                 let mut v_limit: Option<Option<u64>> = None;
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<ListGroupUsersParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -8580,17 +8293,6 @@ impl Empty for ListGroupUsersParams {
     }
 }
 
-crate::string_enum! {
-/// Inline schema in `ListGroupUsersParams`.
-/// Default: `"desc"`.
-pub enum ListGroupUsersParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
-
 /// The `ListGroupsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListGroupsParams {
@@ -8605,7 +8307,7 @@ pub struct ListGroupsParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListGroupsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -8626,7 +8328,7 @@ impl<'de> Deserialize<'de> for ListGroupsParams {
             ) -> Result<ListGroupsParams, A::Error> {
                 let mut v_limit: Option<Option<u64>> = None;
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<ListGroupsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -8667,9 +8369,6 @@ impl Empty for ListGroupsParams {
         }
     }
 }
-
-/// Inline schema in `ListGroupsParams`, identical to [`AdminApiKeysListParamsOrder`].
-pub type ListGroupsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListInvitesParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -8752,7 +8451,7 @@ pub struct ListOrganizationCertificatesParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListOrganizationCertificatesParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -8773,7 +8472,7 @@ impl<'de> Deserialize<'de> for ListOrganizationCertificatesParams {
             ) -> Result<ListOrganizationCertificatesParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<ListOrganizationCertificatesParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -8815,9 +8514,6 @@ impl Empty for ListOrganizationCertificatesParams {
     }
 }
 
-/// Inline schema in `ListOrganizationCertificatesParams`, identical to [`ListAssistantsParamsOrder`].
-pub type ListOrganizationCertificatesParamsOrder = ListAssistantsParamsOrder;
-
 /// The `ListOrganizationSpendAlertsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListOrganizationSpendAlertsParams {
@@ -8828,7 +8524,7 @@ pub struct ListOrganizationSpendAlertsParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListOrganizationSpendAlertsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -8854,7 +8550,7 @@ impl<'de> Deserialize<'de> for ListOrganizationSpendAlertsParams {
                 mut map: A,
             ) -> Result<ListOrganizationSpendAlertsParams, A::Error> {
                 let mut v_limit: Option<Option<u64>> = None;
-                let mut v_order: Option<Option<ListOrganizationSpendAlertsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_before: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
@@ -8904,9 +8600,6 @@ impl Empty for ListOrganizationSpendAlertsParams {
         }
     }
 }
-
-/// Inline schema in `ListOrganizationSpendAlertsParams`, identical to [`AdminApiKeysListParamsOrder`].
-pub type ListOrganizationSpendAlertsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListProjectApiKeysParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -9014,7 +8707,7 @@ pub struct ListProjectCertificatesParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListProjectCertificatesParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -9035,7 +8728,7 @@ impl<'de> Deserialize<'de> for ListProjectCertificatesParams {
             ) -> Result<ListProjectCertificatesParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<ListProjectCertificatesParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -9076,9 +8769,6 @@ impl Empty for ListProjectCertificatesParams {
         }
     }
 }
-
-/// Inline schema in `ListProjectCertificatesParams`, identical to [`ListAssistantsParamsOrder`].
-pub type ListProjectCertificatesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListProjectCertificatesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -9185,7 +8875,7 @@ pub struct ListProjectGroupRoleAssignmentsParams {
     pub after: Option<String>,
     /// `order`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListProjectGroupRoleAssignmentsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -9206,7 +8896,7 @@ impl<'de> Deserialize<'de> for ListProjectGroupRoleAssignmentsParams {
             ) -> Result<ListProjectGroupRoleAssignmentsParams, A::Error> {
                 let mut v_limit: Option<Option<u64>> = None;
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<ListProjectGroupRoleAssignmentsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -9248,9 +8938,6 @@ impl Empty for ListProjectGroupRoleAssignmentsParams {
     }
 }
 
-/// Inline schema in `ListProjectGroupRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
-pub type ListProjectGroupRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
-
 /// The `ListProjectGroupsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectGroupsParams {
@@ -9265,7 +8952,7 @@ pub struct ListProjectGroupsParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListProjectGroupsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -9286,7 +8973,7 @@ impl<'de> Deserialize<'de> for ListProjectGroupsParams {
             ) -> Result<ListProjectGroupsParams, A::Error> {
                 let mut v_limit: Option<Option<u64>> = None;
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<ListProjectGroupsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -9327,9 +9014,6 @@ impl Empty for ListProjectGroupsParams {
         }
     }
 }
-
-/// Inline schema in `ListProjectGroupsParams`, identical to [`AdminApiKeysListParamsOrder`].
-pub type ListProjectGroupsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListProjectRateLimitsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -9424,7 +9108,7 @@ pub struct ListProjectRolesParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListProjectRolesParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -9445,7 +9129,7 @@ impl<'de> Deserialize<'de> for ListProjectRolesParams {
             ) -> Result<ListProjectRolesParams, A::Error> {
                 let mut v_limit: Option<Option<u64>> = None;
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<ListProjectRolesParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -9486,9 +9170,6 @@ impl Empty for ListProjectRolesParams {
         }
     }
 }
-
-/// Inline schema in `ListProjectRolesParams`, identical to [`AdminApiKeysListParamsOrder`].
-pub type ListProjectRolesParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `ListProjectServiceAccountsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -9568,7 +9249,7 @@ pub struct ListProjectSpendAlertsParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListProjectSpendAlertsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -9594,7 +9275,7 @@ impl<'de> Deserialize<'de> for ListProjectSpendAlertsParams {
                 mut map: A,
             ) -> Result<ListProjectSpendAlertsParams, A::Error> {
                 let mut v_limit: Option<Option<u64>> = None;
-                let mut v_order: Option<Option<ListProjectSpendAlertsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_before: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
@@ -9645,9 +9326,6 @@ impl Empty for ListProjectSpendAlertsParams {
     }
 }
 
-/// Inline schema in `ListProjectSpendAlertsParams`, identical to [`AdminApiKeysListParamsOrder`].
-pub type ListProjectSpendAlertsParamsOrder = AdminApiKeysListParamsOrder;
-
 /// The `ListProjectUserRoleAssignmentsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListProjectUserRoleAssignmentsParams {
@@ -9660,7 +9338,7 @@ pub struct ListProjectUserRoleAssignmentsParams {
     pub after: Option<String>,
     /// `order`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListProjectUserRoleAssignmentsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -9681,7 +9359,7 @@ impl<'de> Deserialize<'de> for ListProjectUserRoleAssignmentsParams {
             ) -> Result<ListProjectUserRoleAssignmentsParams, A::Error> {
                 let mut v_limit: Option<Option<u64>> = None;
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<ListProjectUserRoleAssignmentsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -9722,9 +9400,6 @@ impl Empty for ListProjectUserRoleAssignmentsParams {
         }
     }
 }
-
-/// Inline schema in `ListProjectUserRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
-pub type ListProjectUserRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `ListProjectUsersParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -9888,7 +9563,7 @@ pub struct ListRolesParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListRolesParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -9909,7 +9584,7 @@ impl<'de> Deserialize<'de> for ListRolesParams {
             ) -> Result<ListRolesParams, A::Error> {
                 let mut v_limit: Option<Option<u64>> = None;
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<ListRolesParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -9951,9 +9626,6 @@ impl Empty for ListRolesParams {
     }
 }
 
-/// Inline schema in `ListRolesParams`, identical to [`AdminApiKeysListParamsOrder`].
-pub type ListRolesParamsOrder = AdminApiKeysListParamsOrder;
-
 /// The `ListUserRoleAssignmentsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListUserRoleAssignmentsParams {
@@ -9966,7 +9638,7 @@ pub struct ListUserRoleAssignmentsParams {
     pub after: Option<String>,
     /// `order`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListUserRoleAssignmentsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -9987,7 +9659,7 @@ impl<'de> Deserialize<'de> for ListUserRoleAssignmentsParams {
             ) -> Result<ListUserRoleAssignmentsParams, A::Error> {
                 let mut v_limit: Option<Option<u64>> = None;
                 let mut v_after: Option<Option<String>> = None;
-                let mut v_order: Option<Option<ListUserRoleAssignmentsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -10028,9 +9700,6 @@ impl Empty for ListUserRoleAssignmentsParams {
         }
     }
 }
-
-/// Inline schema in `ListUserRoleAssignmentsParams`, identical to [`BetaListInputItemsParamsOrder`].
-pub type ListUserRoleAssignmentsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `ListUsersParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -15087,16 +14756,8 @@ impl Empty for RetrieveProjectGroupParams {
     }
 }
 
-crate::string_enum! {
-/// Inline schema in `RetrieveProjectGroupParams`.
-/// Default: `"group"`.
-pub enum RetrieveProjectGroupParamsGroupType {
-/// `group`
-Group = "group",
-/// `tenant_group`
-TenantGroup = "tenant_group",
-}
-}
+/// Inline schema in `RetrieveProjectGroupParams`, identical to [`GroupResponseGroupType`].
+pub type RetrieveProjectGroupParamsGroupType = GroupResponseGroupType;
 
 /// The `Role` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -16300,7 +15961,6 @@ impl Empty for UsageAudioSpeechesParams {
 
 crate::string_enum! {
 /// Inline schema in `UsageAudioSpeechesParams`.
-/// Default: `"1d"`.
 pub enum UsageAudioSpeechesParamsBucketWidth {
 /// `1m`
 V1m = "1m",
@@ -19289,7 +18949,7 @@ pub struct UsageWebSearchCallsParams {
     pub models: Option<Vec<String>>,
     /// `context_levels`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub context_levels: Option<Vec<UsageWebSearchCallsParamsContextLevelsItem>>,
+    pub context_levels: Option<Vec<SearchContextSize>>,
     /// `group_by`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_by: Option<Vec<UsageWebSearchCallsParamsGroupByItem>>,
@@ -19324,9 +18984,7 @@ impl<'de> Deserialize<'de> for UsageWebSearchCallsParams {
                 let mut v_user_ids: Option<Option<Vec<String>>> = None;
                 let mut v_api_key_ids: Option<Option<Vec<String>>> = None;
                 let mut v_models: Option<Option<Vec<String>>> = None;
-                let mut v_context_levels: Option<
-                    Option<Vec<UsageWebSearchCallsParamsContextLevelsItem>>,
-                > = None;
+                let mut v_context_levels: Option<Option<Vec<SearchContextSize>>> = None;
                 let mut v_group_by: Option<Option<Vec<UsageWebSearchCallsParamsGroupByItem>>> =
                     None;
                 let mut v_limit: Option<Option<i64>> = None;
@@ -19440,9 +19098,6 @@ impl Empty for UsageWebSearchCallsParams {
 
 /// Inline schema in `UsageWebSearchCallsParams`, identical to [`UsageAudioSpeechesParamsBucketWidth`].
 pub type UsageWebSearchCallsParamsBucketWidth = UsageAudioSpeechesParamsBucketWidth;
-
-/// Inline schema in `UsageWebSearchCallsParams`, identical to [`ImagesResponseQuality`].
-pub type UsageWebSearchCallsParamsContextLevelsItem = ImagesResponseQuality;
 
 crate::string_enum! {
 /// Inline schema in `UsageWebSearchCallsParams`.

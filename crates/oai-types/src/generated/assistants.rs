@@ -5,6 +5,154 @@ use serde::{Deserialize, Serialize};
 use super::*;
 use crate::__private::Empty;
 
+/// Inline schema in `CreateAssistantRequest`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct AssistantNewVectorStore {
+    /// `file_ids`, optional.
+    /// Constraints: at most 100000000 items.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_ids: Option<Vec<String>>,
+    /// `chunking_strategy`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunking_strategy: Option<AssistantNewVectorStoreChunkingStrategy>,
+    /// `metadata`, optional, nullable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantNewVectorStore {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantNewVectorStore;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantNewVectorStore` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantNewVectorStore, A::Error> {
+                let mut v_file_ids: Option<Option<Vec<String>>> = None;
+                let mut v_chunking_strategy: Option<
+                    Option<AssistantNewVectorStoreChunkingStrategy>,
+                > = None;
+                let mut v_metadata: Option<Option<Metadata>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_ids" => {
+                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
+                        }
+                        "chunking_strategy" => crate::__private::put(
+                            &mut v_chunking_strategy,
+                            map.next_value()?,
+                            "chunking_strategy",
+                        )?,
+                        "metadata" => {
+                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
+                        }
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantNewVectorStore {
+                    file_ids: v_file_ids.unwrap_or_default(),
+                    chunking_strategy: v_chunking_strategy.unwrap_or_default(),
+                    metadata: v_metadata.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+impl Empty for AssistantNewVectorStore {
+    const FIELDS: &'static [&'static str] = &["file_ids", "chunking_strategy", "metadata"];
+    fn empty() -> Self {
+        Self {
+            file_ids: Empty::empty(),
+            chunking_strategy: Empty::empty(),
+            metadata: Empty::empty(),
+            extra: crate::Extra::new(),
+        }
+    }
+}
+
+crate::tagged_union! {
+/// Inline schema in `CreateAssistantRequest`.
+pub enum AssistantNewVectorStoreChunkingStrategy tag "type" {
+/// `type` = `auto`
+Auto(AutoChunkingStrategyRequestParam) = "auto",
+/// `type` = `static`
+Static(AssistantNewVectorStoreChunkingStrategyStatic) = "static",
+}
+}
+
+/// Inline schema in `CreateAssistantRequest`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssistantNewVectorStoreChunkingStrategyStatic {
+    /// `type`, required.
+    pub r#type: consts::Static,
+    /// `static`, required.
+    pub r#static: StaticChunkingStrategy,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for AssistantNewVectorStoreChunkingStrategyStatic {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = AssistantNewVectorStoreChunkingStrategyStatic;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `AssistantNewVectorStoreChunkingStrategyStatic` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AssistantNewVectorStoreChunkingStrategyStatic, A::Error> {
+                let mut v_type: Option<consts::Static> = None;
+                let mut v_static: Option<StaticChunkingStrategy> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "static" => crate::__private::put(
+                            &mut v_static,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "static",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(AssistantNewVectorStoreChunkingStrategyStatic {
+                    r#type: v_type.unwrap_or_default(),
+                    r#static: crate::__private::required(v_static, "static")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+impl Empty for AssistantNewVectorStoreChunkingStrategyStatic {
+    const FIELDS: &'static [&'static str] = &["type", "static"];
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            r#static: Empty::empty(),
+            extra: crate::Extra::new(),
+        }
+    }
+}
+
 /// The `AssistantObject` schema.
 /// Deprecated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -806,8 +954,8 @@ JsonSchema(ResponseFormatJsonSchema),
 crate::untagged_union! {
 /// The `AssistantsApiToolChoiceOption` schema.
 pub enum AssistantsApiToolChoiceOption {
-/// A `AssistantsApiToolChoiceOptionText`.
-Text(AssistantsApiToolChoiceOptionText),
+/// A `ToolChoiceOptions`.
+Text(ToolChoiceOptions),
 /// A `AssistantsNamedToolChoice`.
 AssistantsNamedToolChoice(AssistantsNamedToolChoice),
 }
@@ -820,7 +968,7 @@ pub struct AssistantsNamedToolChoice {
     pub r#type: AssistantsNamedToolChoiceType,
     /// `function`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub function: Option<AssistantsNamedToolChoiceFunction>,
+    pub function: Option<ChatCompletionFunctionCallOption>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -840,7 +988,7 @@ impl<'de> Deserialize<'de> for AssistantsNamedToolChoice {
                 mut map: A,
             ) -> Result<AssistantsNamedToolChoice, A::Error> {
                 let mut v_type: Option<AssistantsNamedToolChoiceType> = None;
-                let mut v_function: Option<Option<AssistantsNamedToolChoiceFunction>> = None;
+                let mut v_function: Option<Option<ChatCompletionFunctionCallOption>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -1234,7 +1382,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearch {
     /// `vector_stores`, optional.
     /// Constraints: at most 1 items.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vector_stores: Option<Vec<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>>,
+    pub vector_stores: Option<Vec<AssistantNewVectorStore>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -1254,9 +1402,7 @@ impl<'de> Deserialize<'de> for CreateAssistantRequestToolResourcesFileSearch {
                 mut map: A,
             ) -> Result<CreateAssistantRequestToolResourcesFileSearch, A::Error> {
                 let mut v_vector_store_ids: Option<Option<Vec<String>>> = None;
-                let mut v_vector_stores: Option<
-                    Option<Vec<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem>>,
-                > = None;
+                let mut v_vector_stores: Option<Option<Vec<AssistantNewVectorStore>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -1290,279 +1436,6 @@ impl Empty for CreateAssistantRequestToolResourcesFileSearch {
         Self {
             vector_store_ids: Empty::empty(),
             vector_stores: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-/// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
-    /// `file_ids`, optional.
-    /// Constraints: at most 100000000 items.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file_ids: Option<Vec<String>>,
-    /// `chunking_strategy`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chunking_strategy:
-        Option<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy>,
-    /// `metadata`, optional, nullable.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Metadata>,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = CreateAssistantRequestToolResourcesFileSearchVectorStoresItem;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str(
-                    "a `CreateAssistantRequestToolResourcesFileSearchVectorStoresItem` object",
-                )
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateAssistantRequestToolResourcesFileSearchVectorStoresItem, A::Error>
-            {
-                let mut v_file_ids: Option<Option<Vec<String>>> = None;
-                let mut v_chunking_strategy: Option<Option<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy>> = None;
-                let mut v_metadata: Option<Option<Metadata>> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "file_ids" => {
-                            crate::__private::put(&mut v_file_ids, map.next_value()?, "file_ids")?
-                        }
-                        "chunking_strategy" => crate::__private::put(
-                            &mut v_chunking_strategy,
-                            map.next_value()?,
-                            "chunking_strategy",
-                        )?,
-                        "metadata" => {
-                            crate::__private::put(&mut v_metadata, map.next_value()?, "metadata")?
-                        }
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(
-                    CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
-                        file_ids: v_file_ids.unwrap_or_default(),
-                        chunking_strategy: v_chunking_strategy.unwrap_or_default(),
-                        metadata: v_metadata.unwrap_or_default(),
-                        extra,
-                    },
-                )
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
-    const FIELDS: &'static [&'static str] = &["file_ids", "chunking_strategy", "metadata"];
-    fn empty() -> Self {
-        Self {
-            file_ids: Empty::empty(),
-            chunking_strategy: Empty::empty(),
-            metadata: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-crate::tagged_union! {
-/// Inline schema in `CreateAssistantRequest`.
-pub enum CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy tag "type" {
-/// `type` = `auto`
-Auto(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto) = "auto",
-/// `type` = `static`
-Static(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic) = "static",
-}
-}
-
-/// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
-    /// `type`, required.
-    pub r#type: consts::Auto,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de>
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto
-{
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value =
-                CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<
-                CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto,
-                A::Error,
-            > {
-                let mut v_type: Option<consts::Auto> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto { r#type: v_type.unwrap_or_default(), extra })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyAuto {
-    const FIELDS: &'static [&'static str] = &["type"];
-    fn empty() -> Self {
-        Self {
-            r#type: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-/// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
-    /// `type`, required.
-    pub r#type: consts::Static,
-    /// `static`, required.
-    pub r#static:
-        CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de>
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic
-{
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value =
-                CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<
-                CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic,
-                A::Error,
-            > {
-                let mut v_type: Option<consts::Static> = None;
-                let mut v_static: Option<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "static" => crate::__private::put(
-                            &mut v_static,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "static",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic { r#type: v_type.unwrap_or_default(), r#static: crate::__private::required(v_static, "static")?, extra })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStatic {
-    const FIELDS: &'static [&'static str] = &["type", "static"];
-    fn empty() -> Self {
-        Self {
-            r#type: Empty::empty(),
-            r#static: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-/// Inline schema in `CreateAssistantRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
-{
-    /// `max_chunk_size_tokens`, required.
-    /// Constraints: minimum 100, maximum 4096.
-    pub max_chunk_size_tokens: u64,
-    /// `chunk_overlap_tokens`, required.
-    pub chunk_overlap_tokens: i64,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de>
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
-{
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic, A::Error>{
-                let mut v_max_chunk_size_tokens: Option<u64> = None;
-                let mut v_chunk_overlap_tokens: Option<i64> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "max_chunk_size_tokens" => crate::__private::put(
-                            &mut v_max_chunk_size_tokens,
-                            map.next_value_seed(crate::__private::UintSeed)?,
-                            "max_chunk_size_tokens",
-                        )?,
-                        "chunk_overlap_tokens" => crate::__private::put(
-                            &mut v_chunk_overlap_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
-                            "chunk_overlap_tokens",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic { max_chunk_size_tokens: crate::__private::required(v_max_chunk_size_tokens, "max_chunk_size_tokens")?, chunk_overlap_tokens: crate::__private::required(v_chunk_overlap_tokens, "chunk_overlap_tokens")?, extra })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty
-    for CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategyStaticStatic
-{
-    const FIELDS: &'static [&'static str] = &["max_chunk_size_tokens", "chunk_overlap_tokens"];
-    fn empty() -> Self {
-        Self {
-            max_chunk_size_tokens: Empty::empty(),
-            chunk_overlap_tokens: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -3294,7 +3167,7 @@ pub struct ListAssistantsParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListAssistantsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -3320,7 +3193,7 @@ impl<'de> Deserialize<'de> for ListAssistantsParams {
                 mut map: A,
             ) -> Result<ListAssistantsParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListAssistantsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_before: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
@@ -3476,7 +3349,7 @@ pub struct ListMessagesParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListMessagesParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -3505,7 +3378,7 @@ impl<'de> Deserialize<'de> for ListMessagesParams {
                 mut map: A,
             ) -> Result<ListMessagesParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListMessagesParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_before: Option<Option<String>> = None;
                 let mut v_run_id: Option<Option<String>> = None;
@@ -3563,9 +3436,6 @@ impl Empty for ListMessagesParams {
         }
     }
 }
-
-/// Inline schema in `ListMessagesParams`, identical to [`ListAssistantsParamsOrder`].
-pub type ListMessagesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListMessagesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -3672,7 +3542,7 @@ pub struct ListRunStepsParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListRunStepsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -3701,7 +3571,7 @@ impl<'de> Deserialize<'de> for ListRunStepsParams {
                 mut map: A,
             ) -> Result<ListRunStepsParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListRunStepsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_before: Option<Option<String>> = None;
                 let mut v_include: Option<
@@ -3759,9 +3629,6 @@ impl Empty for ListRunStepsParams {
         }
     }
 }
-
-/// Inline schema in `ListRunStepsParams`, identical to [`ListAssistantsParamsOrder`].
-pub type ListRunStepsParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListRunStepsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -3868,7 +3735,7 @@ pub struct ListRunsParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListRunsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -3894,7 +3761,7 @@ impl<'de> Deserialize<'de> for ListRunsParams {
                 mut map: A,
             ) -> Result<ListRunsParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListRunsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_before: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
@@ -3944,9 +3811,6 @@ impl Empty for ListRunsParams {
         }
     }
 }
-
-/// Inline schema in `ListRunsParams`, identical to [`ListAssistantsParamsOrder`].
-pub type ListRunsParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListRunsResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -4112,7 +3976,7 @@ pub struct MessageContentImageFileObjectImageFile {
     /// `detail`, optional.
     /// Default: `"auto"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<MessageContentImageFileObjectImageFileDetail>,
+    pub detail: Option<FileDetailEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4132,8 +3996,7 @@ impl<'de> Deserialize<'de> for MessageContentImageFileObjectImageFile {
                 mut map: A,
             ) -> Result<MessageContentImageFileObjectImageFile, A::Error> {
                 let mut v_file_id: Option<String> = None;
-                let mut v_detail: Option<Option<MessageContentImageFileObjectImageFileDetail>> =
-                    None;
+                let mut v_detail: Option<Option<FileDetailEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4169,10 +4032,6 @@ impl Empty for MessageContentImageFileObjectImageFile {
         }
     }
 }
-
-/// Inline schema in `MessageContentImageFileObject`, identical to [`ChatCompletionRequestMessageContentPartImageImageUrlDetail`].
-pub type MessageContentImageFileObjectImageFileDetail =
-    ChatCompletionRequestMessageContentPartImageImageUrlDetail;
 
 /// The `MessageContentImageUrlObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -4774,7 +4633,7 @@ pub struct MessageDeltaContentImageFileObjectImageFile {
     /// `detail`, optional.
     /// Default: `"auto"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<MessageDeltaContentImageFileObjectImageFileDetail>,
+    pub detail: Option<FileDetailEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4794,9 +4653,7 @@ impl<'de> Deserialize<'de> for MessageDeltaContentImageFileObjectImageFile {
                 mut map: A,
             ) -> Result<MessageDeltaContentImageFileObjectImageFile, A::Error> {
                 let mut v_file_id: Option<Option<String>> = None;
-                let mut v_detail: Option<
-                    Option<MessageDeltaContentImageFileObjectImageFileDetail>,
-                > = None;
+                let mut v_detail: Option<Option<FileDetailEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4832,10 +4689,6 @@ impl Empty for MessageDeltaContentImageFileObjectImageFile {
         }
     }
 }
-
-/// Inline schema in `MessageDeltaContentImageFileObject`, identical to [`ChatCompletionRequestMessageContentPartImageImageUrlDetail`].
-pub type MessageDeltaContentImageFileObjectImageFileDetail =
-    ChatCompletionRequestMessageContentPartImageImageUrlDetail;
 
 /// The `MessageDeltaContentImageUrlObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -4917,7 +4770,7 @@ pub struct MessageDeltaContentImageUrlObjectImageUrl {
     /// `detail`, optional.
     /// Default: `"auto"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<MessageDeltaContentImageUrlObjectImageUrlDetail>,
+    pub detail: Option<FileDetailEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4937,8 +4790,7 @@ impl<'de> Deserialize<'de> for MessageDeltaContentImageUrlObjectImageUrl {
                 mut map: A,
             ) -> Result<MessageDeltaContentImageUrlObjectImageUrl, A::Error> {
                 let mut v_url: Option<Option<String>> = None;
-                let mut v_detail: Option<Option<MessageDeltaContentImageUrlObjectImageUrlDetail>> =
-                    None;
+                let mut v_detail: Option<Option<FileDetailEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4974,10 +4826,6 @@ impl Empty for MessageDeltaContentImageUrlObjectImageUrl {
         }
     }
 }
-
-/// Inline schema in `MessageDeltaContentImageUrlObject`, identical to [`ChatCompletionRequestMessageContentPartImageImageUrlDetail`].
-pub type MessageDeltaContentImageUrlObjectImageUrlDetail =
-    ChatCompletionRequestMessageContentPartImageImageUrlDetail;
 
 /// The `MessageDeltaContentRefusalObject` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -5063,7 +4911,7 @@ pub struct MessageDeltaContentTextAnnotationsFileCitationObject {
     pub text: Option<String>,
     /// `file_citation`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub file_citation: Option<MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation>,
+    pub file_citation: Option<MessageDeltaFileCitation>,
     /// `start_index`, optional.
     /// Constraints: minimum 0.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -5094,9 +4942,7 @@ impl<'de> Deserialize<'de> for MessageDeltaContentTextAnnotationsFileCitationObj
                 let mut v_index: Option<i64> = None;
                 let mut v_type: Option<consts::FileCitation> = None;
                 let mut v_text: Option<Option<String>> = None;
-                let mut v_file_citation: Option<
-                    Option<MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation>,
-                > = None;
+                let mut v_file_citation: Option<Option<MessageDeltaFileCitation>> = None;
                 let mut v_start_index: Option<Option<u64>> = None;
                 let mut v_end_index: Option<Option<u64>> = None;
                 let mut extra = crate::Extra::new();
@@ -5163,78 +5009,6 @@ impl Empty for MessageDeltaContentTextAnnotationsFileCitationObject {
             file_citation: Empty::empty(),
             start_index: Empty::empty(),
             end_index: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-/// Inline schema in `MessageDeltaContentTextAnnotationsFileCitationObject`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
-    /// `file_id`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file_id: Option<String>,
-    /// `quote`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quote: Option<String>,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str(
-                    "a `MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation` object",
-                )
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation, A::Error>
-            {
-                let mut v_file_id: Option<Option<String>> = None;
-                let mut v_quote: Option<Option<String>> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "file_id" => crate::__private::put(
-                            &mut v_file_id,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
-                            "file_id",
-                        )?,
-                        "quote" => crate::__private::put(
-                            &mut v_quote,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
-                            "quote",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(
-                    MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
-                        file_id: v_file_id.unwrap_or_default(),
-                        quote: v_quote.unwrap_or_default(),
-                        extra,
-                    },
-                )
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
-    const FIELDS: &'static [&'static str] = &["file_id", "quote"];
-    fn empty() -> Self {
-        Self {
-            file_id: Empty::empty(),
-            quote: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -5556,6 +5330,73 @@ FileCitation(MessageDeltaContentTextAnnotationsFileCitationObject) = "file_citat
 /// `type` = `file_path`
 FilePath(MessageDeltaContentTextAnnotationsFilePathObject) = "file_path",
 }
+}
+
+/// Inline schema in `MessageDeltaContentTextAnnotationsFileCitationObject`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct MessageDeltaFileCitation {
+    /// `file_id`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+    /// `quote`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageDeltaFileCitation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageDeltaFileCitation;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageDeltaFileCitation` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageDeltaFileCitation, A::Error> {
+                let mut v_file_id: Option<Option<String>> = None;
+                let mut v_quote: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "file_id" => crate::__private::put(
+                            &mut v_file_id,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "file_id",
+                        )?,
+                        "quote" => crate::__private::put(
+                            &mut v_quote,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "quote",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageDeltaFileCitation {
+                    file_id: v_file_id.unwrap_or_default(),
+                    quote: v_quote.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+impl Empty for MessageDeltaFileCitation {
+    const FIELDS: &'static [&'static str] = &["file_id", "quote"];
+    fn empty() -> Self {
+        Self {
+            file_id: Empty::empty(),
+            quote: Empty::empty(),
+            extra: crate::Extra::new(),
+        }
+    }
 }
 
 /// The `MessageDeltaObject` schema.
@@ -6006,67 +5847,6 @@ Incomplete = "incomplete",
 /// `completed`
 Completed = "completed",
 }
-}
-
-/// The `MessageRequestContentTextObject` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MessageRequestContentTextObject {
-    /// `type`, required.
-    pub r#type: consts::Text,
-    /// `text`, required.
-    pub text: String,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for MessageRequestContentTextObject {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = MessageRequestContentTextObject;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `MessageRequestContentTextObject` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<MessageRequestContentTextObject, A::Error> {
-                let mut v_type: Option<consts::Text> = None;
-                let mut v_text: Option<String> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
-                            &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
-                            "text",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(MessageRequestContentTextObject {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for MessageRequestContentTextObject {
-    const FIELDS: &'static [&'static str] = &["type", "text"];
-    fn empty() -> Self {
-        Self {
-            r#type: Empty::empty(),
-            text: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
 }
 
 crate::tagged_union! {
@@ -7553,6 +7333,16 @@ Function(AssistantToolsFunction) = "function",
 }
 }
 
+crate::tagged_union! {
+/// Inline schema in `RunStepDetailsToolCallsCodeObject`.
+pub enum RunStepCodeInterpreterOutput tag "type" {
+/// `type` = `logs`
+Logs(RunStepDetailsToolCallsCodeOutputLogsObject) = "logs",
+/// `type` = `image`
+Image(RunStepDetailsToolCallsCodeOutputImageObject) = "image",
+}
+}
+
 /// The `RunStepCompletionUsage` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunStepCompletionUsage {
@@ -7629,6 +7419,16 @@ impl Empty for RunStepCompletionUsage {
             extra: crate::Extra::new(),
         }
     }
+}
+
+crate::tagged_union! {
+/// Inline schema in `RunStepDeltaStepDetailsToolCallsCodeObject`.
+pub enum RunStepDeltaCodeInterpreterOutput tag "type" {
+/// `type` = `logs`
+Logs(RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject) = "logs",
+/// `type` = `image`
+Image(RunStepDeltaStepDetailsToolCallsCodeOutputImageObject) = "image",
+}
 }
 
 /// The `RunStepDeltaObject` schema.
@@ -7988,7 +7788,7 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
     pub input: Option<String>,
     /// `outputs`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub outputs: Option<Vec<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>>,
+    pub outputs: Option<Vec<RunStepDeltaCodeInterpreterOutput>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -8009,11 +7809,7 @@ impl<'de> Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInt
             ) -> Result<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter, A::Error>
             {
                 let mut v_input: Option<Option<String>> = None;
-                let mut v_outputs: Option<
-                    Option<
-                        Vec<RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>,
-                    >,
-                > = None;
+                let mut v_outputs: Option<Option<Vec<RunStepDeltaCodeInterpreterOutput>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -8048,16 +7844,6 @@ impl Empty for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
             extra: crate::Extra::new(),
         }
     }
-}
-
-crate::tagged_union! {
-/// Inline schema in `RunStepDeltaStepDetailsToolCallsCodeObject`.
-pub enum RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem tag "type" {
-/// `type` = `logs`
-Logs(RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject) = "logs",
-/// `type` = `image`
-Image(RunStepDeltaStepDetailsToolCallsCodeOutputImageObject) = "image",
-}
 }
 
 /// The `RunStepDeltaStepDetailsToolCallsCodeOutputImageObject` schema.
@@ -8731,7 +8517,7 @@ pub struct RunStepDetailsToolCallsCodeObjectCodeInterpreter {
     /// `input`, required.
     pub input: String,
     /// `outputs`, required.
-    pub outputs: Vec<RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>,
+    pub outputs: Vec<RunStepCodeInterpreterOutput>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -8751,9 +8537,7 @@ impl<'de> Deserialize<'de> for RunStepDetailsToolCallsCodeObjectCodeInterpreter 
                 mut map: A,
             ) -> Result<RunStepDetailsToolCallsCodeObjectCodeInterpreter, A::Error> {
                 let mut v_input: Option<String> = None;
-                let mut v_outputs: Option<
-                    Vec<RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem>,
-                > = None;
+                let mut v_outputs: Option<Vec<RunStepCodeInterpreterOutput>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -8790,16 +8574,6 @@ impl Empty for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
             extra: crate::Extra::new(),
         }
     }
-}
-
-crate::tagged_union! {
-/// Inline schema in `RunStepDetailsToolCallsCodeObject`.
-pub enum RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem tag "type" {
-/// `type` = `logs`
-Logs(RunStepDetailsToolCallsCodeOutputLogsObject) = "logs",
-/// `type` = `image`
-Image(RunStepDetailsToolCallsCodeOutputImageObject) = "image",
-}
 }
 
 /// The `RunStepDetailsToolCallsCodeOutputImageObject` schema.

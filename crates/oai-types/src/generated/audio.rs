@@ -175,7 +175,6 @@ Gpt4oMiniTts20251215 = "gpt-4o-mini-tts-2025-12-15",
 
 crate::string_enum! {
 /// Inline schema in `CreateSpeechRequest`.
-/// Default: `"mp3"`.
 pub enum CreateSpeechRequestResponseFormat {
 /// `mp3`
 Mp3 = "mp3",
@@ -194,7 +193,6 @@ Pcm = "pcm",
 
 crate::string_enum! {
 /// Inline schema in `CreateSpeechRequest`.
-/// Default: `"audio"`.
 pub enum CreateSpeechRequestStreamFormat {
 /// `sse`
 Sse = "sse",
@@ -954,7 +952,6 @@ Whisper1 = "whisper-1",
 
 crate::string_enum! {
 /// Inline schema in `CreateTranslationRequest`.
-/// Default: `"json"`.
 pub enum CreateTranslationRequestResponseFormat {
 /// `json`
 Json = "json",

@@ -204,61 +204,6 @@ impl Empty for ChatCompletionDeleted {
     }
 }
 
-/// The `ChatCompletionFunctionCallOption` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChatCompletionFunctionCallOption {
-    /// `name`, required.
-    pub name: String,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for ChatCompletionFunctionCallOption {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = ChatCompletionFunctionCallOption;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `ChatCompletionFunctionCallOption` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<ChatCompletionFunctionCallOption, A::Error> {
-                let mut v_name: Option<String> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "name" => crate::__private::put(
-                            &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
-                            "name",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(ChatCompletionFunctionCallOption {
-                    name: crate::__private::required(v_name, "name")?,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for ChatCompletionFunctionCallOption {
-    const FIELDS: &'static [&'static str] = &["name"];
-    fn empty() -> Self {
-        Self {
-            name: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
 /// The `ChatCompletionFunctions` schema.
 /// Deprecated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1374,7 +1319,7 @@ pub struct ChatCompletionNamedToolChoice {
     /// `type`, required.
     pub r#type: consts::Function,
     /// `function`, required.
-    pub function: ChatCompletionNamedToolChoiceFunction,
+    pub function: ChatCompletionFunctionCallOption,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -1394,7 +1339,7 @@ impl<'de> Deserialize<'de> for ChatCompletionNamedToolChoice {
                 mut map: A,
             ) -> Result<ChatCompletionNamedToolChoice, A::Error> {
                 let mut v_type: Option<consts::Function> = None;
-                let mut v_function: Option<ChatCompletionNamedToolChoiceFunction> = None;
+                let mut v_function: Option<ChatCompletionFunctionCallOption> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -1435,7 +1380,7 @@ pub struct ChatCompletionNamedToolChoiceCustom {
     /// `type`, required.
     pub r#type: consts::Custom,
     /// `custom`, required.
-    pub custom: ChatCompletionNamedToolChoiceCustomCustom,
+    pub custom: ChatCompletionFunctionCallOption,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -1455,7 +1400,7 @@ impl<'de> Deserialize<'de> for ChatCompletionNamedToolChoiceCustom {
                 mut map: A,
             ) -> Result<ChatCompletionNamedToolChoiceCustom, A::Error> {
                 let mut v_type: Option<consts::Custom> = None;
-                let mut v_custom: Option<ChatCompletionNamedToolChoiceCustomCustom> = None;
+                let mut v_custom: Option<ChatCompletionFunctionCallOption> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -1489,12 +1434,6 @@ impl Empty for ChatCompletionNamedToolChoiceCustom {
         }
     }
 }
-
-/// Inline schema in `ChatCompletionNamedToolChoiceCustom`, identical to [`AssistantsNamedToolChoiceFunction`].
-pub type ChatCompletionNamedToolChoiceCustomCustom = AssistantsNamedToolChoiceFunction;
-
-/// Inline schema in `ChatCompletionNamedToolChoice`, identical to [`AssistantsNamedToolChoiceFunction`].
-pub type ChatCompletionNamedToolChoiceFunction = AssistantsNamedToolChoiceFunction;
 
 /// The `ChatCompletionRequestDeveloperMessage` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1755,7 +1694,7 @@ pub struct ChatCompletionRequestMessageContentPartAudioInputAudio {
     /// `data`, required.
     pub data: String,
     /// `format`, required.
-    pub format: ChatCompletionRequestMessageContentPartAudioInputAudioFormat,
+    pub format: InputAudioFormat,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -1776,9 +1715,7 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartAudioInput
             ) -> Result<ChatCompletionRequestMessageContentPartAudioInputAudio, A::Error>
             {
                 let mut v_data: Option<String> = None;
-                let mut v_format: Option<
-                    ChatCompletionRequestMessageContentPartAudioInputAudioFormat,
-                > = None;
+                let mut v_format: Option<InputAudioFormat> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -1815,16 +1752,6 @@ impl Empty for ChatCompletionRequestMessageContentPartAudioInputAudio {
             extra: crate::Extra::new(),
         }
     }
-}
-
-crate::string_enum! {
-/// Inline schema in `ChatCompletionRequestMessageContentPartAudio`.
-pub enum ChatCompletionRequestMessageContentPartAudioInputAudioFormat {
-/// `wav`
-Wav = "wav",
-/// `mp3`
-Mp3 = "mp3",
-}
 }
 
 /// The `ChatCompletionRequestMessageContentPartFile` schema.
@@ -2834,13 +2761,10 @@ AllowedToolsChoice(ChatCompletionAllowedToolsChoice),
 NamedToolChoice(ChatCompletionNamedToolChoice),
 /// A `ChatCompletionNamedToolChoiceCustom`.
 NamedToolChoiceCustom(ChatCompletionNamedToolChoiceCustom),
-/// A `ChatCompletionToolChoiceOptionToolChoiceMode`.
-ToolChoiceMode(ChatCompletionToolChoiceOptionToolChoiceMode),
+/// A `ToolChoiceOptions`.
+ToolChoiceMode(ToolChoiceOptions),
 }
 }
-
-/// Inline schema in `ChatCompletionToolChoiceOption`, identical to [`AssistantsApiToolChoiceOptionText`].
-pub type ChatCompletionToolChoiceOptionToolChoiceMode = AssistantsApiToolChoiceOptionText;
 
 /// The `CreateChatCompletionRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -2871,7 +2795,7 @@ pub struct CreateChatCompletionRequest {
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<CreateChatCompletionRequestPromptCacheRetention>,
+    pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
@@ -2999,9 +2923,7 @@ impl<'de> Deserialize<'de> for CreateChatCompletionRequest {
                 let mut v_user: Option<Option<String>> = None;
                 let mut v_safety_identifier: Option<Option<String>> = None;
                 let mut v_prompt_cache_key: Option<Option<String>> = None;
-                let mut v_prompt_cache_retention: Option<
-                    Option<CreateChatCompletionRequestPromptCacheRetention>,
-                > = None;
+                let mut v_prompt_cache_retention: Option<Option<PromptCacheRetentionEnum>> = None;
                 let mut v_prompt_cache_options: Option<Option<PromptCacheOptionsParam>> = None;
                 let mut v_messages: Option<Vec<ChatCompletionRequestMessage>> = None;
                 let mut v_model: Option<ModelIdsShared> = None;
@@ -4440,7 +4362,7 @@ pub struct CustomToolChatCompletionsCustomFormatGrammarGrammar {
     /// `definition`, required.
     pub definition: String,
     /// `syntax`, required.
-    pub syntax: CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax,
+    pub syntax: GrammarSyntax1,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4460,9 +4382,7 @@ impl<'de> Deserialize<'de> for CustomToolChatCompletionsCustomFormatGrammarGramm
                 mut map: A,
             ) -> Result<CustomToolChatCompletionsCustomFormatGrammarGrammar, A::Error> {
                 let mut v_definition: Option<String> = None;
-                let mut v_syntax: Option<
-                    CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax,
-                > = None;
+                let mut v_syntax: Option<GrammarSyntax1> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4499,16 +4419,6 @@ impl Empty for CustomToolChatCompletionsCustomFormatGrammarGrammar {
             extra: crate::Extra::new(),
         }
     }
-}
-
-crate::string_enum! {
-/// Inline schema in `CustomToolChatCompletions`.
-pub enum CustomToolChatCompletionsCustomFormatGrammarGrammarSyntax {
-/// `lark`
-Lark = "lark",
-/// `regex`
-Regex = "regex",
-}
 }
 
 /// Inline schema in `CustomToolChatCompletions`.
@@ -4575,7 +4485,7 @@ pub struct GetChatCompletionMessagesParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<GetChatCompletionMessagesParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4596,7 +4506,7 @@ impl<'de> Deserialize<'de> for GetChatCompletionMessagesParams {
             ) -> Result<GetChatCompletionMessagesParams, A::Error> {
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<GetChatCompletionMessagesParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4638,8 +4548,15 @@ impl Empty for GetChatCompletionMessagesParams {
     }
 }
 
-/// Inline schema in `GetChatCompletionMessagesParams`, identical to [`AdminApiKeysListParamsOrder`].
-pub type GetChatCompletionMessagesParamsOrder = AdminApiKeysListParamsOrder;
+crate::string_enum! {
+/// Inline schema in `ChatCompletionRequestMessageContentPartAudio`.
+pub enum InputAudioFormat {
+/// `wav`
+Wav = "wav",
+/// `mp3`
+Mp3 = "mp3",
+}
+}
 
 /// The `ListChatCompletionsParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -4660,7 +4577,7 @@ pub struct ListChatCompletionsParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListChatCompletionsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4683,7 +4600,7 @@ impl<'de> Deserialize<'de> for ListChatCompletionsParams {
                 let mut v_metadata: Option<Option<Metadata>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListChatCompletionsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4736,9 +4653,6 @@ impl Empty for ListChatCompletionsParams {
         }
     }
 }
-
-/// Inline schema in `ListChatCompletionsParams`, identical to [`AdminApiKeysListParamsOrder`].
-pub type ListChatCompletionsParamsOrder = AdminApiKeysListParamsOrder;
 
 /// The `PredictionContent` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]

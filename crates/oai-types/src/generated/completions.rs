@@ -285,7 +285,6 @@ Babbage002 = "babbage-002",
 
 crate::untagged_union! {
 /// Inline schema in `CreateCompletionRequest`.
-/// Default: `"<|endoftext|>"`.
 pub enum CreateCompletionRequestPrompt {
 /// A `String`.
 Text(String),

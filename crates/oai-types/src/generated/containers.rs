@@ -335,7 +335,7 @@ pub struct ContainerResource {
     pub expires_after: Option<ContainerResourceExpiresAfter>,
     /// `memory_limit`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_limit: Option<ContainerResourceMemoryLimit>,
+    pub memory_limit: Option<ContainerMemoryLimit>,
     /// `network_policy`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_policy: Option<ContainerResourceNetworkPolicy>,
@@ -364,7 +364,7 @@ impl<'de> Deserialize<'de> for ContainerResource {
                 let mut v_status: Option<String> = None;
                 let mut v_last_active_at: Option<Option<i64>> = None;
                 let mut v_expires_after: Option<Option<ContainerResourceExpiresAfter>> = None;
-                let mut v_memory_limit: Option<Option<ContainerResourceMemoryLimit>> = None;
+                let mut v_memory_limit: Option<Option<ContainerMemoryLimit>> = None;
                 let mut v_network_policy: Option<Option<ContainerResourceNetworkPolicy>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -528,20 +528,6 @@ impl Empty for ContainerResourceExpiresAfter {
     }
 }
 
-crate::string_enum! {
-/// Inline schema in `ContainerResource`.
-pub enum ContainerResourceMemoryLimit {
-/// `1g`
-V1g = "1g",
-/// `4g`
-V4g = "4g",
-/// `16g`
-V16g = "16g",
-/// `64g`
-V64g = "64g",
-}
-}
-
 /// Inline schema in `ContainerResource`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContainerResourceNetworkPolicy {
@@ -634,7 +620,7 @@ pub struct CreateContainerBody {
     pub skills: Option<Vec<CreateContainerBodySkillsItem>>,
     /// `memory_limit`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_limit: Option<CreateContainerBodyMemoryLimit>,
+    pub memory_limit: Option<ContainerMemoryLimit>,
     /// `network_policy`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_policy: Option<CreateContainerBodyNetworkPolicy>,
@@ -660,7 +646,7 @@ impl<'de> Deserialize<'de> for CreateContainerBody {
                 let mut v_file_ids: Option<Option<Vec<String>>> = None;
                 let mut v_expires_after: Option<Option<CreateContainerBodyExpiresAfter>> = None;
                 let mut v_skills: Option<Option<Vec<CreateContainerBodySkillsItem>>> = None;
-                let mut v_memory_limit: Option<Option<CreateContainerBodyMemoryLimit>> = None;
+                let mut v_memory_limit: Option<Option<ContainerMemoryLimit>> = None;
                 let mut v_network_policy: Option<Option<CreateContainerBodyNetworkPolicy>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -794,9 +780,6 @@ impl Empty for CreateContainerBodyExpiresAfter {
     }
 }
 
-/// Inline schema in `CreateContainerBody`, identical to [`ContainerResourceMemoryLimit`].
-pub type CreateContainerBodyMemoryLimit = ContainerResourceMemoryLimit;
-
 crate::tagged_union! {
 /// Inline schema in `CreateContainerBody`.
 pub enum CreateContainerBodyNetworkPolicy tag "type" {
@@ -890,7 +873,7 @@ pub struct ListContainerFilesParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListContainerFilesParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -913,7 +896,7 @@ impl<'de> Deserialize<'de> for ListContainerFilesParams {
                 mut map: A,
             ) -> Result<ListContainerFilesParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListContainerFilesParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -956,9 +939,6 @@ impl Empty for ListContainerFilesParams {
     }
 }
 
-/// Inline schema in `ListContainerFilesParams`, identical to [`ListAssistantsParamsOrder`].
-pub type ListContainerFilesParamsOrder = ListAssistantsParamsOrder;
-
 /// The `ListContainersParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListContainersParams {
@@ -969,7 +949,7 @@ pub struct ListContainersParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListContainersParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -995,7 +975,7 @@ impl<'de> Deserialize<'de> for ListContainersParams {
                 mut map: A,
             ) -> Result<ListContainersParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListContainersParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_name: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
@@ -1045,6 +1025,3 @@ impl Empty for ListContainersParams {
         }
     }
 }
-
-/// Inline schema in `ListContainersParams`, identical to [`ListAssistantsParamsOrder`].
-pub type ListContainersParamsOrder = ListAssistantsParamsOrder;

@@ -553,7 +553,7 @@ pub struct ListConversationItemsParams {
     pub limit: Option<i64>,
     /// `order`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListConversationItemsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -579,7 +579,7 @@ impl<'de> Deserialize<'de> for ListConversationItemsParams {
                 mut map: A,
             ) -> Result<ListConversationItemsParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListConversationItemsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_include: Option<Option<Vec<IncludeEnum>>> = None;
                 let mut extra = crate::Extra::new();
@@ -627,9 +627,6 @@ impl Empty for ListConversationItemsParams {
         }
     }
 }
-
-/// Inline schema in `ListConversationItemsParams`, identical to [`BetaListInputItemsParamsOrder`].
-pub type ListConversationItemsParamsOrder = BetaListInputItemsParamsOrder;
 
 /// The `UpdateConversationBody` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]

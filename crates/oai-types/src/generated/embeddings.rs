@@ -109,7 +109,6 @@ impl Empty for CreateEmbeddingRequest {
 
 crate::string_enum! {
 /// Inline schema in `CreateEmbeddingRequest`.
-/// Default: `"float"`.
 pub enum CreateEmbeddingRequestEncodingFormat {
 /// `float`
 Float = "float",

@@ -116,77 +116,8 @@ pub enum CreateEvalCompletionsRunDataSourceInputMessages tag "type" {
 /// `type` = `template`
 Template(CreateEvalCompletionsRunDataSourceInputMessagesTemplate) = "template",
 /// `type` = `item_reference`
-ItemReference(CreateEvalCompletionsRunDataSourceInputMessagesItemReference) = "item_reference",
+ItemReference(EvalCompletionsItemReference) = "item_reference",
 }
-}
-
-/// Inline schema in `CreateEvalCompletionsRunDataSource`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
-    /// `type`, required.
-    pub r#type: consts::ItemReference,
-    /// `item_reference`, required.
-    pub item_reference: String,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = CreateEvalCompletionsRunDataSourceInputMessagesItemReference;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str(
-                    "a `CreateEvalCompletionsRunDataSourceInputMessagesItemReference` object",
-                )
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateEvalCompletionsRunDataSourceInputMessagesItemReference, A::Error>
-            {
-                let mut v_type: Option<consts::ItemReference> = None;
-                let mut v_item_reference: Option<String> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "item_reference" => crate::__private::put(
-                            &mut v_item_reference,
-                            map.next_value_seed(crate::__private::TextSeed)?,
-                            "item_reference",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(
-                    CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
-                        r#type: v_type.unwrap_or_default(),
-                        item_reference: crate::__private::required(
-                            v_item_reference,
-                            "item_reference",
-                        )?,
-                        extra,
-                    },
-                )
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesItemReference {
-    const FIELDS: &'static [&'static str] = &["type", "item_reference"];
-    fn empty() -> Self {
-        Self {
-            r#type: Empty::empty(),
-            item_reference: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
 }
 
 /// Inline schema in `CreateEvalCompletionsRunDataSource`.
@@ -195,7 +126,7 @@ pub struct CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
     /// `type`, required.
     pub r#type: consts::Template,
     /// `template`, required.
-    pub template: Vec<CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>,
+    pub template: Vec<EvalCompletionsTemplateItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -216,9 +147,7 @@ impl<'de> Deserialize<'de> for CreateEvalCompletionsRunDataSourceInputMessagesTe
             ) -> Result<CreateEvalCompletionsRunDataSourceInputMessagesTemplate, A::Error>
             {
                 let mut v_type: Option<consts::Template> = None;
-                let mut v_template: Option<
-                    Vec<CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem>,
-                > = None;
+                let mut v_template: Option<Vec<EvalCompletionsTemplateItem>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -253,16 +182,6 @@ impl Empty for CreateEvalCompletionsRunDataSourceInputMessagesTemplate {
     }
 }
 
-crate::untagged_union! {
-/// Inline schema in `CreateEvalCompletionsRunDataSource`.
-pub enum CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem {
-/// A `EasyInputMessage`.
-EasyInputMessage(EasyInputMessage),
-/// A `EvalItem`.
-EvalItem(EvalItem),
-}
-}
-
 /// Inline schema in `CreateEvalCompletionsRunDataSource`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateEvalCompletionsRunDataSourceSamplingParams {
@@ -286,7 +205,7 @@ pub struct CreateEvalCompletionsRunDataSourceSamplingParams {
     pub seed: Option<i64>,
     /// `response_format`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_format: Option<CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat>,
+    pub response_format: Option<EvalSamplingResponseFormat>,
     /// `tools`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<ChatCompletionTool>>,
@@ -313,9 +232,7 @@ impl<'de> Deserialize<'de> for CreateEvalCompletionsRunDataSourceSamplingParams 
                 let mut v_max_completion_tokens: Option<Option<i64>> = None;
                 let mut v_top_p: Option<Option<f64>> = None;
                 let mut v_seed: Option<Option<i64>> = None;
-                let mut v_response_format: Option<
-                    Option<CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat>,
-                > = None;
+                let mut v_response_format: Option<Option<EvalSamplingResponseFormat>> = None;
                 let mut v_tools: Option<Option<Vec<ChatCompletionTool>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -388,18 +305,6 @@ impl Empty for CreateEvalCompletionsRunDataSourceSamplingParams {
             extra: crate::Extra::new(),
         }
     }
-}
-
-crate::tagged_union! {
-/// Inline schema in `CreateEvalCompletionsRunDataSource`.
-pub enum CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat tag "type" {
-/// `type` = `text`
-Text(ResponseFormatText) = "text",
-/// `type` = `json_schema`
-JsonSchema(ResponseFormatJsonSchema) = "json_schema",
-/// `type` = `json_object`
-JsonObject(ResponseFormatJsonObject) = "json_object",
-}
 }
 
 crate::tagged_union! {
@@ -1034,9 +939,8 @@ ItemReference(CreateEvalResponsesRunDataSourceInputMessagesItemReference) = "ite
 }
 }
 
-/// Inline schema in `CreateEvalResponsesRunDataSource`, identical to [`CreateEvalCompletionsRunDataSourceInputMessagesItemReference`].
-pub type CreateEvalResponsesRunDataSourceInputMessagesItemReference =
-    CreateEvalCompletionsRunDataSourceInputMessagesItemReference;
+/// Inline schema in `CreateEvalResponsesRunDataSource`, identical to [`EvalCompletionsItemReference`].
+pub type CreateEvalResponsesRunDataSourceInputMessagesItemReference = EvalCompletionsItemReference;
 
 /// Inline schema in `CreateEvalResponsesRunDataSource`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1044,7 +948,7 @@ pub struct CreateEvalResponsesRunDataSourceInputMessagesTemplate {
     /// `type`, required.
     pub r#type: consts::Template,
     /// `template`, required.
-    pub template: Vec<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>,
+    pub template: Vec<EvalResponsesTemplateItem>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -1065,9 +969,7 @@ impl<'de> Deserialize<'de> for CreateEvalResponsesRunDataSourceInputMessagesTemp
             ) -> Result<CreateEvalResponsesRunDataSourceInputMessagesTemplate, A::Error>
             {
                 let mut v_type: Option<consts::Template> = None;
-                let mut v_template: Option<
-                    Vec<CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem>,
-                > = None;
+                let mut v_template: Option<Vec<EvalResponsesTemplateItem>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -1101,20 +1003,6 @@ impl Empty for CreateEvalResponsesRunDataSourceInputMessagesTemplate {
         }
     }
 }
-
-crate::untagged_union! {
-/// Inline schema in `CreateEvalResponsesRunDataSource`.
-pub enum CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem {
-/// A `CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage`.
-ChatMessage(CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage),
-/// A `EvalItem`.
-EvalItem(EvalItem),
-}
-}
-
-/// Inline schema in `CreateEvalResponsesRunDataSource`, identical to [`CreateEvalItemSimpleInputMessage`].
-pub type CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItemChatMessage =
-    CreateEvalItemSimpleInputMessage;
 
 /// Inline schema in `CreateEvalResponsesRunDataSource`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -1790,6 +1678,77 @@ impl Empty for EvalApiError {
             extra: crate::Extra::new(),
         }
     }
+}
+
+/// Inline schema in `CreateEvalCompletionsRunDataSource`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalCompletionsItemReference {
+    /// `type`, required.
+    pub r#type: consts::ItemReference,
+    /// `item_reference`, required.
+    pub item_reference: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for EvalCompletionsItemReference {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = EvalCompletionsItemReference;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `EvalCompletionsItemReference` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvalCompletionsItemReference, A::Error> {
+                let mut v_type: Option<consts::ItemReference> = None;
+                let mut v_item_reference: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "item_reference" => crate::__private::put(
+                            &mut v_item_reference,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "item_reference",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(EvalCompletionsItemReference {
+                    r#type: v_type.unwrap_or_default(),
+                    item_reference: crate::__private::required(v_item_reference, "item_reference")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+impl Empty for EvalCompletionsItemReference {
+    const FIELDS: &'static [&'static str] = &["type", "item_reference"];
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            item_reference: Empty::empty(),
+            extra: crate::Extra::new(),
+        }
+    }
+}
+
+crate::untagged_union! {
+/// Inline schema in `CreateEvalCompletionsRunDataSource`.
+pub enum EvalCompletionsTemplateItem {
+/// A `EasyInputMessage`.
+EasyInputMessage(EasyInputMessage),
+/// A `EvalItem`.
+EvalItem(EvalItem),
+}
 }
 
 /// The `EvalCustomDataSourceConfig` schema.
@@ -2701,6 +2660,19 @@ impl Empty for EvalResponsesSource {
         }
     }
 }
+
+crate::untagged_union! {
+/// Inline schema in `CreateEvalResponsesRunDataSource`.
+pub enum EvalResponsesTemplateItem {
+/// A `EvalResponsesTemplateItemChatMessage`.
+ChatMessage(EvalResponsesTemplateItemChatMessage),
+/// A `EvalItem`.
+EvalItem(EvalItem),
+}
+}
+
+/// Inline schema in `CreateEvalResponsesRunDataSource`, identical to [`CreateEvalItemSimpleInputMessage`].
+pub type EvalResponsesTemplateItemChatMessage = CreateEvalItemSimpleInputMessage;
 
 /// The `EvalRun` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -3966,6 +3938,18 @@ impl Empty for EvalRunResultCounts {
     }
 }
 
+crate::tagged_union! {
+/// Inline schema in `CreateEvalCompletionsRunDataSource`.
+pub enum EvalSamplingResponseFormat tag "type" {
+/// `type` = `text`
+Text(ResponseFormatText) = "text",
+/// `type` = `json_schema`
+JsonSchema(ResponseFormatJsonSchema) = "json_schema",
+/// `type` = `json_object`
+JsonObject(ResponseFormatJsonObject) = "json_object",
+}
+}
+
 /// The `EvalStoredCompletionsDataSourceConfig` schema.
 /// Deprecated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -4180,7 +4164,7 @@ pub struct GetEvalRunOutputItemsParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<GetEvalRunOutputItemsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4202,7 +4186,7 @@ impl<'de> Deserialize<'de> for GetEvalRunOutputItemsParams {
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_limit: Option<Option<i64>> = None;
                 let mut v_status: Option<Option<GetEvalRunOutputItemsParamsStatus>> = None;
-                let mut v_order: Option<Option<GetEvalRunOutputItemsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4249,9 +4233,6 @@ impl Empty for GetEvalRunOutputItemsParams {
     }
 }
 
-/// Inline schema in `GetEvalRunOutputItemsParams`, identical to [`AdminApiKeysListParamsOrder`].
-pub type GetEvalRunOutputItemsParamsOrder = AdminApiKeysListParamsOrder;
-
 crate::string_enum! {
 /// Inline schema in `GetEvalRunOutputItemsParams`.
 pub enum GetEvalRunOutputItemsParamsStatus {
@@ -4275,7 +4256,7 @@ pub struct GetEvalRunsParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<GetEvalRunsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<GetEvalRunsParamsStatus>,
@@ -4299,7 +4280,7 @@ impl<'de> Deserialize<'de> for GetEvalRunsParams {
             ) -> Result<GetEvalRunsParams, A::Error> {
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<GetEvalRunsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_status: Option<Option<GetEvalRunsParamsStatus>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -4347,9 +4328,6 @@ impl Empty for GetEvalRunsParams {
     }
 }
 
-/// Inline schema in `GetEvalRunsParams`, identical to [`AdminApiKeysListParamsOrder`].
-pub type GetEvalRunsParamsOrder = AdminApiKeysListParamsOrder;
-
 crate::string_enum! {
 /// Inline schema in `GetEvalRunsParams`.
 pub enum GetEvalRunsParamsStatus {
@@ -4379,7 +4357,7 @@ pub struct ListEvalsParams {
     /// `order`, optional.
     /// Default: `"asc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListEvalsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `order_by`, optional.
     /// Default: `"created_at"`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -4404,7 +4382,7 @@ impl<'de> Deserialize<'de> for ListEvalsParams {
             ) -> Result<ListEvalsParams, A::Error> {
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListEvalsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_order_by: Option<Option<ListEvalsParamsOrderBy>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -4452,12 +4430,8 @@ impl Empty for ListEvalsParams {
     }
 }
 
-/// Inline schema in `ListEvalsParams`, identical to [`AdminApiKeysListParamsOrder`].
-pub type ListEvalsParamsOrder = AdminApiKeysListParamsOrder;
-
 crate::string_enum! {
 /// Inline schema in `ListEvalsParams`.
-/// Default: `"created_at"`.
 pub enum ListEvalsParamsOrderBy {
 /// `created_at`
 CreatedAt = "created_at",

@@ -307,7 +307,7 @@ pub struct ListFilesParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListFilesParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -331,7 +331,7 @@ impl<'de> Deserialize<'de> for ListFilesParams {
             ) -> Result<ListFilesParams, A::Error> {
                 let mut v_purpose: Option<Option<String>> = None;
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListFilesParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -380,9 +380,6 @@ impl Empty for ListFilesParams {
         }
     }
 }
-
-/// Inline schema in `ListFilesParams`, identical to [`ListAssistantsParamsOrder`].
-pub type ListFilesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListFilesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -227,8 +227,7 @@ pub struct CreateFineTuningJobRequestHyperparameters {
     /// `learning_rate_multiplier`, optional.
     /// Default: `"auto"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub learning_rate_multiplier:
-        Option<CreateFineTuningJobRequestHyperparametersLearningRateMultiplier>,
+    pub learning_rate_multiplier: Option<LearningRateMultiplier>,
     /// `n_epochs`, optional.
     /// Default: `"auto"`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -254,9 +253,7 @@ impl<'de> Deserialize<'de> for CreateFineTuningJobRequestHyperparameters {
                 let mut v_batch_size: Option<
                     Option<CreateFineTuningJobRequestHyperparametersBatchSize>,
                 > = None;
-                let mut v_learning_rate_multiplier: Option<
-                    Option<CreateFineTuningJobRequestHyperparametersLearningRateMultiplier>,
-                > = None;
+                let mut v_learning_rate_multiplier: Option<Option<LearningRateMultiplier>> = None;
                 let mut v_n_epochs: Option<
                     Option<CreateFineTuningJobRequestHyperparametersNEpochs>,
                 > = None;
@@ -305,7 +302,6 @@ impl Empty for CreateFineTuningJobRequestHyperparameters {
 
 crate::untagged_union! {
 /// Inline schema in `CreateFineTuningJobRequest`.
-/// Default: `"auto"`.
 pub enum CreateFineTuningJobRequestHyperparametersBatchSize {
 /// A `Auto`.
 Text(consts::Auto),
@@ -316,18 +312,6 @@ Integer(u64),
 
 crate::untagged_union! {
 /// Inline schema in `CreateFineTuningJobRequest`.
-/// Default: `"auto"`.
-pub enum CreateFineTuningJobRequestHyperparametersLearningRateMultiplier {
-/// A `Auto`.
-Text(consts::Auto),
-/// A `f64`.
-Number(f64),
-}
-}
-
-crate::untagged_union! {
-/// Inline schema in `CreateFineTuningJobRequest`.
-/// Default: `"auto"`.
 pub enum CreateFineTuningJobRequestHyperparametersNEpochs {
 /// A `Auto`.
 Text(consts::Auto),
@@ -660,7 +644,6 @@ impl Empty for FineTuneDPOHyperparameters {
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneDPOHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneDPOHyperparametersBatchSize {
 /// A `Auto`.
 Text(consts::Auto),
@@ -671,7 +654,6 @@ Integer(u64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneDPOHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneDPOHyperparametersBeta {
 /// A `Auto`.
 Text(consts::Auto),
@@ -682,7 +664,6 @@ Number(f64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneDPOHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneDPOHyperparametersLearningRateMultiplier {
 /// A `Auto`.
 Text(consts::Auto),
@@ -693,7 +674,6 @@ Number(f64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneDPOHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneDPOHyperparametersNEpochs {
 /// A `Auto`.
 Text(consts::Auto),
@@ -1005,7 +985,6 @@ impl Empty for FineTuneReinforcementHyperparameters {
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneReinforcementHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneReinforcementHyperparametersBatchSize {
 /// A `Auto`.
 Text(consts::Auto),
@@ -1016,7 +995,6 @@ Integer(u64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneReinforcementHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneReinforcementHyperparametersComputeMultiplier {
 /// A `Auto`.
 Text(consts::Auto),
@@ -1027,7 +1005,6 @@ Number(f64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneReinforcementHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneReinforcementHyperparametersEvalInterval {
 /// A `Auto`.
 Text(consts::Auto),
@@ -1038,7 +1015,6 @@ Integer(u64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneReinforcementHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneReinforcementHyperparametersEvalSamples {
 /// A `Auto`.
 Text(consts::Auto),
@@ -1049,7 +1025,6 @@ Integer(u64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneReinforcementHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneReinforcementHyperparametersLearningRateMultiplier {
 /// A `Auto`.
 Text(consts::Auto),
@@ -1060,7 +1035,6 @@ Number(f64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneReinforcementHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneReinforcementHyperparametersNEpochs {
 /// A `Auto`.
 Text(consts::Auto),
@@ -1071,7 +1045,6 @@ Integer(u64),
 
 crate::string_enum! {
 /// Inline schema in `FineTuneReinforcementHyperparameters`.
-/// Default: `"default"`.
 pub enum FineTuneReinforcementHyperparametersReasoningEffort {
 /// `default`
 Default = "default",
@@ -1251,7 +1224,6 @@ impl Empty for FineTuneSupervisedHyperparameters {
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneSupervisedHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneSupervisedHyperparametersBatchSize {
 /// A `Auto`.
 Text(consts::Auto),
@@ -1262,7 +1234,6 @@ Integer(u64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneSupervisedHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneSupervisedHyperparametersLearningRateMultiplier {
 /// A `Auto`.
 Text(consts::Auto),
@@ -1273,7 +1244,6 @@ Number(f64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuneSupervisedHyperparameters`.
-/// Default: `"auto"`.
 pub enum FineTuneSupervisedHyperparametersNEpochs {
 /// A `Auto`.
 Text(consts::Auto),
@@ -2369,7 +2339,6 @@ impl Empty for FineTuningJobHyperparameters {
 
 crate::untagged_union! {
 /// Inline schema in `FineTuningJob`.
-/// Default: `"auto"`.
 pub enum FineTuningJobHyperparametersBatchSize {
 /// A `Auto`.
 Text(consts::Auto),
@@ -2380,7 +2349,6 @@ Integer(u64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuningJob`.
-/// Default: `"auto"`.
 pub enum FineTuningJobHyperparametersLearningRateMultiplier {
 /// A `Auto`.
 Text(consts::Auto),
@@ -2391,7 +2359,6 @@ Number(f64),
 
 crate::untagged_union! {
 /// Inline schema in `FineTuningJob`.
-/// Default: `"auto"`.
 pub enum FineTuningJobHyperparametersNEpochs {
 /// A `Auto`.
 Text(consts::Auto),
@@ -2516,6 +2483,16 @@ Python(GraderPython) = "python",
 ScoreModel(GraderScoreModel) = "score_model",
 /// `type` = `label_model`
 LabelModel(GraderLabelModel) = "label_model",
+}
+}
+
+crate::untagged_union! {
+/// Inline schema in `CreateFineTuningJobRequest`.
+pub enum LearningRateMultiplier {
+/// A `Auto`.
+Text(consts::Auto),
+/// A `f64`.
+Number(f64),
 }
 }
 
@@ -2704,7 +2681,6 @@ impl Empty for ListFineTuningCheckpointPermissionsParams {
 
 crate::string_enum! {
 /// Inline schema in `ListFineTuningCheckpointPermissionsParams`.
-/// Default: `"descending"`.
 pub enum ListFineTuningCheckpointPermissionsParamsOrder {
 /// `ascending`
 Ascending = "ascending",

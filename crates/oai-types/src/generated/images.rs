@@ -402,7 +402,6 @@ impl Empty for CreateImageEditRequest {
 
 crate::string_enum! {
 /// Inline schema in `CreateImageEditRequest`.
-/// Default: `"auto"`.
 pub enum CreateImageEditRequestBackground {
 /// `transparent`
 Transparent = "transparent",
@@ -425,7 +424,6 @@ Array(Vec<crate::InputFile>),
 
 crate::string_enum! {
 /// Inline schema in `CreateImageEditRequest`.
-/// Default: `"gpt-image-1.5"`.
 pub enum CreateImageEditRequestModel {
 /// `gpt-image-1.5`
 GptImage15 = "gpt-image-1.5",
@@ -446,7 +444,6 @@ ChatgptImageLatest = "chatgpt-image-latest",
 
 crate::string_enum! {
 /// Inline schema in `CreateImageEditRequest`.
-/// Default: `"png"`.
 pub enum CreateImageEditRequestOutputFormat {
 /// `png`
 Png = "png",
@@ -459,7 +456,6 @@ Webp = "webp",
 
 crate::string_enum! {
 /// Inline schema in `CreateImageEditRequest`.
-/// Default: `"auto"`.
 pub enum CreateImageEditRequestQuality {
 /// `standard`
 Standard = "standard",
@@ -486,7 +482,6 @@ B64Json = "b64_json",
 
 crate::string_enum! {
 /// Inline schema in `CreateImageEditRequest`.
-/// Default: `"1024x1024"`.
 pub enum CreateImageEditRequestSize {
 /// `256x256`
 V256x256 = "256x256",
@@ -717,7 +712,6 @@ pub type CreateImageRequestBackground = CreateImageEditRequestBackground;
 
 crate::string_enum! {
 /// Inline schema in `CreateImageRequest`.
-/// Default: `"dall-e-2"`.
 pub enum CreateImageRequestModel {
 /// `gpt-image-1.5`
 GptImage15 = "gpt-image-1.5",
@@ -738,7 +732,6 @@ GptImage1Mini = "gpt-image-1-mini",
 
 crate::string_enum! {
 /// Inline schema in `CreateImageRequest`.
-/// Default: `"auto"`.
 pub enum CreateImageRequestModeration {
 /// `low`
 Low = "low",
@@ -752,7 +745,6 @@ pub type CreateImageRequestOutputFormat = CreateImageEditRequestOutputFormat;
 
 crate::string_enum! {
 /// Inline schema in `CreateImageRequest`.
-/// Default: `"auto"`.
 pub enum CreateImageRequestQuality {
 /// `standard`
 Standard = "standard",
@@ -769,20 +761,11 @@ Auto = "auto",
 }
 }
 
-crate::string_enum! {
-/// Inline schema in `CreateImageRequest`.
-/// Default: `"url"`.
-pub enum CreateImageRequestResponseFormat {
-/// `url`
-Url = "url",
-/// `b64_json`
-B64Json = "b64_json",
-}
-}
+/// Inline schema in `CreateImageRequest`, identical to [`CreateImageEditRequestResponseFormat`].
+pub type CreateImageRequestResponseFormat = CreateImageEditRequestResponseFormat;
 
 crate::string_enum! {
 /// Inline schema in `CreateImageRequest`.
-/// Default: `"auto"`.
 pub enum CreateImageRequestSize {
 /// `auto`
 Auto = "auto",
@@ -805,7 +788,6 @@ V1024x1792 = "1024x1792",
 
 crate::string_enum! {
 /// Inline schema in `CreateImageRequest`.
-/// Default: `"vivid"`.
 pub enum CreateImageRequestStyle {
 /// `vivid`
 Vivid = "vivid",
@@ -922,19 +904,17 @@ impl Empty for CreateImageVariationRequest {
 
 crate::string_enum! {
 /// Inline schema in `CreateImageVariationRequest`.
-/// Default: `"dall-e-2"`.
 pub enum CreateImageVariationRequestModel {
 /// `dall-e-2`
 DallE2 = "dall-e-2",
 }
 }
 
-/// Inline schema in `CreateImageVariationRequest`, identical to [`CreateImageRequestResponseFormat`].
-pub type CreateImageVariationRequestResponseFormat = CreateImageRequestResponseFormat;
+/// Inline schema in `CreateImageVariationRequest`, identical to [`CreateImageEditRequestResponseFormat`].
+pub type CreateImageVariationRequestResponseFormat = CreateImageEditRequestResponseFormat;
 
 crate::string_enum! {
 /// Inline schema in `CreateImageVariationRequest`.
-/// Default: `"1024x1024"`.
 pub enum CreateImageVariationRequestSize {
 /// `256x256`
 V256x256 = "256x256",
@@ -971,7 +951,7 @@ pub struct EditImageBodyJsonParam {
     pub quality: Option<EditImageBodyJsonParamQuality>,
     /// `input_fidelity`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input_fidelity: Option<EditImageBodyJsonParamInputFidelity>,
+    pub input_fidelity: Option<InputFidelity>,
     /// `size`, optional, nullable.
     /// Default: `"auto"`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1025,8 +1005,7 @@ impl<'de> Deserialize<'de> for EditImageBodyJsonParam {
                 let mut v_prompt: Option<String> = None;
                 let mut v_n: Option<Option<u64>> = None;
                 let mut v_quality: Option<Option<EditImageBodyJsonParamQuality>> = None;
-                let mut v_input_fidelity: Option<Option<EditImageBodyJsonParamInputFidelity>> =
-                    None;
+                let mut v_input_fidelity: Option<Option<InputFidelity>> = None;
                 let mut v_size: Option<Option<EditImageBodyJsonParamSize>> = None;
                 let mut v_user: Option<Option<String>> = None;
                 let mut v_output_format: Option<Option<EditImageBodyJsonParamOutputFormat>> = None;
@@ -1166,29 +1145,6 @@ impl Empty for EditImageBodyJsonParam {
 
 crate::string_enum! {
 /// Inline schema in `EditImageBodyJsonParam`.
-pub enum EditImageBodyJsonParamBackground {
-/// `transparent`
-Transparent = "transparent",
-/// `opaque`
-Opaque = "opaque",
-/// `auto`
-Auto = "auto",
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `EditImageBodyJsonParam`.
-pub enum EditImageBodyJsonParamInputFidelity {
-/// `high`
-High = "high",
-/// `low`
-Low = "low",
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `EditImageBodyJsonParam`.
-/// Default: `"gpt-image-1.5"`.
 pub enum EditImageBodyJsonParamModel {
 /// `gpt-image-1.5`
 GptImage15 = "gpt-image-1.5",
@@ -1224,20 +1180,6 @@ Png = "png",
 Jpeg = "jpeg",
 /// `webp`
 Webp = "webp",
-}
-}
-
-crate::string_enum! {
-/// Inline schema in `EditImageBodyJsonParam`.
-pub enum EditImageBodyJsonParamQuality {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-/// `auto`
-Auto = "auto",
 }
 }
 
@@ -1465,18 +1407,6 @@ impl Empty for ImageEditCompletedEvent {
 
 /// Inline schema in `ImageEditCompletedEvent`, identical to [`EditImageBodyJsonParamBackground`].
 pub type ImageEditCompletedEventBackground = EditImageBodyJsonParamBackground;
-
-crate::string_enum! {
-/// Inline schema in `ImageEditCompletedEvent`.
-pub enum ImageEditCompletedEventOutputFormat {
-/// `png`
-Png = "png",
-/// `webp`
-Webp = "webp",
-/// `jpeg`
-Jpeg = "jpeg",
-}
-}
 
 /// Inline schema in `ImageEditCompletedEvent`, identical to [`EditImageBodyJsonParamQuality`].
 pub type ImageEditCompletedEventQuality = EditImageBodyJsonParamQuality;
@@ -2269,7 +2199,7 @@ pub struct ImagesResponse {
     pub size: Option<ImagesResponseSize>,
     /// `quality`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub quality: Option<ImagesResponseQuality>,
+    pub quality: Option<SearchContextSize>,
     /// `usage`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<ImageGenUsage>,
@@ -2296,7 +2226,7 @@ impl<'de> Deserialize<'de> for ImagesResponse {
                 let mut v_background: Option<Option<ImagesResponseBackground>> = None;
                 let mut v_output_format: Option<Option<ImagesResponseOutputFormat>> = None;
                 let mut v_size: Option<Option<ImagesResponseSize>> = None;
-                let mut v_quality: Option<Option<ImagesResponseQuality>> = None;
+                let mut v_quality: Option<Option<SearchContextSize>> = None;
                 let mut v_usage: Option<Option<ImageGenUsage>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {

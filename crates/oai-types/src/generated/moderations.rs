@@ -92,7 +92,7 @@ pub enum CreateModerationRequestInputArrayItem tag "type" {
 /// `type` = `image_url`
 ImageUrl(CreateModerationRequestInputArrayItemImageUrl) = "image_url",
 /// `type` = `text`
-Text(CreateModerationRequestInputArrayItemText) = "text",
+Text(MessageRequestContentTextObject) = "text",
 }
 }
 
@@ -214,70 +214,8 @@ impl Empty for CreateModerationRequestInputArrayItemImageUrlImageUrl {
     }
 }
 
-/// Inline schema in `CreateModerationRequest`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CreateModerationRequestInputArrayItemText {
-    /// `type`, required.
-    pub r#type: consts::Text,
-    /// `text`, required.
-    pub text: String,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for CreateModerationRequestInputArrayItemText {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = CreateModerationRequestInputArrayItemText;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `CreateModerationRequestInputArrayItemText` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateModerationRequestInputArrayItemText, A::Error> {
-                let mut v_type: Option<consts::Text> = None;
-                let mut v_text: Option<String> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "text" => crate::__private::put(
-                            &mut v_text,
-                            map.next_value_seed(crate::__private::TextSeed)?,
-                            "text",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(CreateModerationRequestInputArrayItemText {
-                    r#type: v_type.unwrap_or_default(),
-                    text: crate::__private::required(v_text, "text")?,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for CreateModerationRequestInputArrayItemText {
-    const FIELDS: &'static [&'static str] = &["type", "text"];
-    fn empty() -> Self {
-        Self {
-            r#type: Empty::empty(),
-            text: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
 crate::string_enum! {
 /// Inline schema in `CreateModerationRequest`.
-/// Default: `"omni-moderation-latest"`.
 pub enum CreateModerationRequestModel {
 /// `omni-moderation-latest`
 OmniModerationLatest = "omni-moderation-latest",
@@ -375,7 +313,7 @@ pub struct CreateModerationResponseResultsItem {
     /// `category_scores`, required.
     pub category_scores: CreateModerationResponseResultsItemCategoryScores,
     /// `category_applied_input_types`, required.
-    pub category_applied_input_types: CreateModerationResponseResultsItemCategoryAppliedInputTypes,
+    pub category_applied_input_types: ModerationAppliedInputTypes,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -399,9 +337,7 @@ impl<'de> Deserialize<'de> for CreateModerationResponseResultsItem {
                 let mut v_category_scores: Option<
                     CreateModerationResponseResultsItemCategoryScores,
                 > = None;
-                let mut v_category_applied_input_types: Option<
-                    CreateModerationResponseResultsItemCategoryAppliedInputTypes,
-                > = None;
+                let mut v_category_applied_input_types: Option<ModerationAppliedInputTypes> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -677,268 +613,6 @@ impl Empty for CreateModerationResponseResultsItemCategories {
 
 /// Inline schema in `CreateModerationResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CreateModerationResponseResultsItemCategoryAppliedInputTypes {
-    /// `hate`, required.
-    pub hate: Vec<consts::Text>,
-    /// `hate/threatening`, required.
-    #[serde(rename = "hate/threatening")]
-    pub hate_threatening: Vec<consts::Text>,
-    /// `harassment`, required.
-    pub harassment: Vec<consts::Text>,
-    /// `harassment/threatening`, required.
-    #[serde(rename = "harassment/threatening")]
-    pub harassment_threatening: Vec<consts::Text>,
-    /// `illicit`, required.
-    pub illicit: Vec<consts::Text>,
-    /// `illicit/violent`, required.
-    #[serde(rename = "illicit/violent")]
-    pub illicit_violent: Vec<consts::Text>,
-    /// `self-harm`, required.
-    #[serde(rename = "self-harm")]
-    pub self_harm: Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem>,
-    /// `self-harm/intent`, required.
-    #[serde(rename = "self-harm/intent")]
-    pub self_harm_intent:
-        Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmIntentItem>,
-    /// `self-harm/instructions`, required.
-    #[serde(rename = "self-harm/instructions")]
-    pub self_harm_instructions:
-        Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmInstructionsItem>,
-    /// `sexual`, required.
-    pub sexual: Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualItem>,
-    /// `sexual/minors`, required.
-    #[serde(rename = "sexual/minors")]
-    pub sexual_minors: Vec<consts::Text>,
-    /// `violence`, required.
-    pub violence: Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem>,
-    /// `violence/graphic`, required.
-    #[serde(rename = "violence/graphic")]
-    pub violence_graphic:
-        Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem>,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = CreateModerationResponseResultsItemCategoryAppliedInputTypes;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str(
-                    "a `CreateModerationResponseResultsItemCategoryAppliedInputTypes` object",
-                )
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<CreateModerationResponseResultsItemCategoryAppliedInputTypes, A::Error>
-            {
-                let mut v_hate: Option<Vec<consts::Text>> = None;
-                let mut v_hate_threatening: Option<Vec<consts::Text>> = None;
-                let mut v_harassment: Option<Vec<consts::Text>> = None;
-                let mut v_harassment_threatening: Option<Vec<consts::Text>> = None;
-                let mut v_illicit: Option<Vec<consts::Text>> = None;
-                let mut v_illicit_violent: Option<Vec<consts::Text>> = None;
-                let mut v_self_harm: Option<
-                    Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem>,
-                > = None;
-                let mut v_self_harm_intent: Option<Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmIntentItem>> = None;
-                let mut v_self_harm_instructions: Option<Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmInstructionsItem>> = None;
-                let mut v_sexual: Option<
-                    Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualItem>,
-                > = None;
-                let mut v_sexual_minors: Option<Vec<consts::Text>> = None;
-                let mut v_violence: Option<
-                    Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem>,
-                > = None;
-                let mut v_violence_graphic: Option<Vec<CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem>> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "hate" => crate::__private::put(
-                            &mut v_hate,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "hate",
-                        )?,
-                        "hate/threatening" => crate::__private::put(
-                            &mut v_hate_threatening,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "hate/threatening",
-                        )?,
-                        "harassment" => crate::__private::put(
-                            &mut v_harassment,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "harassment",
-                        )?,
-                        "harassment/threatening" => crate::__private::put(
-                            &mut v_harassment_threatening,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "harassment/threatening",
-                        )?,
-                        "illicit" => crate::__private::put(
-                            &mut v_illicit,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "illicit",
-                        )?,
-                        "illicit/violent" => crate::__private::put(
-                            &mut v_illicit_violent,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "illicit/violent",
-                        )?,
-                        "self-harm" => crate::__private::put(
-                            &mut v_self_harm,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "self-harm",
-                        )?,
-                        "self-harm/intent" => crate::__private::put(
-                            &mut v_self_harm_intent,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "self-harm/intent",
-                        )?,
-                        "self-harm/instructions" => crate::__private::put(
-                            &mut v_self_harm_instructions,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "self-harm/instructions",
-                        )?,
-                        "sexual" => crate::__private::put(
-                            &mut v_sexual,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "sexual",
-                        )?,
-                        "sexual/minors" => crate::__private::put(
-                            &mut v_sexual_minors,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "sexual/minors",
-                        )?,
-                        "violence" => crate::__private::put(
-                            &mut v_violence,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "violence",
-                        )?,
-                        "violence/graphic" => crate::__private::put(
-                            &mut v_violence_graphic,
-                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
-                            "violence/graphic",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(
-                    CreateModerationResponseResultsItemCategoryAppliedInputTypes {
-                        hate: crate::__private::required(v_hate, "hate")?,
-                        hate_threatening: crate::__private::required(
-                            v_hate_threatening,
-                            "hate/threatening",
-                        )?,
-                        harassment: crate::__private::required(v_harassment, "harassment")?,
-                        harassment_threatening: crate::__private::required(
-                            v_harassment_threatening,
-                            "harassment/threatening",
-                        )?,
-                        illicit: crate::__private::required(v_illicit, "illicit")?,
-                        illicit_violent: crate::__private::required(
-                            v_illicit_violent,
-                            "illicit/violent",
-                        )?,
-                        self_harm: crate::__private::required(v_self_harm, "self-harm")?,
-                        self_harm_intent: crate::__private::required(
-                            v_self_harm_intent,
-                            "self-harm/intent",
-                        )?,
-                        self_harm_instructions: crate::__private::required(
-                            v_self_harm_instructions,
-                            "self-harm/instructions",
-                        )?,
-                        sexual: crate::__private::required(v_sexual, "sexual")?,
-                        sexual_minors: crate::__private::required(
-                            v_sexual_minors,
-                            "sexual/minors",
-                        )?,
-                        violence: crate::__private::required(v_violence, "violence")?,
-                        violence_graphic: crate::__private::required(
-                            v_violence_graphic,
-                            "violence/graphic",
-                        )?,
-                        extra,
-                    },
-                )
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
-    const FIELDS: &'static [&'static str] = &[
-        "hate",
-        "hate/threatening",
-        "harassment",
-        "harassment/threatening",
-        "illicit",
-        "illicit/violent",
-        "self-harm",
-        "self-harm/intent",
-        "self-harm/instructions",
-        "sexual",
-        "sexual/minors",
-        "violence",
-        "violence/graphic",
-    ];
-    fn empty() -> Self {
-        Self {
-            hate: Empty::empty(),
-            hate_threatening: Empty::empty(),
-            harassment: Empty::empty(),
-            harassment_threatening: Empty::empty(),
-            illicit: Empty::empty(),
-            illicit_violent: Empty::empty(),
-            self_harm: Empty::empty(),
-            self_harm_intent: Empty::empty(),
-            self_harm_instructions: Empty::empty(),
-            sexual: Empty::empty(),
-            sexual_minors: Empty::empty(),
-            violence: Empty::empty(),
-            violence_graphic: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-/// Inline schema in `CreateModerationResponse`, identical to [`CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem`].
-pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmInstructionsItem =
-    CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem;
-
-/// Inline schema in `CreateModerationResponse`, identical to [`CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem`].
-pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmIntentItem =
-    CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem;
-
-crate::string_enum! {
-/// Inline schema in `CreateModerationResponse`.
-pub enum CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem {
-/// `text`
-Text = "text",
-/// `image`
-Image = "image",
-}
-}
-
-/// Inline schema in `CreateModerationResponse`, identical to [`CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem`].
-pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualItem =
-    CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem;
-
-/// Inline schema in `CreateModerationResponse`, identical to [`CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem`].
-pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem =
-    CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem;
-
-/// Inline schema in `CreateModerationResponse`, identical to [`CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem`].
-pub type CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem =
-    CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem;
-
-/// Inline schema in `CreateModerationResponse`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreateModerationResponseResultsItemCategoryScores {
     /// `hate`, required.
     pub hate: f64,
@@ -1117,6 +791,221 @@ impl<'de> Deserialize<'de> for CreateModerationResponseResultsItemCategoryScores
 }
 
 impl Empty for CreateModerationResponseResultsItemCategoryScores {
+    const FIELDS: &'static [&'static str] = &[
+        "hate",
+        "hate/threatening",
+        "harassment",
+        "harassment/threatening",
+        "illicit",
+        "illicit/violent",
+        "self-harm",
+        "self-harm/intent",
+        "self-harm/instructions",
+        "sexual",
+        "sexual/minors",
+        "violence",
+        "violence/graphic",
+    ];
+    fn empty() -> Self {
+        Self {
+            hate: Empty::empty(),
+            hate_threatening: Empty::empty(),
+            harassment: Empty::empty(),
+            harassment_threatening: Empty::empty(),
+            illicit: Empty::empty(),
+            illicit_violent: Empty::empty(),
+            self_harm: Empty::empty(),
+            self_harm_intent: Empty::empty(),
+            self_harm_instructions: Empty::empty(),
+            sexual: Empty::empty(),
+            sexual_minors: Empty::empty(),
+            violence: Empty::empty(),
+            violence_graphic: Empty::empty(),
+            extra: crate::Extra::new(),
+        }
+    }
+}
+
+/// Inline schema in `CreateModerationResponse`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModerationAppliedInputTypes {
+    /// `hate`, required.
+    pub hate: Vec<consts::Text>,
+    /// `hate/threatening`, required.
+    #[serde(rename = "hate/threatening")]
+    pub hate_threatening: Vec<consts::Text>,
+    /// `harassment`, required.
+    pub harassment: Vec<consts::Text>,
+    /// `harassment/threatening`, required.
+    #[serde(rename = "harassment/threatening")]
+    pub harassment_threatening: Vec<consts::Text>,
+    /// `illicit`, required.
+    pub illicit: Vec<consts::Text>,
+    /// `illicit/violent`, required.
+    #[serde(rename = "illicit/violent")]
+    pub illicit_violent: Vec<consts::Text>,
+    /// `self-harm`, required.
+    #[serde(rename = "self-harm")]
+    pub self_harm: Vec<SearchContentType>,
+    /// `self-harm/intent`, required.
+    #[serde(rename = "self-harm/intent")]
+    pub self_harm_intent: Vec<SearchContentType>,
+    /// `self-harm/instructions`, required.
+    #[serde(rename = "self-harm/instructions")]
+    pub self_harm_instructions: Vec<SearchContentType>,
+    /// `sexual`, required.
+    pub sexual: Vec<SearchContentType>,
+    /// `sexual/minors`, required.
+    #[serde(rename = "sexual/minors")]
+    pub sexual_minors: Vec<consts::Text>,
+    /// `violence`, required.
+    pub violence: Vec<SearchContentType>,
+    /// `violence/graphic`, required.
+    #[serde(rename = "violence/graphic")]
+    pub violence_graphic: Vec<SearchContentType>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ModerationAppliedInputTypes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ModerationAppliedInputTypes;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ModerationAppliedInputTypes` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModerationAppliedInputTypes, A::Error> {
+                let mut v_hate: Option<Vec<consts::Text>> = None;
+                let mut v_hate_threatening: Option<Vec<consts::Text>> = None;
+                let mut v_harassment: Option<Vec<consts::Text>> = None;
+                let mut v_harassment_threatening: Option<Vec<consts::Text>> = None;
+                let mut v_illicit: Option<Vec<consts::Text>> = None;
+                let mut v_illicit_violent: Option<Vec<consts::Text>> = None;
+                let mut v_self_harm: Option<Vec<SearchContentType>> = None;
+                let mut v_self_harm_intent: Option<Vec<SearchContentType>> = None;
+                let mut v_self_harm_instructions: Option<Vec<SearchContentType>> = None;
+                let mut v_sexual: Option<Vec<SearchContentType>> = None;
+                let mut v_sexual_minors: Option<Vec<consts::Text>> = None;
+                let mut v_violence: Option<Vec<SearchContentType>> = None;
+                let mut v_violence_graphic: Option<Vec<SearchContentType>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "hate" => crate::__private::put(
+                            &mut v_hate,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "hate",
+                        )?,
+                        "hate/threatening" => crate::__private::put(
+                            &mut v_hate_threatening,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "hate/threatening",
+                        )?,
+                        "harassment" => crate::__private::put(
+                            &mut v_harassment,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "harassment",
+                        )?,
+                        "harassment/threatening" => crate::__private::put(
+                            &mut v_harassment_threatening,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "harassment/threatening",
+                        )?,
+                        "illicit" => crate::__private::put(
+                            &mut v_illicit,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "illicit",
+                        )?,
+                        "illicit/violent" => crate::__private::put(
+                            &mut v_illicit_violent,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "illicit/violent",
+                        )?,
+                        "self-harm" => crate::__private::put(
+                            &mut v_self_harm,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "self-harm",
+                        )?,
+                        "self-harm/intent" => crate::__private::put(
+                            &mut v_self_harm_intent,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "self-harm/intent",
+                        )?,
+                        "self-harm/instructions" => crate::__private::put(
+                            &mut v_self_harm_instructions,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "self-harm/instructions",
+                        )?,
+                        "sexual" => crate::__private::put(
+                            &mut v_sexual,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "sexual",
+                        )?,
+                        "sexual/minors" => crate::__private::put(
+                            &mut v_sexual_minors,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "sexual/minors",
+                        )?,
+                        "violence" => crate::__private::put(
+                            &mut v_violence,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "violence",
+                        )?,
+                        "violence/graphic" => crate::__private::put(
+                            &mut v_violence_graphic,
+                            map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
+                            "violence/graphic",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ModerationAppliedInputTypes {
+                    hate: crate::__private::required(v_hate, "hate")?,
+                    hate_threatening: crate::__private::required(
+                        v_hate_threatening,
+                        "hate/threatening",
+                    )?,
+                    harassment: crate::__private::required(v_harassment, "harassment")?,
+                    harassment_threatening: crate::__private::required(
+                        v_harassment_threatening,
+                        "harassment/threatening",
+                    )?,
+                    illicit: crate::__private::required(v_illicit, "illicit")?,
+                    illicit_violent: crate::__private::required(
+                        v_illicit_violent,
+                        "illicit/violent",
+                    )?,
+                    self_harm: crate::__private::required(v_self_harm, "self-harm")?,
+                    self_harm_intent: crate::__private::required(
+                        v_self_harm_intent,
+                        "self-harm/intent",
+                    )?,
+                    self_harm_instructions: crate::__private::required(
+                        v_self_harm_instructions,
+                        "self-harm/instructions",
+                    )?,
+                    sexual: crate::__private::required(v_sexual, "sexual")?,
+                    sexual_minors: crate::__private::required(v_sexual_minors, "sexual/minors")?,
+                    violence: crate::__private::required(v_violence, "violence")?,
+                    violence_graphic: crate::__private::required(
+                        v_violence_graphic,
+                        "violence/graphic",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+impl Empty for ModerationAppliedInputTypes {
     const FIELDS: &'static [&'static str] = &[
         "hate",
         "hate/threatening",

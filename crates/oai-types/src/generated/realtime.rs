@@ -26,7 +26,7 @@ pub struct AudioTranscription {
     pub prompt: Option<String>,
     /// `delay`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub delay: Option<AudioTranscriptionDelay>,
+    pub delay: Option<RealtimeReasoningEffort>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -50,7 +50,7 @@ impl<'de> Deserialize<'de> for AudioTranscription {
                 let mut v_languages: Option<Option<Vec<String>>> = None;
                 let mut v_keywords: Option<Option<Vec<String>>> = None;
                 let mut v_prompt: Option<Option<String>> = None;
-                let mut v_delay: Option<Option<AudioTranscriptionDelay>> = None;
+                let mut v_delay: Option<Option<RealtimeReasoningEffort>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -110,22 +110,6 @@ impl Empty for AudioTranscription {
             extra: crate::Extra::new(),
         }
     }
-}
-
-crate::string_enum! {
-/// Inline schema in `AudioTranscription`.
-pub enum AudioTranscriptionDelay {
-/// `minimal`
-Minimal = "minimal",
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-/// `xhigh`
-Xhigh = "xhigh",
-}
 }
 
 crate::string_enum! {
@@ -493,6 +477,84 @@ impl Empty for RealtimeAudioFormatsAudioPcmu {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
+            extra: crate::Extra::new(),
+        }
+    }
+}
+
+/// Inline schema in `RealtimeBetaResponse`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct RealtimeBetaCachedTokensDetails {
+    /// `text_tokens`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_tokens: Option<i64>,
+    /// `image_tokens`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_tokens: Option<i64>,
+    /// `audio_tokens`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio_tokens: Option<i64>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaCachedTokensDetails {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaCachedTokensDetails;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaCachedTokensDetails` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaCachedTokensDetails, A::Error> {
+                let mut v_text_tokens: Option<Option<i64>> = None;
+                let mut v_image_tokens: Option<Option<i64>> = None;
+                let mut v_audio_tokens: Option<Option<i64>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "text_tokens" => crate::__private::put(
+                            &mut v_text_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "text_tokens",
+                        )?,
+                        "image_tokens" => crate::__private::put(
+                            &mut v_image_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "image_tokens",
+                        )?,
+                        "audio_tokens" => crate::__private::put(
+                            &mut v_audio_tokens,
+                            map.next_value_seed(crate::__private::OptIntSeed)?,
+                            "audio_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaCachedTokensDetails {
+                    text_tokens: v_text_tokens.unwrap_or_default(),
+                    image_tokens: v_image_tokens.unwrap_or_default(),
+                    audio_tokens: v_audio_tokens.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+impl Empty for RealtimeBetaCachedTokensDetails {
+    const FIELDS: &'static [&'static str] = &["text_tokens", "image_tokens", "audio_tokens"];
+    fn empty() -> Self {
+        Self {
+            text_tokens: Empty::empty(),
+            image_tokens: Empty::empty(),
+            audio_tokens: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -1577,7 +1639,7 @@ pub struct RealtimeBetaResponseCreateParams {
     pub output_audio_format: Option<RealtimeBetaResponseCreateParamsOutputAudioFormat>,
     /// `tools`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tools: Option<Vec<RealtimeBetaResponseCreateParamsToolsItem>>,
+    pub tools: Option<Vec<RealtimeFunctionTool>>,
     /// `tool_choice`, optional.
     /// Default: `"auto"`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1626,8 +1688,7 @@ impl<'de> Deserialize<'de> for RealtimeBetaResponseCreateParams {
                 let mut v_output_audio_format: Option<
                     Option<RealtimeBetaResponseCreateParamsOutputAudioFormat>,
                 > = None;
-                let mut v_tools: Option<Option<Vec<RealtimeBetaResponseCreateParamsToolsItem>>> =
-                    None;
+                let mut v_tools: Option<Option<Vec<RealtimeFunctionTool>>> = None;
                 let mut v_tool_choice: Option<Option<RealtimeBetaResponseCreateParamsToolChoice>> =
                     None;
                 let mut v_temperature: Option<Option<f64>> = None;
@@ -1773,7 +1834,6 @@ pub type RealtimeBetaResponseCreateParamsOutputAudioFormat = RealtimeBetaRespons
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeBetaResponseCreateParams`.
-/// Default: `"auto"`.
 pub enum RealtimeBetaResponseCreateParamsToolChoice {
 /// A `ToolChoiceOptions`.
 Options(ToolChoiceOptions),
@@ -1782,91 +1842,6 @@ Function(ToolChoiceFunction),
 /// A `ToolChoiceMCP`.
 MCP(ToolChoiceMCP),
 }
-}
-
-/// Inline schema in `RealtimeBetaResponseCreateParams`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct RealtimeBetaResponseCreateParamsToolsItem {
-    /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<consts::Function>,
-    /// `name`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `description`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// `parameters`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<serde_json::Value>,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for RealtimeBetaResponseCreateParamsToolsItem {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = RealtimeBetaResponseCreateParamsToolsItem;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `RealtimeBetaResponseCreateParamsToolsItem` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RealtimeBetaResponseCreateParamsToolsItem, A::Error> {
-                let mut v_type: Option<Option<consts::Function>> = None;
-                let mut v_name: Option<Option<String>> = None;
-                let mut v_description: Option<Option<String>> = None;
-                let mut v_parameters: Option<Option<serde_json::Value>> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        "name" => crate::__private::put(
-                            &mut v_name,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
-                            "name",
-                        )?,
-                        "description" => crate::__private::put(
-                            &mut v_description,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
-                            "description",
-                        )?,
-                        "parameters" => crate::__private::put(
-                            &mut v_parameters,
-                            map.next_value()?,
-                            "parameters",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(RealtimeBetaResponseCreateParamsToolsItem {
-                    r#type: v_type.unwrap_or_default(),
-                    name: v_name.unwrap_or_default(),
-                    description: v_description.unwrap_or_default(),
-                    parameters: v_parameters.unwrap_or_default(),
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for RealtimeBetaResponseCreateParamsToolsItem {
-    const FIELDS: &'static [&'static str] = &["type", "name", "description", "parameters"];
-    fn empty() -> Self {
-        Self {
-            r#type: Empty::empty(),
-            name: Empty::empty(),
-            description: Empty::empty(),
-            parameters: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
 }
 
 crate::untagged_union! {
@@ -2200,8 +2175,7 @@ pub struct RealtimeBetaResponseUsageInputTokenDetails {
     pub audio_tokens: Option<i64>,
     /// `cached_tokens_details`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cached_tokens_details:
-        Option<RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails>,
+    pub cached_tokens_details: Option<RealtimeBetaCachedTokensDetails>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -2224,9 +2198,8 @@ impl<'de> Deserialize<'de> for RealtimeBetaResponseUsageInputTokenDetails {
                 let mut v_text_tokens: Option<Option<i64>> = None;
                 let mut v_image_tokens: Option<Option<i64>> = None;
                 let mut v_audio_tokens: Option<Option<i64>> = None;
-                let mut v_cached_tokens_details: Option<
-                    Option<RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails>,
-                > = None;
+                let mut v_cached_tokens_details: Option<Option<RealtimeBetaCachedTokensDetails>> =
+                    None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -2287,89 +2260,6 @@ impl Empty for RealtimeBetaResponseUsageInputTokenDetails {
             image_tokens: Empty::empty(),
             audio_tokens: Empty::empty(),
             cached_tokens_details: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-/// Inline schema in `RealtimeBetaResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
-    /// `text_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text_tokens: Option<i64>,
-    /// `image_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub image_tokens: Option<i64>,
-    /// `audio_tokens`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub audio_tokens: Option<i64>,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str(
-                    "a `RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails` object",
-                )
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails, A::Error>
-            {
-                let mut v_text_tokens: Option<Option<i64>> = None;
-                let mut v_image_tokens: Option<Option<i64>> = None;
-                let mut v_audio_tokens: Option<Option<i64>> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "text_tokens" => crate::__private::put(
-                            &mut v_text_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
-                            "text_tokens",
-                        )?,
-                        "image_tokens" => crate::__private::put(
-                            &mut v_image_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
-                            "image_tokens",
-                        )?,
-                        "audio_tokens" => crate::__private::put(
-                            &mut v_audio_tokens,
-                            map.next_value_seed(crate::__private::OptIntSeed)?,
-                            "audio_tokens",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(
-                    RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
-                        text_tokens: v_text_tokens.unwrap_or_default(),
-                        image_tokens: v_image_tokens.unwrap_or_default(),
-                        audio_tokens: v_audio_tokens.unwrap_or_default(),
-                        extra,
-                    },
-                )
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
-    const FIELDS: &'static [&'static str] = &["text_tokens", "image_tokens", "audio_tokens"];
-    fn empty() -> Self {
-        Self {
-            text_tokens: Empty::empty(),
-            image_tokens: Empty::empty(),
-            audio_tokens: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -2548,7 +2438,7 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionComplet
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// `usage`, required.
-    pub usage: RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage,
+    pub usage: RealtimeBetaTranscriptionUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -2580,9 +2470,7 @@ impl<'de> Deserialize<'de>
                 let mut v_transcript: Option<String> = None;
                 let mut v_languages: Option<Option<Vec<TranscriptionLanguage>>> = None;
                 let mut v_logprobs: Option<Option<Vec<LogProbProperties>>> = None;
-                let mut v_usage: Option<
-                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage,
-                > = None;
+                let mut v_usage: Option<RealtimeBetaTranscriptionUsage> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -2667,16 +2555,6 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCom
             extra: crate::Extra::new(),
         }
     }
-}
-
-crate::tagged_union! {
-/// Inline schema in `RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted`.
-pub enum RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage tag "type" {
-/// `type` = `tokens`
-Tokens(TranscriptTextUsageTokens) = "tokens",
-/// `type` = `duration`
-Duration(TranscriptTextUsageDuration) = "duration",
-}
 }
 
 /// The `RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta` schema.
@@ -2803,7 +2681,7 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed 
     /// `content_index`, required.
     pub content_index: i64,
     /// `error`, required.
-    pub error: RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError,
+    pub error: RealtimeBetaTranscriptionError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -2832,9 +2710,7 @@ impl<'de> Deserialize<'de>
                     None;
                 let mut v_item_id: Option<String> = None;
                 let mut v_content_index: Option<i64> = None;
-                let mut v_error: Option<
-                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError,
-                > = None;
+                let mut v_error: Option<RealtimeBetaTranscriptionError> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -2891,102 +2767,6 @@ impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFai
             item_id: Empty::empty(),
             content_index: Empty::empty(),
             error: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-/// Inline schema in `RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
-    /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// `code`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// `message`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// `param`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub param: Option<String>,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de>
-    for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError
-{
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<
-                RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError,
-                A::Error,
-            > {
-                let mut v_type: Option<Option<String>> = None;
-                let mut v_code: Option<Option<String>> = None;
-                let mut v_message: Option<Option<String>> = None;
-                let mut v_param: Option<Option<String>> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => crate::__private::put(
-                            &mut v_type,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
-                            "type",
-                        )?,
-                        "code" => crate::__private::put(
-                            &mut v_code,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
-                            "code",
-                        )?,
-                        "message" => crate::__private::put(
-                            &mut v_message,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
-                            "message",
-                        )?,
-                        "param" => crate::__private::put(
-                            &mut v_param,
-                            map.next_value_seed(crate::__private::OptTextSeed)?,
-                            "param",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(
-                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
-                        r#type: v_type.unwrap_or_default(),
-                        code: v_code.unwrap_or_default(),
-                        message: v_message.unwrap_or_default(),
-                        param: v_param.unwrap_or_default(),
-                        extra,
-                    },
-                )
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
-    const FIELDS: &'static [&'static str] = &["type", "code", "message", "param"];
-    fn empty() -> Self {
-        Self {
-            r#type: Empty::empty(),
-            code: Empty::empty(),
-            message: Empty::empty(),
-            param: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -6547,6 +6327,105 @@ impl Empty for RealtimeBetaServerEventTranscriptionSessionUpdated {
     }
 }
 
+/// Inline schema in `RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct RealtimeBetaTranscriptionError {
+    /// `type`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    /// `code`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `message`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `param`, optional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: crate::Extra,
+}
+
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for RealtimeBetaTranscriptionError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RealtimeBetaTranscriptionError;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `RealtimeBetaTranscriptionError` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RealtimeBetaTranscriptionError, A::Error> {
+                let mut v_type: Option<Option<String>> = None;
+                let mut v_code: Option<Option<String>> = None;
+                let mut v_message: Option<Option<String>> = None;
+                let mut v_param: Option<Option<String>> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(
+                            &mut v_type,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "type",
+                        )?,
+                        "code" => crate::__private::put(
+                            &mut v_code,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "code",
+                        )?,
+                        "message" => crate::__private::put(
+                            &mut v_message,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "message",
+                        )?,
+                        "param" => crate::__private::put(
+                            &mut v_param,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "param",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(RealtimeBetaTranscriptionError {
+                    r#type: v_type.unwrap_or_default(),
+                    code: v_code.unwrap_or_default(),
+                    message: v_message.unwrap_or_default(),
+                    param: v_param.unwrap_or_default(),
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+impl Empty for RealtimeBetaTranscriptionError {
+    const FIELDS: &'static [&'static str] = &["type", "code", "message", "param"];
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            code: Empty::empty(),
+            message: Empty::empty(),
+            param: Empty::empty(),
+            extra: crate::Extra::new(),
+        }
+    }
+}
+
+crate::tagged_union! {
+/// Inline schema in `RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted`.
+pub enum RealtimeBetaTranscriptionUsage tag "type" {
+/// `type` = `tokens`
+Tokens(TranscriptTextUsageTokens) = "tokens",
+/// `type` = `duration`
+Duration(TranscriptTextUsageDuration) = "duration",
+}
+}
+
 /// The `RealtimeCallCreateRequest` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RealtimeCallCreateRequest {
@@ -8381,7 +8260,7 @@ pub struct RealtimeConversationItemMessageUserContentItem {
     /// `detail`, optional.
     /// Default: `"auto"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<RealtimeConversationItemMessageUserContentItemDetail>,
+    pub detail: Option<FileDetailEnum>,
     /// `transcript`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
@@ -8408,9 +8287,7 @@ impl<'de> Deserialize<'de> for RealtimeConversationItemMessageUserContentItem {
                 let mut v_text: Option<Option<String>> = None;
                 let mut v_audio: Option<Option<String>> = None;
                 let mut v_image_url: Option<Option<String>> = None;
-                let mut v_detail: Option<
-                    Option<RealtimeConversationItemMessageUserContentItemDetail>,
-                > = None;
+                let mut v_detail: Option<Option<FileDetailEnum>> = None;
                 let mut v_transcript: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -8471,19 +8348,6 @@ impl Empty for RealtimeConversationItemMessageUserContentItem {
             extra: crate::Extra::new(),
         }
     }
-}
-
-crate::string_enum! {
-/// Inline schema in `RealtimeConversationItemMessageUser`.
-/// Default: `"auto"`.
-pub enum RealtimeConversationItemMessageUserContentItemDetail {
-/// `auto`
-Auto = "auto",
-/// `low`
-Low = "low",
-/// `high`
-High = "high",
-}
 }
 
 crate::string_enum! {
@@ -10387,7 +10251,6 @@ pub type RealtimeResponseCreateParamsOutputModalitiesItem = ChatCompletionModali
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeResponseCreateParams`.
-/// Default: `"auto"`.
 pub enum RealtimeResponseCreateParamsToolChoice {
 /// A `ToolChoiceOptions`.
 Options(ToolChoiceOptions),
@@ -11004,7 +10867,7 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<Vec<LogProbProperties>>,
     /// `usage`, required.
-    pub usage: RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage,
+    pub usage: RealtimeTranscriptionUsage,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -11032,9 +10895,7 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemInputAudioTran
                 let mut v_transcript: Option<String> = None;
                 let mut v_languages: Option<Option<Vec<TranscriptionLanguage>>> = None;
                 let mut v_logprobs: Option<Option<Vec<LogProbProperties>>> = None;
-                let mut v_usage: Option<
-                    RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage,
-                > = None;
+                let mut v_usage: Option<RealtimeTranscriptionUsage> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -11119,16 +10980,6 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionComplet
             extra: crate::Extra::new(),
         }
     }
-}
-
-crate::tagged_union! {
-/// Inline schema in `RealtimeServerEventConversationItemInputAudioTranscriptionCompleted`.
-pub enum RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage tag "type" {
-/// `type` = `tokens`
-Tokens(TranscriptTextUsageTokens) = "tokens",
-/// `type` = `duration`
-Duration(TranscriptTextUsageDuration) = "duration",
-}
 }
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionDelta` schema.
@@ -11257,7 +11108,7 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
     /// `content_index`, required.
     pub content_index: i64,
     /// `error`, required.
-    pub error: RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
+    pub error: RealtimeTranscriptionError,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -11284,9 +11135,7 @@ impl<'de> Deserialize<'de> for RealtimeServerEventConversationItemInputAudioTran
                     None;
                 let mut v_item_id: Option<String> = None;
                 let mut v_content_index: Option<i64> = None;
-                let mut v_error: Option<
-                    RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
-                > = None;
+                let mut v_error: Option<RealtimeTranscriptionError> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -11347,10 +11196,6 @@ impl Empty for RealtimeServerEventConversationItemInputAudioTranscriptionFailed 
         }
     }
 }
-
-/// Inline schema in `RealtimeServerEventConversationItemInputAudioTranscriptionFailed`, identical to [`RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError`].
-pub type RealtimeServerEventConversationItemInputAudioTranscriptionFailedError =
-    RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError;
 
 /// The `RealtimeServerEventConversationItemInputAudioTranscriptionSegment` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -15265,7 +15110,7 @@ pub struct RealtimeSessionCreateRequest {
     pub turn_detection: Option<RealtimeSessionCreateRequestTurnDetection>,
     /// `tools`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tools: Option<Vec<RealtimeSessionCreateRequestToolsItem>>,
+    pub tools: Option<Vec<RealtimeFunctionTool>>,
     /// `tool_choice`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<String>,
@@ -15313,7 +15158,7 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateRequest {
                 let mut v_turn_detection: Option<
                     Option<RealtimeSessionCreateRequestTurnDetection>,
                 > = None;
-                let mut v_tools: Option<Option<Vec<RealtimeSessionCreateRequestToolsItem>>> = None;
+                let mut v_tools: Option<Option<Vec<RealtimeFunctionTool>>> = None;
                 let mut v_tool_choice: Option<Option<String>> = None;
                 let mut v_temperature: Option<Option<f64>> = None;
                 let mut v_max_response_output_tokens: Option<
@@ -16014,7 +15859,6 @@ pub type RealtimeSessionCreateRequestGAOutputModalitiesItem = ChatCompletionModa
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
-/// Default: `"auto"`.
 pub enum RealtimeSessionCreateRequestGAToolChoice {
 /// A `ToolChoiceOptions`.
 Options(ToolChoiceOptions),
@@ -16037,7 +15881,6 @@ Mcp(MCPTool) = "mcp",
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeSessionCreateRequestGA`.
-/// Default: `null`.
 pub enum RealtimeSessionCreateRequestGATracing {
 /// A `Auto`.
 Auto(consts::Auto),
@@ -16115,9 +15958,6 @@ Text(consts::Inf),
 Integer(i64),
 }
 }
-
-/// Inline schema in `RealtimeSessionCreateRequest`, identical to [`RealtimeBetaResponseCreateParamsToolsItem`].
-pub type RealtimeSessionCreateRequestToolsItem = RealtimeBetaResponseCreateParamsToolsItem;
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeSessionCreateRequest`.
@@ -16578,58 +16418,9 @@ impl Empty for RealtimeSessionCreateResponseAudioInput {
     }
 }
 
-/// Inline schema in `RealtimeSessionCreateResponse`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct RealtimeSessionCreateResponseAudioInputNoiseReduction {
-    /// `type`, optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<NoiseReductionType>,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseAudioInputNoiseReduction {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = RealtimeSessionCreateResponseAudioInputNoiseReduction;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `RealtimeSessionCreateResponseAudioInputNoiseReduction` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<RealtimeSessionCreateResponseAudioInputNoiseReduction, A::Error>
-            {
-                let mut v_type: Option<Option<NoiseReductionType>> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(RealtimeSessionCreateResponseAudioInputNoiseReduction {
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for RealtimeSessionCreateResponseAudioInputNoiseReduction {
-    const FIELDS: &'static [&'static str] = &["type"];
-    fn empty() -> Self {
-        Self {
-            r#type: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
+/// Inline schema in `RealtimeSessionCreateResponse`, identical to [`RealtimeSessionInputAudioNoiseReduction`].
+pub type RealtimeSessionCreateResponseAudioInputNoiseReduction =
+    RealtimeSessionInputAudioNoiseReduction;
 
 /// Inline schema in `RealtimeSessionCreateResponse`, identical to [`RealtimeSessionCreateRequestTurnDetection`].
 pub type RealtimeSessionCreateResponseAudioInputTurnDetection =
@@ -17171,7 +16962,6 @@ pub type RealtimeSessionCreateResponseGAOutputModalitiesItem = ChatCompletionMod
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
-/// Default: `"auto"`.
 pub enum RealtimeSessionCreateResponseGAToolChoice {
 /// A `ToolChoiceOptions`.
 Options(ToolChoiceOptions),
@@ -17194,7 +16984,6 @@ Mcp(MCPTool) = "mcp",
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeSessionCreateResponseGA`.
-/// Default: `null`.
 pub enum RealtimeSessionCreateResponseGATracing {
 /// A `Auto`.
 Auto(consts::Auto),
@@ -17234,21 +17023,10 @@ pub type RealtimeSessionCreateResponseTracingTracingConfiguration =
 /// Inline schema in `RealtimeSessionCreateResponse`, identical to [`RealtimeSessionCreateRequestTurnDetection`].
 pub type RealtimeSessionCreateResponseTurnDetection = RealtimeSessionCreateRequestTurnDetection;
 
-crate::string_enum! {
-/// Inline schema in `RealtimeSession`.
-/// Default: `"pcm16"`.
-pub enum RealtimeSessionInputAudioFormat {
-/// `pcm16`
-Pcm16 = "pcm16",
-/// `g711_ulaw`
-G711Ulaw = "g711_ulaw",
-/// `g711_alaw`
-G711Alaw = "g711_alaw",
-}
-}
+/// Inline schema in `RealtimeSession`, identical to [`RealtimeBetaResponseOutputAudioFormat`].
+pub type RealtimeSessionInputAudioFormat = RealtimeBetaResponseOutputAudioFormat;
 
 /// Inline schema in `RealtimeSession`.
-/// Default: `null`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeSessionInputAudioNoiseReduction {
     /// `type`, optional.
@@ -17348,8 +17126,8 @@ GptAudioMini20251215 = "gpt-audio-mini-2025-12-15",
 }
 }
 
-/// Inline schema in `RealtimeSession`, identical to [`RealtimeSessionInputAudioFormat`].
-pub type RealtimeSessionOutputAudioFormat = RealtimeSessionInputAudioFormat;
+/// Inline schema in `RealtimeSession`, identical to [`RealtimeBetaResponseOutputAudioFormat`].
+pub type RealtimeSessionOutputAudioFormat = RealtimeBetaResponseOutputAudioFormat;
 
 crate::untagged_union! {
 /// Inline schema in `RealtimeSession`.
@@ -17437,6 +17215,9 @@ impl Empty for RealtimeSessionTracingTracingConfiguration {
     }
 }
 
+/// Inline schema in `RealtimeServerEventConversationItemInputAudioTranscriptionFailed`, identical to [`RealtimeBetaTranscriptionError`].
+pub type RealtimeTranscriptionError = RealtimeBetaTranscriptionError;
+
 /// The `RealtimeTranscriptionSessionCreateRequest` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct RealtimeTranscriptionSessionCreateRequest {
@@ -17446,8 +17227,7 @@ pub struct RealtimeTranscriptionSessionCreateRequest {
     /// `input_audio_noise_reduction`, optional.
     /// Default: `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input_audio_noise_reduction:
-        Option<RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction>,
+    pub input_audio_noise_reduction: Option<TranscriptionSessionRequestNoiseReduction>,
     /// `input_audio_format`, optional.
     /// Default: `"pcm16"`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -17480,7 +17260,7 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateRequest {
                     Option<RealtimeTranscriptionSessionCreateRequestTurnDetection>,
                 > = None;
                 let mut v_input_audio_noise_reduction: Option<
-                    Option<RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction>,
+                    Option<TranscriptionSessionRequestNoiseReduction>,
                 > = None;
                 let mut v_input_audio_format: Option<
                     Option<RealtimeTranscriptionSessionCreateRequestInputAudioFormat>,
@@ -17680,13 +17460,9 @@ impl Empty for RealtimeTranscriptionSessionCreateRequestGAAudio {
 pub type RealtimeTranscriptionSessionCreateRequestGAAudioInput =
     RealtimeSessionCreateRequestGAAudioInput;
 
-/// Inline schema in `RealtimeTranscriptionSessionCreateRequest`, identical to [`RealtimeSessionInputAudioFormat`].
+/// Inline schema in `RealtimeTranscriptionSessionCreateRequest`, identical to [`RealtimeBetaResponseOutputAudioFormat`].
 pub type RealtimeTranscriptionSessionCreateRequestInputAudioFormat =
-    RealtimeSessionInputAudioFormat;
-
-/// Inline schema in `RealtimeTranscriptionSessionCreateRequest`, identical to [`RealtimeSessionInputAudioNoiseReduction`].
-pub type RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction =
-    RealtimeSessionInputAudioNoiseReduction;
+    RealtimeBetaResponseOutputAudioFormat;
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateRequest`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -18058,11 +17834,10 @@ pub struct RealtimeTranscriptionSessionCreateResponseGAAudioInput {
     pub transcription: Option<AudioTranscriptionResponse>,
     /// `noise_reduction`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub noise_reduction:
-        Option<RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction>,
+    pub noise_reduction: Option<TranscriptionSessionNoiseReduction>,
     /// `turn_detection`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub turn_detection: Option<RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection>,
+    pub turn_detection: Option<TranscriptionSessionTurnDetection>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -18084,12 +17859,9 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateResponseGAAudio
             {
                 let mut v_format: Option<Option<RealtimeAudioFormats>> = None;
                 let mut v_transcription: Option<Option<AudioTranscriptionResponse>> = None;
-                let mut v_noise_reduction: Option<
-                    Option<RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction>,
-                > = None;
-                let mut v_turn_detection: Option<
-                    Option<RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection>,
-                > = None;
+                let mut v_noise_reduction: Option<Option<TranscriptionSessionNoiseReduction>> =
+                    None;
+                let mut v_turn_detection: Option<Option<TranscriptionSessionTurnDetection>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -18145,17 +17917,19 @@ impl Empty for RealtimeTranscriptionSessionCreateResponseGAAudioInput {
     }
 }
 
-/// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`, identical to [`RealtimeSessionCreateResponseAudioInputNoiseReduction`].
-pub type RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction =
-    RealtimeSessionCreateResponseAudioInputNoiseReduction;
-
-/// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`, identical to [`RealtimeSessionCreateRequestTurnDetection`].
-pub type RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection =
-    RealtimeSessionCreateRequestTurnDetection;
-
 /// Inline schema in `RealtimeTranscriptionSessionCreateResponse`, identical to [`RealtimeSessionCreateRequestTurnDetection`].
 pub type RealtimeTranscriptionSessionCreateResponseTurnDetection =
     RealtimeSessionCreateRequestTurnDetection;
+
+crate::tagged_union! {
+/// Inline schema in `RealtimeServerEventConversationItemInputAudioTranscriptionCompleted`.
+pub enum RealtimeTranscriptionUsage tag "type" {
+/// `type` = `tokens`
+Tokens(TranscriptTextUsageTokens) = "tokens",
+/// `type` = `duration`
+Duration(TranscriptTextUsageDuration) = "duration",
+}
+}
 
 crate::tagged_union! {
 /// The `RealtimeTranslationClientEvent` schema.
@@ -19554,10 +19328,10 @@ pub type RealtimeTranslationSessionUpdateRequestAudio = RealtimeTranslationSessi
 crate::untagged_union! {
 /// The `RealtimeTruncation` schema.
 pub enum RealtimeTruncation {
-/// A `RealtimeTruncationText`.
-Text(RealtimeTruncationText),
 /// A `RealtimeTruncationRetentionRatioTruncation`.
 RetentionRatioTruncation(RealtimeTruncationRetentionRatioTruncation),
+/// A `TruncationEnum`.
+Text(TruncationEnum),
 }
 }
 
@@ -19697,16 +19471,6 @@ impl Empty for RealtimeTruncationRetentionRatioTruncationTokenLimits {
     }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeTruncation`.
-pub enum RealtimeTruncationText {
-/// `auto`
-Auto = "auto",
-/// `disabled`
-Disabled = "disabled",
-}
-}
-
 crate::tagged_union! {
 /// The `RealtimeTurnDetection` schema.
 pub enum RealtimeTurnDetection tag "type" {
@@ -19804,20 +19568,8 @@ impl Empty for RealtimeTurnDetectionSemanticVad {
     }
 }
 
-crate::string_enum! {
-/// Inline schema in `RealtimeTurnDetection`.
-/// Default: `"auto"`.
-pub enum RealtimeTurnDetectionSemanticVadEagerness {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `RealtimeTurnDetection`, identical to [`EditImageBodyJsonParamQuality`].
+pub type RealtimeTurnDetectionSemanticVadEagerness = EditImageBodyJsonParamQuality;
 
 /// Inline schema in `RealtimeTurnDetection`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -19944,3 +19696,12 @@ impl Empty for RealtimeTurnDetectionServerVad {
         }
     }
 }
+
+/// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`, identical to [`RealtimeSessionInputAudioNoiseReduction`].
+pub type TranscriptionSessionNoiseReduction = RealtimeSessionInputAudioNoiseReduction;
+
+/// Inline schema in `RealtimeTranscriptionSessionCreateRequest`, identical to [`RealtimeSessionInputAudioNoiseReduction`].
+pub type TranscriptionSessionRequestNoiseReduction = RealtimeSessionInputAudioNoiseReduction;
+
+/// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`, identical to [`RealtimeSessionCreateRequestTurnDetection`].
+pub type TranscriptionSessionTurnDetection = RealtimeSessionCreateRequestTurnDetection;

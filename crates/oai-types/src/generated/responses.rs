@@ -1876,7 +1876,7 @@ pub struct BetaComputerToolCall {
     /// `pending_safety_checks`, required.
     pub pending_safety_checks: Vec<BetaComputerCallSafetyCheckParam>,
     /// `status`, required.
-    pub status: BetaComputerToolCallStatus,
+    pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -1903,7 +1903,7 @@ impl<'de> Deserialize<'de> for BetaComputerToolCall {
                 let mut v_actions: Option<Option<BetaComputerActionList>> = None;
                 let mut v_pending_safety_checks: Option<Vec<BetaComputerCallSafetyCheckParam>> =
                     None;
-                let mut v_status: Option<BetaComputerToolCallStatus> = None;
+                let mut v_status: Option<MessageStatus> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -2005,7 +2005,7 @@ pub struct BetaComputerToolCallOutput {
     pub output: BetaComputerScreenshotImage,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<BetaComputerToolCallOutputStatus>,
+    pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -2032,7 +2032,7 @@ impl<'de> Deserialize<'de> for BetaComputerToolCallOutput {
                     Option<Vec<BetaComputerCallSafetyCheckParam>>,
                 > = None;
                 let mut v_output: Option<BetaComputerScreenshotImage> = None;
-                let mut v_status: Option<Option<BetaComputerToolCallOutputStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -2236,12 +2236,6 @@ impl Empty for BetaComputerToolCallOutputResource {
     }
 }
 
-/// Inline schema in `BetaComputerToolCallOutput`, identical to [`ComputerToolCallStatus`].
-pub type BetaComputerToolCallOutputStatus = ComputerToolCallStatus;
-
-/// Inline schema in `BetaComputerToolCall`, identical to [`ComputerToolCallStatus`].
-pub type BetaComputerToolCallStatus = ComputerToolCallStatus;
-
 /// The `BetaComputerUsePreviewTool` schema, identical to `ComputerUsePreviewTool`.
 pub type BetaComputerUsePreviewTool = ComputerUsePreviewTool;
 
@@ -2316,7 +2310,7 @@ pub struct BetaCreateResponse {
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<BetaCreateResponsePromptCacheRetention>,
+    pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
@@ -2350,7 +2344,7 @@ pub struct BetaCreateResponse {
     /// `truncation`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub truncation: Option<BetaCreateResponseTruncation>,
+    pub truncation: Option<TruncationEnum>,
     /// `reasoning`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<BetaReasoning>,
@@ -2415,9 +2409,7 @@ impl<'de> Deserialize<'de> for BetaCreateResponse {
                 let mut v_user: Option<Option<String>> = None;
                 let mut v_safety_identifier: Option<Option<String>> = None;
                 let mut v_prompt_cache_key: Option<Option<String>> = None;
-                let mut v_prompt_cache_retention: Option<
-                    Option<BetaCreateResponsePromptCacheRetention>,
-                > = None;
+                let mut v_prompt_cache_retention: Option<Option<PromptCacheRetentionEnum>> = None;
                 let mut v_prompt_cache_options: Option<Option<BetaPromptCacheOptionsParam>> = None;
                 let mut v_previous_response_id: Option<Option<String>> = None;
                 let mut v_model: Option<Option<BetaModelIdsResponses>> = None;
@@ -2428,7 +2420,7 @@ impl<'de> Deserialize<'de> for BetaCreateResponse {
                 let mut v_tool_choice: Option<Option<BetaToolChoiceParam>> = None;
                 let mut v_prompt: Option<Option<BetaPrompt>> = None;
                 let mut v_service_tier: Option<Option<BetaServiceTierResponses>> = None;
-                let mut v_truncation: Option<Option<BetaCreateResponseTruncation>> = None;
+                let mut v_truncation: Option<Option<TruncationEnum>> = None;
                 let mut v_reasoning: Option<Option<BetaReasoning>> = None;
                 let mut v_input: Option<Option<BetaInputParam>> = None;
                 let mut v_include: Option<Option<Vec<BetaIncludeEnum>>> = None;
@@ -2689,12 +2681,6 @@ impl Empty for BetaCreateResponse {
         }
     }
 }
-
-/// Inline schema in `BetaCreateResponse`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
-pub type BetaCreateResponsePromptCacheRetention = CreateChatCompletionRequestPromptCacheRetention;
-
-/// Inline schema in `BetaCreateResponse`, identical to [`CreateResponseTruncation`].
-pub type BetaCreateResponseTruncation = CreateResponseTruncation;
 
 /// The `BetaCustomGrammarFormatParam` schema, identical to `CustomGrammarFormatParam`.
 pub type BetaCustomGrammarFormatParam = CustomGrammarFormatParam;
@@ -4422,7 +4408,7 @@ pub struct BetaFunctionToolCall {
     pub arguments: String,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<BetaFunctionToolCallStatus>,
+    pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4449,7 +4435,7 @@ impl<'de> Deserialize<'de> for BetaFunctionToolCall {
                 let mut v_namespace: Option<Option<String>> = None;
                 let mut v_name: Option<String> = None;
                 let mut v_arguments: Option<String> = None;
-                let mut v_status: Option<Option<BetaFunctionToolCallStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4562,7 +4548,7 @@ pub struct BetaFunctionToolCallOutput {
     pub output: BetaFunctionToolCallOutputOutput,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<BetaFunctionToolCallOutputStatus>,
+    pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4589,7 +4575,7 @@ impl<'de> Deserialize<'de> for BetaFunctionToolCallOutput {
                 let mut v_namespace: Option<Option<String>> = None;
                 let mut v_caller: Option<Option<BetaToolCallCallerParam>> = None;
                 let mut v_output: Option<BetaFunctionToolCallOutputOutput> = None;
-                let mut v_status: Option<Option<BetaFunctionToolCallOutputStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4859,9 +4845,6 @@ impl From<&str> for BetaFunctionToolCallOutputResourceOutput {
     }
 }
 
-/// Inline schema in `BetaFunctionToolCallOutput`, identical to [`ComputerToolCallStatus`].
-pub type BetaFunctionToolCallOutputStatus = ComputerToolCallStatus;
-
 /// The `BetaFunctionToolCallResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BetaFunctionToolCallResource {
@@ -5011,9 +4994,6 @@ impl Empty for BetaFunctionToolCallResource {
         }
     }
 }
-
-/// Inline schema in `BetaFunctionToolCall`, identical to [`ComputerToolCallStatus`].
-pub type BetaFunctionToolCallStatus = ComputerToolCallStatus;
 
 /// The `BetaFunctionToolParam` schema, identical to `FunctionToolParam`.
 pub type BetaFunctionToolParam = FunctionToolParam;
@@ -5287,7 +5267,7 @@ pub struct BetaInputMessage {
     pub role: BetaInputMessageRole,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<BetaInputMessageStatus>,
+    pub status: Option<MessageStatus>,
     /// `content`, required.
     pub content: BetaInputMessageContentList,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
@@ -5311,7 +5291,7 @@ impl<'de> Deserialize<'de> for BetaInputMessage {
                 let mut v_agent: Option<Option<BetaAgentTag>> = None;
                 let mut v_type: Option<Option<consts::Message>> = None;
                 let mut v_role: Option<BetaInputMessageRole> = None;
-                let mut v_status: Option<Option<BetaInputMessageStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut v_content: Option<BetaInputMessageContentList> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -5377,7 +5357,7 @@ pub struct BetaInputMessageResource {
     pub role: BetaInputMessageResourceRole,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<BetaInputMessageResourceStatus>,
+    pub status: Option<MessageStatus>,
     /// `content`, required.
     pub content: BetaInputMessageContentList,
     /// `id`, required.
@@ -5403,7 +5383,7 @@ impl<'de> Deserialize<'de> for BetaInputMessageResource {
                 let mut v_agent: Option<Option<BetaAgentTag>> = None;
                 let mut v_type: Option<consts::Message> = None;
                 let mut v_role: Option<BetaInputMessageResourceRole> = None;
-                let mut v_status: Option<Option<BetaInputMessageResourceStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut v_content: Option<BetaInputMessageContentList> = None;
                 let mut v_id: Option<String> = None;
                 let mut extra = crate::Extra::new();
@@ -5465,14 +5445,8 @@ impl Empty for BetaInputMessageResource {
 /// Inline schema in `BetaInputMessageResource`, identical to [`InputMessageRole`].
 pub type BetaInputMessageResourceRole = InputMessageRole;
 
-/// Inline schema in `BetaInputMessageResource`, identical to [`ComputerToolCallStatus`].
-pub type BetaInputMessageResourceStatus = ComputerToolCallStatus;
-
 /// Inline schema in `BetaInputMessage`, identical to [`InputMessageRole`].
 pub type BetaInputMessageRole = InputMessageRole;
-
-/// Inline schema in `BetaInputMessage`, identical to [`ComputerToolCallStatus`].
-pub type BetaInputMessageStatus = ComputerToolCallStatus;
 
 crate::untagged_union! {
 /// The `BetaInputParam` schema.
@@ -5781,7 +5755,7 @@ pub struct BetaListInputItemsParams {
     pub limit: Option<i64>,
     /// `order`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<BetaListInputItemsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -5810,7 +5784,7 @@ impl<'de> Deserialize<'de> for BetaListInputItemsParams {
                 mut map: A,
             ) -> Result<BetaListInputItemsParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<BetaListInputItemsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_include: Option<Option<Vec<BetaIncludeEnum>>> = None;
                 let mut v_openai_beta: Option<Option<Vec<consts::ResponsesMultiAgentV1>>> = None;
@@ -5891,7 +5865,7 @@ pub struct BetaLocalShellToolCall {
     /// `action`, required.
     pub action: BetaLocalShellExecAction,
     /// `status`, required.
-    pub status: BetaLocalShellToolCallStatus,
+    pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -5915,7 +5889,7 @@ impl<'de> Deserialize<'de> for BetaLocalShellToolCall {
                 let mut v_id: Option<String> = None;
                 let mut v_call_id: Option<String> = None;
                 let mut v_action: Option<BetaLocalShellExecAction> = None;
-                let mut v_status: Option<BetaLocalShellToolCallStatus> = None;
+                let mut v_status: Option<MessageStatus> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -5988,7 +5962,7 @@ pub struct BetaLocalShellToolCallOutput {
     pub output: String,
     /// `status`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<BetaLocalShellToolCallOutputStatus>,
+    pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -6011,7 +5985,7 @@ impl<'de> Deserialize<'de> for BetaLocalShellToolCallOutput {
                 let mut v_type: Option<consts::LocalShellCallOutput> = None;
                 let mut v_id: Option<String> = None;
                 let mut v_output: Option<String> = None;
-                let mut v_status: Option<Option<BetaLocalShellToolCallOutputStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -6060,12 +6034,6 @@ impl Empty for BetaLocalShellToolCallOutput {
         }
     }
 }
-
-/// Inline schema in `BetaLocalShellToolCallOutput`, identical to [`ComputerToolCallStatus`].
-pub type BetaLocalShellToolCallOutputStatus = ComputerToolCallStatus;
-
-/// Inline schema in `BetaLocalShellToolCall`, identical to [`ComputerToolCallStatus`].
-pub type BetaLocalShellToolCallStatus = ComputerToolCallStatus;
 
 /// The `BetaLocalShellToolParam` schema, identical to `LocalShellToolParam`.
 pub type BetaLocalShellToolParam = LocalShellToolParam;
@@ -7446,7 +7414,7 @@ pub struct BetaOutputMessage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<BetaMessagePhase>,
     /// `status`, required.
-    pub status: BetaOutputMessageStatus,
+    pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -7471,7 +7439,7 @@ impl<'de> Deserialize<'de> for BetaOutputMessage {
                 let mut v_role: Option<consts::Assistant> = None;
                 let mut v_content: Option<Vec<BetaOutputMessageContent>> = None;
                 let mut v_phase: Option<Option<BetaMessagePhase>> = None;
-                let mut v_status: Option<BetaOutputMessageStatus> = None;
+                let mut v_status: Option<MessageStatus> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -7532,9 +7500,6 @@ impl Empty for BetaOutputMessage {
 
 /// The `BetaOutputMessageContent` schema, identical to `OutputMessageContent`.
 pub type BetaOutputMessageContent = OutputMessageContent;
-
-/// Inline schema in `BetaOutputMessage`, identical to [`ComputerToolCallStatus`].
-pub type BetaOutputMessageStatus = ComputerToolCallStatus;
 
 /// The `BetaOutputTextContent` schema, identical to `OutputTextContent`.
 pub type BetaOutputTextContent = OutputTextContent;
@@ -8104,7 +8069,7 @@ pub struct BetaReasoningItem {
     pub content: Option<Vec<BetaReasoningTextContent>>,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<BetaReasoningItemStatus>,
+    pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -8129,7 +8094,7 @@ impl<'de> Deserialize<'de> for BetaReasoningItem {
                 let mut v_encrypted_content: Option<Option<String>> = None;
                 let mut v_summary: Option<Vec<BetaSummaryTextContent>> = None;
                 let mut v_content: Option<Option<Vec<BetaReasoningTextContent>>> = None;
-                let mut v_status: Option<Option<BetaReasoningItemStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -8199,9 +8164,6 @@ impl Empty for BetaReasoningItem {
     }
 }
 
-/// Inline schema in `BetaReasoningItem`, identical to [`ComputerToolCallStatus`].
-pub type BetaReasoningItemStatus = ComputerToolCallStatus;
-
 /// The `BetaReasoningModeEnum` schema, identical to `ReasoningModeEnum`.
 pub type BetaReasoningModeEnum = ReasoningModeEnum;
 
@@ -8236,7 +8198,7 @@ pub struct BetaResponse {
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<BetaResponsePromptCacheRetention>,
+    pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `previous_response_id`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
@@ -8263,7 +8225,7 @@ pub struct BetaResponse {
     pub service_tier: Option<BetaServiceTierResponses>,
     /// `truncation`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub truncation: Option<BetaResponseTruncation>,
+    pub truncation: Option<TruncationEnum>,
     /// `id`, required.
     pub id: String,
     /// `object`, required.
@@ -8333,8 +8295,7 @@ impl<'de> Deserialize<'de> for BetaResponse {
                 let mut v_user: Option<Option<String>> = None;
                 let mut v_safety_identifier: Option<Option<String>> = None;
                 let mut v_prompt_cache_key: Option<Option<String>> = None;
-                let mut v_prompt_cache_retention: Option<Option<BetaResponsePromptCacheRetention>> =
-                    None;
+                let mut v_prompt_cache_retention: Option<Option<PromptCacheRetentionEnum>> = None;
                 let mut v_previous_response_id: Option<Option<String>> = None;
                 let mut v_model: Option<BetaModelIdsResponses> = None;
                 let mut v_background: Option<Option<bool>> = None;
@@ -8344,7 +8305,7 @@ impl<'de> Deserialize<'de> for BetaResponse {
                 let mut v_tool_choice: Option<BetaToolChoiceParam> = None;
                 let mut v_prompt: Option<Option<BetaPrompt>> = None;
                 let mut v_service_tier: Option<Option<BetaServiceTierResponses>> = None;
-                let mut v_truncation: Option<Option<BetaResponseTruncation>> = None;
+                let mut v_truncation: Option<Option<TruncationEnum>> = None;
                 let mut v_id: Option<String> = None;
                 let mut v_object: Option<consts::Response> = None;
                 let mut v_status: Option<Option<BetaResponseStatus>> = None;
@@ -12997,9 +12958,6 @@ impl Empty for BetaResponseOutputTextAnnotationAddedEvent {
     }
 }
 
-/// Inline schema in `BetaResponse`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
-pub type BetaResponsePromptCacheRetention = CreateChatCompletionRequestPromptCacheRetention;
-
 /// The `BetaResponsePromptVariables` schema, identical to `ResponsePromptVariables`.
 pub type BetaResponsePromptVariables = ResponsePromptVariables;
 
@@ -15028,9 +14986,6 @@ impl Empty for BetaResponseTextDoneEvent {
 /// The `BetaResponseTextParam` schema, identical to `ResponseTextParam`.
 pub type BetaResponseTextParam = ResponseTextParam;
 
-/// Inline schema in `BetaResponse`, identical to [`CreateResponseTruncation`].
-pub type BetaResponseTruncation = CreateResponseTruncation;
-
 /// The `BetaResponseUsage` schema, identical to `ResponseUsage`.
 pub type BetaResponseUsage = ResponseUsage;
 
@@ -15478,7 +15433,7 @@ pub struct BetaResponsesClientEventResponseCreate {
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<BetaResponsesClientEventResponseCreatePromptCacheRetention>,
+    pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<BetaPromptCacheOptionsParam>,
@@ -15512,7 +15467,7 @@ pub struct BetaResponsesClientEventResponseCreate {
     /// `truncation`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub truncation: Option<BetaResponsesClientEventResponseCreateTruncation>,
+    pub truncation: Option<TruncationEnum>,
     /// `reasoning`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<BetaReasoning>,
@@ -15579,9 +15534,7 @@ impl<'de> Deserialize<'de> for BetaResponsesClientEventResponseCreate {
                 let mut v_user: Option<Option<String>> = None;
                 let mut v_safety_identifier: Option<Option<String>> = None;
                 let mut v_prompt_cache_key: Option<Option<String>> = None;
-                let mut v_prompt_cache_retention: Option<
-                    Option<BetaResponsesClientEventResponseCreatePromptCacheRetention>,
-                > = None;
+                let mut v_prompt_cache_retention: Option<Option<PromptCacheRetentionEnum>> = None;
                 let mut v_prompt_cache_options: Option<Option<BetaPromptCacheOptionsParam>> = None;
                 let mut v_previous_response_id: Option<Option<String>> = None;
                 let mut v_model: Option<Option<BetaModelIdsResponses>> = None;
@@ -15592,9 +15545,7 @@ impl<'de> Deserialize<'de> for BetaResponsesClientEventResponseCreate {
                 let mut v_tool_choice: Option<Option<BetaToolChoiceParam>> = None;
                 let mut v_prompt: Option<Option<BetaPrompt>> = None;
                 let mut v_service_tier: Option<Option<BetaServiceTierResponses>> = None;
-                let mut v_truncation: Option<
-                    Option<BetaResponsesClientEventResponseCreateTruncation>,
-                > = None;
+                let mut v_truncation: Option<Option<TruncationEnum>> = None;
                 let mut v_reasoning: Option<Option<BetaReasoning>> = None;
                 let mut v_input: Option<Option<BetaInputParam>> = None;
                 let mut v_include: Option<Option<Vec<BetaIncludeEnum>>> = None;
@@ -15867,13 +15818,6 @@ impl Empty for BetaResponsesClientEventResponseCreate {
         }
     }
 }
-
-/// Inline schema in `BetaResponsesClientEventResponseCreate`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
-pub type BetaResponsesClientEventResponseCreatePromptCacheRetention =
-    CreateChatCompletionRequestPromptCacheRetention;
-
-/// Inline schema in `BetaResponsesClientEventResponseCreate`, identical to [`CreateResponseTruncation`].
-pub type BetaResponsesClientEventResponseCreateTruncation = CreateResponseTruncation;
 
 crate::tagged_union! {
 /// The `BetaResponsesServerEvent` schema.
@@ -24215,7 +24159,7 @@ pub struct CreateResponse {
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<CreateResponsePromptCacheRetention>,
+    pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
@@ -24249,7 +24193,7 @@ pub struct CreateResponse {
     /// `truncation`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub truncation: Option<CreateResponseTruncation>,
+    pub truncation: Option<TruncationEnum>,
     /// `reasoning`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<Reasoning>,
@@ -24311,9 +24255,7 @@ impl<'de> Deserialize<'de> for CreateResponse {
                 let mut v_user: Option<Option<String>> = None;
                 let mut v_safety_identifier: Option<Option<String>> = None;
                 let mut v_prompt_cache_key: Option<Option<String>> = None;
-                let mut v_prompt_cache_retention: Option<
-                    Option<CreateResponsePromptCacheRetention>,
-                > = None;
+                let mut v_prompt_cache_retention: Option<Option<PromptCacheRetentionEnum>> = None;
                 let mut v_prompt_cache_options: Option<Option<PromptCacheOptionsParam>> = None;
                 let mut v_previous_response_id: Option<Option<String>> = None;
                 let mut v_model: Option<Option<ModelIdsResponses>> = None;
@@ -24324,7 +24266,7 @@ impl<'de> Deserialize<'de> for CreateResponse {
                 let mut v_tool_choice: Option<Option<ToolChoiceParam>> = None;
                 let mut v_prompt: Option<Option<Prompt>> = None;
                 let mut v_service_tier: Option<Option<ServiceTierResponses>> = None;
-                let mut v_truncation: Option<Option<CreateResponseTruncation>> = None;
+                let mut v_truncation: Option<Option<TruncationEnum>> = None;
                 let mut v_reasoning: Option<Option<Reasoning>> = None;
                 let mut v_input: Option<Option<InputParam>> = None;
                 let mut v_include: Option<Option<Vec<IncludeEnum>>> = None;
@@ -24630,20 +24572,6 @@ impl Empty for CreateResponseParams {
             extra: crate::Extra::new(),
         }
     }
-}
-
-/// Inline schema in `CreateResponse`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
-pub type CreateResponsePromptCacheRetention = CreateChatCompletionRequestPromptCacheRetention;
-
-crate::string_enum! {
-/// Inline schema in `CreateResponse`.
-/// Default: `"disabled"`.
-pub enum CreateResponseTruncation {
-/// `auto`
-Auto = "auto",
-/// `disabled`
-Disabled = "disabled",
-}
 }
 
 /// The `CustomToolCallOutputResource` schema.
@@ -25225,7 +25153,7 @@ pub struct InputMessageResource {
     pub role: InputMessageResourceRole,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<InputMessageResourceStatus>,
+    pub status: Option<MessageStatus>,
     /// `content`, required.
     pub content: InputMessageContentList,
     /// `id`, required.
@@ -25250,7 +25178,7 @@ impl<'de> Deserialize<'de> for InputMessageResource {
             ) -> Result<InputMessageResource, A::Error> {
                 let mut v_type: Option<consts::Message> = None;
                 let mut v_role: Option<InputMessageResourceRole> = None;
-                let mut v_status: Option<Option<InputMessageResourceStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut v_content: Option<InputMessageContentList> = None;
                 let mut v_id: Option<String> = None;
                 let mut extra = crate::Extra::new();
@@ -25308,9 +25236,6 @@ impl Empty for InputMessageResource {
 
 /// Inline schema in `InputMessageResource`, identical to [`InputMessageRole`].
 pub type InputMessageResourceRole = InputMessageRole;
-
-/// Inline schema in `InputMessageResource`, identical to [`ComputerToolCallStatus`].
-pub type InputMessageResourceStatus = ComputerToolCallStatus;
 
 crate::untagged_union! {
 /// The `InputParam` schema.
@@ -25463,7 +25388,7 @@ pub struct ListInputItemsParams {
     pub limit: Option<i64>,
     /// `order`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListInputItemsParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -25489,7 +25414,7 @@ impl<'de> Deserialize<'de> for ListInputItemsParams {
                 mut map: A,
             ) -> Result<ListInputItemsParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListInputItemsParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_include: Option<Option<Vec<IncludeEnum>>> = None;
                 let mut extra = crate::Extra::new();
@@ -25537,9 +25462,6 @@ impl Empty for ListInputItemsParams {
         }
     }
 }
-
-/// Inline schema in `ListInputItemsParams`, identical to [`BetaListInputItemsParamsOrder`].
-pub type ListInputItemsParamsOrder = BetaListInputItemsParamsOrder;
 
 crate::string_enum! {
 /// The `ModelIdsCompaction` schema.
@@ -26089,16 +26011,6 @@ impl Empty for PromptCacheOptions {
     }
 }
 
-crate::string_enum! {
-/// The `PromptCacheRetentionEnum` schema.
-pub enum PromptCacheRetentionEnum {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
-
 /// The `Reasoning` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Reasoning {
@@ -26262,7 +26174,7 @@ pub struct Response {
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<ResponsePromptCacheRetention>,
+    pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `previous_response_id`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_response_id: Option<String>,
@@ -26289,7 +26201,7 @@ pub struct Response {
     pub service_tier: Option<ServiceTierResponses>,
     /// `truncation`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub truncation: Option<ResponseTruncation>,
+    pub truncation: Option<TruncationEnum>,
     /// `id`, required.
     pub id: String,
     /// `object`, required.
@@ -26359,8 +26271,7 @@ impl<'de> Deserialize<'de> for Response {
                 let mut v_user: Option<Option<String>> = None;
                 let mut v_safety_identifier: Option<Option<String>> = None;
                 let mut v_prompt_cache_key: Option<Option<String>> = None;
-                let mut v_prompt_cache_retention: Option<Option<ResponsePromptCacheRetention>> =
-                    None;
+                let mut v_prompt_cache_retention: Option<Option<PromptCacheRetentionEnum>> = None;
                 let mut v_previous_response_id: Option<Option<String>> = None;
                 let mut v_model: Option<ModelIdsResponses> = None;
                 let mut v_background: Option<Option<bool>> = None;
@@ -26370,7 +26281,7 @@ impl<'de> Deserialize<'de> for Response {
                 let mut v_tool_choice: Option<ToolChoiceParam> = None;
                 let mut v_prompt: Option<Option<Prompt>> = None;
                 let mut v_service_tier: Option<Option<ServiceTierResponses>> = None;
-                let mut v_truncation: Option<Option<ResponseTruncation>> = None;
+                let mut v_truncation: Option<Option<TruncationEnum>> = None;
                 let mut v_id: Option<String> = None;
                 let mut v_object: Option<consts::Response> = None;
                 let mut v_status: Option<Option<ResponseStatus>> = None;
@@ -30749,9 +30660,6 @@ impl Empty for ResponseOutputTextAnnotationAddedEvent {
     }
 }
 
-/// Inline schema in `Response`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
-pub type ResponsePromptCacheRetention = CreateChatCompletionRequestPromptCacheRetention;
-
 /// The `ResponseProperties` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ResponseProperties {
@@ -32958,9 +32866,6 @@ impl Empty for ResponseTextParam {
     }
 }
 
-/// Inline schema in `Response`, identical to [`CreateResponseTruncation`].
-pub type ResponseTruncation = CreateResponseTruncation;
-
 /// The `ResponseUsage` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResponseUsage {
@@ -33524,7 +33429,7 @@ pub struct ResponsesClientEventResponseCreate {
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<ResponsesClientEventResponseCreatePromptCacheRetention>,
+    pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
@@ -33558,7 +33463,7 @@ pub struct ResponsesClientEventResponseCreate {
     /// `truncation`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub truncation: Option<ResponsesClientEventResponseCreateTruncation>,
+    pub truncation: Option<TruncationEnum>,
     /// `reasoning`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<Reasoning>,
@@ -33622,9 +33527,7 @@ impl<'de> Deserialize<'de> for ResponsesClientEventResponseCreate {
                 let mut v_user: Option<Option<String>> = None;
                 let mut v_safety_identifier: Option<Option<String>> = None;
                 let mut v_prompt_cache_key: Option<Option<String>> = None;
-                let mut v_prompt_cache_retention: Option<
-                    Option<ResponsesClientEventResponseCreatePromptCacheRetention>,
-                > = None;
+                let mut v_prompt_cache_retention: Option<Option<PromptCacheRetentionEnum>> = None;
                 let mut v_prompt_cache_options: Option<Option<PromptCacheOptionsParam>> = None;
                 let mut v_previous_response_id: Option<Option<String>> = None;
                 let mut v_model: Option<Option<ModelIdsResponses>> = None;
@@ -33635,8 +33538,7 @@ impl<'de> Deserialize<'de> for ResponsesClientEventResponseCreate {
                 let mut v_tool_choice: Option<Option<ToolChoiceParam>> = None;
                 let mut v_prompt: Option<Option<Prompt>> = None;
                 let mut v_service_tier: Option<Option<ServiceTierResponses>> = None;
-                let mut v_truncation: Option<Option<ResponsesClientEventResponseCreateTruncation>> =
-                    None;
+                let mut v_truncation: Option<Option<TruncationEnum>> = None;
                 let mut v_reasoning: Option<Option<Reasoning>> = None;
                 let mut v_input: Option<Option<InputParam>> = None;
                 let mut v_include: Option<Option<Vec<IncludeEnum>>> = None;
@@ -33899,13 +33801,6 @@ impl Empty for ResponsesClientEventResponseCreate {
         }
     }
 }
-
-/// Inline schema in `ResponsesClientEventResponseCreate`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
-pub type ResponsesClientEventResponseCreatePromptCacheRetention =
-    CreateChatCompletionRequestPromptCacheRetention;
-
-/// Inline schema in `ResponsesClientEventResponseCreate`, identical to [`CreateResponseTruncation`].
-pub type ResponsesClientEventResponseCreateTruncation = CreateResponseTruncation;
 
 crate::tagged_union! {
 /// The `ResponsesServerEvent` schema.
@@ -41055,13 +40950,3 @@ CodeInterpreter = "code_interpreter",
 
 /// The `ToolsArray` schema.
 pub type ToolsArray = Vec<Tool>;
-
-crate::string_enum! {
-/// The `TruncationEnum` schema.
-pub enum TruncationEnum {
-/// `auto`
-Auto = "auto",
-/// `disabled`
-Disabled = "disabled",
-}
-}

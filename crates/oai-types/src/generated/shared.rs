@@ -173,18 +173,6 @@ impl Empty for AdditionalToolsItemParam {
     }
 }
 
-#[cfg(any(feature = "admin", feature = "chat", feature = "evals"))]
-crate::string_enum! {
-/// Inline schema in `AdminApiKeysListParams`.
-/// Default: `"asc"`.
-pub enum AdminApiKeysListParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
-
 #[cfg(any(feature = "conversations", feature = "responses"))]
 crate::string_enum! {
 /// The `ApplyPatchCallOutputStatus` schema.
@@ -1317,58 +1305,41 @@ impl Empty for ApproximateLocation {
     }
 }
 
-#[cfg(any(feature = "assistants", feature = "chat"))]
-crate::string_enum! {
-/// Inline schema in `AssistantsApiToolChoiceOption`.
-pub enum AssistantsApiToolChoiceOptionText {
-/// `none`
-None = "none",
-/// `auto`
-Auto = "auto",
-/// `required`
-Required = "required",
-}
-}
-
-#[cfg(any(feature = "assistants", feature = "chat"))]
-/// Inline schema in `AssistantsNamedToolChoice`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AssistantsNamedToolChoiceFunction {
-    /// `name`, required.
-    pub name: String,
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+/// The `AutoChunkingStrategyRequestParam` schema.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct AutoChunkingStrategyRequestParam {
+    /// `type`, required.
+    pub r#type: consts::Auto,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
 }
 
-#[cfg(any(feature = "assistants", feature = "chat"))]
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
 #[allow(deprecated)]
-impl<'de> Deserialize<'de> for AssistantsNamedToolChoiceFunction {
+impl<'de> Deserialize<'de> for AutoChunkingStrategyRequestParam {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visit;
         impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = AssistantsNamedToolChoiceFunction;
+            type Value = AutoChunkingStrategyRequestParam;
             fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `AssistantsNamedToolChoiceFunction` object")
+                f.write_str("a `AutoChunkingStrategyRequestParam` object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> Result<AssistantsNamedToolChoiceFunction, A::Error> {
-                let mut v_name: Option<String> = None;
+            ) -> Result<AutoChunkingStrategyRequestParam, A::Error> {
+                let mut v_type: Option<consts::Auto> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
-                        "name" => crate::__private::put(
-                            &mut v_name,
-                            map.next_value_seed(crate::__private::TextSeed)?,
-                            "name",
-                        )?,
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
-                Ok(AssistantsNamedToolChoiceFunction {
-                    name: crate::__private::required(v_name, "name")?,
+                Ok(AutoChunkingStrategyRequestParam {
+                    r#type: v_type.unwrap_or_default(),
                     extra,
                 })
             }
@@ -1377,12 +1348,12 @@ impl<'de> Deserialize<'de> for AssistantsNamedToolChoiceFunction {
     }
 }
 
-#[cfg(any(feature = "assistants", feature = "chat"))]
-impl Empty for AssistantsNamedToolChoiceFunction {
-    const FIELDS: &'static [&'static str] = &["name"];
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+impl Empty for AutoChunkingStrategyRequestParam {
+    const FIELDS: &'static [&'static str] = &["type"];
     fn empty() -> Self {
         Self {
-            name: Empty::empty(),
+            r#type: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -1549,17 +1520,6 @@ impl Empty for BatchUsageOutputTokensDetails {
     }
 }
 
-#[cfg(any(feature = "admin", feature = "conversations", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `BetaListInputItemsParams`.
-pub enum BetaListInputItemsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
-
 #[cfg(any(
     feature = "conversations",
     feature = "evals",
@@ -1585,6 +1545,64 @@ Auto = "auto",
 /// `required`
 Required = "required",
 }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+/// The `ChatCompletionFunctionCallOption` schema.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatCompletionFunctionCallOption {
+    /// `name`, required.
+    pub name: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for ChatCompletionFunctionCallOption {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ChatCompletionFunctionCallOption;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `ChatCompletionFunctionCallOption` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ChatCompletionFunctionCallOption, A::Error> {
+                let mut v_name: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "name" => crate::__private::put(
+                            &mut v_name,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "name",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(ChatCompletionFunctionCallOption {
+                    name: crate::__private::required(v_name, "name")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "chat"))]
+impl Empty for ChatCompletionFunctionCallOption {
+    const FIELDS: &'static [&'static str] = &["name"];
+    fn empty() -> Self {
+        Self {
+            name: Empty::empty(),
+            extra: crate::Extra::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -2187,7 +2205,7 @@ pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
     /// `detail`, optional.
     /// Default: `"auto"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
+    pub detail: Option<FileDetailEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -2209,9 +2227,7 @@ impl<'de> Deserialize<'de> for ChatCompletionRequestMessageContentPartImageImage
             ) -> Result<ChatCompletionRequestMessageContentPartImageImageUrl, A::Error>
             {
                 let mut v_url: Option<String> = None;
-                let mut v_detail: Option<
-                    Option<ChatCompletionRequestMessageContentPartImageImageUrlDetail>,
-                > = None;
+                let mut v_detail: Option<Option<FileDetailEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -2247,20 +2263,6 @@ impl Empty for ChatCompletionRequestMessageContentPartImageImageUrl {
             extra: crate::Extra::new(),
         }
     }
-}
-
-#[cfg(any(feature = "assistants", feature = "chat"))]
-crate::string_enum! {
-/// Inline schema in `ChatCompletionRequestMessageContentPartImage`.
-/// Default: `"auto"`.
-pub enum ChatCompletionRequestMessageContentPartImageImageUrlDetail {
-/// `auto`
-Auto = "auto",
-/// `low`
-Low = "low",
-/// `high`
-High = "high",
-}
 }
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
@@ -3327,7 +3329,6 @@ impl Empty for ComparisonFilter {
 ))]
 crate::string_enum! {
 /// Inline schema in `ComparisonFilter`.
-/// Default: `"eq"`.
 pub enum ComparisonFilterType {
 /// `eq`
 Eq = "eq",
@@ -4374,7 +4375,7 @@ pub struct ComputerToolCall {
     /// `pending_safety_checks`, required.
     pub pending_safety_checks: Vec<ComputerCallSafetyCheckParam>,
     /// `status`, required.
-    pub status: ComputerToolCallStatus,
+    pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4400,7 +4401,7 @@ impl<'de> Deserialize<'de> for ComputerToolCall {
                 let mut v_action: Option<Option<ComputerAction>> = None;
                 let mut v_actions: Option<Option<ComputerActionList>> = None;
                 let mut v_pending_safety_checks: Option<Vec<ComputerCallSafetyCheckParam>> = None;
-                let mut v_status: Option<ComputerToolCallStatus> = None;
+                let mut v_status: Option<MessageStatus> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4497,7 +4498,7 @@ pub struct ComputerToolCallOutput {
     pub output: ComputerScreenshotImage,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<ComputerToolCallOutputStatus>,
+    pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4524,7 +4525,7 @@ impl<'de> Deserialize<'de> for ComputerToolCallOutput {
                     Option<Vec<ComputerCallSafetyCheckParam>>,
                 > = None;
                 let mut v_output: Option<ComputerScreenshotImage> = None;
-                let mut v_status: Option<Option<ComputerToolCallOutputStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4718,23 +4719,6 @@ impl Empty for ComputerToolCallOutputResource {
             extra: crate::Extra::new(),
         }
     }
-}
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-/// Inline schema in `ComputerToolCallOutput`, identical to [`ComputerToolCallStatus`].
-pub type ComputerToolCallOutputStatus = ComputerToolCallStatus;
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `ComputerToolCall`.
-pub enum ComputerToolCallStatus {
-/// `in_progress`
-InProgress = "in_progress",
-/// `completed`
-Completed = "completed",
-/// `incomplete`
-Incomplete = "incomplete",
-}
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -5062,7 +5046,12 @@ impl Empty for ContainerFileCitationParam {
     }
 }
 
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[cfg(any(
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 crate::string_enum! {
 /// The `ContainerMemoryLimit` schema.
 pub enum ContainerMemoryLimit {
@@ -5541,17 +5530,6 @@ impl Empty for CoordParam {
 }
 
 #[cfg(any(feature = "chat", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `CreateChatCompletionRequest`.
-pub enum CreateChatCompletionRequestPromptCacheRetention {
-/// `in_memory`
-InMemory = "in_memory",
-/// `24h`
-V24h = "24h",
-}
-}
-
-#[cfg(any(feature = "chat", feature = "responses"))]
 /// The `CreateModelResponseProperties` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CreateModelResponseProperties {
@@ -5581,7 +5559,7 @@ pub struct CreateModelResponseProperties {
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<CreateModelResponsePropertiesPromptCacheRetention>,
+    pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// `prompt_cache_options`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_cache_options: Option<PromptCacheOptionsParam>,
@@ -5611,9 +5589,7 @@ impl<'de> Deserialize<'de> for CreateModelResponseProperties {
                 let mut v_user: Option<Option<String>> = None;
                 let mut v_safety_identifier: Option<Option<String>> = None;
                 let mut v_prompt_cache_key: Option<Option<String>> = None;
-                let mut v_prompt_cache_retention: Option<
-                    Option<CreateModelResponsePropertiesPromptCacheRetention>,
-                > = None;
+                let mut v_prompt_cache_retention: Option<Option<PromptCacheRetentionEnum>> = None;
                 let mut v_prompt_cache_options: Option<Option<PromptCacheOptionsParam>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -5706,11 +5682,6 @@ impl Empty for CreateModelResponseProperties {
         }
     }
 }
-
-#[cfg(any(feature = "chat", feature = "responses"))]
-/// Inline schema in `CreateModelResponseProperties`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
-pub type CreateModelResponsePropertiesPromptCacheRetention =
-    CreateChatCompletionRequestPromptCacheRetention;
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `CustomGrammarFormatParam` schema.
@@ -6600,6 +6571,45 @@ Developer = "developer",
 }
 }
 
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "images",
+    feature = "responses"
+))]
+crate::string_enum! {
+/// Inline schema in `EditImageBodyJsonParam`.
+pub enum EditImageBodyJsonParamBackground {
+/// `transparent`
+Transparent = "transparent",
+/// `opaque`
+Opaque = "opaque",
+/// `auto`
+Auto = "auto",
+}
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "images",
+    feature = "realtime",
+    feature = "responses"
+))]
+crate::string_enum! {
+/// Inline schema in `EditImageBodyJsonParam`.
+pub enum EditImageBodyJsonParamQuality {
+/// `low`
+Low = "low",
+/// `medium`
+Medium = "medium",
+/// `high`
+High = "high",
+/// `auto`
+Auto = "auto",
+}
+}
+
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `EmptyModelParam` schema.
 pub type EmptyModelParam = serde_json::Value;
@@ -7181,7 +7191,13 @@ impl Empty for FileCitationParam {
     }
 }
 
-#[cfg(any(feature = "conversations", feature = "responses"))]
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "conversations",
+    feature = "realtime",
+    feature = "responses"
+))]
 crate::string_enum! {
 /// The `FileDetailEnum` schema.
 pub enum FileDetailEnum {
@@ -9317,7 +9333,7 @@ pub struct FunctionToolCall {
     pub arguments: String,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<FunctionToolCallStatus>,
+    pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -9344,7 +9360,7 @@ impl<'de> Deserialize<'de> for FunctionToolCall {
                 let mut v_namespace: Option<Option<String>> = None;
                 let mut v_name: Option<String> = None;
                 let mut v_arguments: Option<String> = None;
-                let mut v_status: Option<Option<FunctionToolCallStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -9452,7 +9468,7 @@ pub struct FunctionToolCallOutput {
     pub output: FunctionToolCallOutputOutput,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<FunctionToolCallOutputStatus>,
+    pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -9479,7 +9495,7 @@ impl<'de> Deserialize<'de> for FunctionToolCallOutput {
                 let mut v_namespace: Option<Option<String>> = None;
                 let mut v_caller: Option<Option<ToolCallCallerParam>> = None;
                 let mut v_output: Option<FunctionToolCallOutputOutput> = None;
-                let mut v_status: Option<Option<FunctionToolCallOutputStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -9746,10 +9762,6 @@ impl From<&str> for FunctionToolCallOutputResourceOutput {
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
-/// Inline schema in `FunctionToolCallOutput`, identical to [`ComputerToolCallStatus`].
-pub type FunctionToolCallOutputStatus = ComputerToolCallStatus;
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `FunctionToolCallResource` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionToolCallResource {
@@ -9893,10 +9905,6 @@ impl Empty for FunctionToolCallResource {
         }
     }
 }
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-/// Inline schema in `FunctionToolCall`, identical to [`ComputerToolCallStatus`].
-pub type FunctionToolCallStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `FunctionToolParam` schema.
@@ -10548,7 +10556,12 @@ impl Empty for GraderTextSimilarity {
 /// Inline schema in `GraderTextSimilarity`, identical to [`EvalGraderTextSimilarityEvaluationMetric`].
 pub type GraderTextSimilarityEvaluationMetric = EvalGraderTextSimilarityEvaluationMetric;
 
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[cfg(any(
+    feature = "chat",
+    feature = "conversations",
+    feature = "evals",
+    feature = "responses"
+))]
 crate::string_enum! {
 /// The `GrammarSyntax1` schema.
 pub enum GrammarSyntax1 {
@@ -10703,6 +10716,24 @@ impl Empty for HybridSearchOptions {
             extra: crate::Extra::new(),
         }
     }
+}
+
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "images",
+    feature = "responses"
+))]
+crate::string_enum! {
+/// Inline schema in `ImageEditCompletedEvent`.
+pub enum ImageEditCompletedEventOutputFormat {
+/// `png`
+Png = "png",
+/// `webp`
+Webp = "webp",
+/// `jpeg`
+Jpeg = "jpeg",
+}
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
@@ -10904,18 +10935,8 @@ impl Empty for ImageGenTool {
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `ImageGenTool`.
-/// Default: `"auto"`.
-pub enum ImageGenToolBackground {
-/// `transparent`
-Transparent = "transparent",
-/// `opaque`
-Opaque = "opaque",
-/// `auto`
-Auto = "auto",
-}
-}
+/// Inline schema in `ImageGenTool`, identical to [`EditImageBodyJsonParamBackground`].
+pub type ImageGenToolBackground = EditImageBodyJsonParamBackground;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `ImageGenToolCall` schema.
@@ -11106,7 +11127,6 @@ GptImage220260421 = "gpt-image-2-2026-04-21",
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 crate::string_enum! {
 /// Inline schema in `ImageGenTool`.
-/// Default: `"auto"`.
 pub enum ImageGenToolModeration {
 /// `auto`
 Auto = "auto",
@@ -11116,39 +11136,16 @@ Low = "low",
 }
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `ImageGenTool`.
-/// Default: `"png"`.
-pub enum ImageGenToolOutputFormat {
-/// `png`
-Png = "png",
-/// `webp`
-Webp = "webp",
-/// `jpeg`
-Jpeg = "jpeg",
-}
-}
+/// Inline schema in `ImageGenTool`, identical to [`ImageEditCompletedEventOutputFormat`].
+pub type ImageGenToolOutputFormat = ImageEditCompletedEventOutputFormat;
+
+#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+/// Inline schema in `ImageGenTool`, identical to [`EditImageBodyJsonParamQuality`].
+pub type ImageGenToolQuality = EditImageBodyJsonParamQuality;
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 crate::string_enum! {
 /// Inline schema in `ImageGenTool`.
-/// Default: `"auto"`.
-pub enum ImageGenToolQuality {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-/// `auto`
-Auto = "auto",
-}
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `ImageGenTool`.
-/// Default: `"auto"`.
 pub enum ImageGenToolSize {
 /// `1024x1024`
 V1024x1024 = "1024x1024",
@@ -11158,19 +11155,6 @@ V1024x1536 = "1024x1536",
 V1536x1024 = "1536x1024",
 /// `auto`
 Auto = "auto",
-}
-}
-
-#[cfg(any(feature = "admin", feature = "images"))]
-crate::string_enum! {
-/// Inline schema in `ImagesResponse`.
-pub enum ImagesResponseQuality {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
 }
 }
 
@@ -11810,7 +11794,7 @@ pub struct InputMessage {
     pub role: InputMessageRole,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<InputMessageStatus>,
+    pub status: Option<MessageStatus>,
     /// `content`, required.
     pub content: InputMessageContentList,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
@@ -11834,7 +11818,7 @@ impl<'de> Deserialize<'de> for InputMessage {
             ) -> Result<InputMessage, A::Error> {
                 let mut v_type: Option<Option<consts::Message>> = None;
                 let mut v_role: Option<InputMessageRole> = None;
-                let mut v_status: Option<Option<InputMessageStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut v_content: Option<InputMessageContentList> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -11899,10 +11883,6 @@ System = "system",
 Developer = "developer",
 }
 }
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-/// Inline schema in `InputMessage`, identical to [`ComputerToolCallStatus`].
-pub type InputMessageStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `InputTextContentParam` schema.
@@ -12173,24 +12153,6 @@ impl Empty for KeyPressAction {
     }
 }
 
-#[cfg(any(
-    feature = "admin",
-    feature = "assistants",
-    feature = "containers",
-    feature = "files",
-    feature = "vector-stores"
-))]
-crate::string_enum! {
-/// Inline schema in `ListAssistantsParams`.
-/// Default: `"desc"`.
-pub enum ListAssistantsParamsOrder {
-/// `asc`
-Asc = "asc",
-/// `desc`
-Desc = "desc",
-}
-}
-
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `LocalEnvironmentParam` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -12439,7 +12401,7 @@ pub struct LocalShellToolCall {
     /// `action`, required.
     pub action: LocalShellExecAction,
     /// `status`, required.
-    pub status: LocalShellToolCallStatus,
+    pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -12463,7 +12425,7 @@ impl<'de> Deserialize<'de> for LocalShellToolCall {
                 let mut v_id: Option<String> = None;
                 let mut v_call_id: Option<String> = None;
                 let mut v_action: Option<LocalShellExecAction> = None;
-                let mut v_status: Option<LocalShellToolCallStatus> = None;
+                let mut v_status: Option<MessageStatus> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -12532,7 +12494,7 @@ pub struct LocalShellToolCallOutput {
     pub output: String,
     /// `status`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<LocalShellToolCallOutputStatus>,
+    pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -12555,7 +12517,7 @@ impl<'de> Deserialize<'de> for LocalShellToolCallOutput {
                 let mut v_type: Option<consts::LocalShellCallOutput> = None;
                 let mut v_id: Option<String> = None;
                 let mut v_output: Option<String> = None;
-                let mut v_status: Option<Option<LocalShellToolCallOutputStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -12602,14 +12564,6 @@ impl Empty for LocalShellToolCallOutput {
         }
     }
 }
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-/// Inline schema in `LocalShellToolCallOutput`, identical to [`ComputerToolCallStatus`].
-pub type LocalShellToolCallOutputStatus = ComputerToolCallStatus;
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-/// Inline schema in `LocalShellToolCall`, identical to [`ComputerToolCallStatus`].
-pub type LocalShellToolCallStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 /// The `LocalShellToolParam` schema.
@@ -13872,7 +13826,6 @@ impl Empty for MCPToolFilter {
 ))]
 crate::untagged_union! {
 /// Inline schema in `MCPTool`.
-/// Default: `"always"`.
 pub enum MCPToolRequireApproval {
 /// A `MCPToolRequireApprovalMCPToolApprovalSetting`.
 MCPToolApprovalSetting(MCPToolRequireApprovalMCPToolApprovalSetting),
@@ -14123,6 +14076,70 @@ Commentary = "commentary",
 /// `final_answer`
 FinalAnswer = "final_answer",
 }
+}
+
+#[cfg(any(feature = "assistants", feature = "moderations"))]
+/// The `MessageRequestContentTextObject` schema.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MessageRequestContentTextObject {
+    /// `type`, required.
+    pub r#type: consts::Text,
+    /// `text`, required.
+    pub text: String,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "moderations"))]
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for MessageRequestContentTextObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = MessageRequestContentTextObject;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `MessageRequestContentTextObject` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MessageRequestContentTextObject, A::Error> {
+                let mut v_type: Option<consts::Text> = None;
+                let mut v_text: Option<String> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
+                        "text" => crate::__private::put(
+                            &mut v_text,
+                            map.next_value_seed(crate::__private::TextSeed)?,
+                            "text",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(MessageRequestContentTextObject {
+                    r#type: v_type.unwrap_or_default(),
+                    text: crate::__private::required(v_text, "text")?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "moderations"))]
+impl Empty for MessageRequestContentTextObject {
+    const FIELDS: &'static [&'static str] = &["type", "text"];
+    fn empty() -> Self {
+        Self {
+            r#type: Empty::empty(),
+            text: Empty::empty(),
+            extra: crate::Extra::new(),
+        }
+    }
 }
 
 #[cfg(any(feature = "conversations", feature = "responses"))]
@@ -14377,7 +14394,7 @@ pub struct ModelResponseProperties {
     /// `prompt_cache_retention`, optional, nullable.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt_cache_retention: Option<ModelResponsePropertiesPromptCacheRetention>,
+    pub prompt_cache_retention: Option<PromptCacheRetentionEnum>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -14404,9 +14421,7 @@ impl<'de> Deserialize<'de> for ModelResponseProperties {
                 let mut v_user: Option<Option<String>> = None;
                 let mut v_safety_identifier: Option<Option<String>> = None;
                 let mut v_prompt_cache_key: Option<Option<String>> = None;
-                let mut v_prompt_cache_retention: Option<
-                    Option<ModelResponsePropertiesPromptCacheRetention>,
-                > = None;
+                let mut v_prompt_cache_retention: Option<Option<PromptCacheRetentionEnum>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -14490,11 +14505,6 @@ impl Empty for ModelResponseProperties {
         }
     }
 }
-
-#[cfg(any(feature = "chat", feature = "responses"))]
-/// Inline schema in `ModelResponseProperties`, identical to [`CreateChatCompletionRequestPromptCacheRetention`].
-pub type ModelResponsePropertiesPromptCacheRetention =
-    CreateChatCompletionRequestPromptCacheRetention;
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 /// The `ModerationConfigParam` schema.
@@ -15194,7 +15204,20 @@ Error = "error",
 }
 }
 
-#[cfg(any(feature = "chatkit", feature = "skills", feature = "videos"))]
+#[cfg(any(
+    feature = "admin",
+    feature = "assistants",
+    feature = "chat",
+    feature = "chatkit",
+    feature = "containers",
+    feature = "conversations",
+    feature = "evals",
+    feature = "files",
+    feature = "responses",
+    feature = "skills",
+    feature = "vector-stores",
+    feature = "videos"
+))]
 crate::string_enum! {
 /// The `OrderEnum` schema.
 pub enum OrderEnum {
@@ -15221,7 +15244,7 @@ pub struct OutputMessage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<MessagePhase>,
     /// `status`, required.
-    pub status: OutputMessageStatus,
+    pub status: MessageStatus,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -15246,7 +15269,7 @@ impl<'de> Deserialize<'de> for OutputMessage {
                 let mut v_role: Option<consts::Assistant> = None;
                 let mut v_content: Option<Vec<OutputMessageContent>> = None;
                 let mut v_phase: Option<Option<MessagePhase>> = None;
-                let mut v_status: Option<OutputMessageStatus> = None;
+                let mut v_status: Option<MessageStatus> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -15312,10 +15335,6 @@ OutputText(OutputTextContent) = "output_text",
 Refusal(RefusalContent) = "refusal",
 }
 }
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-/// Inline schema in `OutputMessage`, identical to [`ComputerToolCallStatus`].
-pub type OutputMessageStatus = ComputerToolCallStatus;
 
 #[cfg(any(feature = "assistants", feature = "chat"))]
 /// The `ParallelToolCalls` schema.
@@ -16138,6 +16157,17 @@ impl Empty for PromptCacheOptionsParam {
 
 #[cfg(any(feature = "chat", feature = "responses"))]
 crate::string_enum! {
+/// The `PromptCacheRetentionEnum` schema.
+pub enum PromptCacheRetentionEnum {
+/// `in_memory`
+InMemory = "in_memory",
+/// `24h`
+V24h = "24h",
+}
+}
+
+#[cfg(any(feature = "chat", feature = "responses"))]
+crate::string_enum! {
 /// The `PromptCacheTTLEnum` schema.
 pub enum PromptCacheTTLEnum {
 /// `30m`
@@ -16350,7 +16380,7 @@ pub struct ReasoningItem {
     pub content: Option<Vec<ReasoningTextContent>>,
     /// `status`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<ReasoningItemStatus>,
+    pub status: Option<MessageStatus>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -16375,7 +16405,7 @@ impl<'de> Deserialize<'de> for ReasoningItem {
                 let mut v_encrypted_content: Option<Option<String>> = None;
                 let mut v_summary: Option<Vec<SummaryTextContent>> = None;
                 let mut v_content: Option<Option<Vec<ReasoningTextContent>>> = None;
-                let mut v_status: Option<Option<ReasoningItemStatus>> = None;
+                let mut v_status: Option<Option<MessageStatus>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -16441,10 +16471,6 @@ impl Empty for ReasoningItem {
         }
     }
 }
-
-#[cfg(any(feature = "conversations", feature = "responses"))]
-/// Inline schema in `ReasoningItem`, identical to [`ComputerToolCallStatus`].
-pub type ReasoningItemStatus = ComputerToolCallStatus;
 
 #[cfg(any(
     feature = "assistants",
@@ -16927,7 +16953,12 @@ impl Empty for ScrollParam {
     }
 }
 
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[cfg(any(
+    feature = "conversations",
+    feature = "evals",
+    feature = "moderations",
+    feature = "responses"
+))]
 crate::string_enum! {
 /// The `SearchContentType` schema.
 pub enum SearchContentType {
@@ -16938,7 +16969,13 @@ Image = "image",
 }
 }
 
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
+#[cfg(any(
+    feature = "admin",
+    feature = "conversations",
+    feature = "evals",
+    feature = "images",
+    feature = "responses"
+))]
 crate::string_enum! {
 /// The `SearchContextSize` schema.
 pub enum SearchContextSize {
@@ -17038,6 +17075,81 @@ impl Empty for SkillReferenceParam {
             r#type: Empty::empty(),
             skill_id: Empty::empty(),
             version: Empty::empty(),
+            extra: crate::Extra::new(),
+        }
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+/// The `StaticChunkingStrategy` schema.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StaticChunkingStrategy {
+    /// `max_chunk_size_tokens`, required.
+    /// Constraints: minimum 100, maximum 4096.
+    pub max_chunk_size_tokens: u64,
+    /// `chunk_overlap_tokens`, required.
+    pub chunk_overlap_tokens: i64,
+    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
+    #[serde(flatten)]
+    pub extra: crate::Extra,
+}
+
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+#[allow(deprecated)]
+impl<'de> Deserialize<'de> for StaticChunkingStrategy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = StaticChunkingStrategy;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a `StaticChunkingStrategy` object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StaticChunkingStrategy, A::Error> {
+                let mut v_max_chunk_size_tokens: Option<u64> = None;
+                let mut v_chunk_overlap_tokens: Option<i64> = None;
+                let mut extra = crate::Extra::new();
+                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
+                    match key.as_str() {
+                        "max_chunk_size_tokens" => crate::__private::put(
+                            &mut v_max_chunk_size_tokens,
+                            map.next_value_seed(crate::__private::UintSeed)?,
+                            "max_chunk_size_tokens",
+                        )?,
+                        "chunk_overlap_tokens" => crate::__private::put(
+                            &mut v_chunk_overlap_tokens,
+                            map.next_value_seed(crate::__private::IntSeed)?,
+                            "chunk_overlap_tokens",
+                        )?,
+                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
+                    }
+                }
+                Ok(StaticChunkingStrategy {
+                    max_chunk_size_tokens: crate::__private::required(
+                        v_max_chunk_size_tokens,
+                        "max_chunk_size_tokens",
+                    )?,
+                    chunk_overlap_tokens: crate::__private::required(
+                        v_chunk_overlap_tokens,
+                        "chunk_overlap_tokens",
+                    )?,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+#[cfg(any(feature = "assistants", feature = "vector-stores"))]
+impl Empty for StaticChunkingStrategy {
+    const FIELDS: &'static [&'static str] = &["max_chunk_size_tokens", "chunk_overlap_tokens"];
+    fn empty() -> Self {
+        Self {
+            max_chunk_size_tokens: Empty::empty(),
+            chunk_overlap_tokens: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -17499,7 +17611,12 @@ impl Empty for ToolChoiceMCP {
     }
 }
 
-#[cfg(any(feature = "realtime", feature = "responses"))]
+#[cfg(any(
+    feature = "assistants",
+    feature = "chat",
+    feature = "realtime",
+    feature = "responses"
+))]
 crate::string_enum! {
 /// The `ToolChoiceOptions` schema.
 pub enum ToolChoiceOptions {
@@ -18296,6 +18413,17 @@ impl Empty for TranscriptionLanguage {
     }
 }
 
+#[cfg(any(feature = "realtime", feature = "responses"))]
+crate::string_enum! {
+/// The `TruncationEnum` schema.
+pub enum TruncationEnum {
+/// `auto`
+Auto = "auto",
+/// `disabled`
+Disabled = "disabled",
+}
+}
+
 #[cfg(any(feature = "conversations", feature = "responses"))]
 /// The `TypeParam` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19049,7 +19177,6 @@ impl Empty for WebSearchPreviewTool {
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 crate::string_enum! {
 /// Inline schema in `WebSearchPreviewTool`.
-/// Default: `"web_search_preview"`.
 pub enum WebSearchPreviewToolType {
 /// `web_search_preview`
 WebSearchPreview = "web_search_preview",
@@ -19078,7 +19205,7 @@ pub struct WebSearchTool {
     /// `search_context_size`, optional.
     /// Default: `"medium"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub search_context_size: Option<WebSearchToolSearchContextSize>,
+    pub search_context_size: Option<SearchContextSize>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -19102,8 +19229,7 @@ impl<'de> Deserialize<'de> for WebSearchTool {
                 let mut v_external_web_access: Option<Option<bool>> = None;
                 let mut v_filters: Option<Option<WebSearchToolFilters>> = None;
                 let mut v_user_location: Option<Option<WebSearchApproximateLocation>> = None;
-                let mut v_search_context_size: Option<Option<WebSearchToolSearchContextSize>> =
-                    None;
+                let mut v_search_context_size: Option<Option<SearchContextSize>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -19342,21 +19468,6 @@ impl Empty for WebSearchToolFilters {
 #[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
 crate::string_enum! {
 /// Inline schema in `WebSearchTool`.
-/// Default: `"medium"`.
-pub enum WebSearchToolSearchContextSize {
-/// `low`
-Low = "low",
-/// `medium`
-Medium = "medium",
-/// `high`
-High = "high",
-}
-}
-
-#[cfg(any(feature = "conversations", feature = "evals", feature = "responses"))]
-crate::string_enum! {
-/// Inline schema in `WebSearchTool`.
-/// Default: `"web_search"`.
 pub enum WebSearchToolType {
 /// `web_search`
 WebSearch = "web_search",

@@ -5,57 +5,6 @@ use serde::{Deserialize, Serialize};
 use super::*;
 use crate::__private::Empty;
 
-/// The `AutoChunkingStrategyRequestParam` schema.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct AutoChunkingStrategyRequestParam {
-    /// `type`, required.
-    pub r#type: consts::Auto,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for AutoChunkingStrategyRequestParam {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = AutoChunkingStrategyRequestParam;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `AutoChunkingStrategyRequestParam` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<AutoChunkingStrategyRequestParam, A::Error> {
-                let mut v_type: Option<consts::Auto> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "type" => crate::__private::put(&mut v_type, map.next_value()?, "type")?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(AutoChunkingStrategyRequestParam {
-                    r#type: v_type.unwrap_or_default(),
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for AutoChunkingStrategyRequestParam {
-    const FIELDS: &'static [&'static str] = &["type"];
-    fn empty() -> Self {
-        Self {
-            r#type: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
 crate::tagged_union! {
 /// The `ChunkingStrategyRequestParam` schema.
 pub enum ChunkingStrategyRequestParam tag "type" {
@@ -512,7 +461,7 @@ pub struct ListFilesInVectorStoreBatchParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListFilesInVectorStoreBatchParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -541,7 +490,7 @@ impl<'de> Deserialize<'de> for ListFilesInVectorStoreBatchParams {
                 mut map: A,
             ) -> Result<ListFilesInVectorStoreBatchParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListFilesInVectorStoreBatchParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_before: Option<Option<String>> = None;
                 let mut v_filter: Option<Option<ListFilesInVectorStoreBatchParamsFilter>> = None;
@@ -612,9 +561,6 @@ Cancelled = "cancelled",
 }
 }
 
-/// Inline schema in `ListFilesInVectorStoreBatchParams`, identical to [`ListAssistantsParamsOrder`].
-pub type ListFilesInVectorStoreBatchParamsOrder = ListAssistantsParamsOrder;
-
 /// The `ListVectorStoreFilesParams` schema.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct ListVectorStoreFilesParams {
@@ -625,7 +571,7 @@ pub struct ListVectorStoreFilesParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListVectorStoreFilesParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -654,7 +600,7 @@ impl<'de> Deserialize<'de> for ListVectorStoreFilesParams {
                 mut map: A,
             ) -> Result<ListVectorStoreFilesParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListVectorStoreFilesParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_before: Option<Option<String>> = None;
                 let mut v_filter: Option<Option<ListVectorStoreFilesParamsFilter>> = None;
@@ -713,9 +659,6 @@ impl Empty for ListVectorStoreFilesParams {
 
 /// Inline schema in `ListVectorStoreFilesParams`, identical to [`ListFilesInVectorStoreBatchParamsFilter`].
 pub type ListVectorStoreFilesParamsFilter = ListFilesInVectorStoreBatchParamsFilter;
-
-/// Inline schema in `ListVectorStoreFilesParams`, identical to [`ListAssistantsParamsOrder`].
-pub type ListVectorStoreFilesParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListVectorStoreFilesResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -822,7 +765,7 @@ pub struct ListVectorStoresParams {
     /// `order`, optional.
     /// Default: `"desc"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub order: Option<ListVectorStoresParamsOrder>,
+    pub order: Option<OrderEnum>,
     /// `after`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
@@ -848,7 +791,7 @@ impl<'de> Deserialize<'de> for ListVectorStoresParams {
                 mut map: A,
             ) -> Result<ListVectorStoresParams, A::Error> {
                 let mut v_limit: Option<Option<i64>> = None;
-                let mut v_order: Option<Option<ListVectorStoresParamsOrder>> = None;
+                let mut v_order: Option<Option<OrderEnum>> = None;
                 let mut v_after: Option<Option<String>> = None;
                 let mut v_before: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
@@ -898,9 +841,6 @@ impl Empty for ListVectorStoresParams {
         }
     }
 }
-
-/// Inline schema in `ListVectorStoresParams`, identical to [`ListAssistantsParamsOrder`].
-pub type ListVectorStoresParamsOrder = ListAssistantsParamsOrder;
 
 /// The `ListVectorStoresResponse` schema.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1043,78 +983,6 @@ impl Empty for OtherChunkingStrategyResponseParam {
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
-            extra: crate::Extra::new(),
-        }
-    }
-}
-
-/// The `StaticChunkingStrategy` schema.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StaticChunkingStrategy {
-    /// `max_chunk_size_tokens`, required.
-    /// Constraints: minimum 100, maximum 4096.
-    pub max_chunk_size_tokens: u64,
-    /// `chunk_overlap_tokens`, required.
-    pub chunk_overlap_tokens: i64,
-    /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
-    #[serde(flatten)]
-    pub extra: crate::Extra,
-}
-
-#[allow(deprecated)]
-impl<'de> Deserialize<'de> for StaticChunkingStrategy {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = StaticChunkingStrategy;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a `StaticChunkingStrategy` object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<StaticChunkingStrategy, A::Error> {
-                let mut v_max_chunk_size_tokens: Option<u64> = None;
-                let mut v_chunk_overlap_tokens: Option<i64> = None;
-                let mut extra = crate::Extra::new();
-                while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
-                    match key.as_str() {
-                        "max_chunk_size_tokens" => crate::__private::put(
-                            &mut v_max_chunk_size_tokens,
-                            map.next_value_seed(crate::__private::UintSeed)?,
-                            "max_chunk_size_tokens",
-                        )?,
-                        "chunk_overlap_tokens" => crate::__private::put(
-                            &mut v_chunk_overlap_tokens,
-                            map.next_value_seed(crate::__private::IntSeed)?,
-                            "chunk_overlap_tokens",
-                        )?,
-                        _ => crate::__private::keep(&mut extra, key, &mut map)?,
-                    }
-                }
-                Ok(StaticChunkingStrategy {
-                    max_chunk_size_tokens: crate::__private::required(
-                        v_max_chunk_size_tokens,
-                        "max_chunk_size_tokens",
-                    )?,
-                    chunk_overlap_tokens: crate::__private::required(
-                        v_chunk_overlap_tokens,
-                        "chunk_overlap_tokens",
-                    )?,
-                    extra,
-                })
-            }
-        }
-        deserializer.deserialize_map(Visit)
-    }
-}
-
-impl Empty for StaticChunkingStrategy {
-    const FIELDS: &'static [&'static str] = &["max_chunk_size_tokens", "chunk_overlap_tokens"];
-    fn empty() -> Self {
-        Self {
-            max_chunk_size_tokens: Empty::empty(),
-            chunk_overlap_tokens: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -2526,7 +2394,6 @@ impl Empty for VectorStoreSearchRequestRankingOptions {
 
 crate::string_enum! {
 /// Inline schema in `VectorStoreSearchRequest`.
-/// Default: `"auto"`.
 pub enum VectorStoreSearchRequestRankingOptionsRanker {
 /// `none`
 None = "none",
