@@ -4,6 +4,20 @@
 //! client around them. Depend on `oai-types` alone when you only need the data
 //! model: a proxy, a server that speaks the OpenAI protocol, a test fixture.
 //! This crate never depends on an HTTP library or an async runtime.
+//!
+//! Each API area has a module, behind the area's feature, holding its types
+//! and the ones it shares with other areas; every type is also at the root:
+//!
+//! ```
+//! # #[cfg(all(feature = "chat", feature = "files"))] {
+//! use oai_types::chat::{ChatCompletionRequestMessage, CreateChatCompletionRequest};
+//! use oai_types::files::ListFilesParams;
+//!
+//! let _same: Option<oai_types::CreateChatCompletionRequest> = None::<CreateChatCompletionRequest>;
+//! let _order = ListFilesParams { order: Some(oai_types::files::OrderEnum::Asc), ..Default::default() };
+//! let _message = ChatCompletionRequestMessage::user("hi");
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -561,6 +561,28 @@ pub fn files(model: &Model<'_>) -> Vec<(String, String)> {
             text.push_str(item);
         }
     }
+    // Each area's module is the home of its names: its own types, and the
+    // shared ones it uses, re-exported (the crate root has them all).
+    let mut shared_of: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for t in model.types.values() {
+        if file_of(t).0 == "shared" {
+            for area in &t.areas {
+                shared_of
+                    .entry(areas::module(area))
+                    .or_default()
+                    .push(&t.name);
+            }
+        }
+    }
+    for (module, names) in &shared_of {
+        if let Some(text) = by_file.get_mut(module) {
+            let _ = writeln!(
+                text,
+                "\n/// The types this area shares with others.\npub use super::shared::{{{}}};",
+                names.join(", ")
+            );
+        }
+    }
     // consts
     let mut consts = format!("{HEADER}//! Constant strings of the API, as unit types.\n\n");
     for (value, name) in &model.consts {
@@ -581,7 +603,7 @@ pub fn files(model: &Model<'_>) -> Vec<(String, String)> {
         if by_file.contains_key(&module) {
             let _ = writeln!(
                 m,
-                "#[cfg(feature = {area:?})]\nmod {module};\n#[cfg(feature = {area:?})]\npub use {module}::*;"
+                "/// The types of the `{area}` area (feature `{area}`): its own, and those it shares with other areas. Every one is also at the crate root.\n#[cfg(feature = {area:?})]\npub mod {module};\n#[cfg(feature = {area:?})]\npub use {module}::*;"
             );
         }
     }

@@ -20168,3 +20168,6 @@ impl Empty for UserUser {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{Error, OrderEnum, SearchContextSize};

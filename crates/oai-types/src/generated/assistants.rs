@@ -11138,3 +11138,20 @@ Auto = "auto",
 LastMessages = "last_messages",
 }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{
+    AutoChunkingStrategyRequestParam, ChatCompletionFunctionCallOption,
+    ChatCompletionMessageCustomToolCall, ChatCompletionMessageCustomToolCallCustom,
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCallFunction,
+    ChatCompletionMessageToolCalls, ChatCompletionMessageToolCallsItem,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageAudio,
+    ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestAssistantMessageContentPart,
+    ChatCompletionRequestAssistantMessageFunctionCall,
+    ChatCompletionRequestMessageContentPartImageImageUrl,
+    ChatCompletionRequestMessageContentPartRefusal, ChatCompletionRequestMessageContentPartText,
+    Error, FileDetailEnum, FunctionObject, FunctionParameters, MessageRequestContentTextObject,
+    Metadata, OrderEnum, ParallelToolCalls, PromptCacheBreakpointParam, ReasoningEffort,
+    ResponseFormatJsonObject, ResponseFormatJsonSchema, ResponseFormatJsonSchemaJsonSchema,
+    ResponseFormatJsonSchemaSchema, ResponseFormatText, StaticChunkingStrategy, ToolChoiceOptions,
+};

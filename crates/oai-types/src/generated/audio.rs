@@ -2785,3 +2785,11 @@ impl Empty for VoiceResource {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{
+    InputAudio, InputAudioInputAudio, InputAudioInputAudioFormat,
+    RealtimeBetaResponseUsageOutputTokenDetails, TranscriptTextUsageDuration,
+    TranscriptTextUsageTokens, TranscriptTextUsageTokensInputTokenDetails, TranscriptionLanguage,
+    VoiceIdsOrCustomVoice, VoiceIdsOrCustomVoiceId, VoiceIdsShared,
+};

@@ -1061,3 +1061,6 @@ impl Empty for ListBatchesResponse {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{BatchUsageOutputTokensDetails, Metadata};

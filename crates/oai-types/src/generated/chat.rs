@@ -4909,3 +4909,28 @@ impl Empty for WebSearchLocation {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{
+    ChatCompletionAllowedToolsMode, ChatCompletionFunctionCallOption,
+    ChatCompletionMessageCustomToolCall, ChatCompletionMessageCustomToolCallCustom,
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCallFunction,
+    ChatCompletionMessageToolCalls, ChatCompletionMessageToolCallsItem,
+    ChatCompletionModalitiesItem, ChatCompletionRequestAssistantMessage,
+    ChatCompletionRequestAssistantMessageAudio, ChatCompletionRequestAssistantMessageContent,
+    ChatCompletionRequestAssistantMessageContentPart,
+    ChatCompletionRequestAssistantMessageFunctionCall,
+    ChatCompletionRequestMessageContentPartImageImageUrl,
+    ChatCompletionRequestMessageContentPartRefusal, ChatCompletionRequestMessageContentPartText,
+    ChatCompletionStreamOptions, ChatCompletionTool, CompletionUsage,
+    CompletionUsageCompletionTokensDetails, CompletionUsagePromptTokensDetails,
+    CreateModelResponseProperties, FileDetailEnum, FunctionObject, FunctionParameters,
+    GrammarSyntax1, Metadata, ModelIdsShared, ModelResponseProperties, ModerationConfigParam,
+    ModerationInputType, ModerationMode, ModerationParam, ModerationPolicyParam,
+    ModerationResultBody, OrderEnum, ParallelToolCalls, PromptCacheBreakpointParam,
+    PromptCacheModeEnum, PromptCacheOptionsParam, PromptCacheRetentionEnum, PromptCacheTTLEnum,
+    ReasoningEffort, ResponseFormatJsonObject, ResponseFormatJsonSchema,
+    ResponseFormatJsonSchemaJsonSchema, ResponseFormatJsonSchemaSchema, ResponseFormatText,
+    StopConfiguration, ToolChoiceOptions, Verbosity, VoiceIdsOrCustomVoice,
+    VoiceIdsOrCustomVoiceId, VoiceIdsShared,
+};

@@ -3597,3 +3597,6 @@ impl Empty for WorkflowTracingParam {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::OrderEnum;

@@ -608,3 +608,9 @@ impl Empty for CreateCompletionResponseChoicesItemLogprobs {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{
+    ChatCompletionStreamOptions, CompletionUsage, CompletionUsageCompletionTokensDetails,
+    CompletionUsagePromptTokensDetails, StopConfiguration,
+};

@@ -1025,3 +1025,10 @@ impl Empty for ListContainersParams {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{
+    ContainerFileCitationParam, ContainerMemoryLimit, ContainerNetworkPolicyAllowlistParam,
+    ContainerNetworkPolicyDisabledParam, ContainerNetworkPolicyDomainSecretParam, InlineSkillParam,
+    InlineSkillSourceParam, OrderEnum, SkillReferenceParam,
+};

@@ -4504,3 +4504,40 @@ impl Empty for UpdateEvalRequest {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{
+    ApplyPatchToolParam, ApproximateLocation, AutoCodeInterpreterToolParam,
+    AutoCodeInterpreterToolParamNetworkPolicy, CallableToolAllowedCaller, ChatCompletionTool,
+    CodeInterpreterTool, CodeInterpreterToolContainer, ComparisonFilter, ComparisonFilterType,
+    ComparisonFilterValue, ComparisonFilterValueArrayItem, CompoundFilter,
+    CompoundFilterFiltersItem, CompoundFilterType, ComputerEnvironment, ComputerTool,
+    ComputerUsePreviewTool, ContainerAutoParam, ContainerAutoParamNetworkPolicy,
+    ContainerAutoParamSkillsItem, ContainerMemoryLimit, ContainerNetworkPolicyAllowlistParam,
+    ContainerNetworkPolicyDisabledParam, ContainerNetworkPolicyDomainSecretParam,
+    ContainerReferenceParam, CustomGrammarFormatParam, CustomTextFormatParam, CustomToolParam,
+    CustomToolParamFormat, EasyInputMessage, EasyInputMessageContent, EasyInputMessageRole,
+    EditImageBodyJsonParamBackground, EditImageBodyJsonParamQuality, EmptyModelParam, Error,
+    EvalGraderScoreModelSamplingParams, EvalGraderTextSimilarityEvaluationMetric, EvalItem,
+    EvalItemContent, EvalItemContentArray, EvalItemContentItem, EvalItemContentOutputText,
+    EvalItemContentText, EvalItemInputImage, EvalItemRole, FileSearchTool, Filters, FunctionObject,
+    FunctionParameters, FunctionShellToolParam, FunctionShellToolParamEnvironment, FunctionTool,
+    FunctionToolParam, GraderLabelModel, GraderPython, GraderScoreModel,
+    GraderScoreModelSamplingParams, GraderStringCheck, GraderStringCheckOperation,
+    GraderTextSimilarity, GraderTextSimilarityEvaluationMetric, GrammarSyntax1,
+    HybridSearchOptions, ImageEditCompletedEventOutputFormat, ImageGenActionEnum, ImageGenTool,
+    ImageGenToolBackground, ImageGenToolInputImageMask, ImageGenToolModel, ImageGenToolModeration,
+    ImageGenToolOutputFormat, ImageGenToolQuality, ImageGenToolSize, InlineSkillParam,
+    InlineSkillSourceParam, InputAudio, InputAudioInputAudio, InputAudioInputAudioFormat,
+    InputFidelity, InputMessageContentList, LocalEnvironmentParam, LocalShellToolParam,
+    LocalSkillParam, MCPTool, MCPToolAllowedTools, MCPToolConnectorId, MCPToolFilter,
+    MCPToolRequireApproval, MCPToolRequireApprovalMCPToolApprovalFilter,
+    MCPToolRequireApprovalMCPToolApprovalSetting, MessagePhase, Metadata, NamespaceToolParam,
+    NamespaceToolParamToolsItem, OrderEnum, ProgrammaticToolCallingParam, RankerVersionType,
+    RankingOptions, ReasoningEffort, ResponseFormatJsonObject, ResponseFormatJsonSchema,
+    ResponseFormatJsonSchemaJsonSchema, ResponseFormatJsonSchemaSchema, ResponseFormatText,
+    SearchContentType, SearchContextSize, SkillReferenceParam, TextResponseFormatConfiguration,
+    TextResponseFormatJsonSchema, Tool, ToolSearchExecutionType, ToolSearchToolParam,
+    WebSearchApproximateLocation, WebSearchPreviewTool, WebSearchPreviewToolType, WebSearchTool,
+    WebSearchToolFilters, WebSearchToolType,
+};

@@ -475,3 +475,9 @@ impl Empty for ListFilesResponse {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{
+    FileCitationParam, FileExpirationAfter, OpenAIFile, OpenAIFilePurpose, OpenAIFileStatus,
+    OrderEnum,
+};

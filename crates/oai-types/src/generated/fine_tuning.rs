@@ -3829,3 +3829,14 @@ ScoreModel(GraderScoreModel) = "score_model",
 Multi(GraderMulti) = "multi",
 }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{
+    EasyInputMessageRole, EvalGraderScoreModelSamplingParams,
+    EvalGraderTextSimilarityEvaluationMetric, EvalItem, EvalItemContent, EvalItemContentArray,
+    EvalItemContentItem, EvalItemContentOutputText, EvalItemContentText, EvalItemInputImage,
+    EvalItemRole, GraderLabelModel, GraderPython, GraderScoreModel, GraderScoreModelSamplingParams,
+    GraderStringCheck, GraderStringCheckOperation, GraderTextSimilarity,
+    GraderTextSimilarityEvaluationMetric, InputAudio, InputAudioInputAudio,
+    InputAudioInputAudioFormat, Metadata, ReasoningEffort,
+};

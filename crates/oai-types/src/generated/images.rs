@@ -2665,3 +2665,9 @@ impl Empty for SynthIDProvenanceResult {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{
+    EditImageBodyJsonParamBackground, EditImageBodyJsonParamQuality,
+    ImageEditCompletedEventOutputFormat, InputFidelity, SearchContextSize,
+};

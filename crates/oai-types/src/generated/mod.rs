@@ -13,97 +13,120 @@ pub use common::*;
 mod shared;
 #[allow(unused_imports)]
 pub use shared::*;
+/// The types of the `admin` area (feature `admin`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "admin")]
-mod admin;
+pub mod admin;
 #[cfg(feature = "fuzzing")]
 pub(crate) mod fuzz_table;
 #[cfg(feature = "admin")]
 pub use admin::*;
+/// The types of the `assistants` area (feature `assistants`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "assistants")]
-mod assistants;
+pub mod assistants;
 #[cfg(feature = "assistants")]
 pub use assistants::*;
+/// The types of the `audio` area (feature `audio`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "audio")]
-mod audio;
+pub mod audio;
 #[cfg(feature = "audio")]
 pub use audio::*;
+/// The types of the `batches` area (feature `batches`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "batches")]
-mod batches;
+pub mod batches;
 #[cfg(feature = "batches")]
 pub use batches::*;
+/// The types of the `chat` area (feature `chat`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "chat")]
-mod chat;
+pub mod chat;
 #[cfg(feature = "chat")]
 pub use chat::*;
+/// The types of the `chatkit` area (feature `chatkit`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "chatkit")]
-mod chatkit;
+pub mod chatkit;
 #[cfg(feature = "chatkit")]
 pub use chatkit::*;
+/// The types of the `completions` area (feature `completions`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "completions")]
-mod completions;
+pub mod completions;
 #[cfg(feature = "completions")]
 pub use completions::*;
+/// The types of the `containers` area (feature `containers`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "containers")]
-mod containers;
+pub mod containers;
 #[cfg(feature = "containers")]
 pub use containers::*;
+/// The types of the `conversations` area (feature `conversations`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "conversations")]
-mod conversations;
+pub mod conversations;
 #[cfg(feature = "conversations")]
 pub use conversations::*;
+/// The types of the `embeddings` area (feature `embeddings`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "embeddings")]
-mod embeddings;
+pub mod embeddings;
 #[cfg(feature = "embeddings")]
 pub use embeddings::*;
+/// The types of the `evals` area (feature `evals`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "evals")]
-mod evals;
+pub mod evals;
 #[cfg(feature = "evals")]
 pub use evals::*;
+/// The types of the `files` area (feature `files`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "files")]
-mod files;
+pub mod files;
 #[cfg(feature = "files")]
 pub use files::*;
+/// The types of the `fine-tuning` area (feature `fine-tuning`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "fine-tuning")]
-mod fine_tuning;
+pub mod fine_tuning;
 #[cfg(feature = "fine-tuning")]
 pub use fine_tuning::*;
+/// The types of the `images` area (feature `images`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "images")]
-mod images;
+pub mod images;
 #[cfg(feature = "images")]
 pub use images::*;
+/// The types of the `models` area (feature `models`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "models")]
-mod models;
+pub mod models;
 #[cfg(feature = "models")]
 pub use models::*;
+/// The types of the `moderations` area (feature `moderations`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "moderations")]
-mod moderations;
+pub mod moderations;
 #[cfg(feature = "moderations")]
 pub use moderations::*;
+/// The types of the `realtime` area (feature `realtime`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "realtime")]
-mod realtime;
+pub mod realtime;
 #[cfg(feature = "realtime")]
 pub use realtime::*;
+/// The types of the `responses` area (feature `responses`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "responses")]
-mod responses;
+pub mod responses;
 #[cfg(feature = "responses")]
 pub use responses::*;
+/// The types of the `skills` area (feature `skills`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "skills")]
-mod skills;
+pub mod skills;
 #[cfg(feature = "skills")]
 pub use skills::*;
+/// The types of the `uploads` area (feature `uploads`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "uploads")]
-mod uploads;
+pub mod uploads;
 #[cfg(feature = "uploads")]
 pub use uploads::*;
+/// The types of the `vector-stores` area (feature `vector-stores`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "vector-stores")]
-mod vector_stores;
+pub mod vector_stores;
 #[cfg(feature = "vector-stores")]
 pub use vector_stores::*;
+/// The types of the `videos` area (feature `videos`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "videos")]
-mod videos;
+pub mod videos;
 #[cfg(feature = "videos")]
 pub use videos::*;
+/// The types of the `webhooks` area (feature `webhooks`): its own, and those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "webhooks")]
-mod webhooks;
+pub mod webhooks;
 #[cfg(feature = "webhooks")]
 pub use webhooks::*;

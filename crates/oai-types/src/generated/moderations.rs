@@ -1040,3 +1040,6 @@ impl Empty for ModerationAppliedInputTypes {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{MessageRequestContentTextObject, SearchContentType};

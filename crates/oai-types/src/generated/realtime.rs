@@ -19705,3 +19705,16 @@ pub type TranscriptionSessionRequestNoiseReduction = RealtimeSessionInputAudioNo
 
 /// Inline schema in `RealtimeTranscriptionSessionCreateResponseGA`, identical to [`RealtimeSessionCreateRequestTurnDetection`].
 pub type TranscriptionSessionTurnDetection = RealtimeSessionCreateRequestTurnDetection;
+
+/// The types this area shares with others.
+pub use super::shared::{
+    CallableToolAllowedCaller, ChatCompletionModalitiesItem, EditImageBodyJsonParamQuality,
+    FileDetailEnum, MCPListToolsTool, MCPTool, MCPToolAllowedTools, MCPToolConnectorId,
+    MCPToolFilter, MCPToolRequireApproval, MCPToolRequireApprovalMCPToolApprovalFilter,
+    MCPToolRequireApprovalMCPToolApprovalSetting, Metadata, Prompt,
+    RealtimeBetaResponseUsageOutputTokenDetails, ResponsePromptVariables,
+    ResponsePromptVariablesValue, ToolChoiceFunction, ToolChoiceMCP, ToolChoiceOptions,
+    TranscriptTextUsageDuration, TranscriptTextUsageTokens,
+    TranscriptTextUsageTokensInputTokenDetails, TranscriptionLanguage, TruncationEnum,
+    VoiceIdsOrCustomVoice, VoiceIdsOrCustomVoiceId, VoiceIdsShared,
+};

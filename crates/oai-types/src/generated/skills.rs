@@ -944,3 +944,6 @@ impl Empty for SkillVersionResource {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::OrderEnum;

@@ -470,3 +470,6 @@ Cancelled = "cancelled",
 Expired = "expired",
 }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{FileExpirationAfter, OpenAIFile, OpenAIFilePurpose, OpenAIFileStatus};

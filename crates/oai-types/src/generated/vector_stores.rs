@@ -2655,3 +2655,11 @@ impl Empty for VectorStoreSearchResultsPage {
         }
     }
 }
+
+/// The types this area shares with others.
+pub use super::shared::{
+    AutoChunkingStrategyRequestParam, ComparisonFilter, ComparisonFilterType,
+    ComparisonFilterValue, ComparisonFilterValueArrayItem, CompoundFilter,
+    CompoundFilterFiltersItem, CompoundFilterType, Metadata, OrderEnum, StaticChunkingStrategy,
+    VectorStoreFileAttributes, VectorStoreFileAttributesValue,
+};

@@ -1431,3 +1431,6 @@ Completed = "completed",
 Failed = "failed",
 }
 }
+
+/// The types this area shares with others.
+pub use super::shared::OrderEnum;

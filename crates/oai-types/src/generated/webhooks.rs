@@ -1686,3 +1686,6 @@ impl Empty for WebhookResponseIncomplete {
 
 /// Inline schema in `WebhookResponseIncomplete`, identical to [`ChatCompletionRequestAssistantMessageAudio`].
 pub type WebhookResponseIncompleteData = ChatCompletionRequestAssistantMessageAudio;
+
+/// The types this area shares with others.
+pub use super::shared::ChatCompletionRequestAssistantMessageAudio;
