@@ -111,7 +111,7 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
             for f in fields {
                 if f.default_when_absent && !has_default(model, &f.ty, &mut BTreeSet::new()) {
                     panic!(
-                        "{}.{} is in TOLERATED_OMISSIONS but its type has no default",
+                        "{}.{} is in `tolerated_omissions` (xtask/knowledge.yaml) but its type has no default",
                         t.name, f.wire
                     );
                 }

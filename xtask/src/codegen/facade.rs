@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::emit::{HEADER, ty_text};
+use super::knowledge;
 use super::model::{Kind, Model, Ty};
 use super::names::pascal;
 use super::ops::{BodyKind, Location, Op};
@@ -158,16 +159,6 @@ struct Method {
     cfg: String,
     text: String,
 }
-
-/// Body fields the facade fills in when the caller leaves them out, as the
-/// official SDKs do: `(operation, field, JSON value, the support function
-/// that sets it)`. Embeddings travel as base64 unless asked otherwise.
-pub(super) const BODY_DEFAULTS: &[(&str, &str, &str, &str)] = &[(
-    "createEmbedding",
-    "encoding_format",
-    "\"base64\"",
-    "support::embeddings_base64_by_default",
-)];
 
 /// Compiled examples for the main entry points: `(operation, streamed form?,
 /// the example's lines)`. Each becomes a `no_run` doc test of that method.
@@ -428,8 +419,12 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
                     let schema = b.schema.as_deref().ok_or("json body without schema")?;
                     a.push(format!("request: impl Into<{}>", ty_of(model, schema)?));
                     take.push_str("let request = request.into();\n");
-                    for (_, _, _, set) in BODY_DEFAULTS.iter().filter(|d| d.0 == op.id) {
-                        let _ = writeln!(body_code, "let request = {set}(request);");
+                    for d in knowledge::get()
+                        .body_defaults
+                        .iter()
+                        .filter(|d| d.operation == op.id)
+                    {
+                        let _ = writeln!(body_code, "let request = {}(request);", d.setter);
                     }
                     let _ = writeln!(
                         body_code,

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::knowledge;
 use super::names::{common_affixes, pascal, snake, strip_words};
 use super::spec::{Node, ref_name};
 
@@ -23,30 +24,9 @@ pub enum Ty {
     Const(String),
     /// A file sent in a multipart body (`format: binary`).
     File,
-    /// A hand-written type at the root of `oai-types` (see [`EXTERN_FIELDS`]).
+    /// A hand-written type at the root of `oai-types` (`extern_fields` in `xtask/knowledge.yaml`).
     Extern(&'static str),
 }
-
-/// Fields whose type is written by hand in `oai-types` instead of generated:
-/// `(schema, property, Rust type)`. An embedding arrives as JSON numbers or,
-/// when asked, as base64 `f32`s; one type reads both.
-pub const EXTERN_FIELDS: &[(&str, &str, &str)] = &[("Embedding", "embedding", "EmbeddingVector")];
-
-/// Required fields of answers that OpenAI-compatible servers are known to
-/// leave out: `(schema, property, server)`. Such a field reads as its type's
-/// default (`0`, zero counts) when absent instead of failing the whole answer,
-/// and its type derives `Default`; its doc comment names the server. Only
-/// answer types belong here, and only fields whose default is harmless (a
-/// count or a timestamp, never an id or a text the caller acts on).
-///
-/// - `Model.created`: llama-cpp-python's server (`python -m llama_cpp.server`)
-///   lists models as `{id, object, owned_by, permissions}`.
-/// - `CreateEmbeddingResponse.usage`: Ollama's `/v1/embeddings` sent no `usage`
-///   from 0.2.6 to 0.3.2.
-pub const TOLERATED_OMISSIONS: &[(&str, &str, &str)] = &[
-    ("Model", "created", "llama-cpp-python's server"),
-    ("CreateEmbeddingResponse", "usage", "Ollama 0.2.6 to 0.3.2"),
-];
 
 #[derive(Debug, Clone)]
 pub struct Field {
@@ -57,8 +37,8 @@ pub struct Field {
     pub option: bool,
     /// Absent on the wire when `None` (optional fields).
     pub skip_none: bool,
-    /// Required, but read as its type's default when absent (see
-    /// [`TOLERATED_OMISSIONS`]).
+    /// Required, but read as its type's default when absent
+    /// (`tolerated_omissions` in `xtask/knowledge.yaml`).
     pub default_when_absent: bool,
     pub boxed: bool,
     pub doc: Vec<String>,
@@ -150,93 +130,9 @@ pub struct Model<'a> {
     pub renamed: Vec<String>,
     overrides: HashMap<&'static str, &'static str>,
     /// The property schemas of the fields that carry a credential (see
-    /// [`super::secrets::SECRET_FIELDS`]), told apart by address.
+    /// `secret_fields` in `xtask/knowledge.yaml`), told apart by address.
     pub secret_nodes: Vec<&'a Node>,
 }
-
-/// Names for inline schemas whose derived name reads badly: `derived ->
-/// chosen`. An inline schema's name is its place (`Parent` + field), so the
-/// deepest places make the longest names; the names chosen here say what the
-/// type is, and the inline schemas under them take the shorter name as
-/// their stem.
-const OVERRIDES: &[(&str, &str)] = &[
-    (
-        "CreateAssistantRequestToolResourcesFileSearchVectorStoresItem",
-        "AssistantNewVectorStore",
-    ),
-    (
-        "RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage",
-        "RealtimeTranscriptionUsage",
-    ),
-    (
-        "RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage",
-        "RealtimeBetaTranscriptionUsage",
-    ),
-    (
-        "RealtimeServerEventConversationItemInputAudioTranscriptionFailedError",
-        "RealtimeTranscriptionError",
-    ),
-    (
-        "RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError",
-        "RealtimeBetaTranscriptionError",
-    ),
-    (
-        "CreateEvalResponsesRunDataSourceInputMessagesTemplateTemplateItem",
-        "EvalResponsesTemplateItem",
-    ),
-    (
-        "CreateEvalCompletionsRunDataSourceInputMessagesTemplateTemplateItem",
-        "EvalCompletionsTemplateItem",
-    ),
-    (
-        "CreateEvalCompletionsRunDataSourceInputMessagesItemReference",
-        "EvalCompletionsItemReference",
-    ),
-    (
-        "CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat",
-        "EvalSamplingResponseFormat",
-    ),
-    (
-        "RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem",
-        "RunStepDeltaCodeInterpreterOutput",
-    ),
-    (
-        "RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem",
-        "RunStepCodeInterpreterOutput",
-    ),
-    (
-        "RealtimeTranscriptionSessionCreateResponseGAAudioInputNoiseReduction",
-        "TranscriptionSessionNoiseReduction",
-    ),
-    (
-        "RealtimeTranscriptionSessionCreateResponseGAAudioInputTurnDetection",
-        "TranscriptionSessionTurnDetection",
-    ),
-    (
-        "RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction",
-        "TranscriptionSessionRequestNoiseReduction",
-    ),
-    (
-        "MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation",
-        "MessageDeltaFileCitation",
-    ),
-    (
-        "CreateFineTuningJobRequestHyperparametersLearningRateMultiplier",
-        "LearningRateMultiplier",
-    ),
-    (
-        "RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails",
-        "RealtimeBetaCachedTokensDetails",
-    ),
-    (
-        "CreateModerationResponseResultsItemCategoryAppliedInputTypes",
-        "ModerationAppliedInputTypes",
-    ),
-    (
-        "ChatCompletionRequestMessageContentPartAudioInputAudioFormat",
-        "InputAudioFormat",
-    ),
-];
 
 fn fingerprint(n: &Node) -> String {
     fn strip(n: &Node) -> Node {
@@ -304,7 +200,11 @@ impl<'a> Model<'a> {
             by_fingerprint: HashMap::new(),
             component_fps,
             renamed: Vec::new(),
-            overrides: OVERRIDES.iter().copied().collect(),
+            overrides: knowledge::get()
+                .type_names
+                .iter()
+                .map(|t| (t.derived.as_str(), t.chosen.as_str()))
+                .collect(),
             secret_nodes: Vec::new(),
         }
     }
@@ -818,11 +718,12 @@ impl<'a> Model<'a> {
         for (wire, schema) in props {
             let ctx = format!("{name}{}", pascal(&wire));
             let (mut ty, nullable) = self.ty_of(schema, &ctx, root);
-            if let Some((_, _, rust)) = EXTERN_FIELDS
+            if let Some(e) = knowledge::get()
+                .extern_fields
                 .iter()
-                .find(|(schema, prop, _)| *schema == name && *prop == wire)
+                .find(|e| e.schema == name && e.property == wire)
             {
-                ty = Ty::Extern(rust);
+                ty = Ty::Extern(&e.rust_type);
             }
             if self.is_secret(schema) {
                 ty = super::secrets::secret_ty(ty);
@@ -847,11 +748,12 @@ impl<'a> Model<'a> {
             }
             let constant = matches!(ty, Ty::Const(_));
             let option = (!is_required || nullable) && !constant;
-            let tolerated = TOLERATED_OMISSIONS
+            let tolerated = knowledge::get()
+                .tolerated_omissions
                 .iter()
-                .find(|(schema, prop, _)| *schema == name && *prop == wire)
+                .find(|t| t.schema == name && t.property == wire)
                 .filter(|_| !option && !constant);
-            if let Some((_, _, server)) = tolerated {
+            if let Some(server) = tolerated.map(|t| &t.server) {
                 doc.push(format!(
                     "Absent from the answers of {server}: read as the default then."
                 ));

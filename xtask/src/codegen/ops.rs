@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::areas;
+use super::knowledge;
 use super::names::{pascal, snake};
 use super::spec::{Node, ref_name};
 use crate::Result;
@@ -91,84 +92,6 @@ impl Op {
         self.params.iter().filter(|p| p.location != Location::Path)
     }
 }
-
-/// Method names that the path alone does not give (as the official SDKs name
-/// them): operationId -> (resource, method). An empty resource keeps the
-/// derived one.
-const NAME_OVERRIDES: &[(&str, &[&str], &str)] = &[
-    ("runGrader", &["fine_tuning", "alpha", "graders"], "run"),
-    (
-        "validateGrader",
-        &["fine_tuning", "alpha", "graders"],
-        "validate",
-    ),
-    ("createThreadAndRun", &["threads"], "create_and_run"),
-    ("addUploadPart", &["uploads", "parts"], "create"),
-    (
-        "createVectorStoreFileBatch",
-        &["vector_stores", "file_batches"],
-        "create",
-    ),
-    (
-        "CreateanAPIkeyforaserviceaccount",
-        &["admin", "projects", "service_accounts", "api_keys"],
-        "create",
-    ),
-    ("cancelEvalRun", &[], "cancel"),
-    ("createImage", &["images"], "generate"),
-    ("createImageEdit", &["images"], "edit"),
-    ("createImageVariation", &["images"], "create_variation"),
-    ("CreateVideoEdit", &["videos"], "edit"),
-    ("CreateVideoExtend", &["videos"], "extend"),
-    (
-        "Getinputtokencounts",
-        &["responses", "input_tokens"],
-        "count",
-    ),
-    (
-        "beta_Getinputtokencounts",
-        &["beta", "responses", "input_tokens"],
-        "count",
-    ),
-];
-
-/// Events after which a stream is complete, per operation (others end with
-/// `[DONE]`).
-const TERMINAL_EVENTS: &[(&str, &[&str])] = &[
-    (
-        "createResponse",
-        &[
-            "response.completed",
-            "response.failed",
-            "response.incomplete",
-        ],
-    ),
-    (
-        "getResponse",
-        &[
-            "response.completed",
-            "response.failed",
-            "response.incomplete",
-        ],
-    ),
-    ("createSpeech", &["speech.audio.done"]),
-    ("createTranscription", &["transcript.text.done"]),
-    ("createImage", &["image_generation.completed"]),
-    ("createImageEdit", &["image_edit.completed"]),
-];
-
-/// Operations that stream although the spec gives them no
-/// `text/event-stream` answer, and the operation whose events they send: a
-/// background response's events are replayed by `GET /responses/{id}` with
-/// `stream=true` (and `starting_after`), as the official SDKs' `retrieve`
-/// streams them.
-const STREAMED_LIKE: &[(&str, &str)] = &[("getResponse", "createResponse")];
-
-/// Operations whose success answer the spec gives no content although the
-/// server sends a file's bytes, and the media type asked for: without this
-/// the call would read the body as empty and throw the file away.
-const BINARY_WITHOUT_CONTENT: &[(&str, &str)] =
-    &[("RetrieveContainerFileContent", "application/octet-stream")];
 
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 
@@ -370,8 +293,12 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
                 .collect();
             for r in &ok {
                 if r.at("content").map().is_empty() {
-                    match BINARY_WITHOUT_CONTENT.iter().find(|(o, _)| *o == id) {
-                        Some((_, ct)) => answer.binary.push((*ct).to_owned()),
+                    match knowledge::get()
+                        .binary_answers
+                        .iter()
+                        .find(|b| b.operation == id)
+                    {
+                        Some(b) => answer.binary.push(b.media_type.clone()),
                         None => answer.empty = true,
                     }
                 }
@@ -407,10 +334,11 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
                     }
                 }
             }
-            let terminal_events = TERMINAL_EVENTS
+            let terminal_events = knowledge::get()
+                .terminal_events
                 .iter()
-                .find(|(o, _)| *o == id.strip_prefix("beta_").unwrap_or(&id))
-                .map(|(_, e)| e.to_vec())
+                .find(|t| t.operation == id.strip_prefix("beta_").unwrap_or(&id))
+                .map(|t| t.events.iter().map(String::as_str).collect())
                 .unwrap_or_default();
             let paginated = method == "get"
                 && params.iter().any(|p| p.wire == "after" || p.wire == "page")
@@ -460,7 +388,8 @@ pub fn prepare(spec: &Node) -> Result<(Node, Vec<Op>)> {
         }
     }
     name_ops(spec, &synthetic, &paths, &mut ops)?;
-    for (id, like) in STREAMED_LIKE {
+    for s in &knowledge::get().streamed_like {
+        let (id, like) = (s.operation.as_str(), s.like.as_str());
         for beta in [false, true] {
             let twin = |o: &&Op, name: &str| {
                 o.beta == beta && o.id.strip_prefix("beta_").unwrap_or(&o.id) == name
@@ -615,11 +544,15 @@ fn name_ops(
         }
         op.resource = resource;
         op.name = name;
-        if let Some((_, res, m)) = NAME_OVERRIDES.iter().find(|(id, _, _)| *id == op.id) {
-            if !res.is_empty() {
-                op.resource = res.iter().map(|s| (*s).to_owned()).collect();
+        if let Some(o) = knowledge::get()
+            .operation_names
+            .iter()
+            .find(|o| o.operation == op.id)
+        {
+            if !o.resource.is_empty() {
+                op.resource = o.resource.clone();
             }
-            op.name = (*m).to_owned();
+            op.name = o.method.clone();
         }
     }
     // Every (handle, method) must be unique.
@@ -640,7 +573,7 @@ fn name_ops(
         Ok(())
     } else {
         Err(format!(
-            "operation names clash (add to NAME_OVERRIDES):\n  {}",
+            "operation names clash (add to `operation_names` in xtask/knowledge.yaml):\n  {}",
             clashes.join("\n  ")
         ))
     }

@@ -127,9 +127,12 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<(String, usize)> {
                         let _ = writeln!(t, "let mut sent_json = request_json.clone();");
                         body_match = ".and(body_json(&sent_json))".into();
                         // What the facade fills in when the request leaves it out.
-                        for (_, field, json, _) in
-                            facade::BODY_DEFAULTS.iter().filter(|d| d.0 == op.id)
+                        for d in super::knowledge::get()
+                            .body_defaults
+                            .iter()
+                            .filter(|d| d.operation == op.id)
                         {
+                            let (field, json) = (&d.field, &d.json);
                             let _ = writeln!(
                                 t,
                                 "if sent_json.get({field:?}).is_none() {{ sent_json[{field:?}] = serde_json::from_str({}).unwrap(); }}",

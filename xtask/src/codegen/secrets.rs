@@ -1,7 +1,7 @@
 //! The fields that carry a live credential, and the checks that keep the
 //! list true.
 //!
-//! Every field listed in [`SECRET_FIELDS`] is generated as
+//! Every field listed in `secret_fields` of `xtask/knowledge.yaml` is generated as
 //! `oai_types::SecretValue` (a string inside a list or a map: each one)
 //! instead of `String`, so that `Debug` of a whole answer or request never
 //! prints the credential. Generation fails when a listed pair no longer
@@ -22,92 +22,6 @@ use crate::Result;
 
 /// The hand-written type of `oai-types` that the listed fields get.
 pub const SECRET_TYPE: &str = "SecretValue";
-
-/// `(component schema, property path (`.` between nested properties), what
-/// the credential is)`. A `Beta*` twin is listed beside its plain schema: it
-/// is an alias of it today, and keeps the type if it ever becomes its own.
-///
-/// Looked at and left out (not a credential of the caller's):
-/// `AdminApiKey.redacted_value` and `ProjectApiKey.redacted_value` (already
-/// cut by the server), the audit log's and usage reports' `api_key_id` and
-/// `AuditLogActorApiKey` (identifiers), `ComparisonFilter.key`/`value`
-/// (search filters), `MessageContentTextObject.text.value` (message text),
-/// `CostsResult.amount.value` (money), `LocalShellExecAction.env` (variables
-/// the model chose), `ErrorPayload.headers` and the realtime call webhooks'
-/// `sip_headers` (headers of someone else's request or answer), and every
-/// `*_tokens` count.
-pub const SECRET_FIELDS: &[(&str, &str, &str)] = &[
-    (
-        "AdminApiKeyCreateResponse",
-        "value",
-        "an admin API key, returned once when it is created",
-    ),
-    (
-        "ProjectServiceAccountApiKey",
-        "value",
-        "a service account's API key, in the answer that creates the account",
-    ),
-    (
-        "ServiceAccountApiKeyBody",
-        "value",
-        "a service account's API key, returned once when it is created",
-    ),
-    (
-        "RealtimeCreateClientSecretResponse",
-        "value",
-        "an ephemeral realtime client secret (`ek_...`)",
-    ),
-    (
-        "RealtimeTranslationClientSecretCreateResponse",
-        "value",
-        "an ephemeral realtime translation client secret",
-    ),
-    (
-        "RealtimeSessionCreateRequest",
-        "client_secret.value",
-        "the ephemeral key of a realtime session (legacy `/realtime/sessions`)",
-    ),
-    (
-        "RealtimeTranscriptionSessionCreateResponse",
-        "client_secret.value",
-        "the ephemeral key of a transcription session",
-    ),
-    (
-        "ChatSessionResource",
-        "client_secret",
-        "the client secret of a ChatKit session",
-    ),
-    (
-        "MCPTool",
-        "authorization",
-        "an OAuth access token for a remote MCP server",
-    ),
-    (
-        "MCPTool",
-        "headers",
-        "headers sent to an MCP server, its authentication among them",
-    ),
-    (
-        "BetaMCPTool",
-        "authorization",
-        "an OAuth access token for a remote MCP server",
-    ),
-    (
-        "BetaMCPTool",
-        "headers",
-        "headers sent to an MCP server, its authentication among them",
-    ),
-    (
-        "ContainerNetworkPolicyDomainSecretParam",
-        "value",
-        "a secret a container's requests to a domain carry",
-    ),
-    (
-        "BetaContainerNetworkPolicyDomainSecretParam",
-        "value",
-        "a secret a container's requests to a domain carry",
-    ),
-];
 
 /// The schemas of each entry's properties in the document, one per path
 /// segment. Fails, naming every such entry, when a schema or a property is
@@ -151,7 +65,7 @@ pub fn locate<'a>(spec: &'a Node, list: &[(&str, &str, &str)]) -> Result<Vec<Vec
 
 fn stale(bad: &[String]) -> String {
     format!(
-        "SECRET_FIELDS (xtask/src/codegen/secrets.rs) no longer matches the document:\n  {}",
+        "`secret_fields` (xtask/knowledge.yaml) no longer matches the document:\n  {}",
         bad.join("\n  ")
     )
 }
@@ -249,7 +163,7 @@ pub fn test_table(
 ) -> Result<String> {
     let sampler = Sampler::new(model.spec());
     let mut out = format!(
-        "{HEADER}//! Every field of `SECRET_FIELDS` (xtask/src/codegen/secrets.rs), with a\n\
+        "{HEADER}//! Every field of `secret_fields` (xtask/knowledge.yaml), with a\n\
          //! sample value that holds a credential there.\n\n\
          /// The text that stands for the credential in [`Case::sample`].\n\
          pub const PLACEHOLDER: &str = {PLACEHOLDER:?};\n\n\
@@ -277,7 +191,7 @@ pub fn test_table(
         let segs: Vec<&str> = path.split('.').collect();
         let (leaf, tail) = leaf(model, ty);
         put(&sampler, &mut sample, &segs, chain, leaf)
-            .map_err(|e| format!("SECRET_FIELDS: sample of {schema}.{path}: {e}"))?;
+            .map_err(|e| format!("secret_fields: sample of {schema}.{path}: {e}"))?;
         let pointer = format!("/{}{tail}", segs.join("/"));
         let _ = writeln!(
             out,
@@ -421,7 +335,7 @@ components:
             [("Key", "session.nope", "")],
         ] {
             let err = run(&list).err().unwrap_or_default();
-            assert!(err.contains("SECRET_FIELDS"), "{list:?}: {err}");
+            assert!(err.contains("secret_fields"), "{list:?}: {err}");
         }
         let twice = [("Key", "value", ""), ("Key", "value", "")];
         assert!(run(&twice).is_err_and(|e| e.contains("listed twice")));
