@@ -284,7 +284,7 @@ fn field_ty(f: &Field) -> String {
 /// through its seed, every other key into `extra`; then each absent field
 /// settled by its rule (see `oai_types::tolerant`, which holds the helpers and
 /// the rules, and switches them off under `--cfg oai_strict`).
-fn deserialize_impl(t: &TypeDef) -> Option<String> {
+pub(super) fn deserialize_impl(t: &TypeDef) -> Option<String> {
     let Kind::Struct(fields) = &t.kind else {
         return None;
     };

@@ -15,6 +15,8 @@ mod names;
 pub mod ops;
 mod optests;
 mod reqtable;
+#[cfg(test)]
+mod rules;
 mod samples;
 mod secrets;
 pub mod spec;
