@@ -33,6 +33,7 @@
 //! let request = CreateChatCompletionRequestBuilder::new("gpt-4o-mini").build();
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod generated;

@@ -21,6 +21,7 @@
 //! stream decoder, the error body, `Retry-After` and page parsers): that is what
 //! the fuzz targets link.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod api_error;

@@ -84,6 +84,7 @@
 //! - `realtime` (feature `realtime-ws`, not in the defaults): the realtime
 //!   API over a WebSocket, typed events, audio and tool calls.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 use std::fmt;
