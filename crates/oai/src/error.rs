@@ -3,7 +3,7 @@
 //!
 //! The layers underneath keep errors of their own (the transport's
 //! [`transport::Error`](oai_transport::Error), the builders'
-//! [`ValidationError`](oai_builders::ValidationError)), and each helper has an
+//! [`ValidationError`]), and each helper has an
 //! error that says where it stopped ([`UploadError`](crate::upload::UploadError)
 //! knows the parts already sent, `BatchRunError` the batch id to resume with).
 //! None of them is lost on the way up: an [`Error`] answers the questions of

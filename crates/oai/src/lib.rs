@@ -23,8 +23,7 @@
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
-//! use oai::builders::CreateChatCompletionRequestBuilder as Chat;
-//! use oai::types::ChatCompletionRequestMessage as Message;
+//! use oai::chat::{Chat, Message};
 //!
 //! # async fn demo() -> oai::Result<()> {
 //! let client = oai::Client::from_env()?; // reads OPENAI_API_KEY
@@ -118,6 +117,11 @@ pub mod batch;
 pub mod realtime;
 #[cfg(feature = "uploads")]
 pub mod upload;
+
+// Empty with no area enabled.
+#[allow(unused_imports)]
+#[doc(inline)]
+pub use generated::areas::*;
 
 /// The resource handles of the API (`client.chat().completions()`, ...).
 pub mod resources {

@@ -1,6 +1,6 @@
 //! The streams the facade hands out: typed events of a streamed answer, the
 //! pages of a list and their items. Each is the transport's stream with its
-//! errors as the facade's [`Error`](crate::Error), so one `?` serves every
+//! errors as the facade's [`Error`], so one `?` serves every
 //! item.
 
 use std::fmt;

@@ -13,8 +13,7 @@
 
 // task: streamed chat
 use futures_util::StreamExt;
-use oai::builders::CreateChatCompletionRequestBuilder as Chat;
-use oai::types::ChatCompletionRequestMessage as Message;
+use oai::chat::{Chat, Message};
 
 async fn streamed_chat(client: &oai::Client) -> oai::Result<()> {
     let request = Chat::new(Message::user("Hello"), "gpt-4o-mini");

@@ -584,6 +584,53 @@ fn emit_node(
     Ok(())
 }
 
+/// Areas whose name the facade already gives a helper module (`oai::realtime`
+/// is the WebSocket client, `oai::webhooks` the verifier): their types stay
+/// under `oai::types::<area>`.
+const HELPER_MODULES: &[&str] = &["realtime", "webhooks"];
+
+/// `oai/src/generated/areas.rs`: a module per area holding its types and its
+/// builders (from the area modules of `oai-types` and `oai-builders` that
+/// exist), and the short names of `xtask/knowledge.yaml`.
+pub fn areas(types: &BTreeSet<String>, builders: &BTreeSet<String>) -> String {
+    let mut out = format!(
+        "{HEADER}//! One module per API area: its types, the builders of its requests, and short names for the common ones.\n\n"
+    );
+    for area in super::areas::AREAS {
+        let module = super::areas::module(area);
+        if HELPER_MODULES.contains(&module.as_str()) || !types.contains(&module) {
+            continue;
+        }
+        let mut body = format!("pub use oai_types::{module}::*;\n");
+        if builders.contains(&module) {
+            let _ = writeln!(body, "pub use oai_builders::{module}::*;");
+        }
+        let mut shorts = Vec::new();
+        for s in knowledge::get()
+            .short_names
+            .iter()
+            .filter(|s| s.area == *area)
+        {
+            let _ = writeln!(
+                body,
+                "/// Short for [`{0}`].\npub use {1}::{0} as {2};",
+                s.target, s.krate, s.name
+            );
+            shorts.push(format!("`{}`", s.name));
+        }
+        let shorts = if shorts.is_empty() {
+            String::new()
+        } else {
+            format!(" Short names: {}.", shorts.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "/// The `{area}` area (feature `{area}`): its types (also in `oai::types`) and the builders of its requests (also in `oai::builders`).{shorts}\n#[cfg(feature = {area:?})]\npub mod {module} {{\n{body}}}\n"
+        );
+    }
+    out
+}
+
 /// `(file name, text)` of `oai/src/generated/`.
 pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Vec<(String, String)>> {
     let mut root = Node::default();
@@ -595,7 +642,7 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Vec<(String, String)>> 
         n.ops.push(i);
     }
     let mut out = format!(
-        "{HEADER}//! One handle per resource and one method per operation of the API.\n#![allow(unused_imports, unused_mut, deprecated, clippy::all)]\n\nuse oai_transport::http::Method;\nuse oai_transport::{{RequestBuilder, RequestOptions, StreamOptions}};\n\nuse crate::call::{{self, Call}};\nuse crate::{{Client, Result}};\nuse crate::support;\n\n"
+        "{HEADER}//! One handle per resource and one method per operation of the API.\n#![allow(unused_imports, unused_mut, deprecated, clippy::all)]\n\nuse oai_transport::http::Method;\nuse oai_transport::{{RequestBuilder, RequestOptions, StreamOptions}};\n\nuse crate::call::{{self, Call}};\nuse crate::{{Client, Result}};\nuse crate::support;\n\npub mod areas;\n\n"
     );
     let mut accessors = String::new();
     for (top, n) in &root.children {

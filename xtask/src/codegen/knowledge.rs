@@ -22,6 +22,17 @@ pub struct Knowledge {
     pub extern_fields: Vec<ExternField>,
     pub tolerated_omissions: Vec<ToleratedOmission>,
     pub secret_fields: Vec<SecretField>,
+    pub short_names: Vec<ShortName>,
+}
+
+/// A short name in an area's facade module (`oai::chat::Chat`).
+#[derive(Debug)]
+pub struct ShortName {
+    pub area: String,
+    pub name: String,
+    /// The crate that defines it: `oai_types` or `oai_builders`.
+    pub krate: String,
+    pub target: String,
 }
 
 /// A method name the path does not give.
@@ -145,6 +156,7 @@ pub fn read(source: &str) -> Result<Knowledge> {
         "extern_fields",
         "tolerated_omissions",
         "secret_fields",
+        "short_names",
     ];
     for (key, _) in doc.map() {
         if !known.contains(&key.as_str()) {
@@ -212,6 +224,14 @@ pub fn read(source: &str) -> Result<Knowledge> {
                 what: text(e, "secret_fields", "what")?,
             })
         })?,
+        short_names: section(&doc, "short_names", |e| {
+            Ok(ShortName {
+                area: text(e, "short_names", "area")?,
+                name: text(e, "short_names", "name")?,
+                krate: text(e, "short_names", "crate")?,
+                target: text(e, "short_names", "for")?,
+            })
+        })?,
     })
 }
 
@@ -240,6 +260,7 @@ mod tests {
         assert!(!k.extern_fields.is_empty());
         assert!(!k.tolerated_omissions.is_empty());
         assert!(!k.secret_fields.is_empty());
+        assert!(!k.short_names.is_empty());
     }
 
     #[test]

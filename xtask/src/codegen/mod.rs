@@ -160,6 +160,19 @@ pub fn generate(spec_path: &Path) -> Result<Vec<(PathBuf, Files)>> {
     for (name, text) in facade::generate(&m, &ops)? {
         facade_files.push((name, rustfmt(&text)?));
     }
+    let modules = |files: &[(String, String)]| -> std::collections::BTreeSet<String> {
+        files
+            .iter()
+            .map(|(n, _)| n.trim_end_matches(".rs").to_owned())
+            .collect()
+    };
+    facade_files.push((
+        "areas.rs".to_owned(),
+        rustfmt(&facade::areas(
+            &modules(&types_files),
+            &modules(&builders_files),
+        ))?,
+    ));
     let request_table = vec![(
         "mod.rs".to_owned(),
         rustfmt(&reqtable::request_table(&m, &ops))?,

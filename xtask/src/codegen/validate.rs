@@ -464,6 +464,8 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Output> {
         roots: roots.len(),
         ..Stats::default()
     };
+    // Per area module, the builders of the shared types it uses.
+    let mut shared_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for name in &reach {
         let Some(t) = model.types.get(name) else {
             continue;
@@ -482,6 +484,14 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Output> {
         if let Some(b) = builders::builder(model, name, validated)? {
             stats.builders += 1;
             items.extend(b);
+            if file == "shared" {
+                for area in &t.areas {
+                    shared_of
+                        .entry(areas::module(area))
+                        .or_default()
+                        .push(builders::builder_name(name));
+                }
+            }
         }
         let text = by_file
             .entry(file)
@@ -495,6 +505,15 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Output> {
         }
     }
     stats.constraints = g.constraints;
+    for (module, names) in &shared_of {
+        if let Some(text) = by_file.get_mut(module) {
+            let _ = writeln!(
+                text,
+                "\n/// The builders of the types this area shares with others.\npub use super::shared::{{{}}};",
+                names.join(", ")
+            );
+        }
+    }
 
     let mut patterns = format!(
         "{HEADER}//! The patterns of the spec, compiled by the generator.\n#![allow(dead_code)]\n\nuse crate::validate as v;\n\n"
@@ -516,7 +535,7 @@ pub fn generate(model: &Model<'_>, ops: &[Op]) -> Result<Output> {
         if by_file.contains_key(&module) {
             let _ = writeln!(
                 m,
-                "#[cfg(feature = {area:?})]\nmod {module};\n#[cfg(feature = {area:?})]\npub use {module}::*;"
+                "/// The builders of the `{area}` area (feature `{area}`): of its own types, and of those it shares with other areas. Every one is also at the crate root.\n#[cfg(feature = {area:?})]\npub mod {module};\n#[cfg(feature = {area:?})]\npub use {module}::*;"
             );
         }
     }

@@ -3439,3 +3439,20 @@ impl From<TruncationObjectBuilder> for TruncationObject {
         builder.0
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::{
+    AutoChunkingStrategyRequestParamBuilder, ChatCompletionFunctionCallOptionBuilder,
+    ChatCompletionMessageCustomToolCallBuilder, ChatCompletionMessageCustomToolCallCustomBuilder,
+    ChatCompletionMessageToolCallBuilder, ChatCompletionMessageToolCallFunctionBuilder,
+    ChatCompletionRequestAssistantMessageAudioBuilder,
+    ChatCompletionRequestAssistantMessageBuilder,
+    ChatCompletionRequestAssistantMessageFunctionCallBuilder,
+    ChatCompletionRequestMessageContentPartImageImageUrlBuilder,
+    ChatCompletionRequestMessageContentPartRefusalBuilder,
+    ChatCompletionRequestMessageContentPartTextBuilder, FunctionObjectBuilder,
+    MessageRequestContentTextObjectBuilder, PromptCacheBreakpointParamBuilder,
+    ResponseFormatJsonObjectBuilder, ResponseFormatJsonSchemaBuilder,
+    ResponseFormatJsonSchemaJsonSchemaBuilder, ResponseFormatTextBuilder,
+    StaticChunkingStrategyBuilder,
+};

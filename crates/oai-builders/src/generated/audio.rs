@@ -772,3 +772,8 @@ impl Default for VadConfigBuilder {
         Self::new()
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::{
+    InputAudioBuilder, InputAudioInputAudioBuilder, VoiceIdsOrCustomVoiceIdBuilder,
+};

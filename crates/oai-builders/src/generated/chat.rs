@@ -2419,3 +2419,21 @@ impl Default for WebSearchLocationBuilder {
         Self::new()
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::{
+    ChatCompletionFunctionCallOptionBuilder, ChatCompletionMessageCustomToolCallBuilder,
+    ChatCompletionMessageCustomToolCallCustomBuilder, ChatCompletionMessageToolCallBuilder,
+    ChatCompletionMessageToolCallFunctionBuilder,
+    ChatCompletionRequestAssistantMessageAudioBuilder,
+    ChatCompletionRequestAssistantMessageBuilder,
+    ChatCompletionRequestAssistantMessageFunctionCallBuilder,
+    ChatCompletionRequestMessageContentPartImageImageUrlBuilder,
+    ChatCompletionRequestMessageContentPartRefusalBuilder,
+    ChatCompletionRequestMessageContentPartTextBuilder, ChatCompletionStreamOptionsBuilder,
+    ChatCompletionToolBuilder, FunctionObjectBuilder, ModerationConfigParamBuilder,
+    ModerationParamBuilder, ModerationPolicyParamBuilder, PromptCacheBreakpointParamBuilder,
+    PromptCacheOptionsParamBuilder, ResponseFormatJsonObjectBuilder,
+    ResponseFormatJsonSchemaBuilder, ResponseFormatJsonSchemaJsonSchemaBuilder,
+    ResponseFormatTextBuilder, VoiceIdsOrCustomVoiceIdBuilder,
+};

@@ -298,3 +298,6 @@ impl Validate for CreateCompletionRequestPrompt {
         }
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::ChatCompletionStreamOptionsBuilder;

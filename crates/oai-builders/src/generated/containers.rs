@@ -430,3 +430,10 @@ impl Default for ListContainersParamsBuilder {
         Self::new()
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::{
+    ContainerFileCitationParamBuilder, ContainerNetworkPolicyAllowlistParamBuilder,
+    ContainerNetworkPolicyDisabledParamBuilder, ContainerNetworkPolicyDomainSecretParamBuilder,
+    InlineSkillParamBuilder, InlineSkillSourceParamBuilder, SkillReferenceParamBuilder,
+};

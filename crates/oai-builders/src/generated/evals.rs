@@ -2220,3 +2220,28 @@ impl Default for UpdateEvalRequestBuilder {
         Self::new()
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::{
+    ApplyPatchToolParamBuilder, ApproximateLocationBuilder, AutoCodeInterpreterToolParamBuilder,
+    ChatCompletionToolBuilder, CodeInterpreterToolBuilder, ComparisonFilterBuilder,
+    CompoundFilterBuilder, ComputerToolBuilder, ComputerUsePreviewToolBuilder,
+    ContainerAutoParamBuilder, ContainerNetworkPolicyAllowlistParamBuilder,
+    ContainerNetworkPolicyDisabledParamBuilder, ContainerNetworkPolicyDomainSecretParamBuilder,
+    ContainerReferenceParamBuilder, CustomGrammarFormatParamBuilder, CustomTextFormatParamBuilder,
+    CustomToolParamBuilder, EasyInputMessageBuilder, EvalGraderScoreModelSamplingParamsBuilder,
+    EvalItemBuilder, EvalItemContentOutputTextBuilder, EvalItemInputImageBuilder,
+    FileSearchToolBuilder, FunctionObjectBuilder, FunctionShellToolParamBuilder,
+    FunctionToolBuilder, FunctionToolParamBuilder, GraderLabelModelBuilder, GraderPythonBuilder,
+    GraderScoreModelBuilder, GraderStringCheckBuilder, GraderTextSimilarityBuilder,
+    HybridSearchOptionsBuilder, ImageGenToolBuilder, ImageGenToolInputImageMaskBuilder,
+    InlineSkillParamBuilder, InlineSkillSourceParamBuilder, InputAudioBuilder,
+    InputAudioInputAudioBuilder, LocalEnvironmentParamBuilder, LocalShellToolParamBuilder,
+    LocalSkillParamBuilder, MCPToolBuilder, MCPToolFilterBuilder,
+    MCPToolRequireApprovalMCPToolApprovalFilterBuilder, NamespaceToolParamBuilder,
+    ProgrammaticToolCallingParamBuilder, RankingOptionsBuilder, ResponseFormatJsonObjectBuilder,
+    ResponseFormatJsonSchemaBuilder, ResponseFormatJsonSchemaJsonSchemaBuilder,
+    ResponseFormatTextBuilder, SkillReferenceParamBuilder, TextResponseFormatJsonSchemaBuilder,
+    ToolSearchToolParamBuilder, WebSearchApproximateLocationBuilder, WebSearchPreviewToolBuilder,
+    WebSearchToolBuilder, WebSearchToolFiltersBuilder,
+};

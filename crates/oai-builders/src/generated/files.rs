@@ -165,3 +165,6 @@ impl Default for ListFilesParamsBuilder {
         Self::new()
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::{FileCitationParamBuilder, FileExpirationAfterBuilder};

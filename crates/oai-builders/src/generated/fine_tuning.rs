@@ -2002,3 +2002,11 @@ impl Validate for ValidateGraderRequestGrader {
         }
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::{
+    EvalGraderScoreModelSamplingParamsBuilder, EvalItemBuilder, EvalItemContentOutputTextBuilder,
+    EvalItemInputImageBuilder, GraderLabelModelBuilder, GraderPythonBuilder,
+    GraderScoreModelBuilder, GraderStringCheckBuilder, GraderTextSimilarityBuilder,
+    InputAudioBuilder, InputAudioInputAudioBuilder,
+};

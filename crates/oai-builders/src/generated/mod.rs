@@ -7,87 +7,108 @@ pub use common::*;
 mod shared;
 #[allow(unused_imports)]
 pub use shared::*;
+/// The builders of the `admin` area (feature `admin`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "admin")]
-mod admin;
+pub mod admin;
 #[cfg(feature = "admin")]
 pub use admin::*;
+/// The builders of the `assistants` area (feature `assistants`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "assistants")]
-mod assistants;
+pub mod assistants;
 #[cfg(feature = "assistants")]
 pub use assistants::*;
+/// The builders of the `audio` area (feature `audio`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "audio")]
-mod audio;
+pub mod audio;
 #[cfg(feature = "audio")]
 pub use audio::*;
+/// The builders of the `batches` area (feature `batches`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "batches")]
-mod batches;
+pub mod batches;
 #[cfg(feature = "batches")]
 pub use batches::*;
+/// The builders of the `chat` area (feature `chat`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "chat")]
-mod chat;
+pub mod chat;
 #[cfg(feature = "chat")]
 pub use chat::*;
+/// The builders of the `chatkit` area (feature `chatkit`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "chatkit")]
-mod chatkit;
+pub mod chatkit;
 #[cfg(feature = "chatkit")]
 pub use chatkit::*;
+/// The builders of the `completions` area (feature `completions`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "completions")]
-mod completions;
+pub mod completions;
 #[cfg(feature = "completions")]
 pub use completions::*;
+/// The builders of the `containers` area (feature `containers`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "containers")]
-mod containers;
+pub mod containers;
 #[cfg(feature = "containers")]
 pub use containers::*;
+/// The builders of the `conversations` area (feature `conversations`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "conversations")]
-mod conversations;
+pub mod conversations;
 #[cfg(feature = "conversations")]
 pub use conversations::*;
+/// The builders of the `embeddings` area (feature `embeddings`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "embeddings")]
-mod embeddings;
+pub mod embeddings;
 #[cfg(feature = "embeddings")]
 pub use embeddings::*;
+/// The builders of the `evals` area (feature `evals`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "evals")]
-mod evals;
+pub mod evals;
 #[cfg(feature = "evals")]
 pub use evals::*;
+/// The builders of the `files` area (feature `files`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "files")]
-mod files;
+pub mod files;
 #[cfg(feature = "files")]
 pub use files::*;
+/// The builders of the `fine-tuning` area (feature `fine-tuning`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "fine-tuning")]
-mod fine_tuning;
+pub mod fine_tuning;
 #[cfg(feature = "fine-tuning")]
 pub use fine_tuning::*;
+/// The builders of the `images` area (feature `images`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "images")]
-mod images;
+pub mod images;
 #[cfg(feature = "images")]
 pub use images::*;
+/// The builders of the `moderations` area (feature `moderations`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "moderations")]
-mod moderations;
+pub mod moderations;
 #[cfg(feature = "moderations")]
 pub use moderations::*;
+/// The builders of the `realtime` area (feature `realtime`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "realtime")]
-mod realtime;
+pub mod realtime;
 #[cfg(feature = "realtime")]
 pub use realtime::*;
+/// The builders of the `responses` area (feature `responses`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "responses")]
-mod responses;
+pub mod responses;
 #[cfg(feature = "responses")]
 pub use responses::*;
+/// The builders of the `skills` area (feature `skills`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "skills")]
-mod skills;
+pub mod skills;
 #[cfg(feature = "skills")]
 pub use skills::*;
+/// The builders of the `uploads` area (feature `uploads`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "uploads")]
-mod uploads;
+pub mod uploads;
 #[cfg(feature = "uploads")]
 pub use uploads::*;
+/// The builders of the `vector-stores` area (feature `vector-stores`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "vector-stores")]
-mod vector_stores;
+pub mod vector_stores;
 #[cfg(feature = "vector-stores")]
 pub use vector_stores::*;
+/// The builders of the `videos` area (feature `videos`): of its own types, and of those it shares with other areas. Every one is also at the crate root.
 #[cfg(feature = "videos")]
-mod videos;
+pub mod videos;
 #[cfg(feature = "videos")]
 pub use videos::*;

@@ -190,3 +190,6 @@ impl From<CreateModerationRequestInputArrayItemImageUrlImageUrlBuilder>
         builder.0
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::MessageRequestContentTextObjectBuilder;

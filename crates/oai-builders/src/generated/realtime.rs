@@ -2998,3 +2998,10 @@ impl Default for RealtimeTurnDetectionServerVadBuilder {
         Self::new()
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::{
+    MCPListToolsToolBuilder, MCPToolBuilder, MCPToolFilterBuilder,
+    MCPToolRequireApprovalMCPToolApprovalFilterBuilder, PromptBuilder, ToolChoiceFunctionBuilder,
+    ToolChoiceMCPBuilder, VoiceIdsOrCustomVoiceIdBuilder,
+};

@@ -224,3 +224,6 @@ impl From<CreateUploadRequestBuilder> for CreateUploadRequest {
         builder.0
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::FileExpirationAfterBuilder;

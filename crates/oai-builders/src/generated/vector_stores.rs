@@ -1155,3 +1155,9 @@ impl Default for VectorStoreSearchRequestRankingOptionsBuilder {
         Self::new()
     }
 }
+
+/// The builders of the types this area shares with others.
+pub use super::shared::{
+    AutoChunkingStrategyRequestParamBuilder, ComparisonFilterBuilder, CompoundFilterBuilder,
+    StaticChunkingStrategyBuilder,
+};

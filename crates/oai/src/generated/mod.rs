@@ -9,6 +9,8 @@ use crate::call::{self, Call};
 use crate::support;
 use crate::{Client, Result};
 
+pub mod areas;
+
 impl Client {
     #[cfg(feature = "admin")]
     /// The `admin` resource.
