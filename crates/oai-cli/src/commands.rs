@@ -292,7 +292,7 @@ async fn chat(
                 .json(&request)
                 .stream::<Box<RawValue>>()
                 .await?;
-            print_events(out, events.into()).await
+            print_events(out, events).await
         }
         (true, false) => {
             let raw = client
@@ -356,7 +356,7 @@ async fn responses(
                 .json(&request)
                 .stream_with::<Box<RawValue>>(oai::StreamOptions::terminal_events(RESPONSES_END))
                 .await?;
-            print_events(out, events.into()).await
+            print_events(out, events).await
         }
         (true, false) => {
             let raw = client.post("/responses").json(&request).send_raw().await?;

@@ -93,6 +93,7 @@ pub mod call;
 pub mod error;
 mod generated;
 pub mod poll;
+mod raw;
 pub mod stream;
 #[cfg(feature = "structured")]
 pub mod structured;
@@ -138,10 +139,11 @@ pub use oai_transport::secrecy::{self, SecretString};
 pub use oai_transport::{
     ApiErrorDetails, AuthStyle, AzureBuilder, Config, ConfigBuilder, CredentialFuture,
     CredentialProvider, Cursor, LimiterStats, MultipartForm, Page, Part, RateLimit, RateLimiter,
-    RawResponse, RequestBuilder, RequestOptions, ResponseMeta, SseEvent, SseLimits,
-    StreamErrorKind, StreamOptions, TimeoutPhase, Timeouts,
+    RawResponse, RequestOptions, ResponseMeta, SseEvent, SseLimits, StreamErrorKind, StreamOptions,
+    TimeoutPhase, Timeouts,
 };
 pub use oai_types as types;
+pub use raw::RequestBuilder;
 pub use stream::{ByteStream, EventStream, ItemStream, PageStream};
 
 /// An answer with the response's metadata (status, request id, rate
@@ -254,7 +256,17 @@ impl Client {
 
     /// A request with any method to `path` under the base URL (`/models`, say).
     pub fn request(&self, method: Method, path: impl Into<String>) -> RequestBuilder {
-        let rb = RequestBuilder::new(self.transport.clone(), method, path);
+        self.transport_request(method, path).into()
+    }
+
+    /// The transport's builder for a request (what the generated methods
+    /// build on), with this client's default options.
+    pub(crate) fn transport_request(
+        &self,
+        method: Method,
+        path: impl Into<String>,
+    ) -> oai_transport::RequestBuilder {
+        let rb = oai_transport::RequestBuilder::new(self.transport.clone(), method, path);
         match &self.defaults {
             Some(options) => rb.options(RequestOptions::clone(options)),
             None => rb,

@@ -764,12 +764,11 @@ impl Job<'_> {
     async fn send_part(&self, data: Bytes) -> crate::Result<UploadPart> {
         let id = support::segment("upload_id", self.upload_id)?;
         let form = MultipartForm::new().part(Part::bytes("data", data, self.filename));
-        Ok(self
-            .client
+        self.client
             .post(format!("/uploads/{id}/parts"))
             .multipart(form)
             .send()
-            .await?)
+            .await
     }
 
     /// Reads and sends the parts not yet in `ids`, recording each accepted

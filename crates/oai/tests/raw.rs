@@ -103,7 +103,6 @@ async fn get_delete_stream_multipart_and_pagination() {
     let models = c
         .get("/models")
         .paginate::<Value>()
-        .unwrap()
         .collect_all()
         .await
         .unwrap();
@@ -149,7 +148,7 @@ async fn errors_surface_through_the_facade() {
         .send::<Value>()
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), oai::transport::ErrorKind::Api);
+    assert_eq!(e.kind(), oai::ErrorKind::Api);
     assert_eq!(e.status().map(|s| s.as_u16()), Some(404));
     assert_eq!(e.request_id(), Some("req_404"));
     assert_eq!(

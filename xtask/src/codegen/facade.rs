@@ -499,7 +499,7 @@ fn methods_of(model: &Model<'_>, op: &Op) -> Result<Vec<Method>> {
         out.push(Method {
             cfg: cfg.clone(),
             text: format!(
-                "{docs}{forms}{examples}{errors}{deprecated}pub fn {}{suffix}(&self, {sig_args}) -> Call<{ret}> {{\n{path_code}{take}Call::new(self.client, move |client, {stream_arg}| {{\n{path_unwrap}{early}let rb = client.request(Method::{http}, {path_expr});\n{accept_code}{params_code}{body_code}{late}Ok(rb)\n}}){ends}\n}}\n",
+                "{docs}{forms}{examples}{errors}{deprecated}pub fn {}{suffix}(&self, {sig_args}) -> Call<{ret}> {{\n{path_code}{take}Call::new(self.client, move |client, {stream_arg}| {{\n{path_unwrap}{early}let rb = client.transport_request(Method::{http}, {path_expr});\n{accept_code}{params_code}{body_code}{late}Ok(rb)\n}}){ends}\n}}\n",
                 op.name
             ),
         });

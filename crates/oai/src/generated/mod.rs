@@ -300,7 +300,7 @@ impl<'c> AdminAdminApiKeys<'c> {
         params: oai_types::AdminApiKeysListParams,
     ) -> Call<oai_types::ApiKeyList, call::Json, call::Pages<oai_types::AdminApiKey>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/admin_api_keys");
+            let rb = client.transport_request(Method::GET, "/organization/admin_api_keys");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -322,7 +322,7 @@ impl<'c> AdminAdminApiKeys<'c> {
     ) -> Call<oai_types::AdminApiKeyCreateResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/organization/admin_api_keys");
+            let rb = client.transport_request(Method::POST, "/organization/admin_api_keys");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -340,7 +340,7 @@ impl<'c> AdminAdminApiKeys<'c> {
         let key_id = support::segment("key_id", key_id);
         Call::new(self.client, move |client, _| {
             let key_id = key_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/admin_api_keys/{key_id}"),
             );
@@ -362,7 +362,7 @@ impl<'c> AdminAdminApiKeys<'c> {
         let key_id = support::segment("key_id", key_id);
         Call::new(self.client, move |client, _| {
             let key_id = key_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/admin_api_keys/{key_id}"),
             );
@@ -394,7 +394,7 @@ impl<'c> AdminAuditLogs<'c> {
         params: oai_types::ListAuditLogsParams,
     ) -> Call<oai_types::ListAuditLogsResponse, call::Json, call::Pages<oai_types::AuditLog>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/audit_logs");
+            let rb = client.transport_request(Method::GET, "/organization/audit_logs");
             support::check(&params)?;
             let rb = support::query(rb, "effective_at", &params.effective_at)?;
             let rb = support::query(rb, "project_ids[]", &params.project_ids)?;
@@ -438,7 +438,7 @@ impl<'c> AdminCertificates<'c> {
         call::Pages<oai_types::OrganizationCertificate>,
     > {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/certificates");
+            let rb = client.transport_request(Method::GET, "/organization/certificates");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -460,7 +460,7 @@ impl<'c> AdminCertificates<'c> {
     ) -> Call<oai_types::Certificate, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/organization/certificates");
+            let rb = client.transport_request(Method::POST, "/organization/certificates");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -480,7 +480,7 @@ impl<'c> AdminCertificates<'c> {
     ) -> Call<oai_types::OrganizationCertificateActivationResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/organization/certificates/activate");
+            let rb = client.transport_request(Method::POST, "/organization/certificates/activate");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -500,7 +500,8 @@ impl<'c> AdminCertificates<'c> {
     ) -> Call<oai_types::OrganizationCertificateDeactivationResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/organization/certificates/deactivate");
+            let rb =
+                client.transport_request(Method::POST, "/organization/certificates/deactivate");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -522,7 +523,7 @@ impl<'c> AdminCertificates<'c> {
         let certificate_id = support::segment("certificate_id", certificate_id);
         Call::new(self.client, move |client, _| {
             let certificate_id = certificate_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/certificates/{certificate_id}"),
             );
@@ -548,7 +549,7 @@ impl<'c> AdminCertificates<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let certificate_id = certificate_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/certificates/{certificate_id}"),
             );
@@ -572,7 +573,7 @@ impl<'c> AdminCertificates<'c> {
         let certificate_id = support::segment("certificate_id", certificate_id);
         Call::new(self.client, move |client, _| {
             let certificate_id = certificate_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/certificates/{certificate_id}"),
             );
@@ -604,7 +605,7 @@ impl<'c> AdminCosts<'c> {
         params: oai_types::UsageCostsParams,
     ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/costs");
+            let rb = client.transport_request(Method::GET, "/organization/costs");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -637,7 +638,7 @@ impl<'c> AdminDataRetention<'c> {
     /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn retrieve(&self) -> Call<oai_types::OrganizationDataRetention, call::Json, call::Plain> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/data_retention");
+            let rb = client.transport_request(Method::GET, "/organization/data_retention");
             Ok(rb)
         })
     }
@@ -655,7 +656,7 @@ impl<'c> AdminDataRetention<'c> {
     ) -> Call<oai_types::OrganizationDataRetention, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/organization/data_retention");
+            let rb = client.transport_request(Method::POST, "/organization/data_retention");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -702,7 +703,7 @@ impl<'c> AdminGroups<'c> {
         params: oai_types::ListGroupsParams,
     ) -> Call<oai_types::GroupListResource, call::Json, call::Pages<oai_types::GroupResponse>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/groups");
+            let rb = client.transport_request(Method::GET, "/organization/groups");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -724,7 +725,7 @@ impl<'c> AdminGroups<'c> {
     ) -> Call<oai_types::GroupResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/organization/groups");
+            let rb = client.transport_request(Method::POST, "/organization/groups");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -745,7 +746,8 @@ impl<'c> AdminGroups<'c> {
         let group_id = support::segment("group_id", group_id);
         Call::new(self.client, move |client, _| {
             let group_id = group_id?;
-            let rb = client.request(Method::GET, format!("/organization/groups/{group_id}"));
+            let rb =
+                client.transport_request(Method::GET, format!("/organization/groups/{group_id}"));
             Ok(rb)
         })
     }
@@ -766,7 +768,8 @@ impl<'c> AdminGroups<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let group_id = group_id?;
-            let rb = client.request(Method::POST, format!("/organization/groups/{group_id}"));
+            let rb =
+                client.transport_request(Method::POST, format!("/organization/groups/{group_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -787,7 +790,8 @@ impl<'c> AdminGroups<'c> {
         let group_id = support::segment("group_id", group_id);
         Call::new(self.client, move |client, _| {
             let group_id = group_id?;
-            let rb = client.request(Method::DELETE, format!("/organization/groups/{group_id}"));
+            let rb = client
+                .transport_request(Method::DELETE, format!("/organization/groups/{group_id}"));
             Ok(rb)
         })
     }
@@ -820,7 +824,7 @@ impl<'c> AdminGroupsRoles<'c> {
         let group_id = support::segment("group_id", group_id);
         Call::new(self.client, move |client, _| {
             let group_id = group_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/groups/{group_id}/roles"),
             );
@@ -848,7 +852,7 @@ impl<'c> AdminGroupsRoles<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let group_id = group_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/groups/{group_id}/roles"),
             );
@@ -875,7 +879,7 @@ impl<'c> AdminGroupsRoles<'c> {
         Call::new(self.client, move |client, _| {
             let group_id = group_id?;
             let role_id = role_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/groups/{group_id}/roles/{role_id}"),
             );
@@ -900,7 +904,7 @@ impl<'c> AdminGroupsRoles<'c> {
         Call::new(self.client, move |client, _| {
             let group_id = group_id?;
             let role_id = role_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/groups/{group_id}/roles/{role_id}"),
             );
@@ -935,7 +939,7 @@ impl<'c> AdminGroupsUsers<'c> {
         let group_id = support::segment("group_id", group_id);
         Call::new(self.client, move |client, _| {
             let group_id = group_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/groups/{group_id}/users"),
             );
@@ -963,7 +967,7 @@ impl<'c> AdminGroupsUsers<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let group_id = group_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/groups/{group_id}/users"),
             );
@@ -990,7 +994,7 @@ impl<'c> AdminGroupsUsers<'c> {
         Call::new(self.client, move |client, _| {
             let group_id = group_id?;
             let user_id = user_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/groups/{group_id}/users/{user_id}"),
             );
@@ -1015,7 +1019,7 @@ impl<'c> AdminGroupsUsers<'c> {
         Call::new(self.client, move |client, _| {
             let group_id = group_id?;
             let user_id = user_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/groups/{group_id}/users/{user_id}"),
             );
@@ -1047,7 +1051,7 @@ impl<'c> AdminInvites<'c> {
         params: oai_types::ListInvitesParams,
     ) -> Call<oai_types::InviteListResponse, call::Json, call::Pages<oai_types::Invite>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/invites");
+            let rb = client.transport_request(Method::GET, "/organization/invites");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -1068,7 +1072,7 @@ impl<'c> AdminInvites<'c> {
     ) -> Call<oai_types::Invite, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/organization/invites");
+            let rb = client.transport_request(Method::POST, "/organization/invites");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -1086,7 +1090,8 @@ impl<'c> AdminInvites<'c> {
         let invite_id = support::segment("invite_id", invite_id);
         Call::new(self.client, move |client, _| {
             let invite_id = invite_id?;
-            let rb = client.request(Method::GET, format!("/organization/invites/{invite_id}"));
+            let rb =
+                client.transport_request(Method::GET, format!("/organization/invites/{invite_id}"));
             Ok(rb)
         })
     }
@@ -1105,7 +1110,8 @@ impl<'c> AdminInvites<'c> {
         let invite_id = support::segment("invite_id", invite_id);
         Call::new(self.client, move |client, _| {
             let invite_id = invite_id?;
-            let rb = client.request(Method::DELETE, format!("/organization/invites/{invite_id}"));
+            let rb = client
+                .transport_request(Method::DELETE, format!("/organization/invites/{invite_id}"));
             Ok(rb)
         })
     }
@@ -1230,7 +1236,7 @@ impl<'c> AdminProjects<'c> {
         params: oai_types::ListProjectsParams,
     ) -> Call<oai_types::ProjectListResponse, call::Json, call::Pages<oai_types::Project>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/projects");
+            let rb = client.transport_request(Method::GET, "/organization/projects");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -1252,7 +1258,7 @@ impl<'c> AdminProjects<'c> {
     ) -> Call<oai_types::Project, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/organization/projects");
+            let rb = client.transport_request(Method::POST, "/organization/projects");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -1270,7 +1276,8 @@ impl<'c> AdminProjects<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(Method::GET, format!("/organization/projects/{project_id}"));
+            let rb = client
+                .transport_request(Method::GET, format!("/organization/projects/{project_id}"));
             Ok(rb)
         })
     }
@@ -1291,7 +1298,8 @@ impl<'c> AdminProjects<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(Method::POST, format!("/organization/projects/{project_id}"));
+            let rb = client
+                .transport_request(Method::POST, format!("/organization/projects/{project_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -1309,7 +1317,7 @@ impl<'c> AdminProjects<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/archive"),
             );
@@ -1345,7 +1353,7 @@ impl<'c> AdminProjectsApiKeys<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/api_keys"),
             );
@@ -1374,7 +1382,7 @@ impl<'c> AdminProjectsApiKeys<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let api_key_id = api_key_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/api_keys/{api_key_id}"),
             );
@@ -1399,7 +1407,7 @@ impl<'c> AdminProjectsApiKeys<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let api_key_id = api_key_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/api_keys/{api_key_id}"),
             );
@@ -1438,7 +1446,7 @@ impl<'c> AdminProjectsCertificates<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/certificates"),
             );
@@ -1467,7 +1475,7 @@ impl<'c> AdminProjectsCertificates<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/certificates/activate"),
             );
@@ -1494,7 +1502,7 @@ impl<'c> AdminProjectsCertificates<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/certificates/deactivate"),
             );
@@ -1528,7 +1536,7 @@ impl<'c> AdminProjectsDataRetention<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/data_retention"),
             );
@@ -1552,7 +1560,7 @@ impl<'c> AdminProjectsDataRetention<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/data_retention"),
             );
@@ -1598,7 +1606,7 @@ impl<'c> AdminProjectsGroups<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/groups"),
             );
@@ -1626,7 +1634,7 @@ impl<'c> AdminProjectsGroups<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/groups"),
             );
@@ -1654,7 +1662,7 @@ impl<'c> AdminProjectsGroups<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let group_id = group_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/groups/{group_id}"),
             );
@@ -1681,7 +1689,7 @@ impl<'c> AdminProjectsGroups<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let group_id = group_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/groups/{group_id}"),
             );
@@ -1720,7 +1728,7 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let group_id = group_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/projects/{project_id}/groups/{group_id}/roles"),
             );
@@ -1751,7 +1759,7 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let group_id = group_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/projects/{project_id}/groups/{group_id}/roles"),
             );
@@ -1781,7 +1789,7 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
             let project_id = project_id?;
             let group_id = group_id?;
             let role_id = role_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/projects/{project_id}/groups/{group_id}/roles/{role_id}"),
             );
@@ -1809,7 +1817,7 @@ impl<'c> AdminProjectsGroupsRoles<'c> {
             let project_id = project_id?;
             let group_id = group_id?;
             let role_id = role_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/projects/{project_id}/groups/{group_id}/roles/{role_id}"),
             );
@@ -1841,7 +1849,7 @@ impl<'c> AdminProjectsHostedToolPermissions<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/hosted_tool_permissions"),
             );
@@ -1865,7 +1873,7 @@ impl<'c> AdminProjectsHostedToolPermissions<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/hosted_tool_permissions"),
             );
@@ -1899,7 +1907,7 @@ impl<'c> AdminProjectsModelPermissions<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/model_permissions"),
             );
@@ -1923,7 +1931,7 @@ impl<'c> AdminProjectsModelPermissions<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/model_permissions"),
             );
@@ -1947,7 +1955,7 @@ impl<'c> AdminProjectsModelPermissions<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/model_permissions"),
             );
@@ -1986,7 +1994,7 @@ impl<'c> AdminProjectsRateLimits<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/rate_limits"),
             );
@@ -2017,7 +2025,7 @@ impl<'c> AdminProjectsRateLimits<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let rate_limit_id = rate_limit_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/rate_limits/{rate_limit_id}"),
             );
@@ -2054,7 +2062,7 @@ impl<'c> AdminProjectsRoles<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(Method::GET, format!("/projects/{project_id}/roles"));
+            let rb = client.transport_request(Method::GET, format!("/projects/{project_id}/roles"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -2079,7 +2087,8 @@ impl<'c> AdminProjectsRoles<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(Method::POST, format!("/projects/{project_id}/roles"));
+            let rb =
+                client.transport_request(Method::POST, format!("/projects/{project_id}/roles"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -2103,7 +2112,7 @@ impl<'c> AdminProjectsRoles<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let role_id = role_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/projects/{project_id}/roles/{role_id}"),
             );
@@ -2130,7 +2139,7 @@ impl<'c> AdminProjectsRoles<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let role_id = role_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/projects/{project_id}/roles/{role_id}"),
             );
@@ -2157,7 +2166,7 @@ impl<'c> AdminProjectsRoles<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let role_id = role_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/projects/{project_id}/roles/{role_id}"),
             );
@@ -2204,7 +2213,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/service_accounts"),
             );
@@ -2231,7 +2240,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/service_accounts"),
             );
@@ -2258,7 +2267,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let service_account_id = service_account_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!(
                     "/organization/projects/{project_id}/service_accounts/{service_account_id}"
@@ -2287,7 +2296,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let service_account_id = service_account_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!(
                     "/organization/projects/{project_id}/service_accounts/{service_account_id}"
@@ -2316,7 +2325,7 @@ impl<'c> AdminProjectsServiceAccounts<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let service_account_id = service_account_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!(
                     "/organization/projects/{project_id}/service_accounts/{service_account_id}"
@@ -2355,7 +2364,7 @@ impl<'c> AdminProjectsServiceAccountsApiKeys<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let service_account_id = service_account_id?;
-            let rb = client.request(Method::POST, format!("/organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys"));
+            let rb = client.transport_request(Method::POST, format!("/organization/projects/{project_id}/service_accounts/{service_account_id}/api_keys"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -2393,7 +2402,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/spend_alerts"),
             );
@@ -2422,7 +2431,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/spend_alerts"),
             );
@@ -2449,7 +2458,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let alert_id = alert_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
             );
@@ -2476,7 +2485,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let alert_id = alert_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
             );
@@ -2503,7 +2512,7 @@ impl<'c> AdminProjectsSpendAlerts<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let alert_id = alert_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/spend_alerts/{alert_id}"),
             );
@@ -2535,7 +2544,7 @@ impl<'c> AdminProjectsSpendLimit<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/spend_limit"),
             );
@@ -2557,7 +2566,7 @@ impl<'c> AdminProjectsSpendLimit<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/spend_limit"),
             );
@@ -2581,7 +2590,7 @@ impl<'c> AdminProjectsSpendLimit<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/spend_limit"),
             );
@@ -2627,7 +2636,7 @@ impl<'c> AdminProjectsUsers<'c> {
         let project_id = support::segment("project_id", project_id);
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/users"),
             );
@@ -2654,7 +2663,7 @@ impl<'c> AdminProjectsUsers<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/users"),
             );
@@ -2681,7 +2690,7 @@ impl<'c> AdminProjectsUsers<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let user_id = user_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/projects/{project_id}/users/{user_id}"),
             );
@@ -2708,7 +2717,7 @@ impl<'c> AdminProjectsUsers<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let user_id = user_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/projects/{project_id}/users/{user_id}"),
             );
@@ -2735,7 +2744,7 @@ impl<'c> AdminProjectsUsers<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let user_id = user_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/projects/{project_id}/users/{user_id}"),
             );
@@ -2774,7 +2783,7 @@ impl<'c> AdminProjectsUsersRoles<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let user_id = user_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/projects/{project_id}/users/{user_id}/roles"),
             );
@@ -2805,7 +2814,7 @@ impl<'c> AdminProjectsUsersRoles<'c> {
         Call::new(self.client, move |client, _| {
             let project_id = project_id?;
             let user_id = user_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/projects/{project_id}/users/{user_id}/roles"),
             );
@@ -2835,7 +2844,7 @@ impl<'c> AdminProjectsUsersRoles<'c> {
             let project_id = project_id?;
             let user_id = user_id?;
             let role_id = role_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/projects/{project_id}/users/{user_id}/roles/{role_id}"),
             );
@@ -2863,7 +2872,7 @@ impl<'c> AdminProjectsUsersRoles<'c> {
             let project_id = project_id?;
             let user_id = user_id?;
             let role_id = role_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/projects/{project_id}/users/{user_id}/roles/{role_id}"),
             );
@@ -2895,7 +2904,7 @@ impl<'c> AdminRoles<'c> {
         params: oai_types::ListRolesParams,
     ) -> Call<oai_types::PublicRoleListResource, call::Json, call::Pages<oai_types::Role>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/roles");
+            let rb = client.transport_request(Method::GET, "/organization/roles");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -2917,7 +2926,7 @@ impl<'c> AdminRoles<'c> {
     ) -> Call<oai_types::Role, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/organization/roles");
+            let rb = client.transport_request(Method::POST, "/organization/roles");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -2935,7 +2944,8 @@ impl<'c> AdminRoles<'c> {
         let role_id = support::segment("role_id", role_id);
         Call::new(self.client, move |client, _| {
             let role_id = role_id?;
-            let rb = client.request(Method::GET, format!("/organization/roles/{role_id}"));
+            let rb =
+                client.transport_request(Method::GET, format!("/organization/roles/{role_id}"));
             Ok(rb)
         })
     }
@@ -2956,7 +2966,8 @@ impl<'c> AdminRoles<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let role_id = role_id?;
-            let rb = client.request(Method::POST, format!("/organization/roles/{role_id}"));
+            let rb =
+                client.transport_request(Method::POST, format!("/organization/roles/{role_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -2977,7 +2988,8 @@ impl<'c> AdminRoles<'c> {
         let role_id = support::segment("role_id", role_id);
         Call::new(self.client, move |client, _| {
             let role_id = role_id?;
-            let rb = client.request(Method::DELETE, format!("/organization/roles/{role_id}"));
+            let rb =
+                client.transport_request(Method::DELETE, format!("/organization/roles/{role_id}"));
             Ok(rb)
         })
     }
@@ -3010,7 +3022,7 @@ impl<'c> AdminSpendAlerts<'c> {
         call::Pages<oai_types::OrganizationSpendAlert>,
     > {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/spend_alerts");
+            let rb = client.transport_request(Method::GET, "/organization/spend_alerts");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -3033,7 +3045,7 @@ impl<'c> AdminSpendAlerts<'c> {
     ) -> Call<oai_types::OrganizationSpendAlert, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/organization/spend_alerts");
+            let rb = client.transport_request(Method::POST, "/organization/spend_alerts");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -3054,7 +3066,7 @@ impl<'c> AdminSpendAlerts<'c> {
         let alert_id = support::segment("alert_id", alert_id);
         Call::new(self.client, move |client, _| {
             let alert_id = alert_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/spend_alerts/{alert_id}"),
             );
@@ -3078,7 +3090,7 @@ impl<'c> AdminSpendAlerts<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let alert_id = alert_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/organization/spend_alerts/{alert_id}"),
             );
@@ -3102,7 +3114,7 @@ impl<'c> AdminSpendAlerts<'c> {
         let alert_id = support::segment("alert_id", alert_id);
         Call::new(self.client, move |client, _| {
             let alert_id = alert_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/spend_alerts/{alert_id}"),
             );
@@ -3131,7 +3143,7 @@ impl<'c> AdminSpendLimit<'c> {
         &self,
     ) -> Call<oai_types::OrganizationSpendLimitResource, call::Json, call::Plain> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/spend_limit");
+            let rb = client.transport_request(Method::GET, "/organization/spend_limit");
             Ok(rb)
         })
     }
@@ -3149,7 +3161,7 @@ impl<'c> AdminSpendLimit<'c> {
     ) -> Call<oai_types::OrganizationSpendLimitResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/organization/spend_limit");
+            let rb = client.transport_request(Method::POST, "/organization/spend_limit");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -3167,7 +3179,7 @@ impl<'c> AdminSpendLimit<'c> {
         &self,
     ) -> Call<oai_types::OrganizationSpendLimitDeletedResource, call::Json, call::Plain> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::DELETE, "/organization/spend_limit");
+            let rb = client.transport_request(Method::DELETE, "/organization/spend_limit");
             Ok(rb)
         })
     }
@@ -3286,7 +3298,7 @@ impl<'c> AdminUsageAudioSpeeches<'c> {
         params: oai_types::UsageAudioSpeechesParams,
     ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/usage/audio_speeches");
+            let rb = client.transport_request(Method::GET, "/organization/usage/audio_speeches");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3326,7 +3338,8 @@ impl<'c> AdminUsageAudioTranscriptions<'c> {
         params: oai_types::UsageAudioTranscriptionsParams,
     ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/usage/audio_transcriptions");
+            let rb =
+                client.transport_request(Method::GET, "/organization/usage/audio_transcriptions");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3366,7 +3379,8 @@ impl<'c> AdminUsageCodeInterpreterSessions<'c> {
         params: oai_types::UsageCodeInterpreterSessionsParams,
     ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/usage/code_interpreter_sessions");
+            let rb = client
+                .transport_request(Method::GET, "/organization/usage/code_interpreter_sessions");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3403,7 +3417,7 @@ impl<'c> AdminUsageCompletions<'c> {
         params: oai_types::UsageCompletionsParams,
     ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/usage/completions");
+            let rb = client.transport_request(Method::GET, "/organization/usage/completions");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3444,7 +3458,7 @@ impl<'c> AdminUsageEmbeddings<'c> {
         params: oai_types::UsageEmbeddingsParams,
     ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/usage/embeddings");
+            let rb = client.transport_request(Method::GET, "/organization/usage/embeddings");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3484,7 +3498,7 @@ impl<'c> AdminUsageFileSearchCalls<'c> {
         params: oai_types::UsageFileSearchCallsParams,
     ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/usage/file_search_calls");
+            let rb = client.transport_request(Method::GET, "/organization/usage/file_search_calls");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3524,7 +3538,7 @@ impl<'c> AdminUsageImages<'c> {
         params: oai_types::UsageImagesParams,
     ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/usage/images");
+            let rb = client.transport_request(Method::GET, "/organization/usage/images");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3566,7 +3580,7 @@ impl<'c> AdminUsageModerations<'c> {
         params: oai_types::UsageModerationsParams,
     ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/usage/moderations");
+            let rb = client.transport_request(Method::GET, "/organization/usage/moderations");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3606,7 +3620,7 @@ impl<'c> AdminUsageVectorStores<'c> {
         params: oai_types::UsageVectorStoresParams,
     ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/usage/vector_stores");
+            let rb = client.transport_request(Method::GET, "/organization/usage/vector_stores");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3643,7 +3657,7 @@ impl<'c> AdminUsageWebSearchCalls<'c> {
         params: oai_types::UsageWebSearchCallsParams,
     ) -> Call<oai_types::UsageResponse, call::Json, call::Pages<oai_types::UsageTimeBucket>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/usage/web_search_calls");
+            let rb = client.transport_request(Method::GET, "/organization/usage/web_search_calls");
             support::check(&params)?;
             let rb = support::query(rb, "start_time", &params.start_time)?;
             let rb = support::query(rb, "end_time", &params.end_time)?;
@@ -3692,7 +3706,7 @@ impl<'c> AdminUsers<'c> {
         params: oai_types::ListUsersParams,
     ) -> Call<oai_types::UserListResponse, call::Json, call::Pages<oai_types::User>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/organization/users");
+            let rb = client.transport_request(Method::GET, "/organization/users");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -3712,7 +3726,8 @@ impl<'c> AdminUsers<'c> {
         let user_id = support::segment("user_id", user_id);
         Call::new(self.client, move |client, _| {
             let user_id = user_id?;
-            let rb = client.request(Method::GET, format!("/organization/users/{user_id}"));
+            let rb =
+                client.transport_request(Method::GET, format!("/organization/users/{user_id}"));
             Ok(rb)
         })
     }
@@ -3733,7 +3748,8 @@ impl<'c> AdminUsers<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let user_id = user_id?;
-            let rb = client.request(Method::POST, format!("/organization/users/{user_id}"));
+            let rb =
+                client.transport_request(Method::POST, format!("/organization/users/{user_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -3754,7 +3770,8 @@ impl<'c> AdminUsers<'c> {
         let user_id = support::segment("user_id", user_id);
         Call::new(self.client, move |client, _| {
             let user_id = user_id?;
-            let rb = client.request(Method::DELETE, format!("/organization/users/{user_id}"));
+            let rb =
+                client.transport_request(Method::DELETE, format!("/organization/users/{user_id}"));
             Ok(rb)
         })
     }
@@ -3787,7 +3804,8 @@ impl<'c> AdminUsersRoles<'c> {
         let user_id = support::segment("user_id", user_id);
         Call::new(self.client, move |client, _| {
             let user_id = user_id?;
-            let rb = client.request(Method::GET, format!("/organization/users/{user_id}/roles"));
+            let rb = client
+                .transport_request(Method::GET, format!("/organization/users/{user_id}/roles"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "after", &params.after)?;
@@ -3812,7 +3830,8 @@ impl<'c> AdminUsersRoles<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let user_id = user_id?;
-            let rb = client.request(Method::POST, format!("/organization/users/{user_id}/roles"));
+            let rb = client
+                .transport_request(Method::POST, format!("/organization/users/{user_id}/roles"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -3836,7 +3855,7 @@ impl<'c> AdminUsersRoles<'c> {
         Call::new(self.client, move |client, _| {
             let user_id = user_id?;
             let role_id = role_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/organization/users/{user_id}/roles/{role_id}"),
             );
@@ -3861,7 +3880,7 @@ impl<'c> AdminUsersRoles<'c> {
         Call::new(self.client, move |client, _| {
             let user_id = user_id?;
             let role_id = role_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/organization/users/{user_id}/roles/{role_id}"),
             );
@@ -3897,7 +3916,7 @@ impl<'c> Assistants<'c> {
     ) -> Call<oai_types::ListAssistantsResponse, call::Json, call::Pages<oai_types::AssistantObject>>
     {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/assistants");
+            let rb = client.transport_request(Method::GET, "/assistants");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -3923,7 +3942,7 @@ impl<'c> Assistants<'c> {
     ) -> Call<oai_types::AssistantObject, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/assistants");
+            let rb = client.transport_request(Method::POST, "/assistants");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -3947,7 +3966,7 @@ impl<'c> Assistants<'c> {
         let assistant_id = support::segment("assistant_id", assistant_id);
         Call::new(self.client, move |client, _| {
             let assistant_id = assistant_id?;
-            let rb = client.request(Method::GET, format!("/assistants/{assistant_id}"));
+            let rb = client.transport_request(Method::GET, format!("/assistants/{assistant_id}"));
             Ok(rb)
         })
     }
@@ -3971,7 +3990,7 @@ impl<'c> Assistants<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let assistant_id = assistant_id?;
-            let rb = client.request(Method::POST, format!("/assistants/{assistant_id}"));
+            let rb = client.transport_request(Method::POST, format!("/assistants/{assistant_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -3995,7 +4014,8 @@ impl<'c> Assistants<'c> {
         let assistant_id = support::segment("assistant_id", assistant_id);
         Call::new(self.client, move |client, _| {
             let assistant_id = assistant_id?;
-            let rb = client.request(Method::DELETE, format!("/assistants/{assistant_id}"));
+            let rb =
+                client.transport_request(Method::DELETE, format!("/assistants/{assistant_id}"));
             Ok(rb)
         })
     }
@@ -4076,7 +4096,7 @@ impl<'c> AudioSpeech<'c> {
     {
         let request = request.into();
         Call::new(self.client, move |client, stream| {
-            let rb = client.request(Method::POST, "/audio/speech");
+            let rb = client.transport_request(Method::POST, "/audio/speech");
             let rb = rb.header(
                 "accept",
                 if stream {
@@ -4135,7 +4155,7 @@ impl<'c> AudioTranscriptions<'c> {
             } else if request.stream == Some(true) {
                 request.stream = Some(false);
             }
-            let rb = client.request(Method::POST, "/audio/transcriptions");
+            let rb = client.transport_request(Method::POST, "/audio/transcriptions");
             let rb = if stream {
                 rb.header("accept", "text/event-stream")
             } else {
@@ -4210,7 +4230,7 @@ impl<'c> AudioTranslations<'c> {
     ) -> Call<oai_types::CreateTranslationResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/audio/translations");
+            let rb = client.transport_request(Method::POST, "/audio/translations");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "file", &request.file);
@@ -4252,7 +4272,7 @@ impl<'c> AudioVoiceConsents<'c> {
     ) -> Call<oai_types::VoiceConsentResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/audio/voice_consents");
+            let rb = client.transport_request(Method::POST, "/audio/voice_consents");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::form(form, "name", &request.name)?;
@@ -4281,7 +4301,7 @@ impl<'c> AudioVoiceConsents<'c> {
         call::Pages<oai_types::VoiceConsentResource>,
     > {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/audio/voice_consents");
+            let rb = client.transport_request(Method::GET, "/audio/voice_consents");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -4303,7 +4323,8 @@ impl<'c> AudioVoiceConsents<'c> {
         let consent_id = support::segment("consent_id", consent_id);
         Call::new(self.client, move |client, _| {
             let consent_id = consent_id?;
-            let rb = client.request(Method::GET, format!("/audio/voice_consents/{consent_id}"));
+            let rb = client
+                .transport_request(Method::GET, format!("/audio/voice_consents/{consent_id}"));
             Ok(rb)
         })
     }
@@ -4324,7 +4345,8 @@ impl<'c> AudioVoiceConsents<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let consent_id = consent_id?;
-            let rb = client.request(Method::POST, format!("/audio/voice_consents/{consent_id}"));
+            let rb = client
+                .transport_request(Method::POST, format!("/audio/voice_consents/{consent_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -4345,7 +4367,7 @@ impl<'c> AudioVoiceConsents<'c> {
         let consent_id = support::segment("consent_id", consent_id);
         Call::new(self.client, move |client, _| {
             let consent_id = consent_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/audio/voice_consents/{consent_id}"),
             );
@@ -4376,7 +4398,7 @@ impl<'c> AudioVoices<'c> {
     ) -> Call<oai_types::VoiceResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/audio/voices");
+            let rb = client.transport_request(Method::POST, "/audio/voices");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::form(form, "name", &request.name)?;
@@ -4410,7 +4432,7 @@ impl<'c> Batches<'c> {
     ) -> Call<oai_types::Batch, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/batches");
+            let rb = client.transport_request(Method::POST, "/batches");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -4431,7 +4453,7 @@ impl<'c> Batches<'c> {
         params: oai_types::ListBatchesParams,
     ) -> Call<oai_types::ListBatchesResponse, call::Json, call::Pages<oai_types::Batch>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/batches");
+            let rb = client.transport_request(Method::GET, "/batches");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -4450,7 +4472,7 @@ impl<'c> Batches<'c> {
         let batch_id = support::segment("batch_id", batch_id);
         Call::new(self.client, move |client, _| {
             let batch_id = batch_id?;
-            let rb = client.request(Method::GET, format!("/batches/{batch_id}"));
+            let rb = client.transport_request(Method::GET, format!("/batches/{batch_id}"));
             Ok(rb)
         })
     }
@@ -4466,7 +4488,7 @@ impl<'c> Batches<'c> {
         let batch_id = support::segment("batch_id", batch_id);
         Call::new(self.client, move |client, _| {
             let batch_id = batch_id?;
-            let rb = client.request(Method::POST, format!("/batches/{batch_id}/cancel"));
+            let rb = client.transport_request(Method::POST, format!("/batches/{batch_id}/cancel"));
             Ok(rb)
         })
     }
@@ -4538,7 +4560,7 @@ impl<'c> BetaResponses<'c> {
             } else if request.stream == Some(true) {
                 request.stream = Some(false);
             }
-            let rb = client.request(Method::POST, "/responses");
+            let rb = client.transport_request(Method::POST, "/responses");
             let rb = if stream {
                 rb.header("accept", "text/event-stream")
             } else {
@@ -4582,7 +4604,7 @@ impl<'c> BetaResponses<'c> {
             } else if params.stream == Some(true) {
                 params.stream = Some(false);
             }
-            let rb = client.request(Method::GET, format!("/responses/{response_id}"));
+            let rb = client.transport_request(Method::GET, format!("/responses/{response_id}"));
             let rb = if stream {
                 rb.header("accept", "text/event-stream")
             } else {
@@ -4619,7 +4641,7 @@ impl<'c> BetaResponses<'c> {
         let response_id = support::segment("response_id", response_id);
         Call::new(self.client, move |client, _| {
             let response_id = response_id?;
-            let rb = client.request(Method::DELETE, format!("/responses/{response_id}"));
+            let rb = client.transport_request(Method::DELETE, format!("/responses/{response_id}"));
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
             let rb = rb.query("beta", "true");
@@ -4642,7 +4664,8 @@ impl<'c> BetaResponses<'c> {
         let response_id = support::segment("response_id", response_id);
         Call::new(self.client, move |client, _| {
             let response_id = response_id?;
-            let rb = client.request(Method::POST, format!("/responses/{response_id}/cancel"));
+            let rb =
+                client.transport_request(Method::POST, format!("/responses/{response_id}/cancel"));
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
             let rb = rb.query("beta", "true");
@@ -4664,7 +4687,7 @@ impl<'c> BetaResponses<'c> {
     ) -> Call<oai_types::BetaCompactResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/responses/compact");
+            let rb = client.transport_request(Method::POST, "/responses/compact");
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
             let rb = rb.query("beta", "true");
@@ -4702,7 +4725,8 @@ impl<'c> BetaResponsesInputItems<'c> {
         let response_id = support::segment("response_id", response_id);
         Call::new(self.client, move |client, _| {
             let response_id = response_id?;
-            let rb = client.request(Method::GET, format!("/responses/{response_id}/input_items"));
+            let rb = client
+                .transport_request(Method::GET, format!("/responses/{response_id}/input_items"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -4738,7 +4762,7 @@ impl<'c> BetaResponsesInputTokens<'c> {
     ) -> Call<oai_types::BetaTokenCountsResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/responses/input_tokens");
+            let rb = client.transport_request(Method::POST, "/responses/input_tokens");
             support::check(&params)?;
             let rb = support::header(rb, "openai-beta", &params.openai_beta)?;
             let rb = rb.query("beta", "true");
@@ -4802,7 +4826,7 @@ impl<'c> ChatCompletions<'c> {
         call::Pages<oai_types::CreateChatCompletionResponse>,
     > {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/chat/completions");
+            let rb = client.transport_request(Method::GET, "/chat/completions");
             support::check(&params)?;
             let rb = support::query(rb, "model", &params.model)?;
             let rb = support::query(rb, "metadata", &params.metadata)?;
@@ -4863,7 +4887,7 @@ impl<'c> ChatCompletions<'c> {
             } else if request.stream == Some(true) {
                 request.stream = Some(false);
             }
-            let rb = client.request(Method::POST, "/chat/completions");
+            let rb = client.transport_request(Method::POST, "/chat/completions");
             let rb = if stream {
                 rb.header("accept", "text/event-stream")
             } else {
@@ -4890,7 +4914,8 @@ impl<'c> ChatCompletions<'c> {
         let completion_id = support::segment("completion_id", completion_id);
         Call::new(self.client, move |client, _| {
             let completion_id = completion_id?;
-            let rb = client.request(Method::GET, format!("/chat/completions/{completion_id}"));
+            let rb =
+                client.transport_request(Method::GET, format!("/chat/completions/{completion_id}"));
             Ok(rb)
         })
     }
@@ -4911,7 +4936,8 @@ impl<'c> ChatCompletions<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let completion_id = completion_id?;
-            let rb = client.request(Method::POST, format!("/chat/completions/{completion_id}"));
+            let rb = client
+                .transport_request(Method::POST, format!("/chat/completions/{completion_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -4932,7 +4958,8 @@ impl<'c> ChatCompletions<'c> {
         let completion_id = support::segment("completion_id", completion_id);
         Call::new(self.client, move |client, _| {
             let completion_id = completion_id?;
-            let rb = client.request(Method::DELETE, format!("/chat/completions/{completion_id}"));
+            let rb = client
+                .transport_request(Method::DELETE, format!("/chat/completions/{completion_id}"));
             Ok(rb)
         })
     }
@@ -4968,7 +4995,7 @@ impl<'c> ChatCompletionsMessages<'c> {
         let completion_id = support::segment("completion_id", completion_id);
         Call::new(self.client, move |client, _| {
             let completion_id = completion_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/chat/completions/{completion_id}/messages"),
             );
@@ -5030,7 +5057,7 @@ impl<'c> ChatkitSessions<'c> {
         let session_id = support::segment("session_id", session_id);
         Call::new(self.client, move |client, _| {
             let session_id = session_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/chatkit/sessions/{session_id}/cancel"),
             );
@@ -5051,7 +5078,7 @@ impl<'c> ChatkitSessions<'c> {
     ) -> Call<oai_types::ChatSessionResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/chatkit/sessions");
+            let rb = client.transport_request(Method::POST, "/chatkit/sessions");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -5090,7 +5117,7 @@ impl<'c> ChatkitThreads<'c> {
         let thread_id = support::segment("thread_id", thread_id);
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
-            let rb = client.request(Method::GET, format!("/chatkit/threads/{thread_id}"));
+            let rb = client.transport_request(Method::GET, format!("/chatkit/threads/{thread_id}"));
             Ok(rb)
         })
     }
@@ -5109,7 +5136,8 @@ impl<'c> ChatkitThreads<'c> {
         let thread_id = support::segment("thread_id", thread_id);
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
-            let rb = client.request(Method::DELETE, format!("/chatkit/threads/{thread_id}"));
+            let rb =
+                client.transport_request(Method::DELETE, format!("/chatkit/threads/{thread_id}"));
             Ok(rb)
         })
     }
@@ -5129,7 +5157,7 @@ impl<'c> ChatkitThreads<'c> {
     ) -> Call<oai_types::ThreadListResource, call::Json, call::Pages<oai_types::ThreadResource>>
     {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/chatkit/threads");
+            let rb = client.transport_request(Method::GET, "/chatkit/threads");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -5168,7 +5196,8 @@ impl<'c> ChatkitThreadsItems<'c> {
         let thread_id = support::segment("thread_id", thread_id);
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
-            let rb = client.request(Method::GET, format!("/chatkit/threads/{thread_id}/items"));
+            let rb = client
+                .transport_request(Method::GET, format!("/chatkit/threads/{thread_id}/items"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -5201,7 +5230,7 @@ impl<'c> Completions<'c> {
     ) -> Call<oai_types::CreateCompletionResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/completions");
+            let rb = client.transport_request(Method::POST, "/completions");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -5241,7 +5270,7 @@ impl<'c> Containers<'c> {
     ) -> Call<oai_types::ContainerListResource, call::Json, call::Pages<oai_types::ContainerResource>>
     {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/containers");
+            let rb = client.transport_request(Method::GET, "/containers");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -5264,7 +5293,7 @@ impl<'c> Containers<'c> {
     ) -> Call<oai_types::ContainerResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/containers");
+            let rb = client.transport_request(Method::POST, "/containers");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -5285,7 +5314,7 @@ impl<'c> Containers<'c> {
         let container_id = support::segment("container_id", container_id);
         Call::new(self.client, move |client, _| {
             let container_id = container_id?;
-            let rb = client.request(Method::GET, format!("/containers/{container_id}"));
+            let rb = client.transport_request(Method::GET, format!("/containers/{container_id}"));
             Ok(rb)
         })
     }
@@ -5301,7 +5330,8 @@ impl<'c> Containers<'c> {
         let container_id = support::segment("container_id", container_id);
         Call::new(self.client, move |client, _| {
             let container_id = container_id?;
-            let rb = client.request(Method::DELETE, format!("/containers/{container_id}"));
+            let rb =
+                client.transport_request(Method::DELETE, format!("/containers/{container_id}"));
             Ok(rb)
         })
     }
@@ -5332,7 +5362,8 @@ impl<'c> ContainersFiles<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let container_id = container_id?;
-            let rb = client.request(Method::POST, format!("/containers/{container_id}/files"));
+            let rb =
+                client.transport_request(Method::POST, format!("/containers/{container_id}/files"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -5355,7 +5386,8 @@ impl<'c> ContainersFiles<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let container_id = container_id?;
-            let rb = client.request(Method::POST, format!("/containers/{container_id}/files"));
+            let rb =
+                client.transport_request(Method::POST, format!("/containers/{container_id}/files"));
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             if let Some(v) = &request.file_id {
@@ -5390,7 +5422,8 @@ impl<'c> ContainersFiles<'c> {
         let container_id = support::segment("container_id", container_id);
         Call::new(self.client, move |client, _| {
             let container_id = container_id?;
-            let rb = client.request(Method::GET, format!("/containers/{container_id}/files"));
+            let rb =
+                client.transport_request(Method::GET, format!("/containers/{container_id}/files"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -5416,7 +5449,7 @@ impl<'c> ContainersFiles<'c> {
         Call::new(self.client, move |client, _| {
             let container_id = container_id?;
             let file_id = file_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/containers/{container_id}/files/{file_id}"),
             );
@@ -5437,7 +5470,7 @@ impl<'c> ContainersFiles<'c> {
         Call::new(self.client, move |client, _| {
             let container_id = container_id?;
             let file_id = file_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/containers/{container_id}/files/{file_id}"),
             );
@@ -5462,7 +5495,7 @@ impl<'c> ContainersFiles<'c> {
         Call::new(self.client, move |client, _| {
             let container_id = container_id?;
             let file_id = file_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/containers/{container_id}/files/{file_id}/content"),
             );
@@ -5494,7 +5527,7 @@ impl<'c> ContentProvenanceChecks<'c> {
     ) -> Call<oai_types::ProvenanceResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/content_provenance_checks");
+            let rb = client.transport_request(Method::POST, "/content_provenance_checks");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "file", &request.file);
@@ -5534,7 +5567,7 @@ impl<'c> Conversations<'c> {
     ) -> Call<oai_types::ConversationResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/conversations");
+            let rb = client.transport_request(Method::POST, "/conversations");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -5555,7 +5588,8 @@ impl<'c> Conversations<'c> {
         let conversation_id = support::segment("conversation_id", conversation_id);
         Call::new(self.client, move |client, _| {
             let conversation_id = conversation_id?;
-            let rb = client.request(Method::GET, format!("/conversations/{conversation_id}"));
+            let rb =
+                client.transport_request(Method::GET, format!("/conversations/{conversation_id}"));
             Ok(rb)
         })
     }
@@ -5574,7 +5608,8 @@ impl<'c> Conversations<'c> {
         let conversation_id = support::segment("conversation_id", conversation_id);
         Call::new(self.client, move |client, _| {
             let conversation_id = conversation_id?;
-            let rb = client.request(Method::DELETE, format!("/conversations/{conversation_id}"));
+            let rb = client
+                .transport_request(Method::DELETE, format!("/conversations/{conversation_id}"));
             Ok(rb)
         })
     }
@@ -5595,7 +5630,8 @@ impl<'c> Conversations<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let conversation_id = conversation_id?;
-            let rb = client.request(Method::POST, format!("/conversations/{conversation_id}"));
+            let rb =
+                client.transport_request(Method::POST, format!("/conversations/{conversation_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -5629,7 +5665,7 @@ impl<'c> ConversationsItems<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let conversation_id = conversation_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/conversations/{conversation_id}/items"),
             );
@@ -5659,7 +5695,7 @@ impl<'c> ConversationsItems<'c> {
         let conversation_id = support::segment("conversation_id", conversation_id);
         Call::new(self.client, move |client, _| {
             let conversation_id = conversation_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/conversations/{conversation_id}/items"),
             );
@@ -5690,7 +5726,7 @@ impl<'c> ConversationsItems<'c> {
         Call::new(self.client, move |client, _| {
             let conversation_id = conversation_id?;
             let item_id = item_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/conversations/{conversation_id}/items/{item_id}"),
             );
@@ -5717,7 +5753,7 @@ impl<'c> ConversationsItems<'c> {
         Call::new(self.client, move |client, _| {
             let conversation_id = conversation_id?;
             let item_id = item_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/conversations/{conversation_id}/items/{item_id}"),
             );
@@ -5757,7 +5793,7 @@ impl<'c> Embeddings<'c> {
     ) -> Call<oai_types::CreateEmbeddingResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/embeddings");
+            let rb = client.transport_request(Method::POST, "/embeddings");
             let request = support::embeddings_base64_by_default(request);
             support::check(&request)?;
             let rb = rb.json(&request);
@@ -5797,7 +5833,7 @@ impl<'c> Evals<'c> {
         params: oai_types::ListEvalsParams,
     ) -> Call<oai_types::EvalList, call::Json, call::Pages<oai_types::Eval>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/evals");
+            let rb = client.transport_request(Method::GET, "/evals");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -5820,7 +5856,7 @@ impl<'c> Evals<'c> {
     ) -> Call<oai_types::Eval, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/evals");
+            let rb = client.transport_request(Method::POST, "/evals");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -5838,7 +5874,7 @@ impl<'c> Evals<'c> {
         let eval_id = support::segment("eval_id", eval_id);
         Call::new(self.client, move |client, _| {
             let eval_id = eval_id?;
-            let rb = client.request(Method::GET, format!("/evals/{eval_id}"));
+            let rb = client.transport_request(Method::GET, format!("/evals/{eval_id}"));
             Ok(rb)
         })
     }
@@ -5859,7 +5895,7 @@ impl<'c> Evals<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let eval_id = eval_id?;
-            let rb = client.request(Method::POST, format!("/evals/{eval_id}"));
+            let rb = client.transport_request(Method::POST, format!("/evals/{eval_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -5880,7 +5916,7 @@ impl<'c> Evals<'c> {
         let eval_id = support::segment("eval_id", eval_id);
         Call::new(self.client, move |client, _| {
             let eval_id = eval_id?;
-            let rb = client.request(Method::DELETE, format!("/evals/{eval_id}"));
+            let rb = client.transport_request(Method::DELETE, format!("/evals/{eval_id}"));
             Ok(rb)
         })
     }
@@ -5920,7 +5956,7 @@ impl<'c> EvalsRuns<'c> {
         let eval_id = support::segment("eval_id", eval_id);
         Call::new(self.client, move |client, _| {
             let eval_id = eval_id?;
-            let rb = client.request(Method::GET, format!("/evals/{eval_id}/runs"));
+            let rb = client.transport_request(Method::GET, format!("/evals/{eval_id}/runs"));
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -5946,7 +5982,7 @@ impl<'c> EvalsRuns<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let eval_id = eval_id?;
-            let rb = client.request(Method::POST, format!("/evals/{eval_id}/runs"));
+            let rb = client.transport_request(Method::POST, format!("/evals/{eval_id}/runs"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -5970,7 +6006,8 @@ impl<'c> EvalsRuns<'c> {
         Call::new(self.client, move |client, _| {
             let eval_id = eval_id?;
             let run_id = run_id?;
-            let rb = client.request(Method::GET, format!("/evals/{eval_id}/runs/{run_id}"));
+            let rb =
+                client.transport_request(Method::GET, format!("/evals/{eval_id}/runs/{run_id}"));
             Ok(rb)
         })
     }
@@ -5992,7 +6029,8 @@ impl<'c> EvalsRuns<'c> {
         Call::new(self.client, move |client, _| {
             let eval_id = eval_id?;
             let run_id = run_id?;
-            let rb = client.request(Method::POST, format!("/evals/{eval_id}/runs/{run_id}"));
+            let rb =
+                client.transport_request(Method::POST, format!("/evals/{eval_id}/runs/{run_id}"));
             Ok(rb)
         })
     }
@@ -6014,7 +6052,8 @@ impl<'c> EvalsRuns<'c> {
         Call::new(self.client, move |client, _| {
             let eval_id = eval_id?;
             let run_id = run_id?;
-            let rb = client.request(Method::DELETE, format!("/evals/{eval_id}/runs/{run_id}"));
+            let rb =
+                client.transport_request(Method::DELETE, format!("/evals/{eval_id}/runs/{run_id}"));
             Ok(rb)
         })
     }
@@ -6050,7 +6089,7 @@ impl<'c> EvalsRunsOutputItems<'c> {
         Call::new(self.client, move |client, _| {
             let eval_id = eval_id?;
             let run_id = run_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/evals/{eval_id}/runs/{run_id}/output_items"),
             );
@@ -6083,7 +6122,7 @@ impl<'c> EvalsRunsOutputItems<'c> {
             let eval_id = eval_id?;
             let run_id = run_id?;
             let output_item_id = output_item_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/evals/{eval_id}/runs/{run_id}/output_items/{output_item_id}"),
             );
@@ -6115,7 +6154,7 @@ impl<'c> Files<'c> {
         params: oai_types::ListFilesParams,
     ) -> Call<oai_types::ListFilesResponse, call::Json, call::Pages<oai_types::OpenAIFile>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/files");
+            let rb = client.transport_request(Method::GET, "/files");
             support::check(&params)?;
             let rb = support::query(rb, "purpose", &params.purpose)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -6151,7 +6190,7 @@ impl<'c> Files<'c> {
     ) -> Call<oai_types::OpenAIFile, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/files");
+            let rb = client.transport_request(Method::POST, "/files");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "file", &request.file);
@@ -6178,7 +6217,7 @@ impl<'c> Files<'c> {
         let file_id = support::segment("file_id", file_id);
         Call::new(self.client, move |client, _| {
             let file_id = file_id?;
-            let rb = client.request(Method::DELETE, format!("/files/{file_id}"));
+            let rb = client.transport_request(Method::DELETE, format!("/files/{file_id}"));
             Ok(rb)
         })
     }
@@ -6194,7 +6233,7 @@ impl<'c> Files<'c> {
         let file_id = support::segment("file_id", file_id);
         Call::new(self.client, move |client, _| {
             let file_id = file_id?;
-            let rb = client.request(Method::GET, format!("/files/{file_id}"));
+            let rb = client.transport_request(Method::GET, format!("/files/{file_id}"));
             Ok(rb)
         })
     }
@@ -6210,7 +6249,7 @@ impl<'c> Files<'c> {
         let file_id = support::segment("file_id", file_id);
         Call::new(self.client, move |client, _| {
             let file_id = file_id?;
-            let rb = client.request(Method::GET, format!("/files/{file_id}/content"));
+            let rb = client.transport_request(Method::GET, format!("/files/{file_id}/content"));
             let rb = rb.header("accept", "application/octet-stream");
             Ok(rb)
         })
@@ -6291,7 +6330,7 @@ impl<'c> FineTuningAlphaGraders<'c> {
     ) -> Call<oai_types::RunGraderResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/fine_tuning/alpha/graders/run");
+            let rb = client.transport_request(Method::POST, "/fine_tuning/alpha/graders/run");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -6311,7 +6350,7 @@ impl<'c> FineTuningAlphaGraders<'c> {
     ) -> Call<oai_types::ValidateGraderResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/fine_tuning/alpha/graders/validate");
+            let rb = client.transport_request(Method::POST, "/fine_tuning/alpha/graders/validate");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -6368,7 +6407,7 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
             support::segment("fine_tuned_model_checkpoint", fine_tuned_model_checkpoint);
         Call::new(self.client, move |client, _| {
             let fine_tuned_model_checkpoint = fine_tuned_model_checkpoint?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions"),
             );
@@ -6398,7 +6437,7 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let fine_tuned_model_checkpoint = fine_tuned_model_checkpoint?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions"),
             );
@@ -6427,7 +6466,7 @@ impl<'c> FineTuningCheckpointsPermissions<'c> {
         Call::new(self.client, move |client, _| {
             let fine_tuned_model_checkpoint = fine_tuned_model_checkpoint?;
             let permission_id = permission_id?;
-            let rb = client.request(Method::DELETE, format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}"));
+            let rb = client.transport_request(Method::DELETE, format!("/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions/{permission_id}"));
             Ok(rb)
         })
     }
@@ -6471,7 +6510,7 @@ impl<'c> FineTuningJobs<'c> {
     ) -> Call<oai_types::FineTuningJob, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/fine_tuning/jobs");
+            let rb = client.transport_request(Method::POST, "/fine_tuning/jobs");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -6496,7 +6535,7 @@ impl<'c> FineTuningJobs<'c> {
         call::Pages<oai_types::FineTuningJob>,
     > {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/fine_tuning/jobs");
+            let rb = client.transport_request(Method::GET, "/fine_tuning/jobs");
             support::check(&params)?;
             let rb = support::query(rb, "after", &params.after)?;
             let rb = support::query(rb, "limit", &params.limit)?;
@@ -6519,7 +6558,7 @@ impl<'c> FineTuningJobs<'c> {
         let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
         Call::new(self.client, move |client, _| {
             let fine_tuning_job_id = fine_tuning_job_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}"),
             );
@@ -6541,7 +6580,7 @@ impl<'c> FineTuningJobs<'c> {
         let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
         Call::new(self.client, move |client, _| {
             let fine_tuning_job_id = fine_tuning_job_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}/cancel"),
             );
@@ -6563,7 +6602,7 @@ impl<'c> FineTuningJobs<'c> {
         let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
         Call::new(self.client, move |client, _| {
             let fine_tuning_job_id = fine_tuning_job_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}/pause"),
             );
@@ -6585,7 +6624,7 @@ impl<'c> FineTuningJobs<'c> {
         let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
         Call::new(self.client, move |client, _| {
             let fine_tuning_job_id = fine_tuning_job_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}/resume"),
             );
@@ -6624,7 +6663,7 @@ impl<'c> FineTuningJobsCheckpoints<'c> {
         let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
         Call::new(self.client, move |client, _| {
             let fine_tuning_job_id = fine_tuning_job_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}/checkpoints"),
             );
@@ -6666,7 +6705,7 @@ impl<'c> FineTuningJobsEvents<'c> {
         let fine_tuning_job_id = support::segment("fine_tuning_job_id", fine_tuning_job_id);
         Call::new(self.client, move |client, _| {
             let fine_tuning_job_id = fine_tuning_job_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/fine_tuning/jobs/{fine_tuning_job_id}/events"),
             );
@@ -6709,7 +6748,7 @@ impl<'c> Images<'c> {
             } else if request.stream == Some(true) {
                 request.stream = Some(false);
             }
-            let rb = client.request(Method::POST, "/images/edits");
+            let rb = client.transport_request(Method::POST, "/images/edits");
             let rb = if stream {
                 rb.header("accept", "text/event-stream")
             } else {
@@ -6792,7 +6831,7 @@ impl<'c> Images<'c> {
             } else if request.stream == Some(true) {
                 request.stream = Some(false);
             }
-            let rb = client.request(Method::POST, "/images/edits");
+            let rb = client.transport_request(Method::POST, "/images/edits");
             let rb = if stream {
                 rb.header("accept", "text/event-stream")
             } else {
@@ -6827,7 +6866,7 @@ impl<'c> Images<'c> {
             } else if request.stream == Some(true) {
                 request.stream = Some(false);
             }
-            let rb = client.request(Method::POST, "/images/generations");
+            let rb = client.transport_request(Method::POST, "/images/generations");
             let rb = if stream {
                 rb.header("accept", "text/event-stream")
             } else {
@@ -6855,7 +6894,7 @@ impl<'c> Images<'c> {
     ) -> Call<oai_types::ImagesResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/images/variations");
+            let rb = client.transport_request(Method::POST, "/images/variations");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "image", &request.image);
@@ -6906,7 +6945,7 @@ impl<'c> Models<'c> {
     /// An invalid request (when sent, before any I/O), or any [`crate::Error`] of the call.
     pub fn list(&self) -> Call<oai_types::ListModelsResponse, call::Json, call::Plain> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/models");
+            let rb = client.transport_request(Method::GET, "/models");
             Ok(rb)
         })
     }
@@ -6922,7 +6961,7 @@ impl<'c> Models<'c> {
         let model = support::segment("model", model);
         Call::new(self.client, move |client, _| {
             let model = model?;
-            let rb = client.request(Method::GET, format!("/models/{model}"));
+            let rb = client.transport_request(Method::GET, format!("/models/{model}"));
             Ok(rb)
         })
     }
@@ -6941,7 +6980,7 @@ impl<'c> Models<'c> {
         let model = support::segment("model", model);
         Call::new(self.client, move |client, _| {
             let model = model?;
-            let rb = client.request(Method::DELETE, format!("/models/{model}"));
+            let rb = client.transport_request(Method::DELETE, format!("/models/{model}"));
             Ok(rb)
         })
     }
@@ -6969,7 +7008,7 @@ impl<'c> Moderations<'c> {
     ) -> Call<oai_types::CreateModerationResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/moderations");
+            let rb = client.transport_request(Method::POST, "/moderations");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7049,7 +7088,7 @@ impl<'c> RealtimeCalls<'c> {
     ) -> Call<bytes::Bytes, call::Raw, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/realtime/calls");
+            let rb = client.transport_request(Method::POST, "/realtime/calls");
             let rb = rb.header("accept", "application/sdp");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
@@ -7075,7 +7114,7 @@ impl<'c> RealtimeCalls<'c> {
     ) -> Call<bytes::Bytes, call::Raw, call::Plain> {
         let body = body.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/realtime/calls");
+            let rb = client.transport_request(Method::POST, "/realtime/calls");
             let rb = rb.header("accept", "application/sdp");
             let rb = rb.bytes("application/sdp", body);
             Ok(rb)
@@ -7098,7 +7137,8 @@ impl<'c> RealtimeCalls<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let call_id = call_id?;
-            let rb = client.request(Method::POST, format!("/realtime/calls/{call_id}/accept"));
+            let rb =
+                client.transport_request(Method::POST, format!("/realtime/calls/{call_id}/accept"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7116,7 +7156,8 @@ impl<'c> RealtimeCalls<'c> {
         let call_id = support::segment("call_id", call_id);
         Call::new(self.client, move |client, _| {
             let call_id = call_id?;
-            let rb = client.request(Method::POST, format!("/realtime/calls/{call_id}/hangup"));
+            let rb =
+                client.transport_request(Method::POST, format!("/realtime/calls/{call_id}/hangup"));
             Ok(rb)
         })
     }
@@ -7137,7 +7178,8 @@ impl<'c> RealtimeCalls<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let call_id = call_id?;
-            let rb = client.request(Method::POST, format!("/realtime/calls/{call_id}/refer"));
+            let rb =
+                client.transport_request(Method::POST, format!("/realtime/calls/{call_id}/refer"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7160,7 +7202,8 @@ impl<'c> RealtimeCalls<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let call_id = call_id?;
-            let rb = client.request(Method::POST, format!("/realtime/calls/{call_id}/reject"));
+            let rb =
+                client.transport_request(Method::POST, format!("/realtime/calls/{call_id}/reject"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7190,7 +7233,7 @@ impl<'c> RealtimeClientSecrets<'c> {
     ) -> Call<oai_types::RealtimeCreateClientSecretResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/realtime/client_secrets");
+            let rb = client.transport_request(Method::POST, "/realtime/client_secrets");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7220,7 +7263,7 @@ impl<'c> RealtimeSessions<'c> {
     ) -> Call<oai_types::RealtimeSessionCreateResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/realtime/sessions");
+            let rb = client.transport_request(Method::POST, "/realtime/sessions");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7250,7 +7293,7 @@ impl<'c> RealtimeTranscriptionSessions<'c> {
     ) -> Call<oai_types::RealtimeTranscriptionSessionCreateResponse, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/realtime/transcription_sessions");
+            let rb = client.transport_request(Method::POST, "/realtime/transcription_sessions");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7299,7 +7342,8 @@ impl<'c> RealtimeTranslationsClientSecrets<'c> {
     {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/realtime/translations/client_secrets");
+            let rb =
+                client.transport_request(Method::POST, "/realtime/translations/client_secrets");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7376,7 +7420,7 @@ impl<'c> Responses<'c> {
             } else if request.stream == Some(true) {
                 request.stream = Some(false);
             }
-            let rb = client.request(Method::POST, "/responses");
+            let rb = client.transport_request(Method::POST, "/responses");
             let rb = if stream {
                 rb.header("accept", "text/event-stream")
             } else {
@@ -7416,7 +7460,7 @@ impl<'c> Responses<'c> {
             } else if params.stream == Some(true) {
                 params.stream = Some(false);
             }
-            let rb = client.request(Method::GET, format!("/responses/{response_id}"));
+            let rb = client.transport_request(Method::GET, format!("/responses/{response_id}"));
             let rb = if stream {
                 rb.header("accept", "text/event-stream")
             } else {
@@ -7447,7 +7491,7 @@ impl<'c> Responses<'c> {
         let response_id = support::segment("response_id", response_id);
         Call::new(self.client, move |client, _| {
             let response_id = response_id?;
-            let rb = client.request(Method::DELETE, format!("/responses/{response_id}"));
+            let rb = client.transport_request(Method::DELETE, format!("/responses/{response_id}"));
             Ok(rb)
         })
     }
@@ -7463,7 +7507,8 @@ impl<'c> Responses<'c> {
         let response_id = support::segment("response_id", response_id);
         Call::new(self.client, move |client, _| {
             let response_id = response_id?;
-            let rb = client.request(Method::POST, format!("/responses/{response_id}/cancel"));
+            let rb =
+                client.transport_request(Method::POST, format!("/responses/{response_id}/cancel"));
             Ok(rb)
         })
     }
@@ -7481,7 +7526,7 @@ impl<'c> Responses<'c> {
     ) -> Call<oai_types::CompactResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/responses/compact");
+            let rb = client.transport_request(Method::POST, "/responses/compact");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7515,7 +7560,8 @@ impl<'c> ResponsesInputItems<'c> {
         let response_id = support::segment("response_id", response_id);
         Call::new(self.client, move |client, _| {
             let response_id = response_id?;
-            let rb = client.request(Method::GET, format!("/responses/{response_id}/input_items"));
+            let rb = client
+                .transport_request(Method::GET, format!("/responses/{response_id}/input_items"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -7548,7 +7594,7 @@ impl<'c> ResponsesInputTokens<'c> {
     ) -> Call<oai_types::TokenCountsResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/responses/input_tokens");
+            let rb = client.transport_request(Method::POST, "/responses/input_tokens");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7584,7 +7630,7 @@ impl<'c> Skills<'c> {
     ) -> Call<oai_types::SkillResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/skills");
+            let rb = client.transport_request(Method::POST, "/skills");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = match &request.files {
@@ -7608,7 +7654,7 @@ impl<'c> Skills<'c> {
     ) -> Call<oai_types::SkillResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/skills");
+            let rb = client.transport_request(Method::POST, "/skills");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7627,7 +7673,7 @@ impl<'c> Skills<'c> {
         params: oai_types::ListSkillsParams,
     ) -> Call<oai_types::SkillListResource, call::Json, call::Pages<oai_types::SkillResource>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/skills");
+            let rb = client.transport_request(Method::GET, "/skills");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -7648,7 +7694,7 @@ impl<'c> Skills<'c> {
         let skill_id = support::segment("skill_id", skill_id);
         Call::new(self.client, move |client, _| {
             let skill_id = skill_id?;
-            let rb = client.request(Method::DELETE, format!("/skills/{skill_id}"));
+            let rb = client.transport_request(Method::DELETE, format!("/skills/{skill_id}"));
             Ok(rb)
         })
     }
@@ -7665,7 +7711,7 @@ impl<'c> Skills<'c> {
         let skill_id = support::segment("skill_id", skill_id);
         Call::new(self.client, move |client, _| {
             let skill_id = skill_id?;
-            let rb = client.request(Method::GET, format!("/skills/{skill_id}"));
+            let rb = client.transport_request(Method::GET, format!("/skills/{skill_id}"));
             Ok(rb)
         })
     }
@@ -7684,7 +7730,7 @@ impl<'c> Skills<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let skill_id = skill_id?;
-            let rb = client.request(Method::POST, format!("/skills/{skill_id}"));
+            let rb = client.transport_request(Method::POST, format!("/skills/{skill_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7700,7 +7746,7 @@ impl<'c> Skills<'c> {
         let skill_id = support::segment("skill_id", skill_id);
         Call::new(self.client, move |client, _| {
             let skill_id = skill_id?;
-            let rb = client.request(Method::GET, format!("/skills/{skill_id}/content"));
+            let rb = client.transport_request(Method::GET, format!("/skills/{skill_id}/content"));
             let rb = rb.header("accept", "application/zip, application/octet-stream");
             Ok(rb)
         })
@@ -7730,7 +7776,7 @@ impl<'c> SkillsVersions<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let skill_id = skill_id?;
-            let rb = client.request(Method::POST, format!("/skills/{skill_id}/versions"));
+            let rb = client.transport_request(Method::POST, format!("/skills/{skill_id}/versions"));
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = match &request.files {
@@ -7762,7 +7808,7 @@ impl<'c> SkillsVersions<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let skill_id = skill_id?;
-            let rb = client.request(Method::POST, format!("/skills/{skill_id}/versions"));
+            let rb = client.transport_request(Method::POST, format!("/skills/{skill_id}/versions"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7788,7 +7834,7 @@ impl<'c> SkillsVersions<'c> {
         let skill_id = support::segment("skill_id", skill_id);
         Call::new(self.client, move |client, _| {
             let skill_id = skill_id?;
-            let rb = client.request(Method::GET, format!("/skills/{skill_id}/versions"));
+            let rb = client.transport_request(Method::GET, format!("/skills/{skill_id}/versions"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -7812,7 +7858,7 @@ impl<'c> SkillsVersions<'c> {
         Call::new(self.client, move |client, _| {
             let skill_id = skill_id?;
             let version = version?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/skills/{skill_id}/versions/{version}"),
             );
@@ -7835,7 +7881,7 @@ impl<'c> SkillsVersions<'c> {
         Call::new(self.client, move |client, _| {
             let skill_id = skill_id?;
             let version = version?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/skills/{skill_id}/versions/{version}"),
             );
@@ -7858,7 +7904,7 @@ impl<'c> SkillsVersions<'c> {
         Call::new(self.client, move |client, _| {
             let skill_id = skill_id?;
             let version = version?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/skills/{skill_id}/versions/{version}/content"),
             );
@@ -7906,7 +7952,7 @@ impl<'c> Threads<'c> {
     ) -> Call<oai_types::ThreadObject, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/threads");
+            let rb = client.transport_request(Method::POST, "/threads");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7926,7 +7972,7 @@ impl<'c> Threads<'c> {
     ) -> Call<oai_types::RunObject, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/threads/runs");
+            let rb = client.transport_request(Method::POST, "/threads/runs");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7947,7 +7993,7 @@ impl<'c> Threads<'c> {
         let thread_id = support::segment("thread_id", thread_id);
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
-            let rb = client.request(Method::GET, format!("/threads/{thread_id}"));
+            let rb = client.transport_request(Method::GET, format!("/threads/{thread_id}"));
             Ok(rb)
         })
     }
@@ -7968,7 +8014,7 @@ impl<'c> Threads<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
-            let rb = client.request(Method::POST, format!("/threads/{thread_id}"));
+            let rb = client.transport_request(Method::POST, format!("/threads/{thread_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -7989,7 +8035,7 @@ impl<'c> Threads<'c> {
         let thread_id = support::segment("thread_id", thread_id);
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
-            let rb = client.request(Method::DELETE, format!("/threads/{thread_id}"));
+            let rb = client.transport_request(Method::DELETE, format!("/threads/{thread_id}"));
             Ok(rb)
         })
     }
@@ -8022,7 +8068,8 @@ impl<'c> ThreadsMessages<'c> {
         let thread_id = support::segment("thread_id", thread_id);
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
-            let rb = client.request(Method::GET, format!("/threads/{thread_id}/messages"));
+            let rb =
+                client.transport_request(Method::GET, format!("/threads/{thread_id}/messages"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -8049,7 +8096,8 @@ impl<'c> ThreadsMessages<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
-            let rb = client.request(Method::POST, format!("/threads/{thread_id}/messages"));
+            let rb =
+                client.transport_request(Method::POST, format!("/threads/{thread_id}/messages"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -8073,7 +8121,7 @@ impl<'c> ThreadsMessages<'c> {
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
             let message_id = message_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/threads/{thread_id}/messages/{message_id}"),
             );
@@ -8100,7 +8148,7 @@ impl<'c> ThreadsMessages<'c> {
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
             let message_id = message_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/threads/{thread_id}/messages/{message_id}"),
             );
@@ -8127,7 +8175,7 @@ impl<'c> ThreadsMessages<'c> {
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
             let message_id = message_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/threads/{thread_id}/messages/{message_id}"),
             );
@@ -8170,7 +8218,7 @@ impl<'c> ThreadsRuns<'c> {
         let thread_id = support::segment("thread_id", thread_id);
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
-            let rb = client.request(Method::GET, format!("/threads/{thread_id}/runs"));
+            let rb = client.transport_request(Method::GET, format!("/threads/{thread_id}/runs"));
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -8197,7 +8245,7 @@ impl<'c> ThreadsRuns<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
-            let rb = client.request(Method::POST, format!("/threads/{thread_id}/runs"));
+            let rb = client.transport_request(Method::POST, format!("/threads/{thread_id}/runs"));
             support::check(&params)?;
             let rb = support::query(rb, "include[]", &params.include)?;
             support::check(&request)?;
@@ -8223,7 +8271,8 @@ impl<'c> ThreadsRuns<'c> {
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
             let run_id = run_id?;
-            let rb = client.request(Method::GET, format!("/threads/{thread_id}/runs/{run_id}"));
+            let rb = client
+                .transport_request(Method::GET, format!("/threads/{thread_id}/runs/{run_id}"));
             Ok(rb)
         })
     }
@@ -8247,7 +8296,8 @@ impl<'c> ThreadsRuns<'c> {
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
             let run_id = run_id?;
-            let rb = client.request(Method::POST, format!("/threads/{thread_id}/runs/{run_id}"));
+            let rb = client
+                .transport_request(Method::POST, format!("/threads/{thread_id}/runs/{run_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -8271,7 +8321,7 @@ impl<'c> ThreadsRuns<'c> {
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
             let run_id = run_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/threads/{thread_id}/runs/{run_id}/cancel"),
             );
@@ -8298,7 +8348,7 @@ impl<'c> ThreadsRuns<'c> {
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
             let run_id = run_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs"),
             );
@@ -8339,7 +8389,7 @@ impl<'c> ThreadsRunsSteps<'c> {
         Call::new(self.client, move |client, _| {
             let thread_id = thread_id?;
             let run_id = run_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/threads/{thread_id}/runs/{run_id}/steps"),
             );
@@ -8374,7 +8424,7 @@ impl<'c> ThreadsRunsSteps<'c> {
             let thread_id = thread_id?;
             let run_id = run_id?;
             let step_id = step_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/threads/{thread_id}/runs/{run_id}/steps/{step_id}"),
             );
@@ -8415,7 +8465,7 @@ impl<'c> Uploads<'c> {
     ) -> Call<oai_types::Upload, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/uploads");
+            let rb = client.transport_request(Method::POST, "/uploads");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -8433,7 +8483,7 @@ impl<'c> Uploads<'c> {
         let upload_id = support::segment("upload_id", upload_id);
         Call::new(self.client, move |client, _| {
             let upload_id = upload_id?;
-            let rb = client.request(Method::POST, format!("/uploads/{upload_id}/cancel"));
+            let rb = client.transport_request(Method::POST, format!("/uploads/{upload_id}/cancel"));
             Ok(rb)
         })
     }
@@ -8454,7 +8504,8 @@ impl<'c> Uploads<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let upload_id = upload_id?;
-            let rb = client.request(Method::POST, format!("/uploads/{upload_id}/complete"));
+            let rb =
+                client.transport_request(Method::POST, format!("/uploads/{upload_id}/complete"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -8487,7 +8538,7 @@ impl<'c> UploadsParts<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let upload_id = upload_id?;
-            let rb = client.request(Method::POST, format!("/uploads/{upload_id}/parts"));
+            let rb = client.transport_request(Method::POST, format!("/uploads/{upload_id}/parts"));
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "data", &request.data);
@@ -8540,7 +8591,7 @@ impl<'c> VectorStores<'c> {
         call::Pages<oai_types::VectorStoreObject>,
     > {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/vector_stores");
+            let rb = client.transport_request(Method::GET, "/vector_stores");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -8563,7 +8614,7 @@ impl<'c> VectorStores<'c> {
     ) -> Call<oai_types::VectorStoreObject, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/vector_stores");
+            let rb = client.transport_request(Method::POST, "/vector_stores");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -8584,7 +8635,8 @@ impl<'c> VectorStores<'c> {
         let vector_store_id = support::segment("vector_store_id", vector_store_id);
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
-            let rb = client.request(Method::GET, format!("/vector_stores/{vector_store_id}"));
+            let rb =
+                client.transport_request(Method::GET, format!("/vector_stores/{vector_store_id}"));
             Ok(rb)
         })
     }
@@ -8605,7 +8657,8 @@ impl<'c> VectorStores<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
-            let rb = client.request(Method::POST, format!("/vector_stores/{vector_store_id}"));
+            let rb =
+                client.transport_request(Method::POST, format!("/vector_stores/{vector_store_id}"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -8626,7 +8679,8 @@ impl<'c> VectorStores<'c> {
         let vector_store_id = support::segment("vector_store_id", vector_store_id);
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
-            let rb = client.request(Method::DELETE, format!("/vector_stores/{vector_store_id}"));
+            let rb = client
+                .transport_request(Method::DELETE, format!("/vector_stores/{vector_store_id}"));
             Ok(rb)
         })
     }
@@ -8647,7 +8701,7 @@ impl<'c> VectorStores<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/vector_stores/{vector_store_id}/search"),
             );
@@ -8691,7 +8745,7 @@ impl<'c> VectorStoresFileBatches<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/vector_stores/{vector_store_id}/file_batches"),
             );
@@ -8718,7 +8772,7 @@ impl<'c> VectorStoresFileBatches<'c> {
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
             let batch_id = batch_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}"),
             );
@@ -8743,7 +8797,7 @@ impl<'c> VectorStoresFileBatches<'c> {
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
             let batch_id = batch_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel"),
             );
@@ -8785,7 +8839,7 @@ impl<'c> VectorStoresFileBatchesFiles<'c> {
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
             let batch_id = batch_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/vector_stores/{vector_store_id}/file_batches/{batch_id}/files"),
             );
@@ -8830,7 +8884,7 @@ impl<'c> VectorStoresFiles<'c> {
         let vector_store_id = support::segment("vector_store_id", vector_store_id);
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/vector_stores/{vector_store_id}/files"),
             );
@@ -8860,7 +8914,7 @@ impl<'c> VectorStoresFiles<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/vector_stores/{vector_store_id}/files"),
             );
@@ -8887,7 +8941,7 @@ impl<'c> VectorStoresFiles<'c> {
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
             let file_id = file_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/vector_stores/{vector_store_id}/files/{file_id}"),
             );
@@ -8912,7 +8966,7 @@ impl<'c> VectorStoresFiles<'c> {
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
             let file_id = file_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::DELETE,
                 format!("/vector_stores/{vector_store_id}/files/{file_id}"),
             );
@@ -8939,7 +8993,7 @@ impl<'c> VectorStoresFiles<'c> {
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
             let file_id = file_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::POST,
                 format!("/vector_stores/{vector_store_id}/files/{file_id}"),
             );
@@ -8966,7 +9020,7 @@ impl<'c> VectorStoresFiles<'c> {
         Call::new(self.client, move |client, _| {
             let vector_store_id = vector_store_id?;
             let file_id = file_id?;
-            let rb = client.request(
+            let rb = client.transport_request(
                 Method::GET,
                 format!("/vector_stores/{vector_store_id}/files/{file_id}/content"),
             );
@@ -9008,7 +9062,7 @@ impl<'c> Videos<'c> {
     ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/videos");
+            let rb = client.transport_request(Method::POST, "/videos");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             if let Some(v) = &request.model {
@@ -9053,7 +9107,7 @@ impl<'c> Videos<'c> {
     ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/videos");
+            let rb = client.transport_request(Method::POST, "/videos");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -9077,7 +9131,7 @@ impl<'c> Videos<'c> {
         params: oai_types::ListVideosParams,
     ) -> Call<oai_types::VideoListResource, call::Json, call::Pages<oai_types::VideoResource>> {
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::GET, "/videos");
+            let rb = client.transport_request(Method::GET, "/videos");
             support::check(&params)?;
             let rb = support::query(rb, "limit", &params.limit)?;
             let rb = support::query(rb, "order", &params.order)?;
@@ -9100,7 +9154,7 @@ impl<'c> Videos<'c> {
     ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/videos/edits");
+            let rb = client.transport_request(Method::POST, "/videos/edits");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = match &request.video {
@@ -9132,7 +9186,7 @@ impl<'c> Videos<'c> {
     ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/videos/edits");
+            let rb = client.transport_request(Method::POST, "/videos/edits");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -9153,7 +9207,7 @@ impl<'c> Videos<'c> {
     ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/videos/extensions");
+            let rb = client.transport_request(Method::POST, "/videos/extensions");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = match &request.video {
@@ -9186,7 +9240,7 @@ impl<'c> Videos<'c> {
     ) -> Call<oai_types::VideoResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/videos/extensions");
+            let rb = client.transport_request(Method::POST, "/videos/extensions");
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -9210,7 +9264,7 @@ impl<'c> Videos<'c> {
         let video_id = support::segment("video_id", video_id);
         Call::new(self.client, move |client, _| {
             let video_id = video_id?;
-            let rb = client.request(Method::GET, format!("/videos/{video_id}"));
+            let rb = client.transport_request(Method::GET, format!("/videos/{video_id}"));
             Ok(rb)
         })
     }
@@ -9232,7 +9286,7 @@ impl<'c> Videos<'c> {
         let video_id = support::segment("video_id", video_id);
         Call::new(self.client, move |client, _| {
             let video_id = video_id?;
-            let rb = client.request(Method::DELETE, format!("/videos/{video_id}"));
+            let rb = client.transport_request(Method::DELETE, format!("/videos/{video_id}"));
             Ok(rb)
         })
     }
@@ -9255,7 +9309,7 @@ impl<'c> Videos<'c> {
         let video_id = support::segment("video_id", video_id);
         Call::new(self.client, move |client, _| {
             let video_id = video_id?;
-            let rb = client.request(Method::GET, format!("/videos/{video_id}/content"));
+            let rb = client.transport_request(Method::GET, format!("/videos/{video_id}/content"));
             let rb = rb.header("accept", "video/mp4, image/webp, application/octet-stream");
             support::check(&params)?;
             let rb = support::query(rb, "variant", &params.variant)?;
@@ -9282,7 +9336,7 @@ impl<'c> Videos<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let video_id = video_id?;
-            let rb = client.request(Method::POST, format!("/videos/{video_id}/remix"));
+            let rb = client.transport_request(Method::POST, format!("/videos/{video_id}/remix"));
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::form(form, "prompt", &request.prompt)?;
@@ -9310,7 +9364,7 @@ impl<'c> Videos<'c> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
             let video_id = video_id?;
-            let rb = client.request(Method::POST, format!("/videos/{video_id}/remix"));
+            let rb = client.transport_request(Method::POST, format!("/videos/{video_id}/remix"));
             support::check(&request)?;
             let rb = rb.json(&request);
             Ok(rb)
@@ -9341,7 +9395,7 @@ impl<'c> VideosCharacters<'c> {
     ) -> Call<oai_types::VideoCharacterResource, call::Json, call::Plain> {
         let request = request.into();
         Call::new(self.client, move |client, _| {
-            let rb = client.request(Method::POST, "/videos/characters");
+            let rb = client.transport_request(Method::POST, "/videos/characters");
             support::check(&request)?;
             let mut form = oai_transport::MultipartForm::new();
             form = support::file(form, "video", &request.video);
@@ -9366,7 +9420,8 @@ impl<'c> VideosCharacters<'c> {
         let character_id = support::segment("character_id", character_id);
         Call::new(self.client, move |client, _| {
             let character_id = character_id?;
-            let rb = client.request(Method::GET, format!("/videos/characters/{character_id}"));
+            let rb =
+                client.transport_request(Method::GET, format!("/videos/characters/{character_id}"));
             Ok(rb)
         })
     }
