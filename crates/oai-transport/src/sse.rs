@@ -13,6 +13,13 @@
 //! itself (no copy) and decodes one event at a time as
 //! [`SseDecoder::decode_next`] asks, so a network read full of events never
 //! turns into that many decoded strings at once.
+//!
+//! [`SseDecoder::decode_next_ref`] lends the event instead of handing it over:
+//! an event whose `event` and `data` lines each lie within the pushed chunk is
+//! read in place, with no allocation and no copy (the typed streams decode
+//! their JSON straight from it). Only an event with several `data` lines, one
+//! cut by the end of a chunk, or one with invalid UTF-8 is assembled in the
+//! decoder's own buffers, which are reused from event to event.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -64,6 +71,81 @@ impl SseEvent {
     pub fn event_type(&self) -> &str {
         self.event.as_deref().unwrap_or("message")
     }
+
+    /// The event, borrowed.
+    pub fn as_ref(&self) -> SseEventRef<'_> {
+        SseEventRef {
+            event: self.event.as_deref(),
+            data: &self.data,
+            id: self.id.as_ref(),
+            retry: self.retry,
+        }
+    }
+}
+
+/// One dispatched event, lent by [`SseDecoder::decode_next_ref`]: its text
+/// lies in the chunk it came in, or in the decoder's buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseEventRef<'a> {
+    /// The `event` field; `None` stands for the default type `message`.
+    pub event: Option<&'a str>,
+    /// The `data` lines joined by `\n`.
+    pub data: &'a str,
+    /// The last event id seen so far in the stream, when any.
+    pub id: Option<&'a Arc<str>>,
+    /// The `retry` field of this event, in milliseconds, when valid.
+    pub retry: Option<u64>,
+}
+
+impl SseEventRef<'_> {
+    /// The event type, `message` when the stream named none.
+    pub fn event_type(&self) -> &str {
+        self.event.unwrap_or("message")
+    }
+
+    /// The event, owned (its text copied).
+    pub fn to_owned(&self) -> SseEvent {
+        SseEvent {
+            event: self.event.map(str::to_owned),
+            data: self.data.to_owned(),
+            id: self.id.cloned(),
+            retry: self.retry,
+        }
+    }
+}
+
+/// Where the text of a field of the event being read is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Held {
+    /// No such line yet.
+    #[default]
+    Absent,
+    /// In the input being decoded, at these offsets, as received (its UTF-8
+    /// not yet checked).
+    Span(usize, usize),
+    /// In the decoder's own buffer for the field, UTF-8 repaired.
+    Owned,
+}
+
+/// The fields of the event being read, and of the one just dispatched.
+#[derive(Debug, Default)]
+struct Building {
+    data: String,
+    data_at: Held,
+    event: String,
+    event_at: Held,
+    retry: Option<u64>,
+    /// The last event was dispatched and its fields not yet released.
+    dispatched: bool,
+}
+
+impl Building {
+    fn clear(&mut self) {
+        self.data_at = Held::Absent;
+        self.event_at = Held::Absent;
+        self.retry = None;
+        self.dispatched = false;
+    }
 }
 
 /// The incremental decoder. Feed it chunks with [`SseDecoder::feed`], take events
@@ -74,14 +156,14 @@ pub struct SseDecoder {
     line: Vec<u8>,
     after_cr: bool,
     started: bool,
-    data: String,
-    has_data: bool,
-    event: Option<String>,
-    retry: Option<u64>,
+    building: Building,
     last_id: Option<Arc<str>>,
     ready: VecDeque<SseEvent>,
-    /// The undecoded rest of the chunk given to [`SseDecoder::push`].
-    pending: Bytes,
+    /// An event taken from `ready` and lent by `decode_next_ref`.
+    lent: Option<SseEvent>,
+    /// The chunk given to [`SseDecoder::push`], and how much of it is decoded.
+    buf: Bytes,
+    at: usize,
     failed: Option<(StreamErrorKind, usize)>,
 }
 
@@ -100,10 +182,11 @@ impl SseDecoder {
     /// # Errors
     /// A line or an event over its cap; the decoder then refuses further input.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        self.release();
         self.check_failed()?;
         self.drain_pending()?;
         let skipped = self.skip_bom(chunk)?;
-        self.feed_lines(&chunk[skipped..], false)?;
+        self.feed_lines(chunk, skipped, false)?;
         Ok(())
     }
 
@@ -115,16 +198,19 @@ impl SseDecoder {
     /// # Errors
     /// The decoder has failed before.
     pub fn push(&mut self, chunk: Bytes) -> Result<(), Error> {
+        self.release();
         self.check_failed()?;
-        if self.pending.is_empty() {
+        if self.at >= self.buf.len() {
             let skipped = self.skip_bom(&chunk)?;
-            self.pending = chunk.slice(skipped..);
+            self.buf = chunk;
+            self.at = skipped;
         } else {
             // Input is pending only once the start (and a mark) is past.
-            let mut joined = bytes::BytesMut::with_capacity(self.pending.len() + chunk.len());
-            joined.extend_from_slice(&self.pending);
+            let mut joined = bytes::BytesMut::with_capacity(self.buf.len() - self.at + chunk.len());
+            joined.extend_from_slice(&self.buf[self.at..]);
             joined.extend_from_slice(&chunk);
-            self.pending = joined.freeze();
+            self.buf = joined.freeze();
+            self.at = 0;
         }
         Ok(())
     }
@@ -139,23 +225,87 @@ impl SseDecoder {
         if let Some(ev) = self.ready.pop_front() {
             return Ok(Some(ev));
         }
+        Ok(self.decode_next_ref()?.map(|ev| ev.to_owned()))
+    }
+
+    /// As [`decode_next`](Self::decode_next), but lends the event: read in
+    /// place in the pushed chunk when it lies there whole, so that taking it
+    /// costs no allocation. The loan ends with the next call on the decoder.
+    ///
+    /// # Errors
+    /// A line or an event over its cap; the decoder then refuses further input.
+    pub fn decode_next_ref(&mut self) -> Result<Option<SseEventRef<'_>>, Error> {
+        if self.advance()? {
+            Ok(self.current())
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Decodes up to the next event and keeps it for
+    /// [`current`](Self::current); whether there was one. (Two steps, so
+    /// that a caller polling in a loop can borrow the event after the loop.)
+    pub(crate) fn advance(&mut self) -> Result<bool, Error> {
+        self.release();
+        if let Some(ev) = self.ready.pop_front() {
+            self.lent = Some(ev);
+            return Ok(true);
+        }
         self.check_failed()?;
-        while !self.pending.is_empty() {
-            let pending = std::mem::take(&mut self.pending);
-            let used = self.feed_lines(&pending, true)?;
-            self.pending = pending.slice(used..);
-            if let Some(ev) = self.ready.pop_front() {
-                return Ok(Some(ev));
+        while self.at < self.buf.len() {
+            let buf = std::mem::take(&mut self.buf);
+            self.at = self.feed_lines(&buf, self.at, true)?;
+            let checked = if self.building.dispatched {
+                self.check_emitted(&buf)
+            } else {
+                Ok(())
+            };
+            self.buf = buf;
+            checked?;
+            if self.building.dispatched {
+                return Ok(true);
             }
         }
-        Ok(None)
+        Ok(false)
+    }
+
+    /// The event [`advance`](Self::advance) stopped at, if it did.
+    pub(crate) fn current(&self) -> Option<SseEventRef<'_>> {
+        if let Some(ev) = &self.lent {
+            return Some(ev.as_ref());
+        }
+        if !self.building.dispatched {
+            return None;
+        }
+        let b = &self.building;
+        Some(SseEventRef {
+            event: text(&self.buf, b.event_at, &b.event),
+            data: text(&self.buf, b.data_at, &b.data).unwrap_or_default(),
+            id: self.last_id.as_ref(),
+            retry: b.retry,
+        })
+    }
+
+    /// Ends the loan of the last event: its fields are cleared, and a chunk
+    /// fully decoded is let go.
+    fn release(&mut self) {
+        self.lent = None;
+        if self.building.dispatched {
+            self.building.clear();
+        }
+        if self.at >= self.buf.len() && !self.buf.is_empty() {
+            self.buf = Bytes::new();
+            self.at = 0;
+        }
     }
 
     /// Decodes all of the pushed chunk that is left.
     fn drain_pending(&mut self) -> Result<(), Error> {
-        if !self.pending.is_empty() {
-            let pending = std::mem::take(&mut self.pending);
-            self.feed_lines(&pending, false)?;
+        if self.at < self.buf.len() {
+            let buf = std::mem::take(&mut self.buf);
+            let at = self.at;
+            self.at = 0;
+            self.feed_lines(&buf, at, false)?;
         }
         Ok(())
     }
@@ -183,55 +333,73 @@ impl SseDecoder {
             // the mark, so it holds no line ending).
             let held = std::mem::take(&mut self.line);
             self.started = true;
-            self.feed_lines(&held, false)?;
+            self.feed_lines(&held, 0, false)?;
             Ok(0)
         }
     }
 
-    /// Decodes the lines of `chunk`; with `stop_at_event`, stops after the
-    /// first line that dispatches an event. Returns how many bytes were used.
-    fn feed_lines(&mut self, chunk: &[u8], stop_at_event: bool) -> Result<usize, Error> {
-        let whole = chunk.len();
-        let mut chunk = chunk;
-        if self.after_cr && !chunk.is_empty() {
+    /// Decodes the lines of `input` from offset `start`; with
+    /// `stop_at_event`, stops after the first line that dispatches an event
+    /// (whose fields may then lie in `input`). Returns the offset reached.
+    /// Without it, each event goes to `ready` as it is dispatched.
+    fn feed_lines(
+        &mut self,
+        input: &[u8],
+        start: usize,
+        stop_at_event: bool,
+    ) -> Result<usize, Error> {
+        let mut pos = start;
+        if self.after_cr && pos < input.len() {
             self.after_cr = false;
-            if let Some(rest) = chunk.strip_prefix(b"\n") {
-                chunk = rest;
+            if input[pos] == b'\n' {
+                pos += 1;
             }
         }
-        while let Some(pos) = chunk.iter().position(|&b| b == b'\n' || b == b'\r') {
-            let (head, tail) = chunk.split_at(pos);
-            let is_cr = tail[0] == b'\r';
-            let mut rest = &tail[1..];
-            if is_cr {
-                if let Some(r) = rest.strip_prefix(b"\n") {
-                    rest = r;
-                } else if rest.is_empty() {
+        while let Some(i) = memchr::memchr2(b'\n', b'\r', &input[pos..]) {
+            let end = pos + i;
+            let mut next = end + 1;
+            if input[end] == b'\r' {
+                if input.get(next) == Some(&b'\n') {
+                    next += 1;
+                } else if next == input.len() {
                     self.after_cr = true;
                 }
             }
             let dispatched = if self.line.is_empty() {
-                self.check_line(head.len())?;
-                self.process_line(head)?
+                self.check_line(end - pos)?;
+                self.process_line(input, pos, end)?
             } else {
-                self.check_line(self.line.len() + head.len())?;
+                self.check_line(self.line.len() + (end - pos))?;
                 let mut line = std::mem::take(&mut self.line);
-                line.extend_from_slice(head);
-                let dispatched = self.process_line(&line)?;
+                line.extend_from_slice(&input[pos..end]);
+                // No field lies in the input yet (they move out at the end
+                // of each input), so what this line leaves in `line` moves
+                // out now.
+                let dispatched = self
+                    .process_line(&line, 0, line.len())
+                    .and_then(|d| self.materialize(&line).map(|()| d));
                 line.clear();
                 self.line = line;
-                dispatched
+                dispatched?
             };
-            chunk = rest;
-            if dispatched && stop_at_event {
-                return Ok(whole - chunk.len());
+            pos = next;
+            if dispatched {
+                if stop_at_event {
+                    return Ok(pos);
+                }
+                let ev = self.emit_owned(input)?;
+                self.ready.push_back(ev);
+                self.building.clear();
             }
         }
-        if !chunk.is_empty() {
-            self.check_line(self.line.len() + chunk.len())?;
-            self.line.extend_from_slice(chunk);
+        if pos < input.len() {
+            self.check_line(self.line.len() + (input.len() - pos))?;
+            self.line.extend_from_slice(&input[pos..]);
         }
-        Ok(whole)
+        // The input is used up: fields of the event still open that lie in
+        // it move to the decoder's buffers.
+        self.materialize(input)?;
+        Ok(input.len())
     }
 
     fn check_failed(&self) -> Result<(), Error> {
@@ -244,9 +412,14 @@ impl SseDecoder {
     fn fail(&mut self, kind: StreamErrorKind, limit: usize) -> Error {
         self.failed = Some((kind, limit));
         self.line = Vec::new();
-        self.data = String::new();
-        self.pending = Bytes::new();
+        self.building = Building::default();
+        self.buf = Bytes::new();
+        self.at = 0;
         Error::stream(kind, Some(limit))
+    }
+
+    fn event_too_large(&mut self) -> Error {
+        self.fail(StreamErrorKind::EventTooLarge, self.limits.max_event_bytes)
     }
 
     fn check_line(&mut self, len: usize) -> Result<(), Error> {
@@ -256,39 +429,57 @@ impl SseDecoder {
         Ok(())
     }
 
-    /// Whether the line dispatched an event.
-    fn process_line(&mut self, line: &[u8]) -> Result<bool, Error> {
+    /// Copies the fields that lie in `input` into the decoder's buffers.
+    fn materialize(&mut self, input: &[u8]) -> Result<(), Error> {
+        let b = &mut self.building;
+        if let Held::Span(s, e) = b.event_at {
+            b.event.clear();
+            b.event.push_str(&String::from_utf8_lossy(&input[s..e]));
+            b.event_at = Held::Owned;
+        }
+        if let Held::Span(s, e) = b.data_at {
+            let text = String::from_utf8_lossy(&input[s..e]);
+            if text.len() > self.limits.max_event_bytes {
+                return Err(self.event_too_large());
+            }
+            let b = &mut self.building;
+            b.data.clear();
+            b.data.push_str(&text);
+            b.data_at = Held::Owned;
+        }
+        Ok(())
+    }
+
+    /// Handles the line `input[start..end]`; whether it dispatched an event.
+    fn process_line(&mut self, input: &[u8], start: usize, end: usize) -> Result<bool, Error> {
+        let line = &input[start..end];
         if line.is_empty() {
             return Ok(self.dispatch());
         }
         if line[0] == b':' {
             return Ok(false);
         }
-        let (field, value) = match line.iter().position(|&b| b == b':') {
+        let (field, value_start) = match memchr::memchr(b':', line) {
             Some(i) => {
-                let v = &line[i + 1..];
-                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+                let v = start + i + 1;
+                (
+                    &line[..i],
+                    if input.get(v) == Some(&b' ') {
+                        v + 1
+                    } else {
+                        v
+                    },
+                )
             }
-            None => (line, &line[..0]),
+            None => (line, end),
         };
+        let value = &input[value_start..end];
         match field {
-            b"data" => {
-                // The cap is on the text kept: checked after the lossy UTF-8
-                // conversion, which turns each invalid byte into three.
-                let text = String::from_utf8_lossy(value);
-                let extra = text.len() + usize::from(self.has_data);
-                if self.data.len() + extra > self.limits.max_event_bytes {
-                    return Err(
-                        self.fail(StreamErrorKind::EventTooLarge, self.limits.max_event_bytes)
-                    );
-                }
-                if self.has_data {
-                    self.data.push('\n');
-                }
-                self.data.push_str(&text);
-                self.has_data = true;
+            b"data" => self.data_line(input, value_start, end)?,
+            b"event" => {
+                // Replaces an earlier `event` line of the same event.
+                self.building.event_at = Held::Span(value_start, end);
             }
-            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
             // A repeated id keeps the one already shared.
             b"id"
                 if !value.contains(&0)
@@ -300,7 +491,7 @@ impl SseDecoder {
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 // Digits only: parsing fails only on overflow, which is ignored.
                 if let Ok(ms) = std::str::from_utf8(value).unwrap_or("x").parse() {
-                    self.retry = Some(ms);
+                    self.building.retry = Some(ms);
                 }
             }
             _ => {}
@@ -308,24 +499,87 @@ impl SseDecoder {
         Ok(false)
     }
 
+    /// A `data` line whose value is `input[start..end]`.
+    fn data_line(&mut self, input: &[u8], start: usize, end: usize) -> Result<(), Error> {
+        let max = self.limits.max_event_bytes;
+        if self.building.data_at == Held::Absent {
+            // The first line: left where it is. Its size after UTF-8 repair
+            // is checked when the event is taken.
+            if end - start > max {
+                return Err(self.event_too_large());
+            }
+            self.building.data_at = Held::Span(start, end);
+            // A line that its repair could take over the cap is repaired
+            // now, so that the cap fails on this line whatever follows.
+            if (end - start).saturating_mul(3) > max
+                && std::str::from_utf8(&input[start..end]).is_err()
+            {
+                self.materialize(input)?;
+            }
+            return Ok(());
+        }
+        // The cap is on the text kept: checked after the lossy UTF-8
+        // conversion, which turns each invalid byte into three.
+        self.materialize(input)?;
+        let text = String::from_utf8_lossy(&input[start..end]);
+        if self.building.data.len() + 1 + text.len() > max {
+            return Err(self.event_too_large());
+        }
+        let b = &mut self.building;
+        b.data.push('\n');
+        b.data.push_str(&text);
+        Ok(())
+    }
+
     /// Whether an event was dispatched (one without data is not).
     fn dispatch(&mut self) -> bool {
-        let event = self.event.take();
-        let retry = self.retry.take();
-        if !self.has_data {
+        if self.building.data_at == Held::Absent {
+            self.building.clear();
             return false;
         }
-        self.has_data = false;
-        let data = std::mem::take(&mut self.data);
-        self.ready.push_back(SseEvent {
-            event,
-            data,
-            id: self.last_id.clone(),
-            retry,
-        });
+        self.building.dispatched = true;
         true
     }
 
+    /// The event just dispatched, its fields in `input`, copied out.
+    fn emit_owned(&mut self, input: &[u8]) -> Result<SseEvent, Error> {
+        self.check_emitted(input)?;
+        let b = &self.building;
+        Ok(SseEventRef {
+            event: text(input, b.event_at, &b.event),
+            data: text(input, b.data_at, &b.data).unwrap_or_default(),
+            id: self.last_id.as_ref(),
+            retry: b.retry,
+        }
+        .to_owned())
+    }
+
+    /// Repairs fields in `input` that are not valid UTF-8 (into the
+    /// decoder's buffers), checking the data's cap after the repair.
+    fn check_emitted(&mut self, input: &[u8]) -> Result<(), Error> {
+        let b = &self.building;
+        let bad_event =
+            matches!(b.event_at, Held::Span(s, e) if std::str::from_utf8(&input[s..e]).is_err());
+        let bad_data =
+            matches!(b.data_at, Held::Span(s, e) if std::str::from_utf8(&input[s..e]).is_err());
+        if bad_event || bad_data {
+            self.materialize(input)?;
+        }
+        Ok(())
+    }
+}
+
+/// The text of a field: in `input`, or in its buffer.
+fn text<'a>(input: &'a [u8], held: Held, owned: &'a str) -> Option<&'a str> {
+    match held {
+        Held::Absent => None,
+        // Checked by `check_emitted`; an unexpected failure reads as empty.
+        Held::Span(s, e) => Some(std::str::from_utf8(&input[s..e]).unwrap_or_default()),
+        Held::Owned => Some(owned),
+    }
+}
+
+impl SseDecoder {
     /// The next decoded event, in stream order. Events of a chunk given to
     /// [`push`](Self::push) come from [`decode_next`](Self::decode_next).
     pub fn next_event(&mut self) -> Option<SseEvent> {
@@ -343,13 +597,11 @@ impl SseDecoder {
     /// # Errors
     /// When the decoder had already failed.
     pub fn finish(&mut self) -> Result<(), Error> {
+        self.release();
         self.check_failed()?;
         self.drain_pending()?;
         self.line.clear();
-        self.data.clear();
-        self.has_data = false;
-        self.event = None;
-        self.retry = None;
+        self.building.clear();
         Ok(())
     }
 }
@@ -574,6 +826,35 @@ mod tests {
         assert_eq!(ev[1].id.as_deref(), Some("1"));
     }
 
+    #[test]
+    fn lent_events_are_read_in_place() {
+        let chunk = Bytes::from_static(
+            b"event: response.output_text.delta\ndata: {\"a\":1}\n\ndata: x\ndata: y\n\ndata: {\"b\"",
+        );
+        let range = chunk.as_ptr_range();
+        let mut dec = SseDecoder::default();
+        dec.push(chunk.clone()).unwrap();
+        let ev = dec.decode_next_ref().unwrap().unwrap();
+        assert_eq!(ev.data, "{\"a\":1}");
+        assert_eq!(ev.event, Some("response.output_text.delta"));
+        assert!(range.contains(&ev.data.as_ptr()), "data copied");
+        assert!(range.contains(&ev.event.unwrap().as_ptr()), "name copied");
+        // two data lines are joined in the decoder's buffer
+        let ev = dec.decode_next_ref().unwrap().unwrap();
+        assert_eq!(ev.data, "x\ny");
+        assert!(!range.contains(&ev.data.as_ptr()));
+        // an event cut by the end of the chunk is assembled
+        assert_eq!(dec.decode_next_ref().unwrap(), None);
+        dec.push(Bytes::from_static(b":2}\n\n")).unwrap();
+        assert_eq!(dec.decode_next_ref().unwrap().unwrap().data, "{\"b\":2}");
+        // invalid UTF-8 is repaired, not lent
+        dec.push(Bytes::from_static(b"event: \xffe\ndata: \xfe\n\n"))
+            .unwrap();
+        let ev = dec.decode_next_ref().unwrap().unwrap();
+        assert_eq!((ev.event, ev.data), (Some("\u{fffd}e"), "\u{fffd}"));
+        assert_eq!(dec.decode_next_ref().unwrap(), None);
+    }
+
     mod props {
         use super::super::*;
         use proptest::prelude::*;
@@ -636,6 +917,79 @@ mod tests {
             (events, error)
         }
 
+        /// The standard's algorithm written the plain way, on the whole
+        /// input at once (no caps): the oracle for the incremental decoder.
+        fn reference(input: &[u8]) -> Vec<SseEvent> {
+            let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+            let mut lines = Vec::new();
+            let mut line = Vec::new();
+            let mut i = 0;
+            while i < input.len() {
+                match input[i] {
+                    b'\r' | b'\n' => {
+                        if input[i] == b'\r' && input.get(i + 1) == Some(&b'\n') {
+                            i += 1;
+                        }
+                        lines.push(std::mem::take(&mut line));
+                    }
+                    // A last line without its ending is not a line.
+                    b => line.push(b),
+                }
+                i += 1;
+            }
+            let mut out = Vec::new();
+            let mut data: Option<String> = None;
+            let mut event: Option<String> = None;
+            let mut id: Option<Arc<str>> = None;
+            let mut retry: Option<u64> = None;
+            for line in lines {
+                if line.is_empty() {
+                    if let Some(d) = data.take() {
+                        out.push(SseEvent {
+                            event: event.take(),
+                            data: d,
+                            id: id.clone(),
+                            retry: retry.take(),
+                        });
+                    }
+                    event = None;
+                    retry = None;
+                    continue;
+                }
+                if line[0] == b':' {
+                    continue;
+                }
+                let (field, value) = match line.iter().position(|&b| b == b':') {
+                    Some(c) => (
+                        &line[..c],
+                        line[c + 1..].strip_prefix(b" ").unwrap_or(&line[c + 1..]),
+                    ),
+                    None => (&line[..], &b""[..]),
+                };
+                let text = String::from_utf8_lossy(value).into_owned();
+                match field {
+                    b"data" => match &mut data {
+                        Some(d) => {
+                            d.push('\n');
+                            d.push_str(&text);
+                        }
+                        None => data = Some(text),
+                    },
+                    b"event" => event = Some(text),
+                    b"id" if !value.contains(&0) && value.len() <= MAX_ID_BYTES => {
+                        id = Some(Arc::from(text))
+                    }
+                    b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                        if let Ok(ms) = text.parse() {
+                            retry = Some(ms);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            out
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
             #[test]
@@ -681,6 +1035,19 @@ mod tests {
                     }
                 }
                 prop_assert!(kept <= 3 * input.len() + MAX_ID_BYTES, "kept {} of {}", kept, input.len());
+            }
+
+            /// Any split, pushed and lent, gives what the plain algorithm
+            /// gives on the whole input.
+            #[test]
+            fn decoding_agrees_with_the_plain_algorithm(
+                input in sse_like(),
+                cuts in proptest::collection::vec(any::<usize>(), 0..12),
+                drain in proptest::collection::vec(any::<bool>(), 0..13),
+            ) {
+                let expected = reference(&input);
+                prop_assert_eq!(&decode_all(&input, SseLimits::default()), &(expected.clone(), None));
+                prop_assert_eq!(decode_pushed(&input, &cuts, &drain, SseLimits::default()), (expected, None));
             }
 
             #[test]

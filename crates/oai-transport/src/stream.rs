@@ -15,7 +15,7 @@ use crate::api_error::{ApiErrorDetails, parse_error_body};
 use crate::error::{Error, Result, StreamErrorKind, TimeoutPhase};
 use crate::redact::Scrubber;
 use crate::response::ResponseMeta;
-use crate::sse::{SseDecoder, SseEvent, SseLimits};
+use crate::sse::{SseDecoder, SseEvent, SseEventRef, SseLimits};
 use crate::transport::StreamingResponse;
 
 type ByteChunks = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
@@ -37,6 +37,9 @@ pub struct SseStream {
     read: u64,
     max_bytes: u64,
     finished: bool,
+    /// Bytes arrived since the idle timer was last set: it is set again
+    /// only when the stream is about to wait, not once per network chunk.
+    fresh: bool,
     meta: ResponseMeta,
     scrubber: Scrubber,
 }
@@ -75,6 +78,7 @@ impl SseStream {
             read: 0,
             max_bytes,
             finished: false,
+            fresh: false,
             meta,
             scrubber,
         }
@@ -91,75 +95,95 @@ impl SseStream {
     }
 }
 
-impl Stream for SseStream {
-    type Item = Result<SseEvent>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
+impl SseStream {
+    /// Reads up to the next event, which the decoder then lends
+    /// ([`SseDecoder::current`]): `Ready(Some(Ok(())))` when there is one.
+    fn poll_advance(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<()>>> {
         loop {
             // One event at a time from the last chunk read: the chunk is
             // held as read, its events are decoded only as they are taken.
-            match this.decoder.decode_next() {
-                Ok(Some(ev)) => return Poll::Ready(Some(Ok(ev))),
-                Ok(None) => {}
+            match self.decoder.advance() {
+                Ok(true) => return Poll::Ready(Some(Ok(()))),
+                Ok(false) => {}
                 Err(e) => {
-                    this.finished = true;
+                    self.finished = true;
                     return Poll::Ready(Some(Err(e)));
                 }
             }
-            if this.finished {
+            if self.finished {
                 return Poll::Ready(None);
             }
-            if let Some((timer, length)) = this.deadline.as_mut()
+            if let Some((timer, length)) = self.deadline.as_mut()
                 && timer.as_mut().poll(cx).is_ready()
             {
-                this.finished = true;
+                self.finished = true;
                 return Poll::Ready(Some(Err(Error::limit(
                     "the duration of the event stream, in milliseconds,",
                     u64::try_from(length.as_millis()).unwrap_or(u64::MAX),
                 ))));
             }
-            match this.body.as_mut().poll_next(cx) {
+            match self.body.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
-                    this.read = this.read.saturating_add(chunk.len() as u64);
-                    if this.read > this.max_bytes {
-                        this.finished = true;
+                    self.read = self.read.saturating_add(chunk.len() as u64);
+                    if self.read > self.max_bytes {
+                        self.finished = true;
                         return Poll::Ready(Some(Err(Error::limit(
                             "the bytes of the event stream",
-                            this.max_bytes,
+                            self.max_bytes,
                         ))));
                     }
-                    let deadline = tokio::time::Instant::now() + this.idle;
-                    this.sleep.as_mut().reset(deadline);
-                    if let Err(e) = this.decoder.push(chunk) {
-                        this.finished = true;
+                    self.fresh = true;
+                    if let Err(e) = self.decoder.push(chunk) {
+                        self.finished = true;
                         return Poll::Ready(Some(Err(e)));
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
-                    this.finished = true;
+                    self.finished = true;
                     return Poll::Ready(Some(Err(Error::request(
                         "the connection broke during the event stream",
                         e.without_url(),
                     ))));
                 }
                 Poll::Ready(None) => {
-                    this.finished = true;
-                    if let Err(e) = this.decoder.finish() {
+                    self.finished = true;
+                    if let Err(e) = self.decoder.finish() {
                         return Poll::Ready(Some(Err(e)));
                     }
                 }
                 Poll::Pending => {
-                    if this.sleep.as_mut().poll(cx).is_ready() {
-                        this.finished = true;
+                    // The gap is timed from the moment the stream runs out
+                    // of input, which follows the last chunk's arrival.
+                    if std::mem::take(&mut self.fresh) {
+                        let deadline = tokio::time::Instant::now() + self.idle;
+                        self.sleep.as_mut().reset(deadline);
+                    }
+                    if self.sleep.as_mut().poll(cx).is_ready() {
+                        self.finished = true;
                         return Poll::Ready(Some(Err(Error::timeout(
                             TimeoutPhase::StreamIdle,
-                            Some(this.idle),
+                            Some(self.idle),
                         ))));
                     }
                     return Poll::Pending;
                 }
             }
+        }
+    }
+}
+
+impl Stream for SseStream {
+    type Item = Result<SseEvent>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        match this.poll_advance(cx) {
+            Poll::Ready(Some(Ok(()))) => {
+                // `advance` said an event is there to lend.
+                let ev = this.decoder.current().map(|ev| ev.to_owned());
+                Poll::Ready(Some(Ok(ev.unwrap_or_default())))
+            }
+            other => other.map(|o| o.map(|r| r.map(|()| SseEvent::default()))),
         }
     }
 }
@@ -197,14 +221,14 @@ impl StreamOptions {
         }
     }
 
-    fn is_terminal(&self, ev: &SseEvent) -> bool {
+    fn is_terminal(&self, ev: &SseEventRef<'_>) -> bool {
         if self.terminal_events.is_empty() {
             return false;
         }
-        if let Some(name) = &ev.event
+        if let Some(name) = ev.event
             && name != "message"
         {
-            return self.terminal_events.contains(&name.as_str());
+            return self.terminal_events.contains(&name);
         }
         // No event name: look at the JSON `type`, only when it may match.
         if !self.terminal_events.iter().any(|t| ev.data.contains(t)) {
@@ -215,7 +239,7 @@ impl StreamOptions {
             #[serde(borrow, rename = "type")]
             kind: Option<Cow<'a, str>>,
         }
-        serde_json::from_str::<Type<'_>>(&ev.data)
+        serde_json::from_str::<Type<'_>>(ev.data)
             .ok()
             .and_then(|t| t.kind)
             .is_some_and(|k| self.terminal_events.contains(&k.as_ref()))
@@ -259,56 +283,61 @@ impl<T: DeserializeOwned> JsonStream<T> {
     pub fn meta(&self) -> &ResponseMeta {
         self.events.meta()
     }
+}
 
-    fn api_error(&self, details: ApiErrorDetails) -> Error {
-        Error::api(
-            None,
-            self.events.meta.request_id().map(str::to_owned),
-            details,
-        )
+/// What a typed stream does with one event: its item, or `None` to go on
+/// (the `[DONE]` marker). Sets `done` when the stream ends with it.
+fn handle<T: DeserializeOwned>(
+    ev: SseEventRef<'_>,
+    options: &StreamOptions,
+    events: &SseStream,
+    done: &mut bool,
+) -> Option<Result<T>> {
+    let api_error =
+        |details| Error::api(None, events.meta.request_id().map(str::to_owned), details);
+    if options.done_marker && ev.data.starts_with('[') && ev.data.trim_end() == "[DONE]" {
+        *done = true;
+        return None;
     }
-
-    fn handle(&mut self, ev: SseEvent) -> Option<Result<T>> {
-        if self.options.done_marker && ev.data.trim_end() == "[DONE]" {
-            self.done = true;
-            return None;
+    if ev.event == Some("error") {
+        *done = true;
+        return Some(Err(api_error(parse_error_body(
+            None,
+            ev.data.as_bytes(),
+            &events.scrubber,
+        ))));
+    }
+    if ERROR_KEY.find(ev.data.as_bytes()).is_some()
+        && let Some(details) = top_level_error(ev.data, &events.scrubber)
+    {
+        *done = true;
+        return Some(Err(api_error(details)));
+    }
+    let terminal = options.is_terminal(&ev);
+    match serde_json::from_str::<T>(ev.data) {
+        Ok(item) => {
+            if terminal {
+                *done = true;
+            }
+            Some(Ok(item))
         }
-        if ev.event.as_deref() == Some("error") {
-            self.done = true;
-            return Some(Err(self.api_error(parse_error_body(
+        Err(e) => {
+            *done = true;
+            // Decoded again, tracking the path, only now that it failed.
+            let failure = crate::decode::explain::<T>(ev.data, &e, &events.scrubber);
+            Some(Err(Error::decode_failure(
                 None,
                 ev.data.as_bytes(),
-                &self.events.scrubber,
-            ))));
-        }
-        if ev.data.contains("\"error\"")
-            && let Some(details) = top_level_error(&ev.data, &self.events.scrubber)
-        {
-            self.done = true;
-            return Some(Err(self.api_error(details)));
-        }
-        let terminal = self.options.is_terminal(&ev);
-        match serde_json::from_str::<T>(&ev.data) {
-            Ok(item) => {
-                if terminal {
-                    self.done = true;
-                }
-                Some(Ok(item))
-            }
-            Err(e) => {
-                self.done = true;
-                // Decoded again, tracking the path, only now that it failed.
-                let failure = crate::decode::explain::<T>(&ev.data, &e, &self.events.scrubber);
-                Some(Err(Error::decode_failure(
-                    None,
-                    ev.data.as_bytes(),
-                    failure,
-                    &self.events.scrubber,
-                )))
-            }
+                failure,
+                &events.scrubber,
+            )))
         }
     }
 }
+
+/// The quoted key `"error"`, searched for before an event's JSON is read.
+static ERROR_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"error\""));
 
 /// The `error` member of a JSON object, when present and not null.
 fn top_level_error(data: &str, scrubber: &Scrubber) -> Option<ApiErrorDetails> {
@@ -334,10 +363,13 @@ impl<T: DeserializeOwned> Stream for JsonStream<T> {
             if this.done {
                 return Poll::Ready(None);
             }
-            match Pin::new(&mut this.events).poll_next(cx) {
+            match this.events.poll_advance(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(ev))) => {
-                    if let Some(item) = this.handle(ev) {
+                Poll::Ready(Some(Ok(()))) => {
+                    // The event is read where the decoder holds it.
+                    if let Some(ev) = this.events.decoder.current()
+                        && let Some(item) = handle(ev, &this.options, &this.events, &mut this.done)
+                    {
                         return Poll::Ready(Some(item));
                     }
                 }

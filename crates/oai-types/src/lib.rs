@@ -47,8 +47,8 @@ pub use shorthand::NotAnObject;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::support::{
-        StringEnum, Tagged, deserialize_string_enum, read_value, string_enum_from_str,
-        string_enum_from_string, unknown_tag,
+        StringEnum, TagFirst, Tagged, WithTag, deserialize_string_enum, deserialize_tagged,
+        read_value, string_enum_from_str, string_enum_from_string, unknown_tag,
     };
     pub use crate::tolerant::{
         BoolSeed, Empty, FloatSeed, IntSeed, Key, OptIntSeed, OptTextSeed, OptUintSeed,

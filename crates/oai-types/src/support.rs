@@ -211,8 +211,8 @@ macro_rules! string_enum {
 /// The variant types are ordinary serde structs that contain the tag field
 /// themselves, so serializing a variant writes the tag. They must implement
 /// `Serialize`, `DeserializeOwned`, `Debug`, `Clone` and `PartialEq`, and must
-/// not contain `Box<serde_json::value::RawValue>` (the body is buffered as a
-/// `serde_json::Value`). No variant may be named `Unknown`; each wire value
+/// not contain `Box<serde_json::value::RawValue>` (the body may be buffered
+/// as a `serde_json::Value`). No variant may be named `Unknown`; each wire value
 /// belongs to one variant (a duplicate is an `unreachable_patterns` warning).
 ///
 /// A variant may have several tag values (`"a" | "b"`, as when the spec gives
@@ -233,12 +233,15 @@ macro_rules! string_enum {
 /// - `as_unknown(&self) -> Option<&serde_json::Value>`;
 /// - `From<$Type>` per variant (see above);
 /// - `Serialize`: the inner value, or the kept JSON for `Unknown`;
-/// - `Deserialize`, from any deserializer: the input is read into a
-///   `serde_json::Value`, which must be an object with a string tag field
-///   (otherwise an error naming the union and the tag field). A known tag
-///   deserializes its variant from that value (a mismatch is an error naming
-///   the union and the tag value); an unknown tag gives `Unknown` with the
-///   whole object. Under tolerant decoding (see `oai_types::tolerant`; not
+/// - `Deserialize`, tag-first: when the object's first key is the tag field
+///   and its value a string, a known tag deserializes its variant straight
+///   from the rest of the input (the tag handed to it again first; no
+///   intermediate value), and an unknown one gives `Unknown` with the whole
+///   object. Otherwise (tag later in the object, or not an object) the input
+///   is read into a `serde_json::Value`, which must be an object with a string
+///   tag field (else an error naming the union and the tag field), and the
+///   variant is deserialized from that value. Either way a mismatch is an
+///   error naming the union and the tag value. Under tolerant decoding (see `oai_types::tolerant`; not
 ///   with `--cfg oai_strict`) an object whose tag field is absent or `null` is
 ///   accepted too: it becomes the first variant it decodes to exactly (with no
 ///   tolerance rule used), else `Unknown`.
@@ -356,9 +359,32 @@ macro_rules! tagged_union {
             fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
                 deserializer: D,
             ) -> ::core::result::Result<Self, D::Error> {
+                $crate::__private::deserialize_tagged(deserializer)
+            }
+        }
+
+        #[allow(deprecated)]
+        impl<'de> $crate::__private::TagFirst<'de> for $name {
+            const CX: $crate::__private::Tagged =
+                $crate::__private::Tagged { union: ::core::stringify!($name), field: $tag };
+
+            fn variant<A: $crate::__private::serde::de::MapAccess<'de>>(
+                map: $crate::__private::WithTag<'de, A>,
+            ) -> ::core::result::Result<::core::result::Result<Self, $crate::__private::WithTag<'de, A>>, A::Error> {
+                match map.tag() {
+                    $( $wire $(| $alt)* => <Self as $crate::__private::TagFirst<'de>>::CX
+                        .variant_from(map)
+                        .map(|inner| ::core::result::Result::Ok(Self::$variant(inner))), )+
+                    _ => ::core::result::Result::Ok(::core::result::Result::Err(map)),
+                }
+            }
+
+            fn from_value<E: $crate::__private::serde::de::Error>(
+                value: $crate::__private::serde_json::Value,
+            ) -> ::core::result::Result<Self, E> {
                 const CX: $crate::__private::Tagged =
                     $crate::__private::Tagged { union: ::core::stringify!($name), field: $tag };
-                let value = CX.read(deserializer)?;
+                let value = CX.check(value)?;
                 match CX.tag_of(&value) {
                     $( $wire $(| $alt)* => $crate::__variant_tag!(
                         @read CX, value, Self::$variant, $wire $(, $field)?
@@ -638,23 +664,27 @@ impl Tagged {
     /// Reads the input into a `serde_json::Value` that is an object with a
     /// string tag field; anything else is an error naming the union and field.
     pub fn read<'de, D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        let value = Value::deserialize(deserializer)?;
+        self.check(Value::deserialize(deserializer)?)
+    }
+
+    /// [`Tagged::read`] for a value already read.
+    pub fn check<E: de::Error>(self, value: Value) -> Result<Value, E> {
         match &value {
             Value::Object(map) => match map.get(self.field) {
                 Some(Value::String(_)) => Ok(value),
                 None | Some(Value::Null) if crate::tolerant::TOLERANT => Ok(value),
-                Some(other) => Err(D::Error::custom(format_args!(
+                Some(other) => Err(E::custom(format_args!(
                     "invalid `{}`: tag field `{}` must be a string, found {}",
                     self.union,
                     self.field,
                     unexpected(other)
                 ))),
-                None => Err(D::Error::custom(format_args!(
+                None => Err(E::custom(format_args!(
                     "invalid `{}`: missing tag field `{}`",
                     self.union, self.field
                 ))),
             },
-            other => Err(D::Error::custom(format_args!(
+            other => Err(E::custom(format_args!(
                 "invalid `{}`: expected an object with a string tag field `{}`, found {}",
                 self.union,
                 self.field,
@@ -690,6 +720,293 @@ impl Tagged {
                 self.union, self.field, wire, error
             ))
         })
+    }
+
+    /// As [`Tagged::variant`], straight from the input (see
+    /// [`deserialize_tagged`]).
+    pub fn variant_from<'de, T: Deserialize<'de>, A: de::MapAccess<'de>>(
+        self,
+        map: WithTag<'de, A>,
+    ) -> Result<T, A::Error> {
+        // Borrowed from the input: kept for the error at no cost.
+        let wire = map.tag.clone();
+        T::deserialize(de::value::MapAccessDeserializer::new(map)).map_err(|error| {
+            A::Error::custom(format_args!(
+                "invalid `{}` with `{}` = {:?}: {}",
+                self.union, self.field, wire, error
+            ))
+        })
+    }
+}
+
+/// A tagged union's two ways in, for [`deserialize_tagged`]: the variant its
+/// tag names, decoded straight from the input when the tag comes first, and
+/// the whole object read into a value otherwise.
+#[doc(hidden)]
+pub trait TagFirst<'de>: Sized {
+    /// The union's names.
+    const CX: Tagged;
+
+    /// Decodes the variant that `map`'s tag names from `map` (which yields
+    /// the tag again first); hands `map` back when the tag names none.
+    ///
+    /// # Errors
+    /// The input does not fit the variant.
+    #[allow(clippy::type_complexity)]
+    fn variant<A: de::MapAccess<'de>>(
+        map: WithTag<'de, A>,
+    ) -> Result<Result<Self, WithTag<'de, A>>, A::Error>;
+
+    /// Decodes from the whole object (or whatever other JSON came).
+    ///
+    /// # Errors
+    /// Not an object with a string tag, or a known tag whose variant does
+    /// not fit.
+    fn from_value<E: de::Error>(value: Value) -> Result<Self, E>;
+}
+
+/// Deserializes a tagged union tag-first: when the first key of the object
+/// is the tag (as every OpenAI event and most items send it), the variant
+/// is decoded from the rest of the input directly, with no intermediate
+/// value; otherwise the object is read into a `serde_json::Value` first.
+#[doc(hidden)]
+pub fn deserialize_tagged<'de, T: TagFirst<'de>, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
+    deserializer.deserialize_any(TaggedVisitor::<T>(PhantomData))
+}
+
+struct TaggedVisitor<T>(PhantomData<fn() -> T>);
+
+impl<'de, T: TagFirst<'de>> Visitor<'de> for TaggedVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "an object with a string tag field `{}` (`{}`)",
+            T::CX.field,
+            T::CX.union
+        )
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let field = T::CX.field;
+        let Some(key) = map.next_key::<crate::tolerant::Key<'de>>()? else {
+            return T::from_value(Value::Object(serde_json::Map::new()));
+        };
+        let mut object = serde_json::Map::new();
+        if key.as_str() == field {
+            match map.next_value_seed(TagSeed)? {
+                TagRead::Text(tag) => {
+                    let with = WithTag {
+                        field,
+                        tag,
+                        state: 0,
+                        rest: map,
+                    };
+                    return match T::variant(with)? {
+                        Ok(variant) => Ok(variant),
+                        // A tag of no variant: `Unknown`, the object kept.
+                        Err(with) => T::from_value(Value::deserialize(
+                            de::value::MapAccessDeserializer::new(with),
+                        )?),
+                    };
+                }
+                TagRead::Other(value) => {
+                    object.insert(field.to_owned(), value);
+                }
+            }
+        } else {
+            let value = map.next_value::<Value>()?;
+            object.insert(key.as_str().to_owned(), value);
+        }
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value::<Value>()?;
+            object.insert(key, value);
+        }
+        T::from_value(Value::Object(object))
+    }
+
+    // Anything but an object goes the value's way, which names the union
+    // in its error.
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
+        T::from_value(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        T::from_value(Value::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        T::from_value(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        T::from_value(Value::from(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        T::from_value(Value::from(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        T::from_value(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<T, E> {
+        T::from_value(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        T::from_value(Value::deserialize(d)?)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
+        T::from_value(Value::deserialize(de::value::SeqAccessDeserializer::new(
+            seq,
+        ))?)
+    }
+}
+
+/// The value of a tag field: its text (borrowed from the input when it can
+/// be), or, when it is not a string, the JSON it is.
+enum TagRead<'de> {
+    Text(std::borrow::Cow<'de, str>),
+    Other(Value),
+}
+
+struct TagSeed;
+
+impl<'de> de::DeserializeSeed<'de> for TagSeed {
+    type Value = TagRead<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<TagRead<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TagSeed {
+    type Value = TagRead<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a tag")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<TagRead<'de>, E> {
+        Ok(TagRead::Text(std::borrow::Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<TagRead<'de>, E> {
+        Ok(TagRead::Text(std::borrow::Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<TagRead<'de>, E> {
+        Ok(TagRead::Text(std::borrow::Cow::Owned(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<TagRead<'de>, E> {
+        Ok(TagRead::Other(Value::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<TagRead<'de>, E> {
+        Ok(TagRead::Other(Value::from(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<TagRead<'de>, E> {
+        Ok(TagRead::Other(Value::from(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<TagRead<'de>, E> {
+        Ok(TagRead::Other(Value::from(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<TagRead<'de>, E> {
+        Ok(TagRead::Other(Value::Null))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<TagRead<'de>, E> {
+        Ok(TagRead::Other(Value::Null))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<TagRead<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<TagRead<'de>, A::Error> {
+        Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(TagRead::Other)
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<TagRead<'de>, A::Error> {
+        Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(TagRead::Other)
+    }
+}
+
+/// The rest of an object whose tag was read first, with the tag put back in
+/// front: what a variant type, which holds its tag, decodes from.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct WithTag<'de, A> {
+    field: &'static str,
+    tag: std::borrow::Cow<'de, str>,
+    /// 0: the tag's key is next, 1: its value, 2: the rest of the object.
+    state: u8,
+    rest: A,
+}
+
+impl<A> WithTag<'_, A> {
+    /// The tag.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+}
+
+impl<'de, A: de::MapAccess<'de>> de::MapAccess<'de> for WithTag<'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        if self.state == 0 {
+            self.state = 1;
+            let key = de::value::BorrowedStrDeserializer::<A::Error>::new(self.field);
+            return seed.deserialize(key).map(Some);
+        }
+        self.rest.next_key_seed(seed)
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        if self.state == 1 {
+            self.state = 2;
+            let tag = std::mem::take(&mut self.tag);
+            return seed.deserialize(TagDeserializer::<A::Error>(tag, PhantomData));
+        }
+        self.rest.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        let ahead = match self.state {
+            0 => 1,
+            _ => 0,
+        };
+        self.rest.size_hint().map(|n| n + ahead)
+    }
+}
+
+/// The tag's text handed to the variant: a string to every type that reads
+/// one, and present (`Some`) to an optional field, as a JSON string is.
+struct TagDeserializer<'de, E>(std::borrow::Cow<'de, str>, PhantomData<E>);
+
+impl<'de, E: de::Error> Deserializer<'de> for TagDeserializer<'de, E> {
+    type Error = E;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.0 {
+            std::borrow::Cow::Borrowed(tag) => visitor.visit_borrowed_str(tag),
+            std::borrow::Cow::Owned(tag) => visitor.visit_string(tag),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
     }
 }
 
