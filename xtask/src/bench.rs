@@ -89,6 +89,25 @@ pub fn run(args: &Args) -> Result {
     ]))?;
     println!("load driver: {}", load.trim());
 
+    // The peers, side by side in one process: its own lockfile (async-openai
+    // never enters the workspace's), its own target directory.
+    let peers_dir = project_root().join("crates/oai-bench/peers");
+    let peers = capture(
+        cargo([
+            "run",
+            "--release",
+            "--quiet",
+            "--manifest-path",
+            &peers_dir.join("Cargo.toml").display().to_string(),
+            "--target-dir",
+            &target_dir().join("peers").display().to_string(),
+            "--",
+            "all",
+        ])
+        .current_dir(&peers_dir),
+    )?;
+    println!("peers:\n{}", peers.trim());
+
     let instructions = call_instructions()?;
     let ab = capture(&mut cargo([
         "run",
@@ -118,7 +137,7 @@ pub fn run(args: &Args) -> Result {
         since,
     };
     let wall = started.elapsed().as_secs_f64();
-    let (report, missing) = render(
+    let (mut report, missing) = render(
         &estimates,
         &load,
         &ab,
@@ -126,6 +145,7 @@ pub fn run(args: &Args) -> Result {
         compile.as_ref(),
         wall,
     );
+    report.push_str(&render_peers(&peers));
     let out_dir = target_dir().join("bench");
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
@@ -477,6 +497,92 @@ fn parse_time(stderr: &str) -> Option<(f64, f64)> {
     Some((user + sys, real))
 }
 
+/// The peer section of the report: one row per figure of the `peers`
+/// binary (one JSON object per line), each side's mean and its ratio to bare.
+fn render_peers(lines: &str) -> String {
+    let mut out = String::from(
+        "\n## Side by side: bare reqwest + serde_json, oai, async-openai 0.43.0\n\n\
+         One process, interleaved rounds (`crates/oai-bench/peers`); ratios to bare \
+         of the same run (lower is better).\n\n\
+         | figure | placement | bare | oai | async-openai | oai / bare | async-openai / bare | budget | met? |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for line in lines.lines().filter(|l| l.trim_start().starts_with('{')) {
+        let text = |key: &str| -> Option<String> {
+            let quoted = format!("\"{key}\":\"");
+            let at = line.find(&quoted)? + quoted.len();
+            let rest = line.get(at..)?;
+            Some(rest.get(..rest.find('"')?)?.to_owned())
+        };
+        let measure = text("measure").unwrap_or_default();
+        if measure == "memory" {
+            out.push_str(&memory_row(line));
+            continue;
+        }
+        let placement = text("placement").unwrap_or_default();
+        let unit = text("unit").unwrap_or_default();
+        let (Some(bare), Some(oai), Some(peer)) = (
+            number_after(line, "bare"),
+            number_after(line, "oai"),
+            number_after(line, "async_openai"),
+        ) else {
+            continue;
+        };
+        let (figure, budget) = match (measure.as_str(), placement.as_str()) {
+            ("call", _) => ("chat call", Some(("≤ 1.02x bare", oai / bare <= 1.02))),
+            ("stream", "main") => (
+                "chat stream, 10k chunks",
+                Some(("≤ async-openai", oai <= peer)),
+            ),
+            ("stream", _) => (
+                "chat stream, 10k chunks",
+                Some(("≤ 1.10x bare", oai / bare <= 1.10)),
+            ),
+            ("embeddings", _) => ("embeddings 2048x1536, each client's default format", None),
+            _ => (measure.as_str(), None),
+        };
+        let value = |v: f64| match unit.as_str() {
+            "us" => format!("{v:.1} µs"),
+            _ => format!("{v:.2} ms"),
+        };
+        let (budget, met) = match budget {
+            Some((b, true)) => (b.to_owned(), "yes".to_owned()),
+            Some((b, false)) => (b.to_owned(), "**no**".to_owned()),
+            None => ("—".to_owned(), "—".to_owned()),
+        };
+        let _ = writeln!(
+            out,
+            "| {figure} | {placement} | {} | {} | {} | {:.3}x | {:.3}x | {budget} | {met} |",
+            value(bare),
+            value(oai),
+            value(peer),
+            oai / bare,
+            peer / bare,
+        );
+    }
+    out
+}
+
+/// The memory row: peak resident growth per stream of each side (each in a
+/// process of its own), slow consumers.
+fn memory_row(line: &str) -> String {
+    let side = |name: &str| -> Option<f64> {
+        let at = line.find(&format!("\"{name}\":{{"))?;
+        number_after(line.get(at..)?, "peak_kib_per_stream")
+    };
+    let streams = number_after(line, "streams").unwrap_or(0.0);
+    let payload = number_after(line, "payload_kib_per_stream").unwrap_or(0.0);
+    match (side("bare"), side("oai"), side("async_openai")) {
+        (Some(bare), Some(oai), Some(peer)) => format!(
+            "| peak memory per stream, {streams:.0} streams, slow consumers (payload {payload:.1} KiB each) | main | {bare:.1} KiB | {oai:.1} KiB | {peer:.1} KiB | {:.3}x | {:.3}x | ≤ bare | {} |\n",
+            oai / bare,
+            peer / bare,
+            if oai <= bare { "yes" } else { "**no**" },
+        ),
+        _ => format!("| peak memory per stream | — | missing: `{line}` | | | | | | |\n"),
+    }
+}
+
 fn render(
     estimates: &Estimates<'_>,
     load: &str,
@@ -803,6 +909,37 @@ fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peer_rows_are_judged_against_their_budgets() {
+        let lines = r#"{"async_openai":87.0,"bare":70.0,"measure":"call","oai":71.0,"placement":"current","rounds":5,"unit":"us"}
+{"async_openai":36.0,"bare":30.0,"measure":"stream","oai":34.0,"placement":"worker","rounds":2,"unit":"ms"}
+{"async_openai":72.0,"bare":118.0,"measure":"stream","oai":70.0,"placement":"main","rounds":2,"unit":"ms"}
+{"async_openai":{"chunks":200,"payload_kib_per_stream":59.0,"peak_kib_per_stream":300.0},"bare":{"chunks":200,"payload_kib_per_stream":59.0,"peak_kib_per_stream":60.0},"measure":"memory","oai":{"chunks":200,"payload_kib_per_stream":59.0,"peak_kib_per_stream":50.0},"streams":1000}"#;
+        let out = render_peers(lines);
+        let rows: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("| chat") || l.starts_with("| peak"))
+            .collect();
+        assert_eq!(rows.len(), 4, "{out}");
+        assert!(
+            rows[0].contains("1.014x") && rows[0].ends_with("| ≤ 1.02x bare | yes |"),
+            "{}",
+            rows[0]
+        );
+        assert!(
+            rows[1].contains("1.133x") && rows[1].ends_with("| **no** |"),
+            "{}",
+            rows[1]
+        );
+        assert!(rows[2].ends_with("| ≤ async-openai | yes |"), "{}", rows[2]);
+        assert!(
+            rows[3]
+                .contains("| 60.0 KiB | 50.0 KiB | 300.0 KiB | 0.833x | 5.000x | ≤ bare | yes |"),
+            "{}",
+            rows[3]
+        );
+    }
 
     #[test]
     fn options_parse() {

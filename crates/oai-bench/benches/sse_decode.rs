@@ -5,13 +5,17 @@
 //!   `bare_http` reads the same bytes from the same server with a bare
 //!   `reqwest` POST, splits them on blank lines and parses each `data:`
 //!   payload with `serde_json` into the same type.
-//! - `decoder` feeds the bytes, in 8 KiB pieces, to the transport's
-//!   `SseDecoder` and parses each event into the type; `bare_split` splits the
+//! - `decoder` pushes the bytes, in 8 KiB pieces, to the transport's
+//!   `SseDecoder`, takes each event lent (as the typed streams do) and
+//!   parses it into the type; `bare_split` splits the
 //!   same pieces on blank lines and parses each payload.
+//! - `decoder_only` and `bare_only` (chat): the same two without the JSON,
+//!   each event taken and counted: the decoder against the least work that
+//!   cuts events (budget: 1.2x).
 //! - Responses only: `bare_split_variant` parses each text delta straight into
 //!   `ResponseTextDeltaEvent`, chosen by the SSE `event:` name, as a
-//!   hand-written client would; the union type reads every event into a JSON
-//!   value first.
+//!   hand-written client would: the limit for the union type, which reads
+//!   the tag first and then the variant.
 //!
 //! Budget: ours <= 1.5x bare.
 // Benchmarks stop at the first failure, as tests do.
@@ -51,17 +55,19 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// The transport's decoder, then `serde_json` into `T`; returns the count.
-fn decoder<T: DeserializeOwned>(bytes: &[u8]) -> usize {
+/// The transport's decoder as the typed streams use it (each piece pushed,
+/// its events lent one at a time), then `serde_json` into `T`; returns the
+/// count.
+fn decoder<T: DeserializeOwned>(pieces: &[Bytes]) -> usize {
     let mut dec = SseDecoder::new(SseLimits::default());
     let mut n = 0;
-    for piece in bytes.chunks(PIECE) {
-        dec.feed(piece).unwrap();
-        while let Some(ev) = dec.next_event() {
+    for piece in pieces {
+        dec.push(piece.clone()).unwrap();
+        while let Some(ev) = dec.decode_next_ref().unwrap() {
             if ev.data == "[DONE]" {
                 continue;
             }
-            black_box(serde_json::from_str::<T>(&ev.data).unwrap());
+            black_box(serde_json::from_str::<T>(ev.data).unwrap());
             n += 1;
         }
     }
@@ -69,11 +75,39 @@ fn decoder<T: DeserializeOwned>(bytes: &[u8]) -> usize {
     n
 }
 
-/// Blank-line split, then `serde_json` into `T`; returns the count.
-fn bare_split<T: DeserializeOwned>(bytes: &[u8]) -> usize {
+/// The decoder alone: events lent and counted, no JSON.
+fn decoder_only(pieces: &[Bytes]) -> usize {
+    let mut dec = SseDecoder::new(SseLimits::default());
+    let mut n = 0;
+    for piece in pieces {
+        dec.push(piece.clone()).unwrap();
+        while let Some(ev) = dec.decode_next_ref().unwrap() {
+            n += black_box(ev.data.len()).min(1);
+        }
+    }
+    n
+}
+
+/// The bare splitter alone: events cut and counted, no JSON.
+fn bare_only(pieces: &[Bytes]) -> usize {
     let mut split = bare::Splitter::new();
     let mut n = 0;
-    for piece in bytes.chunks(PIECE) {
+    for piece in pieces {
+        split.push(piece, |ev| n += black_box(ev.data.len()).min(1));
+    }
+    n
+}
+
+/// The stream's bytes in 8 KiB pieces, as network reads hand them over.
+fn pieces(bytes: &[u8]) -> Vec<Bytes> {
+    bytes.chunks(PIECE).map(Bytes::copy_from_slice).collect()
+}
+
+/// Blank-line split, then `serde_json` into `T`; returns the count.
+fn bare_split<T: DeserializeOwned>(pieces: &[Bytes]) -> usize {
+    let mut split = bare::Splitter::new();
+    let mut n = 0;
+    for piece in pieces {
         split.push(piece, |ev| {
             if ev.data != b"[DONE]" {
                 black_box(serde_json::from_slice::<T>(ev.data).unwrap());
@@ -85,10 +119,10 @@ fn bare_split<T: DeserializeOwned>(bytes: &[u8]) -> usize {
 }
 
 /// As `bare_split`, parsing text deltas into their own struct.
-fn bare_split_variant(bytes: &[u8]) -> usize {
+fn bare_split_variant(pieces: &[Bytes]) -> usize {
     let mut split = bare::Splitter::new();
     let mut n = 0;
-    for piece in bytes.chunks(PIECE) {
+    for piece in pieces {
         split.push(piece, |ev| {
             if ev.event == Some(b"response.output_text.delta".as_slice()) {
                 black_box(serde_json::from_slice::<ResponseTextDeltaEvent>(ev.data).unwrap());
@@ -132,7 +166,7 @@ async fn bare_http<T: DeserializeOwned>(
 
 fn chat(c: &mut Criterion) {
     let frames = fixtures::chat_stream(EVENTS);
-    let bytes = fixtures::join(&frames);
+    let bytes = pieces(&fixtures::join(&frames));
     let server = Server::start(Reply::sse(frames)).unwrap();
     let rt = runtime();
     let client = client(&server);
@@ -183,12 +217,21 @@ fn chat(c: &mut Criterion) {
     group.bench_function("bare_split", |b| {
         b.iter(|| bare_split::<CreateChatCompletionStreamResponse>(black_box(&bytes)));
     });
+    // The events alone (10,001 with the `[DONE]` marker), without JSON.
+    assert_eq!(decoder_only(&bytes), EVENTS + 1);
+    assert_eq!(bare_only(&bytes), EVENTS + 1);
+    group.bench_function("decoder_only", |b| {
+        b.iter(|| decoder_only(black_box(&bytes)));
+    });
+    group.bench_function("bare_only", |b| {
+        b.iter(|| bare_only(black_box(&bytes)));
+    });
     group.finish();
 }
 
 fn responses(c: &mut Criterion) {
     let frames = fixtures::responses_stream(EVENTS);
-    let bytes = fixtures::join(&frames);
+    let bytes = pieces(&fixtures::join(&frames));
     let server = Server::start(Reply::sse(frames)).unwrap();
     let rt = runtime();
     let client = client(&server);

@@ -17,7 +17,7 @@ pub struct RawEvent<'a> {
 
 /// The position of the first `\n\n` in `buf`.
 fn blank_line(buf: &[u8]) -> Option<usize> {
-    buf.windows(2).position(|w| w == b"\n\n")
+    memchr::memmem::find(buf, b"\n\n")
 }
 
 /// Parses one event block (without its closing blank line).
@@ -61,19 +61,36 @@ impl Splitter {
         Self::default()
     }
 
-    /// Appends `chunk` and calls `each` on every event it completes.
+    /// Calls `each` on every event `chunk` completes. Events that lie
+    /// whole in `chunk` are read in place; only an unfinished tail is kept
+    /// (copied) until the next chunk completes it.
     pub fn push(&mut self, chunk: &[u8], mut each: impl FnMut(RawEvent<'_>)) {
-        self.buf.extend_from_slice(chunk);
+        let mut input = chunk;
+        if !self.buf.is_empty() {
+            // Complete the held event with the head of this chunk.
+            let held = self.buf.len();
+            self.buf.extend_from_slice(chunk);
+            let Some(end) =
+                blank_line(&self.buf[held.saturating_sub(1)..]).map(|i| i + held.saturating_sub(1))
+            else {
+                return;
+            };
+            if let Some(ev) = parse_block(&self.buf[..end]) {
+                each(ev);
+            }
+            let used = (end + 2).saturating_sub(held);
+            self.buf.clear();
+            input = chunk.get(used..).unwrap_or_default();
+        }
         let mut used = 0;
-        while let Some(end) = self.buf.get(used..).and_then(blank_line) {
-            if let Some(block) = self.buf.get(used..used + end)
-                && let Some(ev) = parse_block(block)
-            {
+        while let Some(end) = input.get(used..).and_then(blank_line) {
+            if let Some(ev) = input.get(used..used + end).and_then(parse_block) {
                 each(ev);
             }
             used += end + 2;
         }
-        self.buf.drain(..used);
+        self.buf
+            .extend_from_slice(input.get(used..).unwrap_or_default());
     }
 
     /// Bytes held that do not form a whole event yet.

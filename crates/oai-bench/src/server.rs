@@ -30,6 +30,15 @@ pub enum Reply {
     Json(Bytes),
     /// `200 text/event-stream`, chunked, one body frame per element.
     Sse(Arc<[Bytes]>),
+    /// `200 application/json`: `base64` when the request asked for
+    /// `"encoding_format":"base64"`, `float` otherwise (an embeddings
+    /// endpoint, answering each client in the format it asked for).
+    Embeddings {
+        /// The answer with vectors as JSON numbers.
+        float: Bytes,
+        /// The answer with vectors as base64.
+        base64: Bytes,
+    },
 }
 
 impl Reply {
@@ -130,12 +139,15 @@ pub async fn serve(listener: TcpListener, reply: Reply, shutdown: impl Future<Ou
     }
 }
 
+/// How a request asks for base64 embeddings (as every client serializes it).
+const BASE64_FORMAT: &[u8] = b"\"encoding_format\":\"base64\"";
+
 async fn answer(
     req: Request<Incoming>,
     reply: Reply,
 ) -> Result<Response<BoxBody<Bytes, Infallible>>, hyper::Error> {
     // Read the request to its end: the connection is then reused.
-    req.into_body().collect().await?;
+    let body = req.into_body().collect().await?.to_bytes();
     let builder = Response::builder()
         .status(200)
         .header("x-request-id", "req_bench");
@@ -143,6 +155,14 @@ async fn answer(
         Reply::Json(body) => builder
             .header("content-type", "application/json")
             .body(Full::new(body).boxed()),
+        Reply::Embeddings { float, base64 } => {
+            let asked = body
+                .windows(BASE64_FORMAT.len())
+                .any(|w| w == BASE64_FORMAT);
+            builder
+                .header("content-type", "application/json")
+                .body(Full::new(if asked { base64 } else { float }).boxed())
+        }
         Reply::Sse(frames) => {
             let frames: Vec<Bytes> = frames.to_vec();
             let body = StreamBody::new(futures_util::stream::iter(

@@ -172,7 +172,7 @@ impl Error {
     }
 
     /// The configuration cannot be used.
-    #[cfg_attr(not(feature = "full"), allow(dead_code))]
+    #[cfg_attr(not(feature = "realtime-ws"), allow(dead_code))]
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::own(ErrorKind::Config, message)
     }
