@@ -1,7 +1,6 @@
 //! Streamed responses: raw server-sent events, and typed JSON events on top.
 
 use std::borrow::Cow;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -252,19 +251,75 @@ impl StreamOptions {
 /// is a [`StreamErrorKind::Truncated`] error. An `error` event, or an event
 /// whose JSON has a top-level `error`, becomes an API error. After any error
 /// the stream ends.
+///
+/// Polled from a task, or on a current-thread runtime, it reads and decodes
+/// only when polled, one event at a time, in the polling task. Polled from
+/// outside any task on a multi-thread runtime (the body of `#[tokio::main]`,
+/// or of `Runtime::block_on`), it moves the reading and decoding to a task
+/// on a worker, which runs at most [`READ_AHEAD_BYTES`] ahead of the
+/// consumer (counting each event's JSON and its decoded value) and then
+/// waits, so the connection is read no faster than the consumer takes
+/// events; the task ends when the stream ends or is dropped. That thread
+/// otherwise sleeps and is woken for every network read, which costs more
+/// than the decoding.
 pub struct JsonStream<T> {
+    state: State<T>,
+}
+
+/// How far a typed stream read on a worker may run ahead of its consumer:
+/// the JSON text of the events read and not yet taken, plus the in-memory
+/// size of their decoded values. An event larger than this is still read,
+/// alone.
+pub const READ_AHEAD_BYTES: usize = 128 << 10;
+
+// The inline state is the large and the common one: not boxed.
+#[allow(clippy::large_enum_variant)]
+enum State<T> {
+    /// Not polled yet, or polled from a task: decoded as polled.
+    Inline(Inline),
+    /// Decoded by a task on a worker.
+    Ahead(Ahead<T>),
+}
+
+/// What the typed stream reads with, in the polling task.
+struct Inline {
     events: SseStream,
     options: StreamOptions,
     done: bool,
-    _t: PhantomData<fn() -> T>,
+    /// Whether the first poll chose where to decode.
+    placed: bool,
+}
+
+/// The receiving end of a typed stream decoded on a worker.
+struct Ahead<T> {
+    items: tokio::sync::mpsc::UnboundedReceiver<(Result<T>, u32)>,
+    /// The bytes the reader may still run ahead.
+    budget: std::sync::Arc<tokio::sync::Semaphore>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    meta: ResponseMeta,
+    done: bool,
+}
+
+impl<T> Drop for Ahead<T> {
+    fn drop(&mut self) {
+        // Nobody takes the events any more: stop reading.
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
 }
 
 impl<T> std::fmt::Debug for JsonStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonStream")
-            .field("events", &self.events)
-            .field("done", &self.done)
-            .finish()
+        let mut d = f.debug_struct("JsonStream");
+        match &self.state {
+            State::Inline(i) => d.field("events", &i.events).field("done", &i.done),
+            State::Ahead(a) => d
+                .field("read_ahead", &true)
+                .field("request_id", &a.meta.request_id())
+                .field("done", &a.done),
+        }
+        .finish()
     }
 }
 
@@ -272,16 +327,147 @@ impl<T: DeserializeOwned> JsonStream<T> {
     /// Typed events over `events`.
     pub fn new(events: SseStream, options: StreamOptions) -> Self {
         Self {
-            events,
-            options,
-            done: false,
-            _t: PhantomData,
+            state: State::Inline(Inline {
+                events,
+                options,
+                done: false,
+                placed: false,
+            }),
         }
     }
 
     /// The response's metadata.
     pub fn meta(&self) -> &ResponseMeta {
-        self.events.meta()
+        match &self.state {
+            State::Inline(i) => i.events.meta(),
+            State::Ahead(a) => &a.meta,
+        }
+    }
+}
+
+/// Whether this thread polls outside any task on a multi-thread runtime
+/// (the body of `block_on`), where a typed stream decodes on a worker.
+fn polled_outside_a_task() -> bool {
+    tokio::task::try_id().is_none()
+        && tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
+impl Inline {
+    /// The next item and the size of its JSON, decoded in the caller.
+    fn poll_item<T: DeserializeOwned>(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<(Result<T>, usize)>> {
+        loop {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            match self.events.poll_advance(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(()))) => {
+                    // The event is read where the decoder holds it.
+                    if let Some(ev) = self.events.decoder.current() {
+                        let size = ev.data.len();
+                        if let Some(item) = handle(ev, &self.options, &self.events, &mut self.done)
+                        {
+                            return Poll::Ready(Some((item, size)));
+                        }
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    self.done = true;
+                    return Poll::Ready(Some((Err(e), 0)));
+                }
+                Poll::Ready(None) => {
+                    self.done = true;
+                    let e = Error::stream(StreamErrorKind::Truncated, None);
+                    return Poll::Ready(Some((Err(e), 0)));
+                }
+            }
+        }
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> JsonStream<T> {
+    /// Moves the reading and decoding into a task (see the type's docs).
+    fn read_ahead(&mut self) {
+        let State::Inline(inline) = &self.state else {
+            return;
+        };
+        let budget = std::sync::Arc::new(tokio::sync::Semaphore::new(READ_AHEAD_BYTES));
+        let (tx, items) = tokio::sync::mpsc::unbounded_channel();
+        let ahead = State::Ahead(Ahead {
+            items,
+            budget: budget.clone(),
+            task: None,
+            meta: inline.events.meta().clone(),
+            done: false,
+        });
+        let State::Inline(mut inline) = std::mem::replace(&mut self.state, ahead) else {
+            return;
+        };
+        let task = tokio::spawn(async move {
+            loop {
+                let next = std::future::poll_fn(|cx| inline.poll_item::<T>(cx)).await;
+                let Some((item, size)) = next else { return };
+                let cost = size
+                    .saturating_add(std::mem::size_of::<T>())
+                    .min(READ_AHEAD_BYTES);
+                // Under the cap, the cost fits a `u32`.
+                let cost = u32::try_from(cost).unwrap_or(u32::MAX);
+                // The budget is never closed: this waits until the consumer
+                // has taken enough.
+                match budget.acquire_many(cost).await {
+                    Ok(permits) => permits.forget(),
+                    Err(_) => return,
+                }
+                if tx.send((item, cost)).is_err() {
+                    return;
+                }
+            }
+        });
+        if let State::Ahead(ahead) = &mut self.state {
+            ahead.task = Some(task);
+        }
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Stream for JsonStream<T> {
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let State::Inline(inline) = &mut this.state
+            && !inline.placed
+        {
+            inline.placed = true;
+            if polled_outside_a_task() {
+                this.read_ahead();
+            }
+        }
+        match &mut this.state {
+            State::Inline(inline) => inline.poll_item(cx).map(|o| o.map(|(item, _)| item)),
+            State::Ahead(ahead) => {
+                if ahead.done {
+                    return Poll::Ready(None);
+                }
+                match ahead.items.poll_recv(cx) {
+                    Poll::Ready(Some((item, cost))) => {
+                        ahead.budget.add_permits(cost as usize);
+                        if item.is_err() {
+                            ahead.done = true;
+                        }
+                        Poll::Ready(Some(item))
+                    }
+                    Poll::Ready(None) => {
+                        ahead.done = true;
+                        Poll::Ready(None)
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
     }
 }
 
@@ -352,38 +538,6 @@ fn top_level_error(data: &str, scrubber: &Scrubber) -> Option<ApiErrorDetails> {
         return None;
     }
     Some(parse_error_body(None, data.as_bytes(), scrubber))
-}
-
-impl<T: DeserializeOwned> Stream for JsonStream<T> {
-    type Item = Result<T>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            if this.done {
-                return Poll::Ready(None);
-            }
-            match this.events.poll_advance(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(()))) => {
-                    // The event is read where the decoder holds it.
-                    if let Some(ev) = this.events.decoder.current()
-                        && let Some(item) = handle(ev, &this.options, &this.events, &mut this.done)
-                    {
-                        return Poll::Ready(Some(item));
-                    }
-                }
-                Poll::Ready(Some(Err(e))) => {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(e)));
-                }
-                Poll::Ready(None) => {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(Error::stream(StreamErrorKind::Truncated, None))));
-                }
-            }
-        }
-    }
 }
 
 /// The body of a response as it arrives, chunk by chunk: for downloads

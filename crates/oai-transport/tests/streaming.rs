@@ -17,6 +17,25 @@ use support::*;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// Each test twice: on a current-thread runtime (the stream decodes where
+/// it is polled), and in the body of a multi-thread runtime's `block_on`
+/// (the stream decodes on a worker, read ahead within its budget).
+macro_rules! both {
+    ($(#[$doc:meta])* async fn $name:ident() $body:block) => {
+        $(#[$doc])*
+        #[tokio::test]
+        async fn $name() $body
+
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn read_ahead() $body
+        }
+    };
+}
+
 fn sse(body: &str) -> ResponseTemplate {
     ResponseTemplate::new(200)
         .insert_header("content-type", "text/event-stream")
@@ -64,15 +83,16 @@ async fn stream_from(
     collect(s).await
 }
 
-#[tokio::test]
+both! {
 async fn chat_stream_to_done() {
     let (items, err) = stream_from(CHAT, StreamOptions::default()).await;
     assert!(err.is_none(), "{err:?}");
     assert_eq!(items.len(), 3);
     assert_eq!(items[1]["choices"][0]["delta"]["content"], "lo");
 }
+}
 
-#[tokio::test]
+both! {
 async fn responses_stream_ends_at_terminal_event() {
     let body = "event: response.created\ndata: {\"type\":\"response.created\"}\n\n\
 event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"hi\"}\n\n\
@@ -97,8 +117,9 @@ event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{
     assert_eq!(items.len(), 1);
     assert!(err.unwrap().is_truncated());
 }
+}
 
-#[tokio::test]
+both! {
 async fn stream_without_done_is_truncated_not_a_silent_end() {
     let body = "data: {\"a\":1}\n\ndata: {\"a\":2}\n\n";
     let (items, err) = stream_from(body, StreamOptions::default()).await;
@@ -114,8 +135,9 @@ async fn stream_without_done_is_truncated_not_a_silent_end() {
     .await;
     assert!(err.is_some_and(|e| e.is_truncated()));
 }
+}
 
-#[tokio::test]
+both! {
 async fn error_inside_stream_becomes_api_error() {
     let body = "data: {\"a\":1}\n\ndata: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"code\":\"overloaded\"}}\n\n";
     let (items, err) = stream_from(body, StreamOptions::default()).await;
@@ -138,8 +160,9 @@ async fn error_inside_stream_becomes_api_error() {
     assert!(err.is_none());
     assert_eq!(items.len(), 1);
 }
+}
 
-#[tokio::test]
+both! {
 async fn malformed_chunk_is_a_decode_error() {
     let body = "data: {\"a\":1}\n\ndata: {\"a\":\n\ndata: [DONE]\n\n";
     let (items, err) = stream_from(body, StreamOptions::default()).await;
@@ -149,9 +172,10 @@ async fn malformed_chunk_is_a_decode_error() {
     assert_eq!(e.body_excerpt(), Some("{\"a\":"));
     assert!(e.to_string().contains("EOF while parsing a value"), "{e}");
 }
+}
 
+both! {
 /// An event that does not decode as the stream's type names the JSON path.
-#[tokio::test]
 async fn an_undecodable_event_names_the_path() {
     #[derive(Debug, serde::Deserialize)]
     #[allow(dead_code)]
@@ -181,8 +205,9 @@ async fn an_undecodable_event_names_the_path() {
     assert_eq!(f.reason(), "invalid type: integer, expected a string");
     assert!(s.next().await.is_none());
 }
+}
 
-#[tokio::test]
+both! {
 async fn oversized_line_is_a_stream_error() {
     let server = MockServer::start().await;
     let big = format!("data: {}\n\n", "x".repeat(5000));
@@ -206,8 +231,9 @@ async fn oversized_line_is_a_stream_error() {
         Some(StreamErrorKind::LineTooLong)
     );
 }
+}
 
-#[tokio::test]
+both! {
 async fn error_status_before_stream_is_retried_then_streams() {
     let server = MockServer::start().await;
     Mock::given(path("/v1/s"))
@@ -228,10 +254,11 @@ async fn error_status_before_stream_is_retried_then_streams() {
     assert!(err.is_none());
     assert_eq!(items.len(), 3);
 }
+}
 
 // ---- against the raw server ----
 
-#[tokio::test]
+both! {
 async fn raw_server_chunks_split_anywhere() {
     // The same events, cut in awkward places across HTTP chunks.
     let server = RawServer::start(vec![vec![
@@ -255,8 +282,9 @@ async fn raw_server_chunks_split_anywhere() {
     assert!(err.is_none(), "{err:?}");
     assert_eq!(items, vec![json!({"n": 1}), json!({"n": 2})]);
 }
+}
 
-#[tokio::test]
+both! {
 async fn raw_server_stall_hits_idle_timeout() {
     let server = RawServer::start(vec![vec![
         sse_head(),
@@ -279,8 +307,9 @@ async fn raw_server_stall_hits_idle_timeout() {
     assert_eq!(e.timeout_phase(), Some(TimeoutPhase::StreamIdle));
     assert!(started.elapsed() < Duration::from_secs(4));
 }
+}
 
-#[tokio::test]
+both! {
 async fn per_call_idle_timeout_overrides_config() {
     let server = RawServer::start(vec![vec![
         sse_head(),
@@ -299,8 +328,9 @@ async fn per_call_idle_timeout_overrides_config() {
     assert!(err.is_none(), "{err:?}");
     assert_eq!(items.len(), 1);
 }
+}
 
-#[tokio::test]
+both! {
 async fn raw_server_disconnect_mid_stream_is_an_error() {
     // The connection closes in the middle of a chunk: never a silent end.
     let server = RawServer::start(vec![vec![
@@ -323,8 +353,9 @@ async fn raw_server_disconnect_mid_stream_is_an_error() {
         "{e:?}"
     );
 }
+}
 
-#[tokio::test]
+both! {
 async fn raw_server_clean_close_without_done_is_truncated() {
     let server = RawServer::start(vec![vec![
         sse_head(),
@@ -341,8 +372,9 @@ async fn raw_server_clean_close_without_done_is_truncated() {
     assert_eq!(items.len(), 1);
     assert!(err.unwrap().is_truncated());
 }
+}
 
-#[tokio::test]
+both! {
 async fn raw_server_reset_before_response_is_retried() {
     let ok = "{\"ok\":true}";
     let server = RawServer::start(vec![
@@ -361,8 +393,9 @@ async fn raw_server_reset_before_response_is_retried() {
     assert_eq!(v, json!({"ok": true}));
     assert_eq!(server.hits(), 2);
 }
+}
 
-#[tokio::test]
+both! {
 async fn raw_server_chunked_body_over_cap_without_length() {
     let server = RawServer::start(vec![vec![
         write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"),
@@ -378,8 +411,9 @@ async fn raw_server_chunked_body_over_cap_without_length() {
         .unwrap_err();
     assert!(e.is_body_too_large(), "{e}");
 }
+}
 
-#[tokio::test]
+both! {
 async fn raw_server_body_cut_short_is_retried_then_fails() {
     // content-length promises more than is sent, then the connection closes.
     let server = RawServer::start(vec![vec![
@@ -395,8 +429,9 @@ async fn raw_server_body_cut_short_is_retried_then_fails() {
     assert_eq!(e.kind(), oai_transport::ErrorKind::Request, "{e:?}");
     assert_eq!(server.hits(), 2, "a broken body read is retried");
 }
+}
 
-#[tokio::test]
+both! {
 async fn raw_server_retry_after_seconds_then_success() {
     let ok = "{\"ok\":true}";
     let server = RawServer::start(vec![
@@ -423,8 +458,9 @@ async fn raw_server_retry_after_seconds_then_success() {
     assert_eq!(r.meta.attempts(), 2);
     assert_eq!(server.hits(), 2);
 }
+}
 
-#[tokio::test]
+both! {
 async fn raw_server_malformed_chunk_encoding_is_an_error() {
     let server = RawServer::start(vec![vec![
         sse_head(),
@@ -442,8 +478,9 @@ async fn raw_server_malformed_chunk_encoding_is_an_error() {
     let e = err.expect("an error, not a silent end");
     assert_eq!(e.kind(), oai_transport::ErrorKind::Request, "{e:?}");
 }
+}
 
-#[tokio::test]
+both! {
 async fn raw_server_invalid_json_error_body_on_500() {
     let server = RawServer::start(vec![vec![write(
         "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: 9\r\n\r\n{\"error\":",
@@ -457,4 +494,106 @@ async fn raw_server_invalid_json_error_body_on_500() {
     assert!(e.is_api());
     assert_eq!(e.status().map(|s| s.as_u16()), Some(500));
     assert_eq!(e.body_excerpt(), Some("{\"error\":"));
+}
+}
+
+/// A server that writes events of 1 KiB for ever, counting the bytes the
+/// socket took, and noting when the client closed the connection.
+async fn endless_server() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    let written = Arc::new(AtomicUsize::new(0));
+    let closed = Arc::new(AtomicBool::new(false));
+    let (w, c) = (written.clone(), closed.clone());
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = sock.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            head.extend_from_slice(&buf[..n]);
+        }
+        sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+            .await
+            .unwrap();
+        let event = format!("data: {{\"pad\":\"{}\"}}\n\n", "x".repeat(1000));
+        let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+        loop {
+            if sock.write_all(chunk.as_bytes()).await.is_err() {
+                c.store(true, Ordering::SeqCst);
+                return;
+            }
+            w.fetch_add(chunk.len(), Ordering::SeqCst);
+        }
+    });
+    (base, written, closed)
+}
+
+/// In the body of a multi-thread runtime's `block_on`, the stream decodes on
+/// a worker; a consumer that stops taking events stops the reading (what the
+/// server can write stays bounded by the buffers: the socket's, hyper's and
+/// the read-ahead budget), and dropping the stream closes the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_ahead_is_bounded_keeps_backpressure_and_stops_on_drop() {
+    use std::sync::atomic::Ordering;
+    let (base, written, closed) = endless_server().await;
+    let t = transport_with(builder(&base).max_retries(0));
+    let mut s = RequestBuilder::new(t, Method::GET, "/s")
+        .stream::<Value>()
+        .await
+        .unwrap();
+    let first = s.next().await.unwrap().unwrap();
+    assert_eq!(first["pad"].as_str().map(str::len), Some(1000));
+    assert!(format!("{s:?}").contains("read_ahead"), "{s:?}");
+    // The consumer pauses: the reader runs out of budget, hyper's buffer
+    // and the socket's fill, and the server's writes stop.
+    tokio::time::sleep(ms(600)).await;
+    let stalled = written.load(Ordering::SeqCst);
+    tokio::time::sleep(ms(400)).await;
+    let later = written.load(Ordering::SeqCst);
+    assert!(
+        later - stalled < 64 << 10,
+        "still reading while the consumer waits: {stalled} then {later} bytes"
+    );
+    assert!(stalled < 48 << 20, "read {stalled} bytes ahead");
+    // Taking events lets it go on.
+    for _ in 0..2000 {
+        s.next().await.unwrap().unwrap();
+    }
+    assert!(written.load(Ordering::SeqCst) > later);
+    // Dropped: the task stops and the connection closes.
+    drop(s);
+    for _ in 0..100 {
+        if closed.load(Ordering::SeqCst) {
+            return;
+        }
+        tokio::time::sleep(ms(20)).await;
+    }
+    panic!("the connection stayed open after the stream was dropped");
+}
+
+/// The same stream polled in a task decodes where it is polled: no read
+/// ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_polled_in_a_task_reads_only_when_polled() {
+    let (base, _written, _closed) = endless_server().await;
+    let t = transport_with(builder(&base).max_retries(0));
+    tokio::spawn(async move {
+        let mut s = RequestBuilder::new(t, Method::GET, "/s")
+            .stream::<Value>()
+            .await
+            .unwrap();
+        s.next().await.unwrap().unwrap();
+        assert!(!format!("{s:?}").contains("read_ahead"), "{s:?}");
+    })
+    .await
+    .unwrap();
 }

@@ -43,7 +43,7 @@ impl<T> From<oai_transport::JsonStream<T>> for EventStream<T> {
     }
 }
 
-impl<T: DeserializeOwned> Stream for EventStream<T> {
+impl<T: DeserializeOwned + Send + 'static> Stream for EventStream<T> {
     type Item = Result<T>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
