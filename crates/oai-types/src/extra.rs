@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 /// after this crate was generated), as received. Every generated struct has
 /// one, flattened: they are written back on serialization.
 ///
-/// It is a [`serde_json::Map`] (through `Deref`), so `extra.get("cost")`,
+/// It reads as a [`serde_json::Map`] (through `Deref`), so `extra.get("cost")`,
 /// `extra["citations"]` and `extra.insert(..)` work. Its `Debug` hides the
 /// value of any field whose name looks like a credential (`secret`,
 /// `password`, `api_key`, `access_token`, ...), at any depth, since a server
@@ -30,49 +30,66 @@ use serde_json::{Map, Value};
 /// assert!(serde_json::to_string(&usage)?.contains("ek_live"));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, Default, PartialEq)]
-pub struct Extra(pub Map<String, Value>);
+///
+/// Most objects have no such field: an empty `Extra` takes one word and no
+/// allocation, so that it costs the types that carry it next to nothing.
+#[derive(Clone, Default)]
+pub struct Extra(Option<Box<Map<String, Value>>>);
+
+/// What an empty `Extra` reads as.
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
 
 impl Extra {
     /// No fields.
     pub fn new() -> Self {
-        Self(Map::new())
+        Self(None)
     }
 
     /// The map.
     pub fn into_inner(self) -> Map<String, Value> {
-        self.0
+        self.0.map(|m| *m).unwrap_or_default()
     }
 }
 
 impl Deref for Extra {
     type Target = Map<String, Value>;
     fn deref(&self) -> &Self::Target {
-        &self.0
+        self.0.as_deref().unwrap_or(&EMPTY)
     }
 }
 
 impl DerefMut for Extra {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl PartialEq for Extra {
+    /// Equal when they hold the same fields (an empty map and none alike).
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
     }
 }
 
 impl From<Map<String, Value>> for Extra {
     fn from(map: Map<String, Value>) -> Self {
-        Self(map)
+        if map.is_empty() {
+            Self(None)
+        } else {
+            Self(Some(Box::new(map)))
+        }
     }
 }
 
 impl Serialize for Extra {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        (**self).serialize(serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for Extra {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Map::deserialize(deserializer).map(Self)
+        Map::deserialize(deserializer).map(Self::from)
     }
 }
 
@@ -135,7 +152,7 @@ impl fmt::Debug for Fields<'_> {
 
 impl fmt::Debug for Extra {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Fields(&self.0).fmt(f)
+        Fields(self).fmt(f)
     }
 }
 
@@ -157,5 +174,18 @@ mod tests {
         assert!(shown.contains("cost") && shown.contains("0.5"), "{shown}");
         assert!(shown.contains("[REDACTED]"), "{shown}");
         assert_eq!(extra["session"]["api_key"], "sk-2");
+    }
+
+    #[test]
+    fn empty_takes_a_word_and_fills_on_demand() {
+        assert_eq!(std::mem::size_of::<Extra>(), std::mem::size_of::<usize>());
+        let mut extra = Extra::new();
+        assert!(extra.is_empty() && extra.get("x").is_none());
+        assert_eq!(extra, Extra::from(serde_json::Map::new()));
+        assert_eq!(serde_json::to_string(&extra).unwrap_or_default(), "{}");
+        extra.insert("x".into(), 1.into());
+        assert_eq!(extra["x"], 1);
+        assert_ne!(extra, Extra::new());
+        assert_eq!(extra.clone().into_inner().len(), 1);
     }
 }

@@ -202,6 +202,7 @@ macro_rules! string_enum {
 ///                 $(| "other")*           // optional: more tag values of this variant
 ///                 $([tag = field])?       // with those: the field of `$Type` holding the tag
 ///                 $([from = false])?      // optional: no `From<$Type>` for this variant
+///                 $([boxed = true])?      // optional: the variant holds `Box<$Type>`
 ///             ,
 ///         )+                              // at least one; trailing comma optional
 ///     }
@@ -287,7 +288,7 @@ macro_rules! tagged_union {
             $(
                 $(#[$vmeta:meta])*
                 $variant:ident ( $ty:ty ) = $wire:literal $(| $alt:literal)*
-                    $([tag = $field:ident])? $([from = $from:tt])?
+                    $([tag = $field:ident])? $([from = $from:tt])? $([boxed = $boxed:tt])?
             ),+ $(,)?
         }
     ) => {
@@ -296,7 +297,7 @@ macro_rules! tagged_union {
         #[non_exhaustive]
         #[allow(deprecated, clippy::large_enum_variant)]
         $vis enum $name {
-            $( $(#[$vmeta])* $variant($ty), )+
+            $( $(#[$vmeta])* $variant($crate::__boxed_ty!($ty $(, $boxed)?)), )+
             /// A variant this version of the crate does not know: the whole JSON
             /// object, kept as received.
             Unknown($crate::__private::serde_json::Value),
@@ -336,7 +337,7 @@ macro_rules! tagged_union {
             #[allow(deprecated)]
             impl ::core::convert::From<$ty> for $name {
                 fn from(inner: $ty) -> Self {
-                    Self::$variant(inner)
+                    Self::$variant($crate::__boxed_val!(inner $(, $boxed)?))
                 }
             }
         )+
@@ -373,8 +374,10 @@ macro_rules! tagged_union {
             ) -> ::core::result::Result<::core::result::Result<Self, $crate::__private::WithTag<'de, A>>, A::Error> {
                 match map.tag() {
                     $( $wire $(| $alt)* => <Self as $crate::__private::TagFirst<'de>>::CX
-                        .variant_from(map)
-                        .map(|inner| ::core::result::Result::Ok(Self::$variant(inner))), )+
+                        .variant_from::<$ty, A>(map)
+                        .map(|inner| ::core::result::Result::Ok(
+                            Self::$variant($crate::__boxed_val!(inner $(, $boxed)?))
+                        )), )+
                     _ => ::core::result::Result::Ok(::core::result::Result::Err(map)),
                 }
             }
@@ -402,6 +405,31 @@ macro_rules! tagged_union {
                 }
             }
         }
+    };
+}
+
+/// A variant's payload type: `Box<$ty>` when the variant is marked
+/// `[boxed = true]`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __boxed_ty {
+    ($ty:ty) => { $ty };
+    ($ty:ty, true) => { ::std::boxed::Box<$ty> };
+    ($ty:ty, false) => { $ty };
+}
+
+/// A variant's payload value, boxed when the variant is.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __boxed_val {
+    ($v:expr) => {
+        $v
+    };
+    ($v:expr, true) => {
+        ::std::boxed::Box::new($v)
+    };
+    ($v:expr, false) => {
+        $v
     };
 }
 

@@ -136,9 +136,12 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
             let _ = writeln!(out, "pub enum {} tag {tag:?} {{", t.name);
             for v in variants {
                 let wire = v.wire.as_deref().unwrap_or_default();
+                // A boxed variant holds `Box<T>` and converts from `T`.
+                let boxed = if v.boxed { " [boxed = true]" } else { "" };
+                let ty = ty_text(&v.ty);
                 if v.more_wires.is_empty() {
                     let _ = writeln!(out, "/// `{tag}` = `{wire}`");
-                    let _ = writeln!(out, "{}({}) = {wire:?},", v.name, variant_ty(v));
+                    let _ = writeln!(out, "{}({ty}) = {wire:?}{boxed},", v.name);
                     continue;
                 }
                 let all: Vec<&str> = std::iter::once(wire)
@@ -149,9 +152,8 @@ pub fn type_def(model: &Model<'_>, t: &TypeDef, out: &mut String) {
                 let alts: Vec<String> = all.iter().map(|w| format!("{w:?}")).collect();
                 let _ = writeln!(
                     out,
-                    "{}({}) = {} [tag = {}],",
+                    "{}({ty}) = {} [tag = {}]{boxed},",
                     v.name,
-                    variant_ty(v),
                     alts.join(" | "),
                     tag_field(model, &v.ty, tag)
                 );

@@ -134,6 +134,12 @@ pub struct Model<'a> {
     pub secret_nodes: Vec<&'a Node>,
 }
 
+/// A tagged union's variant larger than this (estimated bytes) is boxed.
+pub const LARGE_VARIANT: usize = 256;
+/// An optional field whose type is larger than this (estimated bytes) is
+/// boxed.
+pub const LARGE_OPTIONAL: usize = 160;
+
 fn fingerprint(n: &Node) -> String {
     fn strip(n: &Node) -> Node {
         match n {
@@ -337,6 +343,7 @@ impl<'a> Model<'a> {
             );
         }
         self.box_cycles();
+        self.box_large();
         self.optional_constants();
     }
 
@@ -1115,6 +1122,109 @@ impl<'a> Model<'a> {
             Some("string" | "integer" | "number" | "boolean" | "array")
         ) || (matches!(t, Some("object") | None)
             && matches!(s.at("additionalProperties"), Node::Map(_)))
+    }
+
+    /// Boxes the large and seldom-present parts, so that a value is not
+    /// much larger than what it usually holds: the variants of a tagged
+    /// union larger than [`LARGE_VARIANT`] bytes (the Responses events that
+    /// carry a whole `Response`: without this every text delta would be
+    /// the size of a response), and the optional fields whose type is
+    /// larger than [`LARGE_OPTIONAL`] bytes (a chat chunk's `usage`, sent
+    /// once per stream). Sizes are [`Model::size_of`]'s estimates.
+    fn box_large(&mut self) {
+        let mut sizes = HashMap::new();
+        let names: Vec<String> = self.types.keys().cloned().collect();
+        for n in &names {
+            self.size_of_named(n, &mut sizes, &mut BTreeSet::new());
+        }
+        let big = |t: &Ty, limit: usize, sizes: &HashMap<String, usize>| match t {
+            Ty::Named(n) => sizes.get(n).is_some_and(|s| *s > limit),
+            _ => false,
+        };
+        for def in self.types.values_mut() {
+            match &mut def.kind {
+                Kind::Struct(fs) => {
+                    for f in fs.iter_mut().filter(|f| f.option && !f.boxed) {
+                        f.boxed = big(&f.ty, LARGE_OPTIONAL, &sizes);
+                    }
+                }
+                Kind::Tagged { variants, .. } => {
+                    for v in variants.iter_mut().filter(|v| !v.boxed) {
+                        v.boxed = big(&v.ty, LARGE_VARIANT, &sizes);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The estimated size in bytes of a value of `t` on a 64-bit target
+    /// (a model of rustc's layout, good to tell large from small).
+    fn size_of(
+        &self,
+        t: &Ty,
+        option: bool,
+        boxed: bool,
+        sizes: &mut HashMap<String, usize>,
+        seen: &mut BTreeSet<String>,
+    ) -> usize {
+        if boxed {
+            return 8;
+        }
+        let (size, niche) = match t {
+            Ty::Bool => (1, true),
+            Ty::I64 | Ty::U64 | Ty::F64 => (8, false),
+            Ty::String | Ty::Vec(_) | Ty::Map(_) => (24, true),
+            // `serde_json::Value` with `preserve_order`.
+            Ty::Value => (80, true),
+            Ty::Const(_) => (0, false),
+            Ty::File | Ty::Extern(_) => (48, true),
+            Ty::Named(n) => (self.size_of_named(n, sizes, seen), true),
+        };
+        if option && !niche { size + 8 } else { size }
+    }
+
+    fn size_of_named(
+        &self,
+        name: &str,
+        sizes: &mut HashMap<String, usize>,
+        seen: &mut BTreeSet<String>,
+    ) -> usize {
+        if let Some(s) = sizes.get(name) {
+            return *s;
+        }
+        // A cycle goes through a box; what is inside it does not count.
+        if !seen.insert(name.to_owned()) {
+            return 8;
+        }
+        let Some(def) = self.types.get(name) else {
+            return 8;
+        };
+        let size = match &def.kind {
+            // The fields, each padded to 8, and the `Extra` word.
+            Kind::Struct(fs) => {
+                8 + fs
+                    .iter()
+                    .map(|f| {
+                        self.size_of(&f.ty, f.option, f.boxed, sizes, seen)
+                            .next_multiple_of(8)
+                    })
+                    .sum::<usize>()
+            }
+            // Known values, and `Unknown(String)`.
+            Kind::Enum(_) => 24,
+            // The largest variant (or the kept `Value`) and a tag.
+            Kind::Tagged { variants, .. } | Kind::Untagged(variants) => {
+                8 + variants
+                    .iter()
+                    .map(|v| self.size_of(&v.ty, false, v.boxed, sizes, seen))
+                    .fold(80, usize::max)
+            }
+            Kind::Alias(t) => self.size_of(t, false, false, sizes, seen),
+        };
+        seen.remove(name);
+        sizes.insert(name.to_owned(), size);
+        size
     }
 
     /// Boxes the fields and variants that make a type contain itself.

@@ -33,7 +33,7 @@ impl CreateEvalCompletionsRunDataSourceBuilder {
         mut self,
         value: impl Into<oai_types::CreateEvalCompletionsRunDataSourceSamplingParams>,
     ) -> Self {
-        self.0.sampling_params = Some(value.into());
+        self.0.sampling_params = Some(Box::new(value.into()));
         self
     }
 
@@ -733,7 +733,7 @@ impl CreateEvalResponsesRunDataSourceBuilder {
         mut self,
         value: impl Into<oai_types::CreateEvalResponsesRunDataSourceSamplingParams>,
     ) -> Self {
-        self.0.sampling_params = Some(value.into());
+        self.0.sampling_params = Some(Box::new(value.into()));
         self
     }
 

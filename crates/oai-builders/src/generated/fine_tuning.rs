@@ -142,7 +142,7 @@ impl CreateFineTuningJobRequestBuilder {
         mut self,
         value: impl Into<oai_types::CreateFineTuningJobRequestHyperparameters>,
     ) -> Self {
-        self.0.hyperparameters = Some(value.into());
+        self.0.hyperparameters = Some(Box::new(value.into()));
         self
     }
 
@@ -190,7 +190,7 @@ impl CreateFineTuningJobRequestBuilder {
 
     /// Sets `method`.
     pub fn method(mut self, value: impl Into<oai_types::FineTuneMethod>) -> Self {
-        self.0.method = Some(value.into());
+        self.0.method = Some(Box::new(value.into()));
         self
     }
 
@@ -726,7 +726,7 @@ impl FineTuneDPOMethodBuilder {
         mut self,
         value: impl Into<oai_types::FineTuneDPOHyperparameters>,
     ) -> Self {
-        self.0.hyperparameters = Some(value.into());
+        self.0.hyperparameters = Some(Box::new(value.into()));
         self
     }
 
@@ -810,13 +810,13 @@ impl FineTuneMethodBuilder {
 
     /// Sets `supervised`.
     pub fn supervised(mut self, value: impl Into<oai_types::FineTuneSupervisedMethod>) -> Self {
-        self.0.supervised = Some(value.into());
+        self.0.supervised = Some(Box::new(value.into()));
         self
     }
 
     /// Sets `dpo`.
     pub fn dpo(mut self, value: impl Into<oai_types::FineTuneDPOMethod>) -> Self {
-        self.0.dpo = Some(value.into());
+        self.0.dpo = Some(Box::new(value.into()));
         self
     }
 
@@ -825,7 +825,7 @@ impl FineTuneMethodBuilder {
         mut self,
         value: impl Into<oai_types::FineTuneReinforcementMethod>,
     ) -> Self {
-        self.0.reinforcement = Some(value.into());
+        self.0.reinforcement = Some(Box::new(value.into()));
         self
     }
 
@@ -1154,7 +1154,7 @@ impl FineTuneReinforcementMethodBuilder {
         mut self,
         value: impl Into<oai_types::FineTuneReinforcementHyperparameters>,
     ) -> Self {
-        self.0.hyperparameters = Some(value.into());
+        self.0.hyperparameters = Some(Box::new(value.into()));
         self
     }
 
@@ -1380,7 +1380,7 @@ impl FineTuneSupervisedMethodBuilder {
         mut self,
         value: impl Into<oai_types::FineTuneSupervisedHyperparameters>,
     ) -> Self {
-        self.0.hyperparameters = Some(value.into());
+        self.0.hyperparameters = Some(Box::new(value.into()));
         self
     }
 

@@ -304,7 +304,7 @@ impl RealtimeCallCreateRequestBuilder {
 
     /// Sets `session`.
     pub fn session(mut self, value: impl Into<oai_types::RealtimeSessionCreateRequestGA>) -> Self {
-        self.0.session = Some(value.into());
+        self.0.session = Some(Box::new(value.into()));
         self
     }
 
@@ -500,7 +500,7 @@ impl RealtimeCreateClientSecretRequestBuilder {
         mut self,
         value: impl Into<oai_types::RealtimeCreateClientSecretRequestSession>,
     ) -> Self {
-        self.0.session = Some(value.into());
+        self.0.session = Some(Box::new(value.into()));
         self
     }
 
@@ -1099,7 +1099,7 @@ impl RealtimeSessionCreateRequestGABuilder {
         mut self,
         value: impl Into<oai_types::RealtimeSessionCreateRequestGAAudio>,
     ) -> Self {
-        self.0.audio = Some(value.into());
+        self.0.audio = Some(Box::new(value.into()));
         self
     }
 
@@ -1255,7 +1255,7 @@ impl RealtimeSessionCreateRequestGAAudioBuilder {
         mut self,
         value: impl Into<oai_types::RealtimeSessionCreateRequestGAAudioInput>,
     ) -> Self {
-        self.0.input = Some(value.into());
+        self.0.input = Some(Box::new(value.into()));
         self
     }
 
@@ -1264,7 +1264,7 @@ impl RealtimeSessionCreateRequestGAAudioBuilder {
         mut self,
         value: impl Into<oai_types::RealtimeSessionCreateRequestGAAudioOutput>,
     ) -> Self {
-        self.0.output = Some(value.into());
+        self.0.output = Some(Box::new(value.into()));
         self
     }
 
@@ -1948,7 +1948,7 @@ impl RealtimeTranscriptionSessionCreateRequestGABuilder {
         mut self,
         value: impl Into<oai_types::RealtimeTranscriptionSessionCreateRequestGAAudio>,
     ) -> Self {
-        self.0.audio = Some(value.into());
+        self.0.audio = Some(Box::new(value.into()));
         self
     }
 
@@ -2037,7 +2037,7 @@ impl RealtimeTranscriptionSessionCreateRequestGAAudioBuilder {
         mut self,
         value: impl Into<oai_types::RealtimeTranscriptionSessionCreateRequestGAAudioInput>,
     ) -> Self {
-        self.0.input = Some(value.into());
+        self.0.input = Some(Box::new(value.into()));
         self
     }
 

@@ -1317,7 +1317,7 @@ impl BetaCreateResponseBuilder {
 
     /// Sets `text`.
     pub fn text(mut self, value: impl Into<oai_types::BetaResponseTextParam>) -> Self {
-        self.0.text = Some(value.into());
+        self.0.text = Some(Box::new(value.into()));
         self
     }
 
@@ -4263,7 +4263,7 @@ impl BetaTokenCountsBodyBuilder {
 
     /// Sets `text`.
     pub fn text(mut self, value: impl Into<oai_types::BetaResponseTextParam>) -> Self {
-        self.0.text = Some(value.into());
+        self.0.text = Some(Box::new(value.into()));
         self
     }
 
@@ -5223,7 +5223,7 @@ impl CreateResponseBuilder {
 
     /// Sets `text`.
     pub fn text(mut self, value: impl Into<oai_types::ResponseTextParam>) -> Self {
-        self.0.text = Some(value.into());
+        self.0.text = Some(Box::new(value.into()));
         self
     }
 
@@ -6162,7 +6162,7 @@ impl TokenCountsBodyBuilder {
 
     /// Sets `text`.
     pub fn text(mut self, value: impl Into<oai_types::ResponseTextParam>) -> Self {
-        self.0.text = Some(value.into());
+        self.0.text = Some(Box::new(value.into()));
         self
     }
 

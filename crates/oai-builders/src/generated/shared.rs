@@ -6045,7 +6045,7 @@ impl FunctionShellToolParamBuilder {
         mut self,
         value: impl Into<oai_types::FunctionShellToolParamEnvironment>,
     ) -> Self {
-        self.0.environment = Some(value.into());
+        self.0.environment = Some(Box::new(value.into()));
         self
     }
 

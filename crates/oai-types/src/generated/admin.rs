@@ -970,7 +970,7 @@ pub struct AuditLog {
     pub project: Option<AuditLogProject>,
     /// `actor`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub actor: Option<AuditLogActor>,
+    pub actor: Option<Box<AuditLogActor>>,
     /// `api_key.created`, optional.
     #[serde(rename = "api_key.created", skip_serializing_if = "Option::is_none")]
     pub api_key_created: Option<AuditLogApiKeyCreated>,
@@ -1075,7 +1075,7 @@ pub struct AuditLog {
         rename = "organization.updated",
         skip_serializing_if = "Option::is_none"
     )]
-    pub organization_updated: Option<AuditLogOrganizationUpdated>,
+    pub organization_updated: Option<Box<AuditLogOrganizationUpdated>>,
     /// `project.created`, optional.
     #[serde(rename = "project.created", skip_serializing_if = "Option::is_none")]
     pub project_created: Option<AuditLogProjectCreated>,
@@ -1099,7 +1099,7 @@ pub struct AuditLog {
     pub role_created: Option<AuditLogRoleCreated>,
     /// `role.updated`, optional.
     #[serde(rename = "role.updated", skip_serializing_if = "Option::is_none")]
-    pub role_updated: Option<AuditLogRoleUpdated>,
+    pub role_updated: Option<Box<AuditLogRoleUpdated>>,
     /// `role.deleted`, optional.
     #[serde(rename = "role.deleted", skip_serializing_if = "Option::is_none")]
     pub role_deleted: Option<AuditLogActorServiceAccount>,
@@ -1120,13 +1120,13 @@ pub struct AuditLog {
         rename = "role.bound_to_resource",
         skip_serializing_if = "Option::is_none"
     )]
-    pub role_bound_to_resource: Option<AuditLogRoleBoundToResource>,
+    pub role_bound_to_resource: Option<Box<AuditLogRoleBoundToResource>>,
     /// `role.unbound_from_resource`, optional.
     #[serde(
         rename = "role.unbound_from_resource",
         skip_serializing_if = "Option::is_none"
     )]
-    pub role_unbound_from_resource: Option<AuditLogRoleUnboundFromResource>,
+    pub role_unbound_from_resource: Option<Box<AuditLogRoleUnboundFromResource>>,
     /// `service_account.created`, optional.
     #[serde(
         rename = "service_account.created",
@@ -1245,7 +1245,7 @@ impl<'de> Deserialize<'de> for AuditLog {
                 let mut v_type: Option<AuditLogEventType> = None;
                 let mut v_effective_at: Option<i64> = None;
                 let mut v_project: Option<Option<AuditLogProject>> = None;
-                let mut v_actor: Option<Option<AuditLogActor>> = None;
+                let mut v_actor: Option<Option<Box<AuditLogActor>>> = None;
                 let mut v_api_key_created: Option<Option<AuditLogApiKeyCreated>> = None;
                 let mut v_api_key_updated: Option<Option<AuditLogApiKeyUpdated>> = None;
                 let mut v_api_key_deleted: Option<Option<AuditLogActorServiceAccount>> = None;
@@ -1279,7 +1279,8 @@ impl<'de> Deserialize<'de> for AuditLog {
                 let mut v_login_failed: Option<Option<AuditLogLoginFailed>> = None;
                 let mut v_logout_succeeded: Option<Option<serde_json::Value>> = None;
                 let mut v_logout_failed: Option<Option<AuditLogLogoutFailed>> = None;
-                let mut v_organization_updated: Option<Option<AuditLogOrganizationUpdated>> = None;
+                let mut v_organization_updated: Option<Option<Box<AuditLogOrganizationUpdated>>> =
+                    None;
                 let mut v_project_created: Option<Option<AuditLogProjectCreated>> = None;
                 let mut v_project_updated: Option<Option<AuditLogProjectUpdated>> = None;
                 let mut v_project_archived: Option<Option<AuditLogActorServiceAccount>> = None;
@@ -1287,16 +1288,16 @@ impl<'de> Deserialize<'de> for AuditLog {
                 let mut v_rate_limit_updated: Option<Option<AuditLogRateLimitUpdated>> = None;
                 let mut v_rate_limit_deleted: Option<Option<AuditLogActorServiceAccount>> = None;
                 let mut v_role_created: Option<Option<AuditLogRoleCreated>> = None;
-                let mut v_role_updated: Option<Option<AuditLogRoleUpdated>> = None;
+                let mut v_role_updated: Option<Option<Box<AuditLogRoleUpdated>>> = None;
                 let mut v_role_deleted: Option<Option<AuditLogActorServiceAccount>> = None;
                 let mut v_role_assignment_created: Option<Option<AuditLogRoleAssignmentCreated>> =
                     None;
                 let mut v_role_assignment_deleted: Option<Option<AuditLogRoleAssignmentDeleted>> =
                     None;
-                let mut v_role_bound_to_resource: Option<Option<AuditLogRoleBoundToResource>> =
+                let mut v_role_bound_to_resource: Option<Option<Box<AuditLogRoleBoundToResource>>> =
                     None;
                 let mut v_role_unbound_from_resource: Option<
-                    Option<AuditLogRoleUnboundFromResource>,
+                    Option<Box<AuditLogRoleUnboundFromResource>>,
                 > = None;
                 let mut v_service_account_created: Option<Option<AuditLogServiceAccountCreated>> =
                     None;
@@ -3632,7 +3633,7 @@ pub struct AuditLogOrganizationUpdated {
     pub id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub changes_requested: Option<AuditLogOrganizationUpdatedChangesRequested>,
+    pub changes_requested: Option<Box<AuditLogOrganizationUpdatedChangesRequested>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -3653,7 +3654,7 @@ impl<'de> Deserialize<'de> for AuditLogOrganizationUpdated {
             ) -> Result<AuditLogOrganizationUpdated, A::Error> {
                 let mut v_id: Option<Option<String>> = None;
                 let mut v_changes_requested: Option<
-                    Option<AuditLogOrganizationUpdatedChangesRequested>,
+                    Option<Box<AuditLogOrganizationUpdatedChangesRequested>>,
                 > = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -4550,7 +4551,7 @@ pub struct AuditLogRoleUpdated {
     pub id: Option<String>,
     /// `changes_requested`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub changes_requested: Option<AuditLogRoleUpdatedChangesRequested>,
+    pub changes_requested: Option<Box<AuditLogRoleUpdatedChangesRequested>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4570,8 +4571,9 @@ impl<'de> Deserialize<'de> for AuditLogRoleUpdated {
                 mut map: A,
             ) -> Result<AuditLogRoleUpdated, A::Error> {
                 let mut v_id: Option<Option<String>> = None;
-                let mut v_changes_requested: Option<Option<AuditLogRoleUpdatedChangesRequested>> =
-                    None;
+                let mut v_changes_requested: Option<
+                    Option<Box<AuditLogRoleUpdatedChangesRequested>>,
+                > = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -18694,7 +18696,7 @@ crate::tagged_union! {
 /// Inline schema in `UsageTimeBucket`.
 pub enum UsageTimeBucketResultsItem tag "object" {
 /// `object` = `organization.usage.completions.result`
-OrganizationUsageCompletionsResult(UsageCompletionsResult) = "organization.usage.completions.result",
+OrganizationUsageCompletionsResult(UsageCompletionsResult) = "organization.usage.completions.result" [boxed = true],
 /// `object` = `organization.usage.embeddings.result`
 OrganizationUsageEmbeddingsResult(UsageEmbeddingsResult) = "organization.usage.embeddings.result",
 /// `object` = `organization.usage.moderations.result`

@@ -5853,15 +5853,15 @@ crate::tagged_union! {
 /// The `MessageStreamEvent` schema.
 pub enum MessageStreamEvent tag "event" {
 /// `event` = `thread.message.created`
-ThreadMessageCreated(MessageStreamEventThreadMessageCreated) = "thread.message.created",
+ThreadMessageCreated(MessageStreamEventThreadMessageCreated) = "thread.message.created" [boxed = true],
 /// `event` = `thread.message.in_progress`
-ThreadMessageInProgress(MessageStreamEventThreadMessageInProgress) = "thread.message.in_progress",
+ThreadMessageInProgress(MessageStreamEventThreadMessageInProgress) = "thread.message.in_progress" [boxed = true],
 /// `event` = `thread.message.delta`
 ThreadMessageDelta(MessageStreamEventThreadMessageDelta) = "thread.message.delta",
 /// `event` = `thread.message.completed`
-ThreadMessageCompleted(MessageStreamEventThreadMessageCompleted) = "thread.message.completed",
+ThreadMessageCompleted(MessageStreamEventThreadMessageCompleted) = "thread.message.completed" [boxed = true],
 /// `event` = `thread.message.incomplete`
-ThreadMessageIncomplete(MessageStreamEventThreadMessageIncomplete) = "thread.message.incomplete",
+ThreadMessageIncomplete(MessageStreamEventThreadMessageIncomplete) = "thread.message.incomplete" [boxed = true],
 }
 }
 
@@ -9613,19 +9613,19 @@ crate::tagged_union! {
 /// The `RunStepStreamEvent` schema.
 pub enum RunStepStreamEvent tag "event" {
 /// `event` = `thread.run.step.created`
-ThreadRunStepCreated(RunStepStreamEventThreadRunStepCreated) = "thread.run.step.created",
+ThreadRunStepCreated(RunStepStreamEventThreadRunStepCreated) = "thread.run.step.created" [boxed = true],
 /// `event` = `thread.run.step.in_progress`
-ThreadRunStepInProgress(RunStepStreamEventThreadRunStepInProgress) = "thread.run.step.in_progress",
+ThreadRunStepInProgress(RunStepStreamEventThreadRunStepInProgress) = "thread.run.step.in_progress" [boxed = true],
 /// `event` = `thread.run.step.delta`
 ThreadRunStepDelta(RunStepStreamEventThreadRunStepDelta) = "thread.run.step.delta",
 /// `event` = `thread.run.step.completed`
-ThreadRunStepCompleted(RunStepStreamEventThreadRunStepCompleted) = "thread.run.step.completed",
+ThreadRunStepCompleted(RunStepStreamEventThreadRunStepCompleted) = "thread.run.step.completed" [boxed = true],
 /// `event` = `thread.run.step.failed`
-ThreadRunStepFailed(RunStepStreamEventThreadRunStepFailed) = "thread.run.step.failed",
+ThreadRunStepFailed(RunStepStreamEventThreadRunStepFailed) = "thread.run.step.failed" [boxed = true],
 /// `event` = `thread.run.step.cancelled`
-ThreadRunStepCancelled(RunStepStreamEventThreadRunStepCancelled) = "thread.run.step.cancelled",
+ThreadRunStepCancelled(RunStepStreamEventThreadRunStepCancelled) = "thread.run.step.cancelled" [boxed = true],
 /// `event` = `thread.run.step.expired`
-ThreadRunStepExpired(RunStepStreamEventThreadRunStepExpired) = "thread.run.step.expired",
+ThreadRunStepExpired(RunStepStreamEventThreadRunStepExpired) = "thread.run.step.expired" [boxed = true],
 }
 }
 
@@ -10060,25 +10060,25 @@ crate::tagged_union! {
 /// The `RunStreamEvent` schema.
 pub enum RunStreamEvent tag "event" {
 /// `event` = `thread.run.created`
-ThreadRunCreated(RunStreamEventThreadRunCreated) = "thread.run.created",
+ThreadRunCreated(RunStreamEventThreadRunCreated) = "thread.run.created" [boxed = true],
 /// `event` = `thread.run.queued`
-ThreadRunQueued(RunStreamEventThreadRunQueued) = "thread.run.queued",
+ThreadRunQueued(RunStreamEventThreadRunQueued) = "thread.run.queued" [boxed = true],
 /// `event` = `thread.run.in_progress`
-ThreadRunInProgress(RunStreamEventThreadRunInProgress) = "thread.run.in_progress",
+ThreadRunInProgress(RunStreamEventThreadRunInProgress) = "thread.run.in_progress" [boxed = true],
 /// `event` = `thread.run.requires_action`
-ThreadRunRequiresAction(RunStreamEventThreadRunRequiresAction) = "thread.run.requires_action",
+ThreadRunRequiresAction(RunStreamEventThreadRunRequiresAction) = "thread.run.requires_action" [boxed = true],
 /// `event` = `thread.run.completed`
-ThreadRunCompleted(RunStreamEventThreadRunCompleted) = "thread.run.completed",
+ThreadRunCompleted(RunStreamEventThreadRunCompleted) = "thread.run.completed" [boxed = true],
 /// `event` = `thread.run.incomplete`
-ThreadRunIncomplete(RunStreamEventThreadRunIncomplete) = "thread.run.incomplete",
+ThreadRunIncomplete(RunStreamEventThreadRunIncomplete) = "thread.run.incomplete" [boxed = true],
 /// `event` = `thread.run.failed`
-ThreadRunFailed(RunStreamEventThreadRunFailed) = "thread.run.failed",
+ThreadRunFailed(RunStreamEventThreadRunFailed) = "thread.run.failed" [boxed = true],
 /// `event` = `thread.run.cancelling`
-ThreadRunCancelling(RunStreamEventThreadRunCancelling) = "thread.run.cancelling",
+ThreadRunCancelling(RunStreamEventThreadRunCancelling) = "thread.run.cancelling" [boxed = true],
 /// `event` = `thread.run.cancelled`
-ThreadRunCancelled(RunStreamEventThreadRunCancelled) = "thread.run.cancelled",
+ThreadRunCancelled(RunStreamEventThreadRunCancelled) = "thread.run.cancelled" [boxed = true],
 /// `event` = `thread.run.expired`
-ThreadRunExpired(RunStreamEventThreadRunExpired) = "thread.run.expired",
+ThreadRunExpired(RunStreamEventThreadRunExpired) = "thread.run.expired" [boxed = true],
 }
 }
 

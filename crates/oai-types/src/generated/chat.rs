@@ -3532,10 +3532,10 @@ pub struct CreateChatCompletionResponse {
     pub object: consts::ChatCompletion,
     /// `usage`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage: Option<CompletionUsage>,
+    pub usage: Option<Box<CompletionUsage>>,
     /// `moderation`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub moderation: Option<ChatCompletionModeration>,
+    pub moderation: Option<Box<ChatCompletionModeration>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -3562,8 +3562,8 @@ impl<'de> Deserialize<'de> for CreateChatCompletionResponse {
                 let mut v_service_tier: Option<Option<ServiceTier>> = None;
                 let mut v_system_fingerprint: Option<Option<String>> = None;
                 let mut v_object: Option<consts::ChatCompletion> = None;
-                let mut v_usage: Option<Option<CompletionUsage>> = None;
-                let mut v_moderation: Option<Option<ChatCompletionModeration>> = None;
+                let mut v_usage: Option<Option<Box<CompletionUsage>>> = None;
+                let mut v_moderation: Option<Option<Box<ChatCompletionModeration>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -3850,10 +3850,10 @@ pub struct CreateChatCompletionStreamResponse {
     pub object: consts::ChatCompletionChunk,
     /// `usage`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage: Option<CompletionUsage>,
+    pub usage: Option<Box<CompletionUsage>>,
     /// `moderation`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub moderation: Option<ChatCompletionModeration>,
+    pub moderation: Option<Box<ChatCompletionModeration>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -3881,8 +3881,8 @@ impl<'de> Deserialize<'de> for CreateChatCompletionStreamResponse {
                 let mut v_service_tier: Option<Option<ServiceTier>> = None;
                 let mut v_system_fingerprint: Option<Option<String>> = None;
                 let mut v_object: Option<consts::ChatCompletionChunk> = None;
-                let mut v_usage: Option<Option<CompletionUsage>> = None;
-                let mut v_moderation: Option<Option<ChatCompletionModeration>> = None;
+                let mut v_usage: Option<Option<Box<CompletionUsage>>> = None;
+                let mut v_moderation: Option<Option<Box<ChatCompletionModeration>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {

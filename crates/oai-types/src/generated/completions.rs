@@ -321,7 +321,7 @@ pub struct CreateCompletionResponse {
     pub object: consts::TextCompletion,
     /// `usage`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage: Option<CompletionUsage>,
+    pub usage: Option<Box<CompletionUsage>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -346,7 +346,7 @@ impl<'de> Deserialize<'de> for CreateCompletionResponse {
                 let mut v_model: Option<String> = None;
                 let mut v_system_fingerprint: Option<Option<String>> = None;
                 let mut v_object: Option<consts::TextCompletion> = None;
-                let mut v_usage: Option<Option<CompletionUsage>> = None;
+                let mut v_usage: Option<Option<Box<CompletionUsage>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {

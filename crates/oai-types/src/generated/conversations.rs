@@ -11,9 +11,9 @@ pub enum ConversationItem tag "type" {
 /// `type` = `message`
 Message(Message) = "message",
 /// `type` = `function_call`
-FunctionCall(FunctionToolCallResource) = "function_call",
+FunctionCall(FunctionToolCallResource) = "function_call" [boxed = true],
 /// `type` = `function_call_output`
-FunctionCallOutput(FunctionToolCallOutputResource) = "function_call_output",
+FunctionCallOutput(FunctionToolCallOutputResource) = "function_call_output" [boxed = true],
 /// `type` = `file_search_call`
 FileSearchCall(FileSearchToolCall) = "file_search_call",
 /// `type` = `web_search_call`
@@ -45,11 +45,11 @@ LocalShellCall(LocalShellToolCall) = "local_shell_call",
 /// `type` = `local_shell_call_output`
 LocalShellCallOutput(LocalShellToolCallOutput) = "local_shell_call_output",
 /// `type` = `shell_call`
-ShellCall(FunctionShellCall) = "shell_call",
+ShellCall(FunctionShellCall) = "shell_call" [boxed = true],
 /// `type` = `shell_call_output`
 ShellCallOutput(FunctionShellCallOutput) = "shell_call_output",
 /// `type` = `apply_patch_call`
-ApplyPatchCall(ApplyPatchToolCall) = "apply_patch_call",
+ApplyPatchCall(ApplyPatchToolCall) = "apply_patch_call" [boxed = true],
 /// `type` = `apply_patch_call_output`
 ApplyPatchCallOutput(ApplyPatchToolCallOutput) = "apply_patch_call_output",
 /// `type` = `mcp_list_tools`
@@ -59,7 +59,7 @@ McpApprovalRequest(MCPApprovalRequest) = "mcp_approval_request",
 /// `type` = `mcp_approval_response`
 McpApprovalResponse(MCPApprovalResponseResource) = "mcp_approval_response",
 /// `type` = `mcp_call`
-McpCall(MCPToolCall) = "mcp_call",
+McpCall(MCPToolCall) = "mcp_call" [boxed = true],
 /// `type` = `custom_tool_call`
 CustomToolCall(CustomToolCall) = "custom_tool_call",
 /// `type` = `custom_tool_call_output`

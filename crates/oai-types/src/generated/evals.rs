@@ -16,7 +16,7 @@ pub struct CreateEvalCompletionsRunDataSource {
     pub input_messages: Option<CreateEvalCompletionsRunDataSourceInputMessages>,
     /// `sampling_params`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sampling_params: Option<CreateEvalCompletionsRunDataSourceSamplingParams>,
+    pub sampling_params: Option<Box<CreateEvalCompletionsRunDataSourceSamplingParams>>,
     /// `model`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
@@ -45,7 +45,7 @@ impl<'de> Deserialize<'de> for CreateEvalCompletionsRunDataSource {
                     Option<CreateEvalCompletionsRunDataSourceInputMessages>,
                 > = None;
                 let mut v_sampling_params: Option<
-                    Option<CreateEvalCompletionsRunDataSourceSamplingParams>,
+                    Option<Box<CreateEvalCompletionsRunDataSourceSamplingParams>>,
                 > = None;
                 let mut v_model: Option<Option<String>> = None;
                 let mut v_source: Option<CreateEvalCompletionsRunDataSourceSource> = None;
@@ -835,7 +835,7 @@ pub struct CreateEvalResponsesRunDataSource {
     pub input_messages: Option<CreateEvalResponsesRunDataSourceInputMessages>,
     /// `sampling_params`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sampling_params: Option<CreateEvalResponsesRunDataSourceSamplingParams>,
+    pub sampling_params: Option<Box<CreateEvalResponsesRunDataSourceSamplingParams>>,
     /// `model`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
@@ -864,7 +864,7 @@ impl<'de> Deserialize<'de> for CreateEvalResponsesRunDataSource {
                     Option<CreateEvalResponsesRunDataSourceInputMessages>,
                 > = None;
                 let mut v_sampling_params: Option<
-                    Option<CreateEvalResponsesRunDataSourceSamplingParams>,
+                    Option<Box<CreateEvalResponsesRunDataSourceSamplingParams>>,
                 > = None;
                 let mut v_model: Option<Option<String>> = None;
                 let mut v_source: Option<CreateEvalResponsesRunDataSourceSource> = None;
@@ -1188,7 +1188,7 @@ FileContent(EvalJsonlFileContentSource) = "file_content",
 /// `type` = `file_id`
 FileId(EvalJsonlFileIdSource) = "file_id",
 /// `type` = `responses`
-Responses(EvalResponsesSource) = "responses",
+Responses(EvalResponsesSource) = "responses" [boxed = true],
 }
 }
 
@@ -1273,9 +1273,9 @@ pub enum CreateEvalRunRequestDataSource tag "type" {
 /// `type` = `jsonl`
 Jsonl(CreateEvalJsonlRunDataSource) = "jsonl",
 /// `type` = `completions`
-Completions(CreateEvalCompletionsRunDataSource) = "completions",
+Completions(CreateEvalCompletionsRunDataSource) = "completions" [boxed = true],
 /// `type` = `responses`
-Responses(CreateEvalResponsesRunDataSource) = "responses",
+Responses(CreateEvalResponsesRunDataSource) = "responses" [boxed = true],
 }
 }
 
@@ -2885,9 +2885,9 @@ pub enum EvalRunDataSource tag "type" {
 /// `type` = `jsonl`
 Jsonl(CreateEvalJsonlRunDataSource) = "jsonl",
 /// `type` = `completions`
-Completions(CreateEvalCompletionsRunDataSource) = "completions",
+Completions(CreateEvalCompletionsRunDataSource) = "completions" [boxed = true],
 /// `type` = `responses`
-Responses(CreateEvalResponsesRunDataSource) = "responses",
+Responses(CreateEvalResponsesRunDataSource) = "responses" [boxed = true],
 }
 }
 

@@ -70,7 +70,7 @@ pub struct CreateFineTuningJobRequest {
     /// `hyperparameters`, optional.
     /// Deprecated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hyperparameters: Option<CreateFineTuningJobRequestHyperparameters>,
+    pub hyperparameters: Option<Box<CreateFineTuningJobRequestHyperparameters>>,
     /// `suffix`, optional, nullable.
     /// Constraints: at least 1 characters, at most 64 characters.
     /// Default: `null`.
@@ -88,7 +88,7 @@ pub struct CreateFineTuningJobRequest {
     pub seed: Option<u64>,
     /// `method`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<FineTuneMethod>,
+    pub method: Option<Box<FineTuneMethod>>,
     /// `metadata`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
@@ -113,7 +113,7 @@ impl<'de> Deserialize<'de> for CreateFineTuningJobRequest {
                 let mut v_model: Option<CreateFineTuningJobRequestModel> = None;
                 let mut v_training_file: Option<String> = None;
                 let mut v_hyperparameters: Option<
-                    Option<CreateFineTuningJobRequestHyperparameters>,
+                    Option<Box<CreateFineTuningJobRequestHyperparameters>>,
                 > = None;
                 let mut v_suffix: Option<Option<String>> = None;
                 let mut v_validation_file: Option<Option<String>> = None;
@@ -121,7 +121,7 @@ impl<'de> Deserialize<'de> for CreateFineTuningJobRequest {
                     Option<Vec<CreateFineTuningJobRequestIntegrationsItem>>,
                 > = None;
                 let mut v_seed: Option<Option<u64>> = None;
-                let mut v_method: Option<Option<FineTuneMethod>> = None;
+                let mut v_method: Option<Option<Box<FineTuneMethod>>> = None;
                 let mut v_metadata: Option<Option<Metadata>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -687,7 +687,7 @@ Integer(u64),
 pub struct FineTuneDPOMethod {
     /// `hyperparameters`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hyperparameters: Option<FineTuneDPOHyperparameters>,
+    pub hyperparameters: Option<Box<FineTuneDPOHyperparameters>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -706,7 +706,7 @@ impl<'de> Deserialize<'de> for FineTuneDPOMethod {
                 self,
                 mut map: A,
             ) -> Result<FineTuneDPOMethod, A::Error> {
-                let mut v_hyperparameters: Option<Option<FineTuneDPOHyperparameters>> = None;
+                let mut v_hyperparameters: Option<Option<Box<FineTuneDPOHyperparameters>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -745,13 +745,13 @@ pub struct FineTuneMethod {
     pub r#type: FineTuneMethodType,
     /// `supervised`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub supervised: Option<FineTuneSupervisedMethod>,
+    pub supervised: Option<Box<FineTuneSupervisedMethod>>,
     /// `dpo`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dpo: Option<FineTuneDPOMethod>,
+    pub dpo: Option<Box<FineTuneDPOMethod>>,
     /// `reinforcement`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reinforcement: Option<FineTuneReinforcementMethod>,
+    pub reinforcement: Option<Box<FineTuneReinforcementMethod>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -771,9 +771,9 @@ impl<'de> Deserialize<'de> for FineTuneMethod {
                 mut map: A,
             ) -> Result<FineTuneMethod, A::Error> {
                 let mut v_type: Option<FineTuneMethodType> = None;
-                let mut v_supervised: Option<Option<FineTuneSupervisedMethod>> = None;
-                let mut v_dpo: Option<Option<FineTuneDPOMethod>> = None;
-                let mut v_reinforcement: Option<Option<FineTuneReinforcementMethod>> = None;
+                let mut v_supervised: Option<Option<Box<FineTuneSupervisedMethod>>> = None;
+                let mut v_dpo: Option<Option<Box<FineTuneDPOMethod>>> = None;
+                let mut v_reinforcement: Option<Option<Box<FineTuneReinforcementMethod>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -1064,7 +1064,7 @@ pub struct FineTuneReinforcementMethod {
     pub grader: FineTuneReinforcementMethodGrader,
     /// `hyperparameters`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hyperparameters: Option<FineTuneReinforcementHyperparameters>,
+    pub hyperparameters: Option<Box<FineTuneReinforcementHyperparameters>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -1084,8 +1084,9 @@ impl<'de> Deserialize<'de> for FineTuneReinforcementMethod {
                 mut map: A,
             ) -> Result<FineTuneReinforcementMethod, A::Error> {
                 let mut v_grader: Option<FineTuneReinforcementMethodGrader> = None;
-                let mut v_hyperparameters: Option<Option<FineTuneReinforcementHyperparameters>> =
-                    None;
+                let mut v_hyperparameters: Option<
+                    Option<Box<FineTuneReinforcementHyperparameters>>,
+                > = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -1136,7 +1137,7 @@ Python(GraderPython) = "python",
 /// `type` = `score_model`
 ScoreModel(GraderScoreModel) = "score_model",
 /// `type` = `multi`
-Multi(GraderMulti) = "multi",
+Multi(GraderMulti) = "multi" [boxed = true],
 }
 }
 
@@ -1257,7 +1258,7 @@ Integer(u64),
 pub struct FineTuneSupervisedMethod {
     /// `hyperparameters`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hyperparameters: Option<FineTuneSupervisedHyperparameters>,
+    pub hyperparameters: Option<Box<FineTuneSupervisedHyperparameters>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -1276,7 +1277,8 @@ impl<'de> Deserialize<'de> for FineTuneSupervisedMethod {
                 self,
                 mut map: A,
             ) -> Result<FineTuneSupervisedMethod, A::Error> {
-                let mut v_hyperparameters: Option<Option<FineTuneSupervisedHyperparameters>> = None;
+                let mut v_hyperparameters: Option<Option<Box<FineTuneSupervisedHyperparameters>>> =
+                    None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -1577,7 +1579,7 @@ pub struct FineTuningJob {
     pub estimated_finish: Option<i64>,
     /// `method`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<FineTuneMethod>,
+    pub method: Option<Box<FineTuneMethod>>,
     /// `metadata`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
@@ -1616,7 +1618,7 @@ impl<'de> Deserialize<'de> for FineTuningJob {
                 let mut v_integrations: Option<Option<Vec<FineTuningIntegration>>> = None;
                 let mut v_seed: Option<i64> = None;
                 let mut v_estimated_finish: Option<Option<i64>> = None;
-                let mut v_method: Option<Option<FineTuneMethod>> = None;
+                let mut v_method: Option<Option<Box<FineTuneMethod>>> = None;
                 let mut v_metadata: Option<Option<Metadata>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -3228,7 +3230,7 @@ Python(GraderPython) = "python",
 /// `type` = `score_model`
 ScoreModel(GraderScoreModel) = "score_model",
 /// `type` = `multi`
-Multi(GraderMulti) = "multi",
+Multi(GraderMulti) = "multi" [boxed = true],
 }
 }
 
@@ -3756,7 +3758,7 @@ Python(GraderPython) = "python",
 /// `type` = `score_model`
 ScoreModel(GraderScoreModel) = "score_model",
 /// `type` = `multi`
-Multi(GraderMulti) = "multi",
+Multi(GraderMulti) = "multi" [boxed = true],
 }
 }
 
@@ -3765,7 +3767,7 @@ Multi(GraderMulti) = "multi",
 pub struct ValidateGraderResponse {
     /// `grader`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub grader: Option<ValidateGraderResponseGrader>,
+    pub grader: Option<Box<ValidateGraderResponseGrader>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -3784,7 +3786,7 @@ impl<'de> Deserialize<'de> for ValidateGraderResponse {
                 self,
                 mut map: A,
             ) -> Result<ValidateGraderResponse, A::Error> {
-                let mut v_grader: Option<Option<ValidateGraderResponseGrader>> = None;
+                let mut v_grader: Option<Option<Box<ValidateGraderResponseGrader>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -3826,7 +3828,7 @@ Python(GraderPython) = "python",
 /// `type` = `score_model`
 ScoreModel(GraderScoreModel) = "score_model",
 /// `type` = `multi`
-Multi(GraderMulti) = "multi",
+Multi(GraderMulti) = "multi" [boxed = true],
 }
 }
 

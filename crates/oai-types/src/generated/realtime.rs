@@ -1227,7 +1227,7 @@ pub struct RealtimeBetaClientEventResponseCreate {
     pub r#type: consts::ResponseCreate,
     /// `response`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub response: Option<RealtimeBetaResponseCreateParams>,
+    pub response: Option<Box<RealtimeBetaResponseCreateParams>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -1248,7 +1248,7 @@ impl<'de> Deserialize<'de> for RealtimeBetaClientEventResponseCreate {
             ) -> Result<RealtimeBetaClientEventResponseCreate, A::Error> {
                 let mut v_event_id: Option<Option<String>> = None;
                 let mut v_type: Option<consts::ResponseCreate> = None;
-                let mut v_response: Option<Option<RealtimeBetaResponseCreateParams>> = None;
+                let mut v_response: Option<Option<Box<RealtimeBetaResponseCreateParams>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -1455,7 +1455,7 @@ pub struct RealtimeBetaResponse {
     pub metadata: Option<Metadata>,
     /// `usage`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage: Option<RealtimeBetaResponseUsage>,
+    pub usage: Option<Box<RealtimeBetaResponseUsage>>,
     /// `conversation_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
@@ -1498,7 +1498,7 @@ impl<'de> Deserialize<'de> for RealtimeBetaResponse {
                 let mut v_status_details: Option<Option<RealtimeBetaResponseStatusDetails>> = None;
                 let mut v_output: Option<Option<Vec<RealtimeConversationItem>>> = None;
                 let mut v_metadata: Option<Option<Metadata>> = None;
-                let mut v_usage: Option<Option<RealtimeBetaResponseUsage>> = None;
+                let mut v_usage: Option<Option<Box<RealtimeBetaResponseUsage>>> = None;
                 let mut v_conversation_id: Option<Option<String>> = None;
                 let mut v_voice: Option<Option<VoiceIdsShared>> = None;
                 let mut v_modalities: Option<Option<Vec<RealtimeBetaResponseModalitiesItem>>> =
@@ -6433,7 +6433,7 @@ pub struct RealtimeCallCreateRequest {
     pub sdp: String,
     /// `session`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub session: Option<RealtimeSessionCreateRequestGA>,
+    pub session: Option<Box<RealtimeSessionCreateRequestGA>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -6453,7 +6453,7 @@ impl<'de> Deserialize<'de> for RealtimeCallCreateRequest {
                 mut map: A,
             ) -> Result<RealtimeCallCreateRequest, A::Error> {
                 let mut v_sdp: Option<String> = None;
-                let mut v_session: Option<Option<RealtimeSessionCreateRequestGA>> = None;
+                let mut v_session: Option<Option<Box<RealtimeSessionCreateRequestGA>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -6605,7 +6605,7 @@ crate::tagged_union! {
 /// The `RealtimeClientEvent` schema.
 pub enum RealtimeClientEvent tag "type" {
 /// `type` = `conversation.item.create`
-ConversationItemCreate(RealtimeClientEventConversationItemCreate) = "conversation.item.create",
+ConversationItemCreate(RealtimeClientEventConversationItemCreate) = "conversation.item.create" [boxed = true],
 /// `type` = `conversation.item.delete`
 ConversationItemDelete(RealtimeClientEventConversationItemDelete) = "conversation.item.delete",
 /// `type` = `conversation.item.retrieve`
@@ -6623,9 +6623,9 @@ InputAudioBufferCommit(RealtimeClientEventInputAudioBufferCommit) = "input_audio
 /// `type` = `response.cancel`
 ResponseCancel(RealtimeClientEventResponseCancel) = "response.cancel",
 /// `type` = `response.create`
-ResponseCreate(RealtimeClientEventResponseCreate) = "response.create",
+ResponseCreate(RealtimeClientEventResponseCreate) = "response.create" [boxed = true],
 /// `type` = `session.update`
-SessionUpdate(RealtimeClientEventSessionUpdate) = "session.update",
+SessionUpdate(RealtimeClientEventSessionUpdate) = "session.update" [boxed = true],
 }
 }
 
@@ -7304,7 +7304,7 @@ pub struct RealtimeClientEventResponseCreate {
     pub r#type: consts::ResponseCreate,
     /// `response`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub response: Option<RealtimeResponseCreateParams>,
+    pub response: Option<Box<RealtimeResponseCreateParams>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -7325,7 +7325,7 @@ impl<'de> Deserialize<'de> for RealtimeClientEventResponseCreate {
             ) -> Result<RealtimeClientEventResponseCreate, A::Error> {
                 let mut v_event_id: Option<Option<String>> = None;
                 let mut v_type: Option<consts::ResponseCreate> = None;
-                let mut v_response: Option<Option<RealtimeResponseCreateParams>> = None;
+                let mut v_response: Option<Option<Box<RealtimeResponseCreateParams>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -7442,9 +7442,9 @@ crate::tagged_union! {
 /// Inline schema in `RealtimeClientEventSessionUpdate`.
 pub enum RealtimeClientEventSessionUpdateSession tag "type" {
 /// `type` = `realtime`
-Realtime(RealtimeSessionCreateRequestGA) = "realtime",
+Realtime(RealtimeSessionCreateRequestGA) = "realtime" [boxed = true],
 /// `type` = `transcription`
-Transcription(RealtimeTranscriptionSessionCreateRequestGA) = "transcription",
+Transcription(RealtimeTranscriptionSessionCreateRequestGA) = "transcription" [boxed = true],
 }
 }
 
@@ -8667,7 +8667,7 @@ pub struct RealtimeCreateClientSecretRequest {
     pub expires_after: Option<RealtimeCreateClientSecretRequestExpiresAfter>,
     /// `session`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub session: Option<RealtimeCreateClientSecretRequestSession>,
+    pub session: Option<Box<RealtimeCreateClientSecretRequestSession>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -8689,7 +8689,8 @@ impl<'de> Deserialize<'de> for RealtimeCreateClientSecretRequest {
                 let mut v_expires_after: Option<
                     Option<RealtimeCreateClientSecretRequestExpiresAfter>,
                 > = None;
-                let mut v_session: Option<Option<RealtimeCreateClientSecretRequestSession>> = None;
+                let mut v_session: Option<Option<Box<RealtimeCreateClientSecretRequestSession>>> =
+                    None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -8798,9 +8799,9 @@ crate::tagged_union! {
 /// Inline schema in `RealtimeCreateClientSecretRequest`.
 pub enum RealtimeCreateClientSecretRequestSession tag "type" {
 /// `type` = `realtime`
-Realtime(RealtimeSessionCreateRequestGA) = "realtime",
+Realtime(RealtimeSessionCreateRequestGA) = "realtime" [boxed = true],
 /// `type` = `transcription`
-Transcription(RealtimeTranscriptionSessionCreateRequestGA) = "transcription",
+Transcription(RealtimeTranscriptionSessionCreateRequestGA) = "transcription" [boxed = true],
 }
 }
 
@@ -8884,9 +8885,9 @@ crate::tagged_union! {
 /// Inline schema in `RealtimeCreateClientSecretResponse`.
 pub enum RealtimeCreateClientSecretResponseSession tag "type" {
 /// `type` = `realtime`
-Realtime(RealtimeSessionCreateResponseGA) = "realtime",
+Realtime(RealtimeSessionCreateResponseGA) = "realtime" [boxed = true],
 /// `type` = `transcription`
-Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription",
+Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription" [boxed = true],
 }
 }
 
@@ -9684,7 +9685,7 @@ pub struct RealtimeResponse {
     pub audio: Option<RealtimeResponseAudio>,
     /// `usage`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub usage: Option<RealtimeResponseUsage>,
+    pub usage: Option<Box<RealtimeResponseUsage>>,
     /// `conversation_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
@@ -9719,7 +9720,7 @@ impl<'de> Deserialize<'de> for RealtimeResponse {
                 let mut v_output: Option<Option<Vec<RealtimeConversationItem>>> = None;
                 let mut v_metadata: Option<Option<Metadata>> = None;
                 let mut v_audio: Option<Option<RealtimeResponseAudio>> = None;
-                let mut v_usage: Option<Option<RealtimeResponseUsage>> = None;
+                let mut v_usage: Option<Option<Box<RealtimeResponseUsage>>> = None;
                 let mut v_conversation_id: Option<Option<String>> = None;
                 let mut v_output_modalities: Option<
                     Option<Vec<RealtimeResponseOutputModalitiesItem>>,
@@ -9949,7 +9950,7 @@ pub struct RealtimeResponseCreateParams {
     pub instructions: Option<String>,
     /// `audio`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub audio: Option<RealtimeResponseCreateParamsAudio>,
+    pub audio: Option<Box<RealtimeResponseCreateParamsAudio>>,
     /// `tools`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<RealtimeResponseCreateParamsToolsItem>>,
@@ -10000,7 +10001,7 @@ impl<'de> Deserialize<'de> for RealtimeResponseCreateParams {
                     Option<Vec<RealtimeResponseCreateParamsOutputModalitiesItem>>,
                 > = None;
                 let mut v_instructions: Option<Option<String>> = None;
-                let mut v_audio: Option<Option<RealtimeResponseCreateParamsAudio>> = None;
+                let mut v_audio: Option<Option<Box<RealtimeResponseCreateParamsAudio>>> = None;
                 let mut v_tools: Option<Option<Vec<RealtimeResponseCreateParamsToolsItem>>> = None;
                 let mut v_tool_choice: Option<Option<RealtimeResponseCreateParamsToolChoice>> =
                     None;
@@ -10122,7 +10123,7 @@ impl Empty for RealtimeResponseCreateParams {
 pub struct RealtimeResponseCreateParamsAudio {
     /// `output`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<RealtimeResponseCreateParamsAudioOutput>,
+    pub output: Option<Box<RealtimeResponseCreateParamsAudioOutput>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -10141,7 +10142,8 @@ impl<'de> Deserialize<'de> for RealtimeResponseCreateParamsAudio {
                 self,
                 mut map: A,
             ) -> Result<RealtimeResponseCreateParamsAudio, A::Error> {
-                let mut v_output: Option<Option<RealtimeResponseCreateParamsAudioOutput>> = None;
+                let mut v_output: Option<Option<Box<RealtimeResponseCreateParamsAudioOutput>>> =
+                    None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -10267,7 +10269,7 @@ pub enum RealtimeResponseCreateParamsToolsItem tag "type" {
 /// `type` = `function`
 Function(RealtimeFunctionTool) = "function",
 /// `type` = `mcp`
-Mcp(MCPTool) = "mcp",
+Mcp(MCPTool) = "mcp" [boxed = true],
 }
 }
 
@@ -10299,7 +10301,7 @@ pub enum RealtimeServerEvent tag "type" {
 /// `type` = `conversation.created`
 ConversationCreated(RealtimeServerEventConversationCreated) = "conversation.created",
 /// `type` = `conversation.item.created`
-ConversationItemCreated(RealtimeServerEventConversationItemCreated) = "conversation.item.created",
+ConversationItemCreated(RealtimeServerEventConversationItemCreated) = "conversation.item.created" [boxed = true],
 /// `type` = `conversation.item.deleted`
 ConversationItemDeleted(RealtimeServerEventConversationItemDeleted) = "conversation.item.deleted",
 /// `type` = `conversation.item.input_audio_transcription.completed`
@@ -10309,7 +10311,7 @@ ConversationItemInputAudioTranscriptionDelta(RealtimeServerEventConversationItem
 /// `type` = `conversation.item.input_audio_transcription.failed`
 ConversationItemInputAudioTranscriptionFailed(RealtimeServerEventConversationItemInputAudioTranscriptionFailed) = "conversation.item.input_audio_transcription.failed",
 /// `type` = `conversation.item.retrieved`
-ConversationItemRetrieved(RealtimeServerEventConversationItemRetrieved) = "conversation.item.retrieved",
+ConversationItemRetrieved(RealtimeServerEventConversationItemRetrieved) = "conversation.item.retrieved" [boxed = true],
 /// `type` = `conversation.item.truncated`
 ConversationItemTruncated(RealtimeServerEventConversationItemTruncated) = "conversation.item.truncated",
 /// `type` = `error`
@@ -10339,25 +10341,25 @@ ResponseContentPartAdded(RealtimeServerEventResponseContentPartAdded) = "respons
 /// `type` = `response.content_part.done`
 ResponseContentPartDone(RealtimeServerEventResponseContentPartDone) = "response.content_part.done",
 /// `type` = `response.created`
-ResponseCreated(RealtimeServerEventResponseCreated) = "response.created",
+ResponseCreated(RealtimeServerEventResponseCreated) = "response.created" [boxed = true],
 /// `type` = `response.done`
-ResponseDone(RealtimeServerEventResponseDone) = "response.done",
+ResponseDone(RealtimeServerEventResponseDone) = "response.done" [boxed = true],
 /// `type` = `response.function_call_arguments.delta`
 ResponseFunctionCallArgumentsDelta(RealtimeServerEventResponseFunctionCallArgumentsDelta) = "response.function_call_arguments.delta",
 /// `type` = `response.function_call_arguments.done`
 ResponseFunctionCallArgumentsDone(RealtimeServerEventResponseFunctionCallArgumentsDone) = "response.function_call_arguments.done",
 /// `type` = `response.output_item.added`
-ResponseOutputItemAdded(RealtimeServerEventResponseOutputItemAdded) = "response.output_item.added",
+ResponseOutputItemAdded(RealtimeServerEventResponseOutputItemAdded) = "response.output_item.added" [boxed = true],
 /// `type` = `response.output_item.done`
-ResponseOutputItemDone(RealtimeServerEventResponseOutputItemDone) = "response.output_item.done",
+ResponseOutputItemDone(RealtimeServerEventResponseOutputItemDone) = "response.output_item.done" [boxed = true],
 /// `type` = `response.output_text.delta`
 ResponseOutputTextDelta(RealtimeServerEventResponseTextDelta) = "response.output_text.delta",
 /// `type` = `response.output_text.done`
 ResponseOutputTextDone(RealtimeServerEventResponseTextDone) = "response.output_text.done",
 /// `type` = `session.created`
-SessionCreated(RealtimeServerEventSessionCreated) = "session.created",
+SessionCreated(RealtimeServerEventSessionCreated) = "session.created" [boxed = true],
 /// `type` = `session.updated`
-SessionUpdated(RealtimeServerEventSessionUpdated) = "session.updated",
+SessionUpdated(RealtimeServerEventSessionUpdated) = "session.updated" [boxed = true],
 /// `type` = `output_audio_buffer.started`
 OutputAudioBufferStarted(RealtimeServerEventOutputAudioBufferStarted) = "output_audio_buffer.started",
 /// `type` = `output_audio_buffer.stopped`
@@ -10365,9 +10367,9 @@ OutputAudioBufferStopped(RealtimeServerEventOutputAudioBufferStopped) = "output_
 /// `type` = `output_audio_buffer.cleared`
 OutputAudioBufferCleared(RealtimeServerEventOutputAudioBufferCleared) = "output_audio_buffer.cleared",
 /// `type` = `conversation.item.added`
-ConversationItemAdded(RealtimeServerEventConversationItemAdded) = "conversation.item.added",
+ConversationItemAdded(RealtimeServerEventConversationItemAdded) = "conversation.item.added" [boxed = true],
 /// `type` = `conversation.item.done`
-ConversationItemDone(RealtimeServerEventConversationItemDone) = "conversation.item.done",
+ConversationItemDone(RealtimeServerEventConversationItemDone) = "conversation.item.done" [boxed = true],
 /// `type` = `input_audio_buffer.timeout_triggered`
 InputAudioBufferTimeoutTriggered(RealtimeServerEventInputAudioBufferTimeoutTriggered) = "input_audio_buffer.timeout_triggered",
 /// `type` = `conversation.item.input_audio_transcription.segment`
@@ -14638,9 +14640,9 @@ crate::tagged_union! {
 /// Inline schema in `RealtimeServerEventSessionCreated`.
 pub enum RealtimeServerEventSessionCreatedSession tag "type" {
 /// `type` = `realtime`
-Realtime(RealtimeSessionCreateResponseGA) = "realtime",
+Realtime(RealtimeSessionCreateResponseGA) = "realtime" [boxed = true],
 /// `type` = `transcription`
-Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription",
+Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription" [boxed = true],
 }
 }
 
@@ -14719,9 +14721,9 @@ crate::tagged_union! {
 /// Inline schema in `RealtimeServerEventSessionUpdated`.
 pub enum RealtimeServerEventSessionUpdatedSession tag "type" {
 /// `type` = `realtime`
-Realtime(RealtimeSessionCreateResponseGA) = "realtime",
+Realtime(RealtimeSessionCreateResponseGA) = "realtime" [boxed = true],
 /// `type` = `transcription`
-Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription",
+Transcription(RealtimeTranscriptionSessionCreateResponseGA) = "transcription" [boxed = true],
 }
 }
 
@@ -15386,7 +15388,7 @@ pub struct RealtimeSessionCreateRequestGA {
     pub instructions: Option<String>,
     /// `audio`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub audio: Option<RealtimeSessionCreateRequestGAAudio>,
+    pub audio: Option<Box<RealtimeSessionCreateRequestGAAudio>>,
     /// `include`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
@@ -15440,7 +15442,7 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestGA {
                 > = None;
                 let mut v_model: Option<Option<RealtimeSessionCreateRequestGAModel>> = None;
                 let mut v_instructions: Option<Option<String>> = None;
-                let mut v_audio: Option<Option<RealtimeSessionCreateRequestGAAudio>> = None;
+                let mut v_audio: Option<Option<Box<RealtimeSessionCreateRequestGAAudio>>> = None;
                 let mut v_include: Option<
                     Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
                 > = None;
@@ -15574,10 +15576,10 @@ impl Empty for RealtimeSessionCreateRequestGA {
 pub struct RealtimeSessionCreateRequestGAAudio {
     /// `input`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<RealtimeSessionCreateRequestGAAudioInput>,
+    pub input: Option<Box<RealtimeSessionCreateRequestGAAudioInput>>,
     /// `output`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub output: Option<RealtimeSessionCreateRequestGAAudioOutput>,
+    pub output: Option<Box<RealtimeSessionCreateRequestGAAudioOutput>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -15596,8 +15598,10 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateRequestGAAudio {
                 self,
                 mut map: A,
             ) -> Result<RealtimeSessionCreateRequestGAAudio, A::Error> {
-                let mut v_input: Option<Option<RealtimeSessionCreateRequestGAAudioInput>> = None;
-                let mut v_output: Option<Option<RealtimeSessionCreateRequestGAAudioOutput>> = None;
+                let mut v_input: Option<Option<Box<RealtimeSessionCreateRequestGAAudioInput>>> =
+                    None;
+                let mut v_output: Option<Option<Box<RealtimeSessionCreateRequestGAAudioOutput>>> =
+                    None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -15875,7 +15879,7 @@ pub enum RealtimeSessionCreateRequestGAToolsItem tag "type" {
 /// `type` = `function`
 Function(RealtimeFunctionTool) = "function",
 /// `type` = `mcp`
-Mcp(MCPTool) = "mcp",
+Mcp(MCPTool) = "mcp" [boxed = true],
 }
 }
 
@@ -16091,7 +16095,7 @@ pub struct RealtimeSessionCreateResponse {
     pub instructions: Option<String>,
     /// `audio`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub audio: Option<RealtimeSessionCreateResponseAudio>,
+    pub audio: Option<Box<RealtimeSessionCreateResponseAudio>>,
     /// `tracing`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing: Option<RealtimeSessionCreateResponseTracing>,
@@ -16134,7 +16138,7 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponse {
                 let mut v_model: Option<Option<String>> = None;
                 let mut v_output_modalities: Option<Option<serde_json::Value>> = None;
                 let mut v_instructions: Option<Option<String>> = None;
-                let mut v_audio: Option<Option<RealtimeSessionCreateResponseAudio>> = None;
+                let mut v_audio: Option<Option<Box<RealtimeSessionCreateResponseAudio>>> = None;
                 let mut v_tracing: Option<Option<RealtimeSessionCreateResponseTracing>> = None;
                 let mut v_turn_detection: Option<
                     Option<RealtimeSessionCreateResponseTurnDetection>,
@@ -16266,7 +16270,7 @@ impl Empty for RealtimeSessionCreateResponse {
 pub struct RealtimeSessionCreateResponseAudio {
     /// `input`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<RealtimeSessionCreateResponseAudioInput>,
+    pub input: Option<Box<RealtimeSessionCreateResponseAudioInput>>,
     /// `output`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeSessionCreateResponseAudioOutput>,
@@ -16288,7 +16292,8 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseAudio {
                 self,
                 mut map: A,
             ) -> Result<RealtimeSessionCreateResponseAudio, A::Error> {
-                let mut v_input: Option<Option<RealtimeSessionCreateResponseAudioInput>> = None;
+                let mut v_input: Option<Option<Box<RealtimeSessionCreateResponseAudioInput>>> =
+                    None;
                 let mut v_output: Option<Option<RealtimeSessionCreateResponseAudioOutput>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -16518,7 +16523,7 @@ pub struct RealtimeSessionCreateResponseGA {
     pub instructions: Option<String>,
     /// `audio`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub audio: Option<RealtimeSessionCreateResponseGAAudio>,
+    pub audio: Option<Box<RealtimeSessionCreateResponseGAAudio>>,
     /// `include`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
@@ -16571,7 +16576,7 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseGA {
                 > = None;
                 let mut v_model: Option<Option<RealtimeSessionCreateResponseGAModel>> = None;
                 let mut v_instructions: Option<Option<String>> = None;
-                let mut v_audio: Option<Option<RealtimeSessionCreateResponseGAAudio>> = None;
+                let mut v_audio: Option<Option<Box<RealtimeSessionCreateResponseGAAudio>>> = None;
                 let mut v_include: Option<
                     Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
                 > = None;
@@ -16718,7 +16723,7 @@ impl Empty for RealtimeSessionCreateResponseGA {
 pub struct RealtimeSessionCreateResponseGAAudio {
     /// `input`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<RealtimeSessionCreateResponseGAAudioInput>,
+    pub input: Option<Box<RealtimeSessionCreateResponseGAAudioInput>>,
     /// `output`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<RealtimeSessionCreateResponseGAAudioOutput>,
@@ -16740,7 +16745,8 @@ impl<'de> Deserialize<'de> for RealtimeSessionCreateResponseGAAudio {
                 self,
                 mut map: A,
             ) -> Result<RealtimeSessionCreateResponseGAAudio, A::Error> {
-                let mut v_input: Option<Option<RealtimeSessionCreateResponseGAAudioInput>> = None;
+                let mut v_input: Option<Option<Box<RealtimeSessionCreateResponseGAAudioInput>>> =
+                    None;
                 let mut v_output: Option<Option<RealtimeSessionCreateResponseGAAudioOutput>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -16978,7 +16984,7 @@ pub enum RealtimeSessionCreateResponseGAToolsItem tag "type" {
 /// `type` = `function`
 Function(RealtimeFunctionTool) = "function",
 /// `type` = `mcp`
-Mcp(MCPTool) = "mcp",
+Mcp(MCPTool) = "mcp" [boxed = true],
 }
 }
 
@@ -17339,7 +17345,7 @@ pub struct RealtimeTranscriptionSessionCreateRequestGA {
     pub r#type: consts::Transcription,
     /// `audio`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub audio: Option<RealtimeTranscriptionSessionCreateRequestGAAudio>,
+    pub audio: Option<Box<RealtimeTranscriptionSessionCreateRequestGAAudio>>,
     /// `include`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
@@ -17362,8 +17368,9 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateRequestGA {
                 mut map: A,
             ) -> Result<RealtimeTranscriptionSessionCreateRequestGA, A::Error> {
                 let mut v_type: Option<consts::Transcription> = None;
-                let mut v_audio: Option<Option<RealtimeTranscriptionSessionCreateRequestGAAudio>> =
-                    None;
+                let mut v_audio: Option<
+                    Option<Box<RealtimeTranscriptionSessionCreateRequestGAAudio>>,
+                > = None;
                 let mut v_include: Option<
                     Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
                 > = None;
@@ -17407,7 +17414,7 @@ impl Empty for RealtimeTranscriptionSessionCreateRequestGA {
 pub struct RealtimeTranscriptionSessionCreateRequestGAAudio {
     /// `input`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<RealtimeTranscriptionSessionCreateRequestGAAudioInput>,
+    pub input: Option<Box<RealtimeTranscriptionSessionCreateRequestGAAudioInput>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -17427,7 +17434,7 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateRequestGAAudio 
                 mut map: A,
             ) -> Result<RealtimeTranscriptionSessionCreateRequestGAAudio, A::Error> {
                 let mut v_input: Option<
-                    Option<RealtimeTranscriptionSessionCreateRequestGAAudioInput>,
+                    Option<Box<RealtimeTranscriptionSessionCreateRequestGAAudioInput>>,
                 > = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -17684,7 +17691,7 @@ pub struct RealtimeTranscriptionSessionCreateResponseGA {
     pub include: Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
     /// `audio`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub audio: Option<RealtimeTranscriptionSessionCreateResponseGAAudio>,
+    pub audio: Option<Box<RealtimeTranscriptionSessionCreateResponseGAAudio>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -17710,8 +17717,9 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateResponseGA {
                 let mut v_include: Option<
                     Option<Vec<consts::ItemInputAudioTranscriptionLogprobs>>,
                 > = None;
-                let mut v_audio: Option<Option<RealtimeTranscriptionSessionCreateResponseGAAudio>> =
-                    None;
+                let mut v_audio: Option<
+                    Option<Box<RealtimeTranscriptionSessionCreateResponseGAAudio>>,
+                > = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -17774,7 +17782,7 @@ impl Empty for RealtimeTranscriptionSessionCreateResponseGA {
 pub struct RealtimeTranscriptionSessionCreateResponseGAAudio {
     /// `input`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<RealtimeTranscriptionSessionCreateResponseGAAudioInput>,
+    pub input: Option<Box<RealtimeTranscriptionSessionCreateResponseGAAudioInput>>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -17794,7 +17802,7 @@ impl<'de> Deserialize<'de> for RealtimeTranscriptionSessionCreateResponseGAAudio
                 mut map: A,
             ) -> Result<RealtimeTranscriptionSessionCreateResponseGAAudio, A::Error> {
                 let mut v_input: Option<
-                    Option<RealtimeTranscriptionSessionCreateResponseGAAudioInput>,
+                    Option<Box<RealtimeTranscriptionSessionCreateResponseGAAudioInput>>,
                 > = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {

@@ -2328,7 +2328,7 @@ pub struct BetaCreateResponse {
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<BetaResponseTextParam>,
+    pub text: Option<Box<BetaResponseTextParam>>,
     /// `tools`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<BetaToolsArray>,
@@ -2415,7 +2415,7 @@ impl<'de> Deserialize<'de> for BetaCreateResponse {
                 let mut v_model: Option<Option<BetaModelIdsResponses>> = None;
                 let mut v_background: Option<Option<bool>> = None;
                 let mut v_max_tool_calls: Option<Option<i64>> = None;
-                let mut v_text: Option<Option<BetaResponseTextParam>> = None;
+                let mut v_text: Option<Option<Box<BetaResponseTextParam>>> = None;
                 let mut v_tools: Option<Option<BetaToolsArray>> = None;
                 let mut v_tool_choice: Option<Option<BetaToolChoiceParam>> = None;
                 let mut v_prompt: Option<Option<BetaPrompt>> = None;
@@ -5546,7 +5546,7 @@ Program(BetaProgram) = "program",
 /// `type` = `program_output`
 ProgramOutput(BetaProgramOutput) = "program_output",
 /// `type` = `function_call`
-FunctionCall(BetaFunctionToolCall) = "function_call",
+FunctionCall(BetaFunctionToolCall) = "function_call" [boxed = true],
 /// `type` = `multi_agent_call`
 MultiAgentCall(BetaMultiAgentCall) = "multi_agent_call",
 /// `type` = `multi_agent_call_output`
@@ -5560,7 +5560,7 @@ AdditionalTools(BetaAdditionalTools) = "additional_tools",
 /// `type` = `agent_message`
 AgentMessage(BetaAgentMessage) = "agent_message",
 /// `type` = `function_call_output`
-FunctionCallOutput(BetaFunctionToolCallOutput) = "function_call_output",
+FunctionCallOutput(BetaFunctionToolCallOutput) = "function_call_output" [boxed = true],
 /// `type` = `file_search_call`
 FileSearchCall(BetaFileSearchToolCall) = "file_search_call",
 /// `type` = `web_search_call`
@@ -5582,11 +5582,11 @@ LocalShellCall(BetaLocalShellToolCall) = "local_shell_call",
 /// `type` = `local_shell_call_output`
 LocalShellCallOutput(BetaLocalShellToolCallOutput) = "local_shell_call_output",
 /// `type` = `shell_call`
-ShellCall(BetaFunctionShellCall) = "shell_call",
+ShellCall(BetaFunctionShellCall) = "shell_call" [boxed = true],
 /// `type` = `shell_call_output`
-ShellCallOutput(BetaFunctionShellCallOutput) = "shell_call_output",
+ShellCallOutput(BetaFunctionShellCallOutput) = "shell_call_output" [boxed = true],
 /// `type` = `apply_patch_call`
-ApplyPatchCall(BetaApplyPatchToolCall) = "apply_patch_call",
+ApplyPatchCall(BetaApplyPatchToolCall) = "apply_patch_call" [boxed = true],
 /// `type` = `apply_patch_call_output`
 ApplyPatchCallOutput(BetaApplyPatchToolCallOutput) = "apply_patch_call_output",
 /// `type` = `mcp_list_tools`
@@ -5596,11 +5596,11 @@ McpApprovalRequest(BetaMCPApprovalRequest) = "mcp_approval_request",
 /// `type` = `mcp_approval_response`
 McpApprovalResponse(BetaMCPApprovalResponseResource) = "mcp_approval_response",
 /// `type` = `mcp_call`
-McpCall(BetaMCPToolCall) = "mcp_call",
+McpCall(BetaMCPToolCall) = "mcp_call" [boxed = true],
 /// `type` = `custom_tool_call`
 CustomToolCall(BetaCustomToolCall) = "custom_tool_call",
 /// `type` = `custom_tool_call_output`
-CustomToolCallOutput(BetaCustomToolCallOutput) = "custom_tool_call_output",
+CustomToolCallOutput(BetaCustomToolCallOutput) = "custom_tool_call_output" [boxed = true],
 }
 }
 
@@ -7336,9 +7336,9 @@ Message(BetaOutputMessage) = "message",
 /// `type` = `file_search_call`
 FileSearchCall(BetaFileSearchToolCall) = "file_search_call",
 /// `type` = `function_call`
-FunctionCall(BetaFunctionToolCall) = "function_call",
+FunctionCall(BetaFunctionToolCall) = "function_call" [boxed = true],
 /// `type` = `function_call_output`
-FunctionCallOutput(BetaFunctionToolCallOutputResource) = "function_call_output",
+FunctionCallOutput(BetaFunctionToolCallOutputResource) = "function_call_output" [boxed = true],
 /// `type` = `agent_message`
 AgentMessage(BetaAgentMessage) = "agent_message",
 /// `type` = `multi_agent_call`
@@ -7374,15 +7374,15 @@ LocalShellCall(BetaLocalShellToolCall) = "local_shell_call",
 /// `type` = `local_shell_call_output`
 LocalShellCallOutput(BetaLocalShellToolCallOutput) = "local_shell_call_output",
 /// `type` = `shell_call`
-ShellCall(BetaFunctionShellCall) = "shell_call",
+ShellCall(BetaFunctionShellCall) = "shell_call" [boxed = true],
 /// `type` = `shell_call_output`
-ShellCallOutput(BetaFunctionShellCallOutput) = "shell_call_output",
+ShellCallOutput(BetaFunctionShellCallOutput) = "shell_call_output" [boxed = true],
 /// `type` = `apply_patch_call`
-ApplyPatchCall(BetaApplyPatchToolCall) = "apply_patch_call",
+ApplyPatchCall(BetaApplyPatchToolCall) = "apply_patch_call" [boxed = true],
 /// `type` = `apply_patch_call_output`
 ApplyPatchCallOutput(BetaApplyPatchToolCallOutput) = "apply_patch_call_output",
 /// `type` = `mcp_call`
-McpCall(BetaMCPToolCall) = "mcp_call",
+McpCall(BetaMCPToolCall) = "mcp_call" [boxed = true],
 /// `type` = `mcp_list_tools`
 McpListTools(BetaMCPListTools) = "mcp_list_tools",
 /// `type` = `mcp_approval_request`
@@ -7392,7 +7392,7 @@ McpApprovalResponse(BetaMCPApprovalResponseResource) = "mcp_approval_response",
 /// `type` = `custom_tool_call`
 CustomToolCall(BetaCustomToolCall) = "custom_tool_call",
 /// `type` = `custom_tool_call_output`
-CustomToolCallOutput(BetaCustomToolCallOutputResource) = "custom_tool_call_output",
+CustomToolCallOutput(BetaCustomToolCallOutputResource) = "custom_tool_call_output" [boxed = true],
 }
 }
 
@@ -8212,7 +8212,7 @@ pub struct BetaResponse {
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<BetaResponseTextParam>,
+    pub text: Option<Box<BetaResponseTextParam>>,
     /// `tools`, required.
     pub tools: BetaToolsArray,
     /// `tool_choice`, required.
@@ -8260,7 +8260,7 @@ pub struct BetaResponse {
     pub prompt_cache_options: Option<BetaPromptCacheOptions>,
     /// `moderation`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub moderation: Option<BetaModeration>,
+    pub moderation: Option<Box<BetaModeration>>,
     /// `parallel_tool_calls`, required.
     /// Default: `true`.
     pub parallel_tool_calls: bool,
@@ -8300,7 +8300,7 @@ impl<'de> Deserialize<'de> for BetaResponse {
                 let mut v_model: Option<BetaModelIdsResponses> = None;
                 let mut v_background: Option<Option<bool>> = None;
                 let mut v_max_tool_calls: Option<Option<i64>> = None;
-                let mut v_text: Option<Option<BetaResponseTextParam>> = None;
+                let mut v_text: Option<Option<Box<BetaResponseTextParam>>> = None;
                 let mut v_tools: Option<BetaToolsArray> = None;
                 let mut v_tool_choice: Option<BetaToolChoiceParam> = None;
                 let mut v_prompt: Option<Option<BetaPrompt>> = None;
@@ -8319,7 +8319,7 @@ impl<'de> Deserialize<'de> for BetaResponse {
                 let mut v_output_text: Option<Option<String>> = None;
                 let mut v_usage: Option<Option<BetaResponseUsage>> = None;
                 let mut v_prompt_cache_options: Option<Option<BetaPromptCacheOptions>> = None;
-                let mut v_moderation: Option<Option<BetaModeration>> = None;
+                let mut v_moderation: Option<Option<Box<BetaModeration>>> = None;
                 let mut v_parallel_tool_calls: Option<bool> = None;
                 let mut v_conversation: Option<Option<BetaResponseConversation>> = None;
                 let mut v_max_output_tokens: Option<Option<i64>> = None;
@@ -14620,13 +14620,13 @@ ResponseCodeInterpreterCallInProgress(BetaResponseCodeInterpreterCallInProgressE
 /// `type` = `response.code_interpreter_call.interpreting`
 ResponseCodeInterpreterCallInterpreting(BetaResponseCodeInterpreterCallInterpretingEvent) = "response.code_interpreter_call.interpreting",
 /// `type` = `response.completed`
-ResponseCompleted(BetaResponseCompletedEvent) = "response.completed",
+ResponseCompleted(BetaResponseCompletedEvent) = "response.completed" [boxed = true],
 /// `type` = `response.content_part.added`
 ResponseContentPartAdded(BetaResponseContentPartAddedEvent) = "response.content_part.added",
 /// `type` = `response.content_part.done`
 ResponseContentPartDone(BetaResponseContentPartDoneEvent) = "response.content_part.done",
 /// `type` = `response.created`
-ResponseCreated(BetaResponseCreatedEvent) = "response.created",
+ResponseCreated(BetaResponseCreatedEvent) = "response.created" [boxed = true],
 /// `type` = `error`
 Error(BetaResponseErrorEvent) = "error",
 /// `type` = `response.file_search_call.completed`
@@ -14650,15 +14650,15 @@ ResponseShellCallOutputContentDelta(BetaResponseShellCallOutputContentDeltaStrea
 /// `type` = `response.shell_call_output_content.done`
 ResponseShellCallOutputContentDone(BetaResponseShellCallOutputContentDoneStreamingEvent) = "response.shell_call_output_content.done",
 /// `type` = `response.in_progress`
-ResponseInProgress(BetaResponseInProgressEvent) = "response.in_progress",
+ResponseInProgress(BetaResponseInProgressEvent) = "response.in_progress" [boxed = true],
 /// `type` = `response.failed`
-ResponseFailed(BetaResponseFailedEvent) = "response.failed",
+ResponseFailed(BetaResponseFailedEvent) = "response.failed" [boxed = true],
 /// `type` = `response.incomplete`
-ResponseIncomplete(BetaResponseIncompleteEvent) = "response.incomplete",
+ResponseIncomplete(BetaResponseIncompleteEvent) = "response.incomplete" [boxed = true],
 /// `type` = `response.output_item.added`
-ResponseOutputItemAdded(BetaResponseOutputItemAddedEvent) = "response.output_item.added",
+ResponseOutputItemAdded(BetaResponseOutputItemAddedEvent) = "response.output_item.added" [boxed = true],
 /// `type` = `response.output_item.done`
-ResponseOutputItemDone(BetaResponseOutputItemDoneEvent) = "response.output_item.done",
+ResponseOutputItemDone(BetaResponseOutputItemDoneEvent) = "response.output_item.done" [boxed = true],
 /// `type` = `response.reasoning_summary_part.added`
 ResponseReasoningSummaryPartAdded(BetaResponseReasoningSummaryPartAddedEvent) = "response.reasoning_summary_part.added",
 /// `type` = `response.reasoning_summary_part.done`
@@ -14712,7 +14712,7 @@ ResponseMcpListToolsInProgress(BetaResponseMCPListToolsInProgressEvent) = "respo
 /// `type` = `response.output_text.annotation.added`
 ResponseOutputTextAnnotationAdded(BetaResponseOutputTextAnnotationAddedEvent) = "response.output_text.annotation.added",
 /// `type` = `response.queued`
-ResponseQueued(BetaResponseQueuedEvent) = "response.queued",
+ResponseQueued(BetaResponseQueuedEvent) = "response.queued" [boxed = true],
 /// `type` = `response.custom_tool_call_input.delta`
 ResponseCustomToolCallInputDelta(BetaResponseCustomToolCallInputDeltaEvent) = "response.custom_tool_call_input.delta",
 /// `type` = `response.custom_tool_call_input.done`
@@ -15392,7 +15392,7 @@ crate::tagged_union! {
 /// The `BetaResponsesClientEvent` schema.
 pub enum BetaResponsesClientEvent tag "type" {
 /// `type` = `response.create`
-ResponseCreate(BetaResponsesClientEventResponseCreate) = "response.create",
+ResponseCreate(BetaResponsesClientEventResponseCreate) = "response.create" [boxed = true],
 /// `type` = `response.inject`
 ResponseInject(BetaResponseInjectEvent) = "response.inject",
 }
@@ -15451,7 +15451,7 @@ pub struct BetaResponsesClientEventResponseCreate {
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<BetaResponseTextParam>,
+    pub text: Option<Box<BetaResponseTextParam>>,
     /// `tools`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<BetaToolsArray>,
@@ -15540,7 +15540,7 @@ impl<'de> Deserialize<'de> for BetaResponsesClientEventResponseCreate {
                 let mut v_model: Option<Option<BetaModelIdsResponses>> = None;
                 let mut v_background: Option<Option<bool>> = None;
                 let mut v_max_tool_calls: Option<Option<i64>> = None;
-                let mut v_text: Option<Option<BetaResponseTextParam>> = None;
+                let mut v_text: Option<Option<Box<BetaResponseTextParam>>> = None;
                 let mut v_tools: Option<Option<BetaToolsArray>> = None;
                 let mut v_tool_choice: Option<Option<BetaToolChoiceParam>> = None;
                 let mut v_prompt: Option<Option<BetaPrompt>> = None;
@@ -15841,13 +15841,13 @@ ResponseCodeInterpreterCallInProgress(BetaResponsesServerEventResponseCodeInterp
 /// `type` = `response.code_interpreter_call.interpreting`
 ResponseCodeInterpreterCallInterpreting(BetaResponsesServerEventResponseCodeInterpreterCallInterpreting) = "response.code_interpreter_call.interpreting",
 /// `type` = `response.completed`
-ResponseCompleted(BetaResponsesServerEventResponseCompleted) = "response.completed",
+ResponseCompleted(BetaResponsesServerEventResponseCompleted) = "response.completed" [boxed = true],
 /// `type` = `response.content_part.added`
 ResponseContentPartAdded(BetaResponsesServerEventResponseContentPartAdded) = "response.content_part.added",
 /// `type` = `response.content_part.done`
 ResponseContentPartDone(BetaResponsesServerEventResponseContentPartDone) = "response.content_part.done",
 /// `type` = `response.created`
-ResponseCreated(BetaResponsesServerEventResponseCreated) = "response.created",
+ResponseCreated(BetaResponsesServerEventResponseCreated) = "response.created" [boxed = true],
 /// `type` = `response.file_search_call.completed`
 ResponseFileSearchCallCompleted(BetaResponsesServerEventResponseFileSearchCallCompleted) = "response.file_search_call.completed",
 /// `type` = `response.file_search_call.in_progress`
@@ -15869,15 +15869,15 @@ ResponseShellCallOutputContentDelta(BetaResponsesServerEventResponseShellCallOut
 /// `type` = `response.shell_call_output_content.done`
 ResponseShellCallOutputContentDone(BetaResponsesServerEventResponseShellCallOutputContentDone) = "response.shell_call_output_content.done",
 /// `type` = `response.in_progress`
-ResponseInProgress(BetaResponsesServerEventResponseInProgress) = "response.in_progress",
+ResponseInProgress(BetaResponsesServerEventResponseInProgress) = "response.in_progress" [boxed = true],
 /// `type` = `response.failed`
-ResponseFailed(BetaResponsesServerEventResponseFailed) = "response.failed",
+ResponseFailed(BetaResponsesServerEventResponseFailed) = "response.failed" [boxed = true],
 /// `type` = `response.incomplete`
-ResponseIncomplete(BetaResponsesServerEventResponseIncomplete) = "response.incomplete",
+ResponseIncomplete(BetaResponsesServerEventResponseIncomplete) = "response.incomplete" [boxed = true],
 /// `type` = `response.output_item.added`
-ResponseOutputItemAdded(BetaResponsesServerEventResponseOutputItemAdded) = "response.output_item.added",
+ResponseOutputItemAdded(BetaResponsesServerEventResponseOutputItemAdded) = "response.output_item.added" [boxed = true],
 /// `type` = `response.output_item.done`
-ResponseOutputItemDone(BetaResponsesServerEventResponseOutputItemDone) = "response.output_item.done",
+ResponseOutputItemDone(BetaResponsesServerEventResponseOutputItemDone) = "response.output_item.done" [boxed = true],
 /// `type` = `response.reasoning_summary_part.added`
 ResponseReasoningSummaryPartAdded(BetaResponsesServerEventResponseReasoningSummaryPartAdded) = "response.reasoning_summary_part.added",
 /// `type` = `response.reasoning_summary_part.done`
@@ -15931,7 +15931,7 @@ ResponseMcpListToolsInProgress(BetaResponsesServerEventResponseMcpListToolsInPro
 /// `type` = `response.output_text.annotation.added`
 ResponseOutputTextAnnotationAdded(BetaResponsesServerEventResponseOutputTextAnnotationAdded) = "response.output_text.annotation.added",
 /// `type` = `response.queued`
-ResponseQueued(BetaResponsesServerEventResponseQueued) = "response.queued",
+ResponseQueued(BetaResponsesServerEventResponseQueued) = "response.queued" [boxed = true],
 /// `type` = `response.custom_tool_call_input.delta`
 ResponseCustomToolCallInputDelta(BetaResponsesServerEventResponseCustomToolCallInputDelta) = "response.custom_tool_call_input.delta",
 /// `type` = `response.custom_tool_call_input.done`
@@ -22784,7 +22784,7 @@ pub struct BetaTokenCountsBody {
     pub tools: Option<Vec<BetaTool>>,
     /// `text`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<BetaResponseTextParam>,
+    pub text: Option<Box<BetaResponseTextParam>>,
     /// `reasoning`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<BetaReasoning>,
@@ -22829,7 +22829,7 @@ impl<'de> Deserialize<'de> for BetaTokenCountsBody {
                 let mut v_input: Option<Option<BetaTokenCountsBodyInput>> = None;
                 let mut v_previous_response_id: Option<Option<String>> = None;
                 let mut v_tools: Option<Option<Vec<BetaTool>>> = None;
-                let mut v_text: Option<Option<BetaResponseTextParam>> = None;
+                let mut v_text: Option<Option<Box<BetaResponseTextParam>>> = None;
                 let mut v_reasoning: Option<Option<BetaReasoning>> = None;
                 let mut v_truncation: Option<Option<BetaTruncationEnum>> = None;
                 let mut v_instructions: Option<Option<String>> = None;
@@ -24177,7 +24177,7 @@ pub struct CreateResponse {
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<ResponseTextParam>,
+    pub text: Option<Box<ResponseTextParam>>,
     /// `tools`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<ToolsArray>,
@@ -24261,7 +24261,7 @@ impl<'de> Deserialize<'de> for CreateResponse {
                 let mut v_model: Option<Option<ModelIdsResponses>> = None;
                 let mut v_background: Option<Option<bool>> = None;
                 let mut v_max_tool_calls: Option<Option<i64>> = None;
-                let mut v_text: Option<Option<ResponseTextParam>> = None;
+                let mut v_text: Option<Option<Box<ResponseTextParam>>> = None;
                 let mut v_tools: Option<Option<ToolsArray>> = None;
                 let mut v_tool_choice: Option<Option<ToolChoiceParam>> = None;
                 let mut v_prompt: Option<Option<Prompt>> = None;
@@ -25271,7 +25271,7 @@ ToolSearchOutput(ToolSearchOutput) = "tool_search_output",
 /// `type` = `additional_tools`
 AdditionalTools(AdditionalTools) = "additional_tools",
 /// `type` = `function_call_output`
-FunctionCallOutput(FunctionToolCallOutput) = "function_call_output",
+FunctionCallOutput(FunctionToolCallOutput) = "function_call_output" [boxed = true],
 /// `type` = `file_search_call`
 FileSearchCall(FileSearchToolCall) = "file_search_call",
 /// `type` = `web_search_call`
@@ -25293,11 +25293,11 @@ LocalShellCall(LocalShellToolCall) = "local_shell_call",
 /// `type` = `local_shell_call_output`
 LocalShellCallOutput(LocalShellToolCallOutput) = "local_shell_call_output",
 /// `type` = `shell_call`
-ShellCall(FunctionShellCall) = "shell_call",
+ShellCall(FunctionShellCall) = "shell_call" [boxed = true],
 /// `type` = `shell_call_output`
 ShellCallOutput(FunctionShellCallOutput) = "shell_call_output",
 /// `type` = `apply_patch_call`
-ApplyPatchCall(ApplyPatchToolCall) = "apply_patch_call",
+ApplyPatchCall(ApplyPatchToolCall) = "apply_patch_call" [boxed = true],
 /// `type` = `apply_patch_call_output`
 ApplyPatchCallOutput(ApplyPatchToolCallOutput) = "apply_patch_call_output",
 /// `type` = `mcp_list_tools`
@@ -25307,7 +25307,7 @@ McpApprovalRequest(MCPApprovalRequest) = "mcp_approval_request",
 /// `type` = `mcp_approval_response`
 McpApprovalResponse(MCPApprovalResponseResource) = "mcp_approval_response",
 /// `type` = `mcp_call`
-McpCall(MCPToolCall) = "mcp_call",
+McpCall(MCPToolCall) = "mcp_call" [boxed = true],
 /// `type` = `custom_tool_call`
 CustomToolCall(CustomToolCall) = "custom_tool_call",
 /// `type` = `custom_tool_call_output`
@@ -25884,7 +25884,7 @@ FileSearchCall(FileSearchToolCall) = "file_search_call",
 /// `type` = `function_call`
 FunctionCall(FunctionToolCall) = "function_call",
 /// `type` = `function_call_output`
-FunctionCallOutput(FunctionToolCallOutputResource) = "function_call_output",
+FunctionCallOutput(FunctionToolCallOutputResource) = "function_call_output" [boxed = true],
 /// `type` = `web_search_call`
 WebSearchCall(WebSearchToolCall) = "web_search_call",
 /// `type` = `computer_call`
@@ -25914,15 +25914,15 @@ LocalShellCall(LocalShellToolCall) = "local_shell_call",
 /// `type` = `local_shell_call_output`
 LocalShellCallOutput(LocalShellToolCallOutput) = "local_shell_call_output",
 /// `type` = `shell_call`
-ShellCall(FunctionShellCall) = "shell_call",
+ShellCall(FunctionShellCall) = "shell_call" [boxed = true],
 /// `type` = `shell_call_output`
 ShellCallOutput(FunctionShellCallOutput) = "shell_call_output",
 /// `type` = `apply_patch_call`
-ApplyPatchCall(ApplyPatchToolCall) = "apply_patch_call",
+ApplyPatchCall(ApplyPatchToolCall) = "apply_patch_call" [boxed = true],
 /// `type` = `apply_patch_call_output`
 ApplyPatchCallOutput(ApplyPatchToolCallOutput) = "apply_patch_call_output",
 /// `type` = `mcp_call`
-McpCall(MCPToolCall) = "mcp_call",
+McpCall(MCPToolCall) = "mcp_call" [boxed = true],
 /// `type` = `mcp_list_tools`
 McpListTools(MCPListTools) = "mcp_list_tools",
 /// `type` = `mcp_approval_request`
@@ -25932,7 +25932,7 @@ McpApprovalResponse(MCPApprovalResponseResource) = "mcp_approval_response",
 /// `type` = `custom_tool_call`
 CustomToolCall(CustomToolCall) = "custom_tool_call",
 /// `type` = `custom_tool_call_output`
-CustomToolCallOutput(CustomToolCallOutputResource) = "custom_tool_call_output",
+CustomToolCallOutput(CustomToolCallOutputResource) = "custom_tool_call_output" [boxed = true],
 }
 }
 
@@ -26188,7 +26188,7 @@ pub struct Response {
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<ResponseTextParam>,
+    pub text: Option<Box<ResponseTextParam>>,
     /// `tools`, required.
     pub tools: ToolsArray,
     /// `tool_choice`, required.
@@ -26236,7 +26236,7 @@ pub struct Response {
     pub prompt_cache_options: Option<PromptCacheOptions>,
     /// `moderation`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub moderation: Option<Moderation>,
+    pub moderation: Option<Box<Moderation>>,
     /// `parallel_tool_calls`, required.
     /// Default: `true`.
     pub parallel_tool_calls: bool,
@@ -26276,7 +26276,7 @@ impl<'de> Deserialize<'de> for Response {
                 let mut v_model: Option<ModelIdsResponses> = None;
                 let mut v_background: Option<Option<bool>> = None;
                 let mut v_max_tool_calls: Option<Option<i64>> = None;
-                let mut v_text: Option<Option<ResponseTextParam>> = None;
+                let mut v_text: Option<Option<Box<ResponseTextParam>>> = None;
                 let mut v_tools: Option<ToolsArray> = None;
                 let mut v_tool_choice: Option<ToolChoiceParam> = None;
                 let mut v_prompt: Option<Option<Prompt>> = None;
@@ -26295,7 +26295,7 @@ impl<'de> Deserialize<'de> for Response {
                 let mut v_output_text: Option<Option<String>> = None;
                 let mut v_usage: Option<Option<ResponseUsage>> = None;
                 let mut v_prompt_cache_options: Option<Option<PromptCacheOptions>> = None;
-                let mut v_moderation: Option<Option<Moderation>> = None;
+                let mut v_moderation: Option<Option<Box<Moderation>>> = None;
                 let mut v_parallel_tool_calls: Option<bool> = None;
                 let mut v_conversation: Option<Option<ResponseConversation>> = None;
                 let mut v_max_output_tokens: Option<Option<i64>> = None;
@@ -30677,7 +30677,7 @@ pub struct ResponseProperties {
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<ResponseTextParam>,
+    pub text: Option<Box<ResponseTextParam>>,
     /// `tools`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<ToolsArray>,
@@ -30709,7 +30709,7 @@ impl<'de> Deserialize<'de> for ResponseProperties {
                 let mut v_model: Option<Option<ModelIdsResponses>> = None;
                 let mut v_background: Option<Option<bool>> = None;
                 let mut v_max_tool_calls: Option<Option<i64>> = None;
-                let mut v_text: Option<Option<ResponseTextParam>> = None;
+                let mut v_text: Option<Option<Box<ResponseTextParam>>> = None;
                 let mut v_tools: Option<Option<ToolsArray>> = None;
                 let mut v_tool_choice: Option<Option<ToolChoiceParam>> = None;
                 let mut v_prompt: Option<Option<Prompt>> = None;
@@ -32403,13 +32403,13 @@ ResponseCodeInterpreterCallInProgress(ResponseCodeInterpreterCallInProgressEvent
 /// `type` = `response.code_interpreter_call.interpreting`
 ResponseCodeInterpreterCallInterpreting(ResponseCodeInterpreterCallInterpretingEvent) = "response.code_interpreter_call.interpreting",
 /// `type` = `response.completed`
-ResponseCompleted(ResponseCompletedEvent) = "response.completed",
+ResponseCompleted(ResponseCompletedEvent) = "response.completed" [boxed = true],
 /// `type` = `response.content_part.added`
 ResponseContentPartAdded(ResponseContentPartAddedEvent) = "response.content_part.added",
 /// `type` = `response.content_part.done`
 ResponseContentPartDone(ResponseContentPartDoneEvent) = "response.content_part.done",
 /// `type` = `response.created`
-ResponseCreated(ResponseCreatedEvent) = "response.created",
+ResponseCreated(ResponseCreatedEvent) = "response.created" [boxed = true],
 /// `type` = `error`
 Error(ResponseErrorEvent) = "error",
 /// `type` = `response.file_search_call.completed`
@@ -32433,15 +32433,15 @@ ResponseShellCallOutputContentDelta(ResponseShellCallOutputContentDeltaStreaming
 /// `type` = `response.shell_call_output_content.done`
 ResponseShellCallOutputContentDone(ResponseShellCallOutputContentDoneStreamingEvent) = "response.shell_call_output_content.done",
 /// `type` = `response.in_progress`
-ResponseInProgress(ResponseInProgressEvent) = "response.in_progress",
+ResponseInProgress(ResponseInProgressEvent) = "response.in_progress" [boxed = true],
 /// `type` = `response.failed`
-ResponseFailed(ResponseFailedEvent) = "response.failed",
+ResponseFailed(ResponseFailedEvent) = "response.failed" [boxed = true],
 /// `type` = `response.incomplete`
-ResponseIncomplete(ResponseIncompleteEvent) = "response.incomplete",
+ResponseIncomplete(ResponseIncompleteEvent) = "response.incomplete" [boxed = true],
 /// `type` = `response.output_item.added`
-ResponseOutputItemAdded(ResponseOutputItemAddedEvent) = "response.output_item.added",
+ResponseOutputItemAdded(ResponseOutputItemAddedEvent) = "response.output_item.added" [boxed = true],
 /// `type` = `response.output_item.done`
-ResponseOutputItemDone(ResponseOutputItemDoneEvent) = "response.output_item.done",
+ResponseOutputItemDone(ResponseOutputItemDoneEvent) = "response.output_item.done" [boxed = true],
 /// `type` = `response.reasoning_summary_part.added`
 ResponseReasoningSummaryPartAdded(ResponseReasoningSummaryPartAddedEvent) = "response.reasoning_summary_part.added",
 /// `type` = `response.reasoning_summary_part.done`
@@ -32495,7 +32495,7 @@ ResponseMcpListToolsInProgress(ResponseMCPListToolsInProgressEvent) = "response.
 /// `type` = `response.output_text.annotation.added`
 ResponseOutputTextAnnotationAdded(ResponseOutputTextAnnotationAddedEvent) = "response.output_text.annotation.added",
 /// `type` = `response.queued`
-ResponseQueued(ResponseQueuedEvent) = "response.queued",
+ResponseQueued(ResponseQueuedEvent) = "response.queued" [boxed = true],
 /// `type` = `response.custom_tool_call_input.delta`
 ResponseCustomToolCallInputDelta(ResponseCustomToolCallInputDeltaEvent) = "response.custom_tool_call_input.delta",
 /// `type` = `response.custom_tool_call_input.done`
@@ -33447,7 +33447,7 @@ pub struct ResponsesClientEventResponseCreate {
     pub max_tool_calls: Option<i64>,
     /// `text`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<ResponseTextParam>,
+    pub text: Option<Box<ResponseTextParam>>,
     /// `tools`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<ToolsArray>,
@@ -33533,7 +33533,7 @@ impl<'de> Deserialize<'de> for ResponsesClientEventResponseCreate {
                 let mut v_model: Option<Option<ModelIdsResponses>> = None;
                 let mut v_background: Option<Option<bool>> = None;
                 let mut v_max_tool_calls: Option<Option<i64>> = None;
-                let mut v_text: Option<Option<ResponseTextParam>> = None;
+                let mut v_text: Option<Option<Box<ResponseTextParam>>> = None;
                 let mut v_tools: Option<Option<ToolsArray>> = None;
                 let mut v_tool_choice: Option<Option<ToolChoiceParam>> = None;
                 let mut v_prompt: Option<Option<Prompt>> = None;
@@ -33824,13 +33824,13 @@ ResponseCodeInterpreterCallInProgress(ResponsesServerEventResponseCodeInterprete
 /// `type` = `response.code_interpreter_call.interpreting`
 ResponseCodeInterpreterCallInterpreting(ResponsesServerEventResponseCodeInterpreterCallInterpreting) = "response.code_interpreter_call.interpreting",
 /// `type` = `response.completed`
-ResponseCompleted(ResponsesServerEventResponseCompleted) = "response.completed",
+ResponseCompleted(ResponsesServerEventResponseCompleted) = "response.completed" [boxed = true],
 /// `type` = `response.content_part.added`
 ResponseContentPartAdded(ResponsesServerEventResponseContentPartAdded) = "response.content_part.added",
 /// `type` = `response.content_part.done`
 ResponseContentPartDone(ResponsesServerEventResponseContentPartDone) = "response.content_part.done",
 /// `type` = `response.created`
-ResponseCreated(ResponsesServerEventResponseCreated) = "response.created",
+ResponseCreated(ResponsesServerEventResponseCreated) = "response.created" [boxed = true],
 /// `type` = `response.file_search_call.completed`
 ResponseFileSearchCallCompleted(ResponsesServerEventResponseFileSearchCallCompleted) = "response.file_search_call.completed",
 /// `type` = `response.file_search_call.in_progress`
@@ -33852,15 +33852,15 @@ ResponseShellCallOutputContentDelta(ResponsesServerEventResponseShellCallOutputC
 /// `type` = `response.shell_call_output_content.done`
 ResponseShellCallOutputContentDone(ResponsesServerEventResponseShellCallOutputContentDone) = "response.shell_call_output_content.done",
 /// `type` = `response.in_progress`
-ResponseInProgress(ResponsesServerEventResponseInProgress) = "response.in_progress",
+ResponseInProgress(ResponsesServerEventResponseInProgress) = "response.in_progress" [boxed = true],
 /// `type` = `response.failed`
-ResponseFailed(ResponsesServerEventResponseFailed) = "response.failed",
+ResponseFailed(ResponsesServerEventResponseFailed) = "response.failed" [boxed = true],
 /// `type` = `response.incomplete`
-ResponseIncomplete(ResponsesServerEventResponseIncomplete) = "response.incomplete",
+ResponseIncomplete(ResponsesServerEventResponseIncomplete) = "response.incomplete" [boxed = true],
 /// `type` = `response.output_item.added`
-ResponseOutputItemAdded(ResponsesServerEventResponseOutputItemAdded) = "response.output_item.added",
+ResponseOutputItemAdded(ResponsesServerEventResponseOutputItemAdded) = "response.output_item.added" [boxed = true],
 /// `type` = `response.output_item.done`
-ResponseOutputItemDone(ResponsesServerEventResponseOutputItemDone) = "response.output_item.done",
+ResponseOutputItemDone(ResponsesServerEventResponseOutputItemDone) = "response.output_item.done" [boxed = true],
 /// `type` = `response.reasoning_summary_part.added`
 ResponseReasoningSummaryPartAdded(ResponsesServerEventResponseReasoningSummaryPartAdded) = "response.reasoning_summary_part.added",
 /// `type` = `response.reasoning_summary_part.done`
@@ -33914,7 +33914,7 @@ ResponseMcpListToolsInProgress(ResponsesServerEventResponseMcpListToolsInProgres
 /// `type` = `response.output_text.annotation.added`
 ResponseOutputTextAnnotationAdded(ResponsesServerEventResponseOutputTextAnnotationAdded) = "response.output_text.annotation.added",
 /// `type` = `response.queued`
-ResponseQueued(ResponsesServerEventResponseQueued) = "response.queued",
+ResponseQueued(ResponsesServerEventResponseQueued) = "response.queued" [boxed = true],
 /// `type` = `response.custom_tool_call_input.delta`
 ResponseCustomToolCallInputDelta(ResponsesServerEventResponseCustomToolCallInputDelta) = "response.custom_tool_call_input.delta",
 /// `type` = `response.custom_tool_call_input.done`
@@ -40472,7 +40472,7 @@ pub struct TokenCountsBody {
     pub tools: Option<Vec<Tool>>,
     /// `text`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<ResponseTextParam>,
+    pub text: Option<Box<ResponseTextParam>>,
     /// `reasoning`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<Reasoning>,
@@ -40517,7 +40517,7 @@ impl<'de> Deserialize<'de> for TokenCountsBody {
                 let mut v_input: Option<Option<TokenCountsBodyInput>> = None;
                 let mut v_previous_response_id: Option<Option<String>> = None;
                 let mut v_tools: Option<Option<Vec<Tool>>> = None;
-                let mut v_text: Option<Option<ResponseTextParam>> = None;
+                let mut v_text: Option<Option<Box<ResponseTextParam>>> = None;
                 let mut v_reasoning: Option<Option<Reasoning>> = None;
                 let mut v_truncation: Option<Option<TruncationEnum>> = None;
                 let mut v_instructions: Option<Option<String>> = None;

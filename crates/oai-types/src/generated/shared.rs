@@ -9089,7 +9089,7 @@ pub struct FunctionShellToolParam {
     pub r#type: consts::Shell,
     /// `environment`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub environment: Option<FunctionShellToolParamEnvironment>,
+    pub environment: Option<Box<FunctionShellToolParamEnvironment>>,
     /// `allowed_callers`, optional, nullable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_callers: Option<Vec<CallableToolAllowedCaller>>,
@@ -9113,7 +9113,8 @@ impl<'de> Deserialize<'de> for FunctionShellToolParam {
                 mut map: A,
             ) -> Result<FunctionShellToolParam, A::Error> {
                 let mut v_type: Option<consts::Shell> = None;
-                let mut v_environment: Option<Option<FunctionShellToolParamEnvironment>> = None;
+                let mut v_environment: Option<Option<Box<FunctionShellToolParamEnvironment>>> =
+                    None;
                 let mut v_allowed_callers: Option<Option<Vec<CallableToolAllowedCaller>>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
@@ -17418,7 +17419,7 @@ pub enum Tool tag "type" {
 /// `type` = `function`
 Function(FunctionTool) = "function",
 /// `type` = `file_search`
-FileSearch(FileSearchTool) = "file_search",
+FileSearch(FileSearchTool) = "file_search" [boxed = true],
 /// `type` = `computer`
 Computer(ComputerTool) = "computer",
 /// `type` = `computer_use_preview`
@@ -17426,13 +17427,13 @@ ComputerUsePreview(ComputerUsePreviewTool) = "computer_use_preview",
 /// `type` = `web_search` or `web_search_2025_08_26`
 WebSearch(WebSearchTool) = "web_search" | "web_search_2025_08_26" [tag = r#type],
 /// `type` = `mcp`
-Mcp(MCPTool) = "mcp",
+Mcp(MCPTool) = "mcp" [boxed = true],
 /// `type` = `code_interpreter`
 CodeInterpreter(CodeInterpreterTool) = "code_interpreter",
 /// `type` = `programmatic_tool_calling`
 ProgrammaticToolCalling(ProgrammaticToolCallingParam) = "programmatic_tool_calling",
 /// `type` = `image_generation`
-ImageGeneration(ImageGenTool) = "image_generation",
+ImageGeneration(ImageGenTool) = "image_generation" [boxed = true],
 /// `type` = `local_shell`
 LocalShell(LocalShellToolParam) = "local_shell",
 /// `type` = `shell`

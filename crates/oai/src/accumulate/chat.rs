@@ -112,8 +112,8 @@ pub struct ChatCompletionAccumulator {
     created: i64,
     system_fingerprint: Option<String>,
     service_tier: Option<ServiceTier>,
-    usage: Option<CompletionUsage>,
-    moderation: Option<ChatCompletionModeration>,
+    usage: Option<Box<CompletionUsage>>,
+    moderation: Option<Box<ChatCompletionModeration>>,
     extra: Map<String, Value>,
     choices: BTreeMap<i64, PartialChoice>,
 }
@@ -290,7 +290,7 @@ impl ChatCompletionAccumulator {
 
     /// The usage, once a chunk carried it.
     pub fn usage(&self) -> Option<&CompletionUsage> {
-        self.usage.as_ref()
+        self.usage.as_deref()
     }
 
     /// The completion so far, without consuming the accumulator.

@@ -173,12 +173,12 @@ impl RealtimeSender {
         &self,
         response: RealtimeResponseCreateParams,
     ) -> Result<(), RealtimeError> {
-        self.send(RealtimeClientEvent::ResponseCreate(
+        self.send(RealtimeClientEvent::from(
             RealtimeClientEventResponseCreate {
                 extra: Default::default(),
                 event_id: None,
                 r#type: Default::default(),
-                response: Some(response),
+                response: Some(Box::new(response)),
             },
         ))
         .await
