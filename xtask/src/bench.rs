@@ -110,6 +110,8 @@ pub fn run(args: &Args) -> Result {
     )?;
     println!("peers:\n{}", peers.trim());
 
+    let pieces = stream_pieces()?;
+
     let instructions = call_instructions()?;
     let ab = capture(&mut cargo([
         "run",
@@ -148,6 +150,7 @@ pub fn run(args: &Args) -> Result {
         wall,
     );
     report.push_str(&render_peers(&peers));
+    report.push_str(&render_pieces(&pieces));
     let out_dir = target_dir().join("bench");
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
@@ -518,6 +521,125 @@ fn parse_time(stderr: &str) -> Option<(f64, f64)> {
     let sys = it.next()?.ok()?;
     let real = it.next()?.ok()?;
     Some((user + sys, real))
+}
+
+/// The in-memory pieces of a stream, each against its limit: `(label,
+/// ours, limit, budget)`, measured by `oai-bench`'s `pieces` binary.
+const PIECES: [(&str, &str, &str, f64); 4] = [
+    (
+        "SSE decoder (events lent, no JSON) vs the bare blank-line splitter",
+        "sse_decoder",
+        "bare_splitter",
+        1.2,
+    ),
+    (
+        "chat chunk JSON: generated type vs a hand-written struct with every field",
+        "chat_generated",
+        "chat_handwritten",
+        1.05,
+    ),
+    (
+        "Responses text delta JSON: generated type vs a hand-written struct",
+        "delta_generated",
+        "delta_handwritten",
+        1.05,
+    ),
+    (
+        "Responses events: the `ResponseStreamEvent` union (tag first) vs the variant struct chosen by `event:`",
+        "responses_union",
+        "responses_variant",
+        1.2,
+    ),
+];
+
+/// One piece's figures: interleaved wall time, and instructions when
+/// valgrind is installed.
+struct Piece {
+    ab: String,
+    instructions: Option<(f64, f64)>,
+}
+
+/// Runs every pair of [`PIECES`]: `pieces ab` (interleaved wall time), and
+/// under callgrind `pieces one MODE 3` minus `pieces one MODE 1`, halved.
+fn stream_pieces() -> Result<Vec<Piece>> {
+    exec(&mut cargo([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "oai-bench",
+        "--bin",
+        "pieces",
+    ]))?;
+    let exe = target_dir().join("release").join("pieces");
+    let valgrind = Command::new("valgrind").arg("--version").output().is_ok();
+    let out_dir = target_dir().join("bench");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let count = |mode: &str, n: u32| -> Result<f64> {
+        let out = Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!(
+                "--callgrind-out-file={}",
+                out_dir
+                    .join(format!("callgrind.pieces.{mode}.{n}"))
+                    .display()
+            ))
+            .arg(&exe)
+            .args(["one", mode, &n.to_string()])
+            .output()
+            .map_err(|e| format!("could not start valgrind: {e}"))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            return Err(format!(
+                "`pieces one {mode} {n}` under callgrind failed: {stderr}"
+            ));
+        }
+        instruction_total(&stderr)
+            .ok_or_else(|| format!("no instruction total in callgrind's output: {stderr}"))
+    };
+    let per_pass = |mode: &str| -> Result<f64> { Ok((count(mode, 3)? - count(mode, 1)?) / 2.0) };
+    let mut out = Vec::new();
+    for (_, ours, limit, _) in PIECES {
+        let ab = capture(Command::new(&exe).args(["ab", ours, limit, "40"]))?;
+        println!("pieces {ours} vs {limit}: {}", ab.trim());
+        let instructions = if valgrind {
+            Some((per_pass(ours)?, per_pass(limit)?))
+        } else {
+            None
+        };
+        out.push(Piece { ab, instructions });
+    }
+    Ok(out)
+}
+
+/// The pieces section of the report.
+fn render_pieces(pieces: &[Piece]) -> String {
+    let mut out = String::from(
+        "\n## The in-memory pieces of a stream (10,000 events, `pieces` binary)\n\n\
+         Interleaved wall time (40 rounds, A and B in turn) and instructions \
+         (callgrind, per pass), each against its limit.\n\n\
+         | figure | ours | limit | ratio (wall) | ratio (instructions) | budget | met? |\n\
+         | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for ((label, _, _, budget), piece) in PIECES.iter().zip(pieces) {
+        let (Some(a), Some(b)) = (
+            number_after(&piece.ab, "a_ms"),
+            number_after(&piece.ab, "b_ms"),
+        ) else {
+            continue;
+        };
+        let wall = a / b;
+        let counted = piece.instructions.map(|(o, l)| o / l);
+        let worst = counted.map_or(wall, |c| c.max(wall));
+        let _ = writeln!(
+            out,
+            "| {label} | {a:.2} ms | {b:.2} ms | {wall:.3}x | {} | ≤ {budget:.2}x | {} |",
+            counted.map_or("—".to_owned(), |c| format!("{c:.3}x")),
+            if worst <= *budget { "yes" } else { "**no**" },
+        );
+    }
+    out
 }
 
 /// The peer section of the report: one row per figure of the `peers`
@@ -954,6 +1076,45 @@ fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pieces_are_judged_by_the_worse_of_wall_and_instructions() {
+        let piece = |a: f64, b: f64, i: Option<(f64, f64)>| Piece {
+            ab: format!(
+                "{{\"a\":\"x\",\"b\":\"y\",\"a_ms\":{a},\"b_ms\":{b},\"ratio\":1,\"rounds\":40}}"
+            ),
+            instructions: i,
+        };
+        let out = render_pieces(&[
+            piece(1.0, 2.0, Some((1.0, 2.0))),
+            piece(1.0, 1.0, Some((1.1, 1.0))),
+            piece(1.0, 1.0, None),
+            piece(1.3, 1.0, None),
+        ]);
+        let rows: Vec<&str> = out
+            .lines()
+            .filter(|l| {
+                l.starts_with("| ") && !l.starts_with("| figure") && !l.starts_with("| ---")
+            })
+            .collect();
+        assert_eq!(rows.len(), 4, "{out}");
+        assert!(
+            rows[0].ends_with("| 0.500x | 0.500x | ≤ 1.20x | yes |"),
+            "{}",
+            rows[0]
+        );
+        assert!(
+            rows[1].ends_with("| 1.000x | 1.100x | ≤ 1.05x | **no** |"),
+            "{}",
+            rows[1]
+        );
+        assert!(
+            rows[2].ends_with("| 1.000x | — | ≤ 1.05x | yes |"),
+            "{}",
+            rows[2]
+        );
+        assert!(rows[3].ends_with("| **no** |"), "{}", rows[3]);
+    }
 
     #[test]
     fn peer_rows_are_judged_against_their_budgets() {

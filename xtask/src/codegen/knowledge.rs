@@ -23,6 +23,19 @@ pub struct Knowledge {
     pub tolerated_omissions: Vec<ToleratedOmission>,
     pub secret_fields: Vec<SecretField>,
     pub short_names: Vec<ShortName>,
+    pub unlisted_fields: Vec<UnlistedField>,
+}
+
+/// A field servers send on objects whose schema leaves it out: the objects
+/// whose `type` constant starts with `type_prefix` and ends with
+/// `type_suffix` get an optional string field `property`.
+#[derive(Debug)]
+pub struct UnlistedField {
+    pub property: String,
+    pub type_prefix: String,
+    pub type_suffix: String,
+    /// Where the fact comes from (shown in the field's documentation).
+    pub why: String,
 }
 
 /// A short name in an area's facade module (`oai::chat::Chat`).
@@ -157,6 +170,7 @@ pub fn read(source: &str) -> Result<Knowledge> {
         "tolerated_omissions",
         "secret_fields",
         "short_names",
+        "unlisted_fields",
     ];
     for (key, _) in doc.map() {
         if !known.contains(&key.as_str()) {
@@ -222,6 +236,14 @@ pub fn read(source: &str) -> Result<Knowledge> {
                 schema: text(e, "secret_fields", "schema")?,
                 path: text(e, "secret_fields", "path")?,
                 what: text(e, "secret_fields", "what")?,
+            })
+        })?,
+        unlisted_fields: section(&doc, "unlisted_fields", |e| {
+            Ok(UnlistedField {
+                property: text(e, "unlisted_fields", "property")?,
+                type_prefix: text(e, "unlisted_fields", "type_prefix")?,
+                type_suffix: text(e, "unlisted_fields", "type_suffix")?,
+                why: text(e, "unlisted_fields", "why")?,
             })
         })?,
         short_names: section(&doc, "short_names", |e| {

@@ -722,6 +722,7 @@ impl<'a> Model<'a> {
         let mut fields = Vec::new();
         // `extra` is the field keeping what the schema does not name.
         let mut used = BTreeSet::from(["extra".to_owned()]);
+        let unlisted = self.unlisted_fields(&props);
         for (wire, schema) in props {
             let ctx = format!("{name}{}", pascal(&wire));
             let (mut ty, nullable) = self.ty_of(schema, &ctx, root);
@@ -777,7 +778,51 @@ impl<'a> Model<'a> {
                 doc,
             });
         }
+        for (wire, why) in unlisted {
+            if !used.insert(snake(&wire)) {
+                continue;
+            }
+            fields.push(Field {
+                name: snake(&wire),
+                doc: vec![
+                    format!("`{wire}`, optional; not in the schema."),
+                    format!("{why}."),
+                ],
+                wire,
+                ty: Ty::String,
+                option: true,
+                skip_none: true,
+                default_when_absent: false,
+                boxed: false,
+                checks: Checks::default(),
+            });
+        }
         fields
+    }
+
+    /// The fields of `unlisted_fields` (`xtask/knowledge.yaml`) an object
+    /// with these properties gets: those its `type` constant calls for and
+    /// it does not have.
+    fn unlisted_fields(&self, props: &[(String, &'a Node)]) -> Vec<(String, String)> {
+        let Some((_, ty)) = props.iter().find(|(k, _)| k == "type") else {
+            return Vec::new();
+        };
+        let ty = self.resolve(ty);
+        let value = match (ty.at("const").str(), ty.at("enum").seq()) {
+            (Some(c), _) => c.to_owned(),
+            (None, [only]) => match only.str() {
+                Some(v) => v.to_owned(),
+                None => return Vec::new(),
+            },
+            _ => return Vec::new(),
+        };
+        knowledge::get()
+            .unlisted_fields
+            .iter()
+            .filter(|u| value.starts_with(&u.type_prefix) && value.ends_with(&u.type_suffix))
+            .filter(|u| props.iter().all(|(k, _)| *k != u.property))
+            .map(|u| (u.property.clone(), u.why.clone()))
+            .collect()
     }
 
     fn union_of(&mut self, s: &'a Node, members: &[&'a Node], name: &str, root: &str) -> Kind {

@@ -3969,6 +3969,10 @@ pub struct RealtimeBetaServerEventResponseAudioDelta {
     pub content_index: i64,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -3994,6 +3998,7 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioDelta {
                 let mut v_output_index: Option<i64> = None;
                 let mut v_content_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4028,6 +4033,11 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioDelta {
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4039,6 +4049,7 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioDelta {
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     content_index: crate::__private::required(v_content_index, "content_index")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -4056,6 +4067,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioDelta {
         "output_index",
         "content_index",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -4066,6 +4078,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -4196,6 +4209,10 @@ pub struct RealtimeBetaServerEventResponseAudioTranscriptDelta {
     pub content_index: i64,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4221,6 +4238,7 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioTranscriptDel
                 let mut v_output_index: Option<i64> = None;
                 let mut v_content_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4255,6 +4273,11 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioTranscriptDel
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4266,6 +4289,7 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseAudioTranscriptDel
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     content_index: crate::__private::required(v_content_index, "content_index")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -4283,6 +4307,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDelta {
         "output_index",
         "content_index",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -4293,6 +4318,7 @@ impl Empty for RealtimeBetaServerEventResponseAudioTranscriptDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -4915,6 +4941,10 @@ pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
     pub call_id: String,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -4941,6 +4971,7 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseFunctionCallArgume
                 let mut v_output_index: Option<i64> = None;
                 let mut v_call_id: Option<String> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -4975,6 +5006,11 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseFunctionCallArgume
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -4986,6 +5022,7 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseFunctionCallArgume
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     call_id: crate::__private::required(v_call_id, "call_id")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -5003,6 +5040,7 @@ impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
         "output_index",
         "call_id",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -5013,6 +5051,7 @@ impl Empty for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
             output_index: Empty::empty(),
             call_id: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -5822,6 +5861,10 @@ pub struct RealtimeBetaServerEventResponseTextDelta {
     pub content_index: i64,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -5847,6 +5890,7 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseTextDelta {
                 let mut v_output_index: Option<i64> = None;
                 let mut v_content_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -5881,6 +5925,11 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseTextDelta {
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -5892,6 +5941,7 @@ impl<'de> Deserialize<'de> for RealtimeBetaServerEventResponseTextDelta {
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     content_index: crate::__private::required(v_content_index, "content_index")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -5909,6 +5959,7 @@ impl Empty for RealtimeBetaServerEventResponseTextDelta {
         "output_index",
         "content_index",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -5919,6 +5970,7 @@ impl Empty for RealtimeBetaServerEventResponseTextDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -12585,6 +12637,10 @@ pub struct RealtimeServerEventResponseAudioDelta {
     pub content_index: i64,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -12610,6 +12666,7 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioDelta {
                 let mut v_output_index: Option<i64> = None;
                 let mut v_content_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -12644,6 +12701,11 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioDelta {
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -12655,6 +12717,7 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioDelta {
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     content_index: crate::__private::required(v_content_index, "content_index")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -12672,6 +12735,7 @@ impl Empty for RealtimeServerEventResponseAudioDelta {
         "output_index",
         "content_index",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -12682,6 +12746,7 @@ impl Empty for RealtimeServerEventResponseAudioDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -12812,6 +12877,10 @@ pub struct RealtimeServerEventResponseAudioTranscriptDelta {
     pub content_index: i64,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -12837,6 +12906,7 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioTranscriptDelta {
                 let mut v_output_index: Option<i64> = None;
                 let mut v_content_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -12871,6 +12941,11 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioTranscriptDelta {
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -12882,6 +12957,7 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseAudioTranscriptDelta {
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     content_index: crate::__private::required(v_content_index, "content_index")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -12899,6 +12975,7 @@ impl Empty for RealtimeServerEventResponseAudioTranscriptDelta {
         "output_index",
         "content_index",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -12909,6 +12986,7 @@ impl Empty for RealtimeServerEventResponseAudioTranscriptDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -13438,6 +13516,10 @@ pub struct RealtimeServerEventResponseFunctionCallArgumentsDelta {
     pub call_id: String,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -13464,6 +13546,7 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseFunctionCallArgumentsD
                 let mut v_output_index: Option<i64> = None;
                 let mut v_call_id: Option<String> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -13498,6 +13581,11 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseFunctionCallArgumentsD
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -13509,6 +13597,7 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseFunctionCallArgumentsD
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     call_id: crate::__private::required(v_call_id, "call_id")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -13526,6 +13615,7 @@ impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDelta {
         "output_index",
         "call_id",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -13536,6 +13626,7 @@ impl Empty for RealtimeServerEventResponseFunctionCallArgumentsDelta {
             output_index: Empty::empty(),
             call_id: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -14344,6 +14435,10 @@ pub struct RealtimeServerEventResponseTextDelta {
     pub content_index: i64,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -14369,6 +14464,7 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseTextDelta {
                 let mut v_output_index: Option<i64> = None;
                 let mut v_content_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -14403,6 +14499,11 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseTextDelta {
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -14414,6 +14515,7 @@ impl<'de> Deserialize<'de> for RealtimeServerEventResponseTextDelta {
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     content_index: crate::__private::required(v_content_index, "content_index")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -14431,6 +14533,7 @@ impl Empty for RealtimeServerEventResponseTextDelta {
         "output_index",
         "content_index",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -14441,6 +14544,7 @@ impl Empty for RealtimeServerEventResponseTextDelta {
             output_index: Empty::empty(),
             content_index: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }

@@ -8617,6 +8617,10 @@ pub struct BetaResponseAudioDeltaEvent {
     pub sequence_number: i64,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -8639,6 +8643,7 @@ impl<'de> Deserialize<'de> for BetaResponseAudioDeltaEvent {
                 let mut v_type: Option<consts::ResponseAudioDelta> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -8654,6 +8659,11 @@ impl<'de> Deserialize<'de> for BetaResponseAudioDeltaEvent {
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -8665,6 +8675,7 @@ impl<'de> Deserialize<'de> for BetaResponseAudioDeltaEvent {
                         "sequence_number",
                     )?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -8674,13 +8685,15 @@ impl<'de> Deserialize<'de> for BetaResponseAudioDeltaEvent {
 }
 
 impl Empty for BetaResponseAudioDeltaEvent {
-    const FIELDS: &'static [&'static str] = &["agent", "type", "sequence_number", "delta"];
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "sequence_number", "delta", "obfuscation"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -8769,6 +8782,10 @@ pub struct BetaResponseAudioTranscriptDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -8791,6 +8808,7 @@ impl<'de> Deserialize<'de> for BetaResponseAudioTranscriptDeltaEvent {
                 let mut v_type: Option<consts::ResponseAudioTranscriptDelta> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -8806,6 +8824,11 @@ impl<'de> Deserialize<'de> for BetaResponseAudioTranscriptDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -8817,6 +8840,7 @@ impl<'de> Deserialize<'de> for BetaResponseAudioTranscriptDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -8826,13 +8850,15 @@ impl<'de> Deserialize<'de> for BetaResponseAudioTranscriptDeltaEvent {
 }
 
 impl Empty for BetaResponseAudioTranscriptDeltaEvent {
-    const FIELDS: &'static [&'static str] = &["agent", "type", "delta", "sequence_number"];
+    const FIELDS: &'static [&'static str] =
+        &["agent", "type", "delta", "sequence_number", "obfuscation"];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
             r#type: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -8925,6 +8951,10 @@ pub struct BetaResponseCodeInterpreterCallCodeDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -8949,6 +8979,7 @@ impl<'de> Deserialize<'de> for BetaResponseCodeInterpreterCallCodeDeltaEvent {
                 let mut v_item_id: Option<String> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -8974,6 +9005,11 @@ impl<'de> Deserialize<'de> for BetaResponseCodeInterpreterCallCodeDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -8987,6 +9023,7 @@ impl<'de> Deserialize<'de> for BetaResponseCodeInterpreterCallCodeDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -9003,6 +9040,7 @@ impl Empty for BetaResponseCodeInterpreterCallCodeDeltaEvent {
         "item_id",
         "delta",
         "sequence_number",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -9012,6 +9050,7 @@ impl Empty for BetaResponseCodeInterpreterCallCodeDeltaEvent {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -9835,6 +9874,10 @@ pub struct BetaResponseCustomToolCallInputDeltaEvent {
     pub item_id: String,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -9859,6 +9902,7 @@ impl<'de> Deserialize<'de> for BetaResponseCustomToolCallInputDeltaEvent {
                 let mut v_output_index: Option<i64> = None;
                 let mut v_item_id: Option<String> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -9884,6 +9928,11 @@ impl<'de> Deserialize<'de> for BetaResponseCustomToolCallInputDeltaEvent {
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -9897,6 +9946,7 @@ impl<'de> Deserialize<'de> for BetaResponseCustomToolCallInputDeltaEvent {
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     item_id: crate::__private::required(v_item_id, "item_id")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -9913,6 +9963,7 @@ impl Empty for BetaResponseCustomToolCallInputDeltaEvent {
         "output_index",
         "item_id",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -9922,6 +9973,7 @@ impl Empty for BetaResponseCustomToolCallInputDeltaEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -10546,6 +10598,10 @@ pub struct BetaResponseFunctionCallArgumentsDeltaEvent {
     pub sequence_number: i64,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -10570,6 +10626,7 @@ impl<'de> Deserialize<'de> for BetaResponseFunctionCallArgumentsDeltaEvent {
                 let mut v_output_index: Option<i64> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -10595,6 +10652,11 @@ impl<'de> Deserialize<'de> for BetaResponseFunctionCallArgumentsDeltaEvent {
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -10608,6 +10670,7 @@ impl<'de> Deserialize<'de> for BetaResponseFunctionCallArgumentsDeltaEvent {
                         "sequence_number",
                     )?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -10624,6 +10687,7 @@ impl Empty for BetaResponseFunctionCallArgumentsDeltaEvent {
         "output_index",
         "sequence_number",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -10633,6 +10697,7 @@ impl Empty for BetaResponseFunctionCallArgumentsDeltaEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -11859,6 +11924,10 @@ pub struct BetaResponseMCPCallArgumentsDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -11883,6 +11952,7 @@ impl<'de> Deserialize<'de> for BetaResponseMCPCallArgumentsDeltaEvent {
                 let mut v_item_id: Option<String> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -11908,6 +11978,11 @@ impl<'de> Deserialize<'de> for BetaResponseMCPCallArgumentsDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -11921,6 +11996,7 @@ impl<'de> Deserialize<'de> for BetaResponseMCPCallArgumentsDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -11937,6 +12013,7 @@ impl Empty for BetaResponseMCPCallArgumentsDeltaEvent {
         "item_id",
         "delta",
         "sequence_number",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -11946,6 +12023,7 @@ impl Empty for BetaResponseMCPCallArgumentsDeltaEvent {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -13318,6 +13396,10 @@ pub struct BetaResponseReasoningSummaryTextDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -13343,6 +13425,7 @@ impl<'de> Deserialize<'de> for BetaResponseReasoningSummaryTextDeltaEvent {
                 let mut v_summary_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -13373,6 +13456,11 @@ impl<'de> Deserialize<'de> for BetaResponseReasoningSummaryTextDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -13387,6 +13475,7 @@ impl<'de> Deserialize<'de> for BetaResponseReasoningSummaryTextDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -13404,6 +13493,7 @@ impl Empty for BetaResponseReasoningSummaryTextDeltaEvent {
         "summary_index",
         "delta",
         "sequence_number",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -13414,6 +13504,7 @@ impl Empty for BetaResponseReasoningSummaryTextDeltaEvent {
             summary_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -13556,6 +13647,10 @@ pub struct BetaResponseReasoningTextDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -13581,6 +13676,7 @@ impl<'de> Deserialize<'de> for BetaResponseReasoningTextDeltaEvent {
                 let mut v_content_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -13611,6 +13707,11 @@ impl<'de> Deserialize<'de> for BetaResponseReasoningTextDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -13625,6 +13726,7 @@ impl<'de> Deserialize<'de> for BetaResponseReasoningTextDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -13642,6 +13744,7 @@ impl Empty for BetaResponseReasoningTextDeltaEvent {
         "content_index",
         "delta",
         "sequence_number",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -13652,6 +13755,7 @@ impl Empty for BetaResponseReasoningTextDeltaEvent {
             content_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -13794,6 +13898,10 @@ pub struct BetaResponseRefusalDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -13819,6 +13927,7 @@ impl<'de> Deserialize<'de> for BetaResponseRefusalDeltaEvent {
                 let mut v_content_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -13849,6 +13958,11 @@ impl<'de> Deserialize<'de> for BetaResponseRefusalDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -13863,6 +13977,7 @@ impl<'de> Deserialize<'de> for BetaResponseRefusalDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -13880,6 +13995,7 @@ impl Empty for BetaResponseRefusalDeltaEvent {
         "content_index",
         "delta",
         "sequence_number",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -13890,6 +14006,7 @@ impl Empty for BetaResponseRefusalDeltaEvent {
             content_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -14372,6 +14489,10 @@ pub struct BetaResponseShellCallOutputContentDeltaStreamingEvent {
     pub command_index: i64,
     /// `delta`, required.
     pub delta: BetaShellCallOutputDelta,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -14398,6 +14519,7 @@ impl<'de> Deserialize<'de> for BetaResponseShellCallOutputContentDeltaStreamingE
                 let mut v_output_index: Option<i64> = None;
                 let mut v_command_index: Option<i64> = None;
                 let mut v_delta: Option<BetaShellCallOutputDelta> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -14428,6 +14550,11 @@ impl<'de> Deserialize<'de> for BetaResponseShellCallOutputContentDeltaStreamingE
                             map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -14442,6 +14569,7 @@ impl<'de> Deserialize<'de> for BetaResponseShellCallOutputContentDeltaStreamingE
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     command_index: crate::__private::required(v_command_index, "command_index")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -14459,6 +14587,7 @@ impl Empty for BetaResponseShellCallOutputContentDeltaStreamingEvent {
         "output_index",
         "command_index",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -14469,6 +14598,7 @@ impl Empty for BetaResponseShellCallOutputContentDeltaStreamingEvent {
             output_index: Empty::empty(),
             command_index: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -14743,6 +14873,10 @@ pub struct BetaResponseTextDeltaEvent {
     pub sequence_number: i64,
     /// `logprobs`, required.
     pub logprobs: Vec<BetaResponseLogProb>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -14769,6 +14903,7 @@ impl<'de> Deserialize<'de> for BetaResponseTextDeltaEvent {
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_logprobs: Option<Vec<BetaResponseLogProb>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -14804,6 +14939,11 @@ impl<'de> Deserialize<'de> for BetaResponseTextDeltaEvent {
                             map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
                             "logprobs",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -14819,6 +14959,7 @@ impl<'de> Deserialize<'de> for BetaResponseTextDeltaEvent {
                         "sequence_number",
                     )?,
                     logprobs: crate::__private::required(v_logprobs, "logprobs")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -14837,6 +14978,7 @@ impl Empty for BetaResponseTextDeltaEvent {
         "delta",
         "sequence_number",
         "logprobs",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -14848,6 +14990,7 @@ impl Empty for BetaResponseTextDeltaEvent {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -15960,6 +16103,10 @@ pub struct BetaResponsesServerEventResponseAudioDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -15983,6 +16130,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseAudioDelta {
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -16003,6 +16151,11 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseAudioDelta {
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16015,6 +16168,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseAudioDelta {
                     )?,
                     delta: crate::__private::required(v_delta, "delta")?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -16024,8 +16178,14 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseAudioDelta {
 }
 
 impl Empty for BetaResponsesServerEventResponseAudioDelta {
-    const FIELDS: &'static [&'static str] =
-        &["agent", "type", "sequence_number", "delta", "stream_id"];
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "sequence_number",
+        "delta",
+        "stream_id",
+        "obfuscation",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -16033,6 +16193,7 @@ impl Empty for BetaResponsesServerEventResponseAudioDelta {
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -16135,6 +16296,10 @@ pub struct BetaResponsesServerEventResponseAudioTranscriptDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -16159,6 +16324,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseAudioTranscriptDe
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -16179,6 +16345,11 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseAudioTranscriptDe
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16191,6 +16362,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseAudioTranscriptDe
                         "sequence_number",
                     )?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -16200,8 +16372,14 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseAudioTranscriptDe
 }
 
 impl Empty for BetaResponsesServerEventResponseAudioTranscriptDelta {
-    const FIELDS: &'static [&'static str] =
-        &["agent", "type", "delta", "sequence_number", "stream_id"];
+    const FIELDS: &'static [&'static str] = &[
+        "agent",
+        "type",
+        "delta",
+        "sequence_number",
+        "stream_id",
+        "obfuscation",
+    ];
     fn empty() -> Self {
         Self {
             agent: Empty::empty(),
@@ -16209,6 +16387,7 @@ impl Empty for BetaResponsesServerEventResponseAudioTranscriptDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -16315,6 +16494,10 @@ pub struct BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -16343,6 +16526,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseCodeInterpreterCa
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -16373,6 +16557,11 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseCodeInterpreterCa
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -16388,6 +16577,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseCodeInterpreterCa
                             "sequence_number",
                         )?,
                         stream_id: v_stream_id.unwrap_or_default(),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
                         extra,
                     },
                 )
@@ -16406,6 +16596,7 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
         "delta",
         "sequence_number",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -16416,6 +16607,7 @@ impl Empty for BetaResponsesServerEventResponseCodeInterpreterCallCodeDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -17355,6 +17547,10 @@ pub struct BetaResponsesServerEventResponseCustomToolCallInputDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -17381,6 +17577,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseCustomToolCallInp
                 let mut v_item_id: Option<String> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -17411,6 +17608,11 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseCustomToolCallInp
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -17425,6 +17627,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseCustomToolCallInp
                     item_id: crate::__private::required(v_item_id, "item_id")?,
                     delta: crate::__private::required(v_delta, "delta")?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -17442,6 +17645,7 @@ impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDelta {
         "item_id",
         "delta",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -17452,6 +17656,7 @@ impl Empty for BetaResponsesServerEventResponseCustomToolCallInputDelta {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -18020,6 +18225,10 @@ pub struct BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -18046,6 +18255,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseFunctionCallArgum
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -18076,6 +18286,11 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseFunctionCallArgum
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -18090,6 +18305,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseFunctionCallArgum
                     )?,
                     delta: crate::__private::required(v_delta, "delta")?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -18107,6 +18323,7 @@ impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
         "sequence_number",
         "delta",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -18117,6 +18334,7 @@ impl Empty for BetaResponsesServerEventResponseFunctionCallArgumentsDelta {
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -18991,6 +19209,10 @@ pub struct BetaResponsesServerEventResponseMcpCallArgumentsDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -19017,6 +19239,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseMcpCallArgumentsD
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -19047,6 +19270,11 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseMcpCallArgumentsD
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -19061,6 +19289,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseMcpCallArgumentsD
                         "sequence_number",
                     )?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -19078,6 +19307,7 @@ impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDelta {
         "delta",
         "sequence_number",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -19088,6 +19318,7 @@ impl Empty for BetaResponsesServerEventResponseMcpCallArgumentsDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -20257,6 +20488,10 @@ pub struct BetaResponsesServerEventResponseOutputTextDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -20284,6 +20519,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseOutputTextDelta {
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_logprobs: Option<Vec<BetaResponseLogProb>> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -20324,6 +20560,11 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseOutputTextDelta {
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -20340,6 +20581,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseOutputTextDelta {
                     )?,
                     logprobs: crate::__private::required(v_logprobs, "logprobs")?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -20359,6 +20601,7 @@ impl Empty for BetaResponsesServerEventResponseOutputTextDelta {
         "sequence_number",
         "logprobs",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -20371,6 +20614,7 @@ impl Empty for BetaResponsesServerEventResponseOutputTextDelta {
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -20918,6 +21162,10 @@ pub struct BetaResponsesServerEventResponseReasoningSummaryTextDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -20945,6 +21193,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseReasoningSummaryT
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -20980,6 +21229,11 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseReasoningSummaryT
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -20995,6 +21249,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseReasoningSummaryT
                         "sequence_number",
                     )?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -21013,6 +21268,7 @@ impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDelta {
         "delta",
         "sequence_number",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -21024,6 +21280,7 @@ impl Empty for BetaResponsesServerEventResponseReasoningSummaryTextDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -21182,6 +21439,10 @@ pub struct BetaResponsesServerEventResponseReasoningTextDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -21208,6 +21469,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseReasoningTextDelt
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -21243,6 +21505,11 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseReasoningTextDelt
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -21258,6 +21525,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseReasoningTextDelt
                         "sequence_number",
                     )?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -21276,6 +21544,7 @@ impl Empty for BetaResponsesServerEventResponseReasoningTextDelta {
         "delta",
         "sequence_number",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -21287,6 +21556,7 @@ impl Empty for BetaResponsesServerEventResponseReasoningTextDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -21444,6 +21714,10 @@ pub struct BetaResponsesServerEventResponseRefusalDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -21470,6 +21744,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseRefusalDelta {
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -21505,6 +21780,11 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseRefusalDelta {
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -21520,6 +21800,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseRefusalDelta {
                         "sequence_number",
                     )?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -21538,6 +21819,7 @@ impl Empty for BetaResponsesServerEventResponseRefusalDelta {
         "delta",
         "sequence_number",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -21549,6 +21831,7 @@ impl Empty for BetaResponsesServerEventResponseRefusalDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -22085,6 +22368,10 @@ pub struct BetaResponsesServerEventResponseShellCallOutputContentDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -22114,6 +22401,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseShellCallOutputCo
                 let mut v_command_index: Option<i64> = None;
                 let mut v_delta: Option<BetaShellCallOutputDelta> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -22149,6 +22437,11 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseShellCallOutputCo
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -22168,6 +22461,7 @@ impl<'de> Deserialize<'de> for BetaResponsesServerEventResponseShellCallOutputCo
                         )?,
                         delta: crate::__private::required(v_delta, "delta")?,
                         stream_id: v_stream_id.unwrap_or_default(),
+                        obfuscation: v_obfuscation.unwrap_or_default(),
                         extra,
                     },
                 )
@@ -22187,6 +22481,7 @@ impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDelta {
         "command_index",
         "delta",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -22198,6 +22493,7 @@ impl Empty for BetaResponsesServerEventResponseShellCallOutputContentDelta {
             command_index: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -26590,6 +26886,10 @@ pub struct ResponseAudioDeltaEvent {
     pub sequence_number: i64,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -26611,6 +26911,7 @@ impl<'de> Deserialize<'de> for ResponseAudioDeltaEvent {
                 let mut v_type: Option<consts::ResponseAudioDelta> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -26625,6 +26926,11 @@ impl<'de> Deserialize<'de> for ResponseAudioDeltaEvent {
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -26635,6 +26941,7 @@ impl<'de> Deserialize<'de> for ResponseAudioDeltaEvent {
                         "sequence_number",
                     )?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -26644,12 +26951,13 @@ impl<'de> Deserialize<'de> for ResponseAudioDeltaEvent {
 }
 
 impl Empty for ResponseAudioDeltaEvent {
-    const FIELDS: &'static [&'static str] = &["type", "sequence_number", "delta"];
+    const FIELDS: &'static [&'static str] = &["type", "sequence_number", "delta", "obfuscation"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -26728,6 +27036,10 @@ pub struct ResponseAudioTranscriptDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -26749,6 +27061,7 @@ impl<'de> Deserialize<'de> for ResponseAudioTranscriptDeltaEvent {
                 let mut v_type: Option<consts::ResponseAudioTranscriptDelta> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -26763,6 +27076,11 @@ impl<'de> Deserialize<'de> for ResponseAudioTranscriptDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -26773,6 +27091,7 @@ impl<'de> Deserialize<'de> for ResponseAudioTranscriptDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -26782,12 +27101,13 @@ impl<'de> Deserialize<'de> for ResponseAudioTranscriptDeltaEvent {
 }
 
 impl Empty for ResponseAudioTranscriptDeltaEvent {
-    const FIELDS: &'static [&'static str] = &["type", "delta", "sequence_number"];
+    const FIELDS: &'static [&'static str] = &["type", "delta", "sequence_number", "obfuscation"];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -26870,6 +27190,10 @@ pub struct ResponseCodeInterpreterCallCodeDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -26893,6 +27217,7 @@ impl<'de> Deserialize<'de> for ResponseCodeInterpreterCallCodeDeltaEvent {
                 let mut v_item_id: Option<String> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -26917,6 +27242,11 @@ impl<'de> Deserialize<'de> for ResponseCodeInterpreterCallCodeDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -26929,6 +27259,7 @@ impl<'de> Deserialize<'de> for ResponseCodeInterpreterCallCodeDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -26944,6 +27275,7 @@ impl Empty for ResponseCodeInterpreterCallCodeDeltaEvent {
         "item_id",
         "delta",
         "sequence_number",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -26952,6 +27284,7 @@ impl Empty for ResponseCodeInterpreterCallCodeDeltaEvent {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -27742,6 +28075,10 @@ pub struct ResponseCustomToolCallInputDeltaEvent {
     pub item_id: String,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -27765,6 +28102,7 @@ impl<'de> Deserialize<'de> for ResponseCustomToolCallInputDeltaEvent {
                 let mut v_output_index: Option<i64> = None;
                 let mut v_item_id: Option<String> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -27789,6 +28127,11 @@ impl<'de> Deserialize<'de> for ResponseCustomToolCallInputDeltaEvent {
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -27801,6 +28144,7 @@ impl<'de> Deserialize<'de> for ResponseCustomToolCallInputDeltaEvent {
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     item_id: crate::__private::required(v_item_id, "item_id")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -27816,6 +28160,7 @@ impl Empty for ResponseCustomToolCallInputDeltaEvent {
         "output_index",
         "item_id",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -27824,6 +28169,7 @@ impl Empty for ResponseCustomToolCallInputDeltaEvent {
             output_index: Empty::empty(),
             item_id: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -28586,6 +28932,10 @@ pub struct ResponseFunctionCallArgumentsDeltaEvent {
     pub sequence_number: i64,
     /// `delta`, required.
     pub delta: String,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -28609,6 +28959,7 @@ impl<'de> Deserialize<'de> for ResponseFunctionCallArgumentsDeltaEvent {
                 let mut v_output_index: Option<i64> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -28633,6 +28984,11 @@ impl<'de> Deserialize<'de> for ResponseFunctionCallArgumentsDeltaEvent {
                             map.next_value_seed(crate::__private::TextSeed)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -28645,6 +29001,7 @@ impl<'de> Deserialize<'de> for ResponseFunctionCallArgumentsDeltaEvent {
                         "sequence_number",
                     )?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -28660,6 +29017,7 @@ impl Empty for ResponseFunctionCallArgumentsDeltaEvent {
         "output_index",
         "sequence_number",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -28668,6 +29026,7 @@ impl Empty for ResponseFunctionCallArgumentsDeltaEvent {
             output_index: Empty::empty(),
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -29676,6 +30035,10 @@ pub struct ResponseMCPCallArgumentsDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -29699,6 +30062,7 @@ impl<'de> Deserialize<'de> for ResponseMCPCallArgumentsDeltaEvent {
                 let mut v_item_id: Option<String> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -29723,6 +30087,11 @@ impl<'de> Deserialize<'de> for ResponseMCPCallArgumentsDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -29735,6 +30104,7 @@ impl<'de> Deserialize<'de> for ResponseMCPCallArgumentsDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -29750,6 +30120,7 @@ impl Empty for ResponseMCPCallArgumentsDeltaEvent {
         "item_id",
         "delta",
         "sequence_number",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -29758,6 +30129,7 @@ impl Empty for ResponseMCPCallArgumentsDeltaEvent {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -31173,6 +31545,10 @@ pub struct ResponseReasoningSummaryTextDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -31197,6 +31573,7 @@ impl<'de> Deserialize<'de> for ResponseReasoningSummaryTextDeltaEvent {
                 let mut v_summary_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -31226,6 +31603,11 @@ impl<'de> Deserialize<'de> for ResponseReasoningSummaryTextDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -31239,6 +31621,7 @@ impl<'de> Deserialize<'de> for ResponseReasoningSummaryTextDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -31255,6 +31638,7 @@ impl Empty for ResponseReasoningSummaryTextDeltaEvent {
         "summary_index",
         "delta",
         "sequence_number",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -31264,6 +31648,7 @@ impl Empty for ResponseReasoningSummaryTextDeltaEvent {
             summary_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -31395,6 +31780,10 @@ pub struct ResponseReasoningTextDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -31419,6 +31808,7 @@ impl<'de> Deserialize<'de> for ResponseReasoningTextDeltaEvent {
                 let mut v_content_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -31448,6 +31838,11 @@ impl<'de> Deserialize<'de> for ResponseReasoningTextDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -31461,6 +31856,7 @@ impl<'de> Deserialize<'de> for ResponseReasoningTextDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -31477,6 +31873,7 @@ impl Empty for ResponseReasoningTextDeltaEvent {
         "content_index",
         "delta",
         "sequence_number",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -31486,6 +31883,7 @@ impl Empty for ResponseReasoningTextDeltaEvent {
             content_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -31617,6 +32015,10 @@ pub struct ResponseRefusalDeltaEvent {
     pub delta: String,
     /// `sequence_number`, required.
     pub sequence_number: i64,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -31641,6 +32043,7 @@ impl<'de> Deserialize<'de> for ResponseRefusalDeltaEvent {
                 let mut v_content_index: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -31670,6 +32073,11 @@ impl<'de> Deserialize<'de> for ResponseRefusalDeltaEvent {
                             map.next_value_seed(crate::__private::IntSeed)?,
                             "sequence_number",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -31683,6 +32091,7 @@ impl<'de> Deserialize<'de> for ResponseRefusalDeltaEvent {
                         v_sequence_number,
                         "sequence_number",
                     )?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -31699,6 +32108,7 @@ impl Empty for ResponseRefusalDeltaEvent {
         "content_index",
         "delta",
         "sequence_number",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -31708,6 +32118,7 @@ impl Empty for ResponseRefusalDeltaEvent {
             content_index: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -32155,6 +32566,10 @@ pub struct ResponseShellCallOutputContentDeltaStreamingEvent {
     pub command_index: i64,
     /// `delta`, required.
     pub delta: ShellCallOutputDelta,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -32179,6 +32594,7 @@ impl<'de> Deserialize<'de> for ResponseShellCallOutputContentDeltaStreamingEvent
                 let mut v_output_index: Option<i64> = None;
                 let mut v_command_index: Option<i64> = None;
                 let mut v_delta: Option<ShellCallOutputDelta> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -32208,6 +32624,11 @@ impl<'de> Deserialize<'de> for ResponseShellCallOutputContentDeltaStreamingEvent
                             map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
                             "delta",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -32221,6 +32642,7 @@ impl<'de> Deserialize<'de> for ResponseShellCallOutputContentDeltaStreamingEvent
                     output_index: crate::__private::required(v_output_index, "output_index")?,
                     command_index: crate::__private::required(v_command_index, "command_index")?,
                     delta: crate::__private::required(v_delta, "delta")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -32237,6 +32659,7 @@ impl Empty for ResponseShellCallOutputContentDeltaStreamingEvent {
         "output_index",
         "command_index",
         "delta",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -32246,6 +32669,7 @@ impl Empty for ResponseShellCallOutputContentDeltaStreamingEvent {
             output_index: Empty::empty(),
             command_index: Empty::empty(),
             delta: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -32576,6 +33000,10 @@ pub struct ResponseTextDeltaEvent {
     pub sequence_number: i64,
     /// `logprobs`, required.
     pub logprobs: Vec<ResponseLogProb>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -32601,6 +33029,7 @@ impl<'de> Deserialize<'de> for ResponseTextDeltaEvent {
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_logprobs: Option<Vec<ResponseLogProb>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -32635,6 +33064,11 @@ impl<'de> Deserialize<'de> for ResponseTextDeltaEvent {
                             map.next_value_seed(crate::__private::OrEmptySeed::NEW)?,
                             "logprobs",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -32649,6 +33083,7 @@ impl<'de> Deserialize<'de> for ResponseTextDeltaEvent {
                         "sequence_number",
                     )?,
                     logprobs: crate::__private::required(v_logprobs, "logprobs")?,
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -32666,6 +33101,7 @@ impl Empty for ResponseTextDeltaEvent {
         "delta",
         "sequence_number",
         "logprobs",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -32676,6 +33112,7 @@ impl Empty for ResponseTextDeltaEvent {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -33936,6 +34373,10 @@ pub struct ResponsesServerEventResponseAudioDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -33958,6 +34399,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseAudioDelta {
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -33977,6 +34419,11 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseAudioDelta {
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -33988,6 +34435,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseAudioDelta {
                     )?,
                     delta: crate::__private::required(v_delta, "delta")?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -33997,13 +34445,20 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseAudioDelta {
 }
 
 impl Empty for ResponsesServerEventResponseAudioDelta {
-    const FIELDS: &'static [&'static str] = &["type", "sequence_number", "delta", "stream_id"];
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "sequence_number",
+        "delta",
+        "stream_id",
+        "obfuscation",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -34096,6 +34551,10 @@ pub struct ResponsesServerEventResponseAudioTranscriptDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -34118,6 +34577,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseAudioTranscriptDelta 
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -34137,6 +34597,11 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseAudioTranscriptDelta 
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -34148,6 +34613,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseAudioTranscriptDelta 
                         "sequence_number",
                     )?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -34157,13 +34623,20 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseAudioTranscriptDelta 
 }
 
 impl Empty for ResponsesServerEventResponseAudioTranscriptDelta {
-    const FIELDS: &'static [&'static str] = &["type", "delta", "sequence_number", "stream_id"];
+    const FIELDS: &'static [&'static str] = &[
+        "type",
+        "delta",
+        "sequence_number",
+        "stream_id",
+        "obfuscation",
+    ];
     fn empty() -> Self {
         Self {
             r#type: Empty::empty(),
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -34260,6 +34733,10 @@ pub struct ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -34285,6 +34762,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseCodeInterpreterCallCo
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -34314,6 +34792,11 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseCodeInterpreterCallCo
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -34327,6 +34810,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseCodeInterpreterCallCo
                         "sequence_number",
                     )?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -34343,6 +34827,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
         "delta",
         "sequence_number",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -34352,6 +34837,7 @@ impl Empty for ResponsesServerEventResponseCodeInterpreterCallCodeDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -35212,6 +35698,10 @@ pub struct ResponsesServerEventResponseCustomToolCallInputDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -35237,6 +35727,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseCustomToolCallInputDe
                 let mut v_item_id: Option<String> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -35266,6 +35757,11 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseCustomToolCallInputDe
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -35279,6 +35775,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseCustomToolCallInputDe
                     item_id: crate::__private::required(v_item_id, "item_id")?,
                     delta: crate::__private::required(v_delta, "delta")?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -35295,6 +35792,7 @@ impl Empty for ResponsesServerEventResponseCustomToolCallInputDelta {
         "item_id",
         "delta",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -35304,6 +35802,7 @@ impl Empty for ResponsesServerEventResponseCustomToolCallInputDelta {
             item_id: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -35826,6 +36325,10 @@ pub struct ResponsesServerEventResponseFunctionCallArgumentsDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -35851,6 +36354,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseFunctionCallArguments
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_delta: Option<String> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -35880,6 +36384,11 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseFunctionCallArguments
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -35893,6 +36402,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseFunctionCallArguments
                     )?,
                     delta: crate::__private::required(v_delta, "delta")?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -35909,6 +36419,7 @@ impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDelta {
         "sequence_number",
         "delta",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -35918,6 +36429,7 @@ impl Empty for ResponsesServerEventResponseFunctionCallArgumentsDelta {
             sequence_number: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -36721,6 +37233,10 @@ pub struct ResponsesServerEventResponseMcpCallArgumentsDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -36745,6 +37261,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseMcpCallArgumentsDelta
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -36774,6 +37291,11 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseMcpCallArgumentsDelta
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -36787,6 +37309,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseMcpCallArgumentsDelta
                         "sequence_number",
                     )?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -36803,6 +37326,7 @@ impl Empty for ResponsesServerEventResponseMcpCallArgumentsDelta {
         "delta",
         "sequence_number",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -36812,6 +37336,7 @@ impl Empty for ResponsesServerEventResponseMcpCallArgumentsDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -37895,6 +38420,10 @@ pub struct ResponsesServerEventResponseOutputTextDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -37921,6 +38450,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseOutputTextDelta {
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_logprobs: Option<Vec<ResponseLogProb>> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -37960,6 +38490,11 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseOutputTextDelta {
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -37975,6 +38510,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseOutputTextDelta {
                     )?,
                     logprobs: crate::__private::required(v_logprobs, "logprobs")?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -37993,6 +38529,7 @@ impl Empty for ResponsesServerEventResponseOutputTextDelta {
         "sequence_number",
         "logprobs",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -38004,6 +38541,7 @@ impl Empty for ResponsesServerEventResponseOutputTextDelta {
             sequence_number: Empty::empty(),
             logprobs: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -38514,6 +39052,10 @@ pub struct ResponsesServerEventResponseReasoningSummaryTextDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -38540,6 +39082,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseReasoningSummaryTextD
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -38574,6 +39117,11 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseReasoningSummaryTextD
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -38588,6 +39136,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseReasoningSummaryTextD
                         "sequence_number",
                     )?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -38605,6 +39154,7 @@ impl Empty for ResponsesServerEventResponseReasoningSummaryTextDelta {
         "delta",
         "sequence_number",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -38615,6 +39165,7 @@ impl Empty for ResponsesServerEventResponseReasoningSummaryTextDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -38762,6 +39313,10 @@ pub struct ResponsesServerEventResponseReasoningTextDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -38787,6 +39342,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseReasoningTextDelta {
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -38821,6 +39377,11 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseReasoningTextDelta {
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -38835,6 +39396,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseReasoningTextDelta {
                         "sequence_number",
                     )?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -38852,6 +39414,7 @@ impl Empty for ResponsesServerEventResponseReasoningTextDelta {
         "delta",
         "sequence_number",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -38862,6 +39425,7 @@ impl Empty for ResponsesServerEventResponseReasoningTextDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -39008,6 +39572,10 @@ pub struct ResponsesServerEventResponseRefusalDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -39033,6 +39601,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseRefusalDelta {
                 let mut v_delta: Option<String> = None;
                 let mut v_sequence_number: Option<i64> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -39067,6 +39636,11 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseRefusalDelta {
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -39081,6 +39655,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseRefusalDelta {
                         "sequence_number",
                     )?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -39098,6 +39673,7 @@ impl Empty for ResponsesServerEventResponseRefusalDelta {
         "delta",
         "sequence_number",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -39108,6 +39684,7 @@ impl Empty for ResponsesServerEventResponseRefusalDelta {
             delta: Empty::empty(),
             sequence_number: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
@@ -39606,6 +40183,10 @@ pub struct ResponsesServerEventResponseShellCallOutputContentDelta {
     /// `stream_id`, optional.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_id: Option<String>,
+    /// `obfuscation`, optional; not in the schema.
+    /// Added by the server to streaming delta events unless `include_obfuscation` is false (createResponse's `stream_options`); recorded on seven kinds of delta events in `crates/oai/tests/data/wire` (azure, bedrock-mantle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub obfuscation: Option<String>,
     /// Fields this type does not name, as the server sent them (a vendor's additions, or what the API added after this crate was generated); serialized back as they are.
     #[serde(flatten)]
     pub extra: crate::Extra,
@@ -39632,6 +40213,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseShellCallOutputConten
                 let mut v_command_index: Option<i64> = None;
                 let mut v_delta: Option<ShellCallOutputDelta> = None;
                 let mut v_stream_id: Option<Option<String>> = None;
+                let mut v_obfuscation: Option<Option<String>> = None;
                 let mut extra = crate::Extra::new();
                 while let Some(key) = map.next_key::<crate::__private::Key<'de>>()? {
                     match key.as_str() {
@@ -39666,6 +40248,11 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseShellCallOutputConten
                             map.next_value_seed(crate::__private::OptTextSeed)?,
                             "stream_id",
                         )?,
+                        "obfuscation" => crate::__private::put(
+                            &mut v_obfuscation,
+                            map.next_value_seed(crate::__private::OptTextSeed)?,
+                            "obfuscation",
+                        )?,
                         _ => crate::__private::keep(&mut extra, key, &mut map)?,
                     }
                 }
@@ -39680,6 +40267,7 @@ impl<'de> Deserialize<'de> for ResponsesServerEventResponseShellCallOutputConten
                     command_index: crate::__private::required(v_command_index, "command_index")?,
                     delta: crate::__private::required(v_delta, "delta")?,
                     stream_id: v_stream_id.unwrap_or_default(),
+                    obfuscation: v_obfuscation.unwrap_or_default(),
                     extra,
                 })
             }
@@ -39697,6 +40285,7 @@ impl Empty for ResponsesServerEventResponseShellCallOutputContentDelta {
         "command_index",
         "delta",
         "stream_id",
+        "obfuscation",
     ];
     fn empty() -> Self {
         Self {
@@ -39707,6 +40296,7 @@ impl Empty for ResponsesServerEventResponseShellCallOutputContentDelta {
             command_index: Empty::empty(),
             delta: Empty::empty(),
             stream_id: Empty::empty(),
+            obfuscation: Empty::empty(),
             extra: crate::Extra::new(),
         }
     }
