@@ -12,7 +12,7 @@ use crate::api_error::{MAX_FIELD_BYTES, MAX_MESSAGE_BYTES, parse_error_body};
 use crate::error::EXCERPT_CHARS;
 use crate::page::parse_page;
 use crate::retry::{Decision, MAX_DELAY, MAX_RETRY_AFTER, decide, retry_after, retry_delay};
-use crate::sse::{SseLimits, decode_all, decode_split};
+use crate::sse::{SseLimits, decode_all, decode_lent, decode_split};
 
 /// The names of the targets, as in `fuzz/fuzz_targets/`.
 pub const TARGETS: &[&str] = &["sse_decoder", "error_body", "retry_after", "page_envelope"];
@@ -30,7 +30,8 @@ pub fn run(name: &str, data: &[u8]) -> bool {
 }
 
 /// The first 8 bytes choose cut points and caps; the rest is the stream. Any
-/// split must decode exactly as the whole input does.
+/// split must decode exactly as the whole input does, fed or pushed and
+/// lent.
 pub fn sse_decoder(data: &[u8]) {
     let (head, input) = data.split_at(data.len().min(8));
     let cuts: Vec<usize> = head.iter().map(|&b| usize::from(b) * 7).collect();
@@ -46,6 +47,11 @@ pub fn sse_decoder(data: &[u8]) {
     let whole = decode_all(input, limits);
     let split = decode_split(input, &cuts, limits);
     assert_eq!(whole, split, "split decoding differs");
+    assert_eq!(
+        whole,
+        decode_lent(input, &cuts, limits),
+        "pushed and lent decoding differs"
+    );
     let bytewise: Vec<usize> = (0..input.len()).collect();
     assert_eq!(
         whole,

@@ -653,6 +653,47 @@ pub fn decode_split(
     (events, error)
 }
 
+/// As [`decode_split`], through the path the typed streams take: each piece
+/// given to [`SseDecoder::push`], each event taken lent by
+/// [`SseDecoder::decode_next_ref`] before the next piece. Used by the fuzz
+/// target.
+pub fn decode_lent(
+    input: &[u8],
+    cuts: &[usize],
+    limits: SseLimits,
+) -> (Vec<SseEvent>, Option<StreamErrorKind>) {
+    let mut points: Vec<usize> = cuts
+        .iter()
+        .map(|c| c.checked_rem(input.len() + 1).unwrap_or(0))
+        .collect();
+    points.extend([0, input.len()]);
+    points.sort_unstable();
+    points.dedup();
+    let mut dec = SseDecoder::new(limits);
+    let mut events = Vec::new();
+    let mut take_all = |dec: &mut SseDecoder| loop {
+        match dec.decode_next_ref() {
+            Ok(Some(ev)) => events.push(ev.to_owned()),
+            Ok(None) => return None,
+            Err(e) => return Some(e.stream_error_kind()),
+        }
+    };
+    for w in points.windows(2) {
+        let piece = Bytes::copy_from_slice(&input[w[0]..w[1]]);
+        if let Err(e) = dec.push(piece) {
+            return (events, e.stream_error_kind());
+        }
+        if let Some(kind) = take_all(&mut dec) {
+            return (events, kind);
+        }
+    }
+    let error = dec.finish().err().and_then(|e| e.stream_error_kind());
+    if let Some(kind) = take_all(&mut dec) {
+        return (events, kind);
+    }
+    (events, error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
