@@ -461,6 +461,20 @@ impl<T: DeserializeOwned + Send + 'static> Stream for JsonStream<T> {
                         Poll::Ready(Some(item))
                     }
                     Poll::Ready(None) => {
+                        // The reader ends after the stream's last item; one
+                        // that ended otherwise (a panic while decoding)
+                        // must not pass for a clean end.
+                        if let Some(task) = ahead.task.as_mut() {
+                            let Poll::Ready(ended) = Pin::new(task).poll(cx) else {
+                                return Poll::Pending;
+                            };
+                            ahead.task = None;
+                            if ended.is_err() {
+                                ahead.done = true;
+                                let e = Error::stream(StreamErrorKind::Truncated, None);
+                                return Poll::Ready(Some(Err(e)));
+                            }
+                        }
                         ahead.done = true;
                         Poll::Ready(None)
                     }

@@ -597,3 +597,34 @@ async fn a_stream_polled_in_a_task_reads_only_when_polled() {
     .await
     .unwrap();
 }
+
+/// A type whose decoding panics (a caller's own `Deserialize`).
+#[derive(Debug)]
+struct Explodes;
+
+impl<'de> serde::Deserialize<'de> for Explodes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _ = <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d)?;
+        panic!("decoding panicked on purpose");
+    }
+}
+
+/// Decoded on a worker, a panic while decoding ends the stream with an
+/// error, never with what would pass for a clean end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_panics_ends_the_stream_with_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/s"))
+        .respond_with(sse(CHAT))
+        .mount(&server)
+        .await;
+    let s = RequestBuilder::new(transport(&server), Method::POST, "/s")
+        .json(&json!({"stream": true}))
+        .stream::<Explodes>()
+        .await
+        .unwrap();
+    let (items, err) = collect(s).await;
+    assert!(items.is_empty());
+    let err = err.expect("an error, not a clean end");
+    assert_eq!(err.stream_error_kind(), Some(StreamErrorKind::Truncated));
+}
