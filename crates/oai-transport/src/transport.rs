@@ -110,6 +110,12 @@ impl Request {
 struct Shared {
     config: Config,
     http: reqwest::Client,
+    /// The credential header of a fixed key, made once: each request then
+    /// shares it (a reference-counted value) instead of formatting the key
+    /// into a new one, so the key is not copied once per request either.
+    /// `None` for a provider's rotating credentials, or a key that cannot be
+    /// a header value (each request then reports it).
+    static_auth: Option<(http::HeaderName, HeaderValue)>,
 }
 
 /// The HTTP machine. Cheap to clone (one `Arc`).
@@ -165,7 +171,19 @@ impl Transport {
             )?,
         };
         Ok(Self {
-            shared: Arc::new(Shared { config, http }),
+            shared: Arc::new(Shared {
+                static_auth: match &config.credentials {
+                    crate::auth::CredentialSource::Static(secret) => crate::auth::auth_header(
+                        &config.auth_style,
+                        secret,
+                        &config.credential_name,
+                    )
+                    .ok(),
+                    _ => None,
+                },
+                config,
+                http,
+            }),
         })
     }
 
@@ -287,7 +305,11 @@ impl Transport {
         loop {
             let attempt = retry + 1;
             span.record("attempt", attempt);
-            let secret = cfg.credentials.resolve().await?;
+            // A fixed key's header is made once (see `Shared::static_auth`).
+            let secret = match &self.shared.static_auth {
+                Some(_) => None,
+                None => cfg.credentials.resolve().await?,
+            };
             let scrubber = attempt_scrubber(cfg, request, secret.as_ref());
             let req = self.build(request, &url, &body, secret.as_ref()).await?;
             // Held until this attempt's answer has been read (or, for a
@@ -460,7 +482,9 @@ impl Transport {
             http::header::ACCEPT,
             HeaderValue::from_static("application/json"),
         );
-        if let Some(secret) = secret {
+        if let Some((name, value)) = &self.shared.static_auth {
+            headers.insert(name.clone(), value.clone());
+        } else if let Some(secret) = secret {
             let (name, value) = crate::auth::auth_header(
                 &cfg.auth_style,
                 secret,
@@ -600,15 +624,16 @@ fn attempt_scrubber(cfg: &Config, request: &Request, secret: Option<&SecretStrin
 /// once `%2E` (either case) is read as a dot.
 pub(crate) fn check_path(path: &str) -> Result<()> {
     let bad_byte = |b: u8| b.is_ascii_control() || matches!(b, b' ' | b'#' | b'?' | b'\\');
-    let dot_segment = |seg: &str| {
-        let decoded = seg.to_ascii_lowercase().replace("%2e", ".");
-        decoded == "." || decoded == ".."
-    };
+    // `%5c` in any case: an encoded backslash.
+    let encoded_backslash = path
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'5' && w[2].eq_ignore_ascii_case(&b'c'));
     if !path.starts_with('/')
         || path.starts_with("//")
         || path.bytes().any(bad_byte)
-        || path.to_ascii_lowercase().contains("%5c")
-        || path.split('/').any(dot_segment)
+        || encoded_backslash
+        || path.split('/').any(is_dot_segment)
     {
         return Err(Error::invalid_input(format!(
             "path {:?} must start with one '/' and hold no '.' or '..' segment (plain or \
@@ -618,6 +643,27 @@ pub(crate) fn check_path(path: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Whether `segment` is `.` or `..`, each dot written plain or as `%2e` in
+/// either case (without allocating: this runs on every call).
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix(b".") {
+            rest = r;
+        } else if rest.len() >= 3 && rest[..2] == *b"%2" && rest[2].eq_ignore_ascii_case(&b'e') {
+            rest = &rest[3..];
+        } else {
+            return false;
+        }
+        dots += 1;
+        if dots > 2 {
+            return false;
+        }
+    }
+    dots > 0
 }
 
 fn span(request: &Request) -> tracing::Span {
@@ -724,6 +770,37 @@ mod tests {
             t.url(&r).unwrap().as_str(),
             "http://127.0.0.1:8080/models/ft:gpt-4o:org:x:1%2F2?api-version=v+1"
         );
+    }
+
+    /// The path rule as first written (allocating), the oracle for the
+    /// one that runs on every call.
+    fn plain_rule(path: &str) -> bool {
+        let bad_byte = |b: u8| b.is_ascii_control() || matches!(b, b' ' | b'#' | b'?' | b'\\');
+        let dot_segment = |seg: &str| {
+            let decoded = seg.to_ascii_lowercase().replace("%2e", ".");
+            decoded == "." || decoded == ".."
+        };
+        !(!path.starts_with('/')
+            || path.starts_with("//")
+            || path.bytes().any(bad_byte)
+            || path.to_ascii_lowercase().contains("%5c")
+            || path.split('/').any(dot_segment))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+        #[test]
+        fn the_path_rule_agrees_with_its_plain_form(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "/", "/", ".", ".", "%2e", "%2E", "%2", "e", "%5c", "%5C", "%", "a", "?", " ", "\\",
+                ]),
+                0..10,
+            )
+        ) {
+            let path = parts.concat();
+            proptest::prop_assert_eq!(check_path(&path).is_ok(), plain_rule(&path), "{:?}", path);
+        }
     }
 
     #[test]
