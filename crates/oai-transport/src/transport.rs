@@ -803,6 +803,21 @@ mod tests {
         }
     }
 
+    /// A fixed key's header is made once: every request shares the same
+    /// bytes (no copy of the key per request), marked sensitive.
+    #[tokio::test]
+    async fn a_fixed_key_header_is_shared_and_sensitive() {
+        let t = transport("https://example.com/v1");
+        let r = Request::new(Method::GET, "/models");
+        let url = t.url(&r).unwrap();
+        let a = t.build(&r, &url, &PreparedBody::Empty, None).await.unwrap();
+        let b = t.build(&r, &url, &PreparedBody::Empty, None).await.unwrap();
+        let (ha, hb) = (&a.headers()["authorization"], &b.headers()["authorization"]);
+        assert!(ha.is_sensitive() && hb.is_sensitive());
+        assert_eq!(ha.as_bytes(), b"Bearer sk-test");
+        assert_eq!(ha.as_bytes().as_ptr(), hb.as_bytes().as_ptr());
+    }
+
     #[test]
     fn paths_that_are_not_plain_are_refused() {
         let t = transport("https://example.com/v1");
