@@ -719,7 +719,7 @@ fn memory_row(line: &str) -> String {
     let payload = number_after(line, "payload_kib_per_stream").unwrap_or(0.0);
     match (side("bare"), side("oai"), side("async_openai")) {
         (Some(bare), Some(oai), Some(peer)) => format!(
-            "| peak memory per stream, {streams:.0} streams, slow consumers (payload {payload:.1} KiB each) | main | {bare:.1} KiB | {oai:.1} KiB | {peer:.1} KiB | {:.3}x | {:.3}x | ≤ bare | {} |\n",
+            "| peak memory per stream, {streams:.0} streams, slow consumers (payload {payload:.1} KiB each) | tasks | {bare:.1} KiB | {oai:.1} KiB | {peer:.1} KiB | {:.3}x | {:.3}x | ≤ bare | {} |\n",
             oai / bare,
             peer / bare,
             if oai <= bare { "yes" } else { "**no**" },
