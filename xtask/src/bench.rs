@@ -357,24 +357,9 @@ fn call_instructions() -> Result<Option<Instructions>> {
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let count = |mode: &str, n: u32| -> Result<f64> {
-        let out = Command::new("valgrind")
-            .arg("--tool=callgrind")
-            .arg(format!(
-                "--callgrind-out-file={}",
-                out_dir.join(format!("callgrind.{mode}.{n}")).display()
-            ))
-            .arg(&exe)
-            .args([mode, &n.to_string()])
-            .output()
-            .map_err(|e| format!("could not start valgrind: {e}"))?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            return Err(format!(
-                "`calls {mode} {n}` under callgrind failed: {stderr}"
-            ));
-        }
-        instruction_total(&stderr)
-            .ok_or_else(|| format!("no instruction total in callgrind's output: {stderr}"))
+        let n = n.to_string();
+        let file = out_dir.join(format!("callgrind.{mode}.{n}"));
+        callgrind_count(&exe, &[mode, &n], &file)
     };
     let per_call =
         |mode: &str| -> Result<f64> { Ok((count(mode, 1000)? - count(mode, 200)?) / 800.0) };
@@ -382,6 +367,28 @@ fn call_instructions() -> Result<Option<Instructions>> {
     let bare = per_call("bare")?;
     println!("instructions per call: ours {ours:.0}, bare {bare:.0}");
     Ok(Some(Instructions { ours, bare }))
+}
+
+/// The instructions `exe args` executes under callgrind (its profile
+/// written to `file`).
+fn callgrind_count(exe: &Path, args: &[&str], file: &Path) -> Result<f64> {
+    let out = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", file.display()))
+        .arg(exe)
+        .args(args)
+        .output()
+        .map_err(|e| format!("could not start valgrind: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!(
+            "`{} {}` under callgrind failed: {stderr}",
+            exe.display(),
+            args.join(" ")
+        ));
+    }
+    instruction_total(&stderr)
+        .ok_or_else(|| format!("no instruction total in callgrind's output: {stderr}"))
 }
 
 /// The total of callgrind's `I   refs:      123,456` line.
@@ -577,26 +584,9 @@ fn stream_pieces() -> Result<Vec<Piece>> {
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let count = |mode: &str, n: u32| -> Result<f64> {
-        let out = Command::new("valgrind")
-            .arg("--tool=callgrind")
-            .arg(format!(
-                "--callgrind-out-file={}",
-                out_dir
-                    .join(format!("callgrind.pieces.{mode}.{n}"))
-                    .display()
-            ))
-            .arg(&exe)
-            .args(["one", mode, &n.to_string()])
-            .output()
-            .map_err(|e| format!("could not start valgrind: {e}"))?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            return Err(format!(
-                "`pieces one {mode} {n}` under callgrind failed: {stderr}"
-            ));
-        }
-        instruction_total(&stderr)
-            .ok_or_else(|| format!("no instruction total in callgrind's output: {stderr}"))
+        let n = n.to_string();
+        let file = out_dir.join(format!("callgrind.pieces.{mode}.{n}"));
+        callgrind_count(&exe, &["one", mode, &n], &file)
     };
     let per_pass = |mode: &str| -> Result<f64> { Ok((count(mode, 3)? - count(mode, 1)?) / 2.0) };
     let mut out = Vec::new();

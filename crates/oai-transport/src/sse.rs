@@ -606,6 +606,16 @@ impl SseDecoder {
     }
 }
 
+/// The offsets that cut an input of `len` bytes: `cuts` taken modulo
+/// `len + 1`, with both ends, sorted and without repeats.
+fn cut_points(len: usize, cuts: &[usize]) -> Vec<usize> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (len + 1)).collect();
+    points.extend([0, len]);
+    points.sort_unstable();
+    points.dedup();
+    points
+}
+
 /// Decodes a whole input at once: the events, and the error if any.
 pub fn decode_all(input: &[u8], limits: SseLimits) -> (Vec<SseEvent>, Option<StreamErrorKind>) {
     decode_split(input, &[], limits)
@@ -619,20 +629,7 @@ pub fn decode_split(
     cuts: &[usize],
     limits: SseLimits,
 ) -> (Vec<SseEvent>, Option<StreamErrorKind>) {
-    let mut points: Vec<usize> = cuts
-        .iter()
-        .map(|c| {
-            if input.is_empty() {
-                0
-            } else {
-                c % (input.len() + 1)
-            }
-        })
-        .collect();
-    points.push(0);
-    points.push(input.len());
-    points.sort_unstable();
-    points.dedup();
+    let points = cut_points(input.len(), cuts);
     let mut dec = SseDecoder::new(limits);
     let mut events = Vec::new();
     let mut error = None;
@@ -662,13 +659,7 @@ pub fn decode_lent(
     cuts: &[usize],
     limits: SseLimits,
 ) -> (Vec<SseEvent>, Option<StreamErrorKind>) {
-    let mut points: Vec<usize> = cuts
-        .iter()
-        .map(|c| c.checked_rem(input.len() + 1).unwrap_or(0))
-        .collect();
-    points.extend([0, input.len()]);
-    points.sort_unstable();
-    points.dedup();
+    let points = cut_points(input.len(), cuts);
     let mut dec = SseDecoder::new(limits);
     let mut events = Vec::new();
     let mut take_all = |dec: &mut SseDecoder| loop {
@@ -928,10 +919,7 @@ mod tests {
             drain: &[bool],
             limits: SseLimits,
         ) -> (Vec<SseEvent>, Option<StreamErrorKind>) {
-            let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
-            points.extend([0, input.len()]);
-            points.sort_unstable();
-            points.dedup();
+            let points = cut_points(input.len(), cuts);
             let mut dec = SseDecoder::new(limits);
             let mut events = Vec::new();
             let take_all = |dec: &mut SseDecoder, events: &mut Vec<SseEvent>| loop {
