@@ -118,3 +118,26 @@ fn tag_first_agrees_with_the_value_path_on_the_wire_corpus() {
         "only {decoded} of {tried} decoded"
     );
 }
+
+/// `obfuscation`, which OpenAI adds to streaming delta events although the
+/// schemas leave it out, lands in the event's own field (not in `extra`) on
+/// a stream Azure is recorded to have sent.
+#[test]
+fn recorded_obfuscation_reads_into_its_field() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/wire/azure/responses-stream--text.sse");
+    let (events, _) = decode_all(&std::fs::read(path).unwrap(), SseLimits::default());
+    let mut seen = 0;
+    for ev in events.iter().filter(|e| e.data.contains("\"obfuscation\"")) {
+        let raw: Value = serde_json::from_str(&ev.data).unwrap();
+        match serde_json::from_str::<ResponseStreamEvent>(&ev.data).unwrap() {
+            ResponseStreamEvent::ResponseOutputTextDelta(delta) => {
+                assert_eq!(delta.obfuscation.as_deref(), raw["obfuscation"].as_str());
+                assert!(!delta.extra.contains_key("obfuscation"));
+                seen += 1;
+            }
+            other => panic!("not a text delta: {:?}", other.tag()),
+        }
+    }
+    assert!(seen > 0, "the recording has no obfuscated delta");
+}
