@@ -302,7 +302,18 @@ impl<T: Send + 'static, D: Decoder<T>, F: 'static> IntoFuture for Call<T, D, F> 
     type Output = Result<T>;
     type IntoFuture = Pin<Box<dyn Future<Output = Result<T>> + Send>>;
 
+    // The request is built (checked, serialized) here, before the future is
+    // boxed, and the boxed future is the transport's send alone: no layer of
+    // ours is moved into the box (each layer of an `async fn` is a copy of
+    // the whole send future, several KiB, per call). Awaiting calls this
+    // just before the first poll, so nothing observable moves earlier.
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
+        match self.request(false) {
+            Ok(rb) => {
+                let send = rb.send_raw();
+                Box::pin(async move { D::decode(send.await?) })
+            }
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
     }
 }
