@@ -14,8 +14,9 @@
 //! yardstick of DESIGN.md, async-openai 0.43.0 with its `full` feature
 //! (`crates/oai-bench/compile-async-openai-full`, fetched from crates.io),
 //! and a one-call user binary with each client
-//! (`crates/oai-bench/compile-{oai,async-openai}-one-call`), and reports the
-//! CPU time (user + system) of each build.
+//! (`crates/oai-bench/compile-{oai,async-openai}-one-call`) and with none
+//! (`compile-bare-one-call`: the HTTP and TLS floor both stand on), and
+//! reports the CPU time (user + system) of each build.
 //!
 //! The `type_decode` bench also runs a second time with the types built by
 //! `--cfg oai_strict` (in `target/strict`): the ratio of the two is what
@@ -328,6 +329,8 @@ const TYPES_FULL_STRICT: &str = "oai-types, every API area, `--cfg oai_strict`";
 const ASYNC_OPENAI: &str = "async-openai 0.43.0, feature full (the yardstick)";
 const ONE_CALL_OAI: &str = "a one-call binary with oai (`default-features = false`, `chat`)";
 const ONE_CALL_ASYNC_OPENAI: &str = "the same binary with async-openai 0.43.0 (`default-features = false`, `rustls`, `chat-completion`)";
+const ONE_CALL_BARE: &str =
+    "the same binary with no client library (reqwest as oai's transport has it, serde_json, tokio)";
 
 /// Instructions of one call, ours and bare, counted by callgrind.
 struct Instructions {
@@ -410,6 +413,7 @@ fn compile_times() -> Result<CompileTimes> {
     let yardstick = manifest("compile-async-openai-full");
     let one_call_oai = manifest("compile-oai-one-call");
     let one_call_peer = manifest("compile-async-openai-one-call");
+    let one_call_bare = manifest("compile-bare-one-call");
     let locked = |path: &str| -> Vec<String> {
         [
             "build",
@@ -424,12 +428,13 @@ fn compile_times() -> Result<CompileTimes> {
     };
     let strict = Some("--cfg oai_strict");
     let types_full = ["build", "--release", "--quiet", "-p", "oai-types"];
-    let (y, o, p) = (
+    let (y, o, p, b) = (
         locked(&yardstick),
         locked(&one_call_oai),
         locked(&one_call_peer),
+        locked(&one_call_bare),
     );
-    let builds: [(&str, Vec<&str>, Option<&str>); 8] = [
+    let builds: [(&str, Vec<&str>, Option<&str>); 9] = [
         (
             OAI_FULL,
             vec![
@@ -473,6 +478,8 @@ fn compile_times() -> Result<CompileTimes> {
             p.iter().map(String::as_str).collect(),
             None,
         ),
+        // The floor both one-call binaries stand on.
+        (ONE_CALL_BARE, b.iter().map(String::as_str).collect(), None),
     ];
     let cargo_path = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut rows = Vec::new();
@@ -1028,6 +1035,29 @@ fn render(
                 0.5,
             ),
         ];
+        // What each one-call binary costs above the floor they share (the
+        // HTTP and TLS stack): the part a client library decides.
+        if let (Some(ours), Some(theirs), Some(floor)) = (
+            cpu_of(ONE_CALL_OAI),
+            cpu_of(ONE_CALL_ASYNC_OPENAI),
+            cpu_of(ONE_CALL_BARE),
+        ) {
+            let (ours, theirs) = (ours - floor, theirs - floor);
+            rows.push(Row {
+                figure: format!(
+                    "clean build CPU above the floor ({floor:.1} s with no client library): one-call binary, oai vs async-openai"
+                ),
+                ours: format!("{ours:.1} s"),
+                bare: format!("{theirs:.1} s"),
+                ratio: if theirs > 0.0 {
+                    format!("{:.3}x", ours / theirs)
+                } else {
+                    "—".into()
+                },
+                budget: "—".into(),
+                met: "—".into(),
+            });
+        }
         for (figure, ours, theirs, budget) in pairs {
             if let (Some(ours), Some(yard)) = (cpu_of(ours), cpu_of(theirs)) {
                 let ratio = ours / yard;
