@@ -78,6 +78,7 @@ pub struct Config {
     pub(crate) proxy: Option<Url>,
     pub(crate) azure: Option<crate::azure::AzureRouting>,
     pub(crate) rate_limiter: Option<crate::limiter::RateLimiter>,
+    pub(crate) layers: Vec<crate::layer::Wrap>,
     pub(crate) scrubber: Scrubber,
 }
 
@@ -195,6 +196,7 @@ impl fmt::Debug for Config {
             .field("proxy", &self.proxy.as_ref().map(|p| p.host_str()))
             .field("azure", &self.azure)
             .field("rate_limiter", &self.rate_limiter)
+            .field("layers", &self.layers.len())
             .finish()
     }
 }
@@ -233,6 +235,7 @@ pub struct ConfigBuilder {
     proxy: Option<String>,
     insecure_http: bool,
     rate_limiter: Option<crate::limiter::RateLimiter>,
+    layers: Vec<crate::layer::Wrap>,
     secret_values: Vec<String>,
     error: Option<Error>,
 }
@@ -257,6 +260,7 @@ impl Default for ConfigBuilder {
             proxy: None,
             insecure_http: false,
             rate_limiter: None,
+            layers: Vec::new(),
             secret_values: Vec::new(),
             error: None,
         }
@@ -350,6 +354,27 @@ impl ConfigBuilder {
     /// client that uses the same key.
     pub fn rate_limiter(mut self, limiter: crate::limiter::RateLimiter) -> Self {
         self.rate_limiter = Some(limiter);
+        self
+    }
+
+    /// Wraps every attempt in `layer` (a tower [`Layer`](tower::Layer)):
+    /// see [`crate::layer`] for what a layer sees (not the credential) and
+    /// what happens to its answer (the client's caps, error mapping and
+    /// retries). The first layer added is the outermost. A client without
+    /// layers sends straight to reqwest, at no cost.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<crate::layer::Next> + Send + Sync + 'static,
+        L::Service: tower::Service<crate::layer::AttemptRequest, Response = crate::layer::AttemptResponse>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<crate::layer::AttemptRequest>>::Error:
+            Into<crate::layer::BoxError>,
+        <L::Service as tower::Service<crate::layer::AttemptRequest>>::Future: Send + 'static,
+    {
+        self.layers.push(crate::layer::Wrap::new(layer));
         self
     }
 
@@ -609,6 +634,7 @@ impl ConfigBuilder {
             proxy,
             azure: None,
             rate_limiter: self.rate_limiter,
+            layers: self.layers,
             scrubber,
         })
     }

@@ -68,6 +68,9 @@ pub enum ErrorKind {
     /// The server's answers contradict the protocol in a way no retry fixes
     /// (a pagination cursor that repeats, say).
     Protocol,
+    /// A layer around the attempt ([`crate::ConfigBuilder::layer`]) failed
+    /// with an error of its own. Not retried.
+    Layer,
 }
 
 /// Which timeout elapsed.
@@ -127,6 +130,7 @@ enum Kind {
         limit: u64,
     },
     Protocol(&'static str),
+    Layer(String),
 }
 
 struct ApiFailure {
@@ -183,6 +187,13 @@ impl Error {
 
     pub(crate) fn timeout(phase: TimeoutPhase, after: Option<Duration>) -> Self {
         Self::new(Kind::Timeout { phase, after })
+    }
+
+    /// A layer's own failure: its text (scrubbed by the caller) and the
+    /// error itself as the source.
+    #[cfg(feature = "client")]
+    pub(crate) fn layer(message: String, source: BoxError) -> Self {
+        Self::new(Kind::Layer(message)).with_source(source)
     }
 
     pub(crate) fn request(what: &'static str, source: impl Into<BoxError>) -> Self {
@@ -328,6 +339,7 @@ impl Error {
             Kind::Stream { .. } => ErrorKind::Stream,
             Kind::Limit { .. } => ErrorKind::Limit,
             Kind::Protocol(_) => ErrorKind::Protocol,
+            Kind::Layer(_) => ErrorKind::Layer,
         }
     }
 
@@ -657,6 +669,7 @@ impl fmt::Display for Error {
                 write!(f, "{what} reached the client's limit of {limit}")
             }
             Kind::Protocol(what) => write!(f, "the server broke the protocol: {what}"),
+            Kind::Layer(m) => write!(f, "a layer around the request failed: {}", single_line(m)),
         }
     }
 }

@@ -44,6 +44,8 @@ mod builder;
 #[cfg(feature = "client")]
 pub mod config;
 #[cfg(feature = "client")]
+pub mod layer;
+#[cfg(feature = "client")]
 pub mod limiter;
 #[cfg(feature = "client")]
 pub mod multipart;

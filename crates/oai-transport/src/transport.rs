@@ -116,6 +116,8 @@ struct Shared {
     /// `None` for a provider's rotating credentials, or a key that cannot be
     /// a header value (each request then reports it).
     static_auth: Option<(http::HeaderName, HeaderValue)>,
+    /// The configured layers over `http`, when there are any.
+    stack: Option<crate::layer::Next>,
 }
 
 /// The HTTP machine. Cheap to clone (one `Arc`).
@@ -181,6 +183,8 @@ impl Transport {
                     .ok(),
                     _ => None,
                 },
+                stack: (!config.layers.is_empty())
+                    .then(|| crate::layer::stack(http.clone(), &config.layers)),
                 config,
                 http,
             }),
@@ -311,7 +315,7 @@ impl Transport {
                 None => cfg.credentials.resolve().await?,
             };
             let scrubber = attempt_scrubber(cfg, request, secret.as_ref());
-            let req = self.build(request, &url, &body, secret.as_ref()).await?;
+            let (req, credential) = self.build(request, &url, &body, secret.as_ref()).await?;
             // Held until this attempt's answer has been read (or, for a
             // stream, until its headers arrive).
             let permit = match &cfg.rate_limiter {
@@ -323,11 +327,21 @@ impl Transport {
                 tracing::trace!(headers = ?redact::LoggedHeaders::new(req.headers(), &scrubber), "request headers");
             }
             let deadline = tokio::time::Instant::now() + timeout;
-            let sent = tokio::time::timeout_at(deadline, self.shared.http.execute(req)).await;
-            let response = match sent {
-                Err(_) => Err(Error::timeout(TimeoutPhase::Request, Some(timeout))),
-                Ok(Err(e)) => Err(map_send_error(e)),
-                Ok(Ok(r)) => Ok(r),
+            let response = match &self.shared.stack {
+                None => {
+                    match tokio::time::timeout_at(deadline, self.shared.http.execute(req)).await {
+                        Err(_) => Err(Error::timeout(TimeoutPhase::Request, Some(timeout))),
+                        Ok(Err(e)) => Err(map_send_error(e)),
+                        Ok(Ok(r)) => Ok(r),
+                    }
+                }
+                Some(stack) => {
+                    let layered = crate::layer::send(stack, req, credential, attempt, &scrubber);
+                    match tokio::time::timeout_at(deadline, layered).await {
+                        Err(_) => Err(Error::timeout(TimeoutPhase::Request, Some(timeout))),
+                        Ok(r) => r,
+                    }
+                }
             };
             let mut response = match response {
                 Ok(r) => r,
@@ -471,7 +485,7 @@ impl Transport {
         url: &Url,
         body: &PreparedBody,
         secret: Option<&SecretString>,
-    ) -> Result<reqwest::Request> {
+    ) -> Result<(reqwest::Request, Option<(http::HeaderName, HeaderValue)>)> {
         let cfg = &self.shared.config;
         let mut headers = HeaderMap::with_capacity(8);
         headers.insert(
@@ -482,8 +496,16 @@ impl Transport {
             http::header::ACCEPT,
             HeaderValue::from_static("application/json"),
         );
+        // With layers, the credential stays out of the headers they see: it
+        // goes back to the caller, which hands it to the stack's bottom.
+        let mut aside = None;
+        let layered = self.shared.stack.is_some();
         if let Some((name, value)) = &self.shared.static_auth {
-            headers.insert(name.clone(), value.clone());
+            if layered {
+                aside = Some((name.clone(), value.clone()));
+            } else {
+                headers.insert(name.clone(), value.clone());
+            }
         } else if let Some(secret) = secret {
             let (name, value) = crate::auth::auth_header(
                 &cfg.auth_style,
@@ -499,7 +521,11 @@ impl Transport {
                     e
                 }
             })?;
-            headers.insert(name, value);
+            if layered {
+                aside = Some((name, value));
+            } else {
+                headers.insert(name, value);
+            }
         }
         for (name, value) in cfg
             .default_headers
@@ -528,11 +554,11 @@ impl Transport {
                     .multipart(form.to_reqwest().await?)
                     .build()
                     .map_err(|e| Error::invalid_input_from("the request could not be built", e))?;
-                return Ok(req);
+                return Ok((req, aside));
             }
         }
         *req.headers_mut() = headers;
-        Ok(req)
+        Ok((req, aside))
     }
 }
 
@@ -810,8 +836,8 @@ mod tests {
         let t = transport("https://example.com/v1");
         let r = Request::new(Method::GET, "/models");
         let url = t.url(&r).unwrap();
-        let a = t.build(&r, &url, &PreparedBody::Empty, None).await.unwrap();
-        let b = t.build(&r, &url, &PreparedBody::Empty, None).await.unwrap();
+        let (a, _) = t.build(&r, &url, &PreparedBody::Empty, None).await.unwrap();
+        let (b, _) = t.build(&r, &url, &PreparedBody::Empty, None).await.unwrap();
         let (ha, hb) = (&a.headers()["authorization"], &b.headers()["authorization"]);
         assert!(ha.is_sensitive() && hb.is_sensitive());
         assert_eq!(ha.as_bytes(), b"Bearer sk-test");

@@ -122,6 +122,9 @@ pub enum ErrorKind {
     /// A realtime session was closed (by either side, or dropped) while it
     /// was still needed.
     Closed,
+    /// A layer around the request ([`crate::ConfigBuilder::layer`]) failed
+    /// with an error of its own ([`Error::downcast_ref`] reaches it).
+    Layer,
 }
 
 impl Error {
@@ -386,6 +389,7 @@ fn kind_of(e: &oai_transport::Error) -> ErrorKind {
         T::Stream => ErrorKind::Stream,
         T::Limit => ErrorKind::Limit,
         T::Protocol => ErrorKind::Protocol,
+        T::Layer => ErrorKind::Layer,
         // `Request`, and any kind a later transport adds: I/O of the call.
         _ => ErrorKind::Request,
     }
