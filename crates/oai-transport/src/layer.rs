@@ -284,6 +284,94 @@ impl Service<AttemptRequest> for Next {
     }
 }
 
+impl Next {
+    /// Sends `req` through the rest of the stack (waiting until it is
+    /// ready): what a layer written with [`from_fn`] calls.
+    ///
+    /// # Errors
+    /// What the layers under this one, or the wire, fail with.
+    pub async fn run(self, req: AttemptRequest) -> Result<AttemptResponse, BoxError> {
+        self.oneshot(req).await
+    }
+}
+
+/// A layer from an async function of the request and the rest of the stack,
+/// for layers that need no type of their own:
+///
+/// ```
+/// use oai_transport::layer::{AttemptRequest, Next, from_fn};
+///
+/// let config = oai_transport::Config::builder()
+///     .api_key("sk-test")
+///     .layer(from_fn(|mut req: AttemptRequest, next: Next| async move {
+///         req.headers_mut().insert("x-team", http::HeaderValue::from_static("search"));
+///         let answer = next.run(req).await?;
+///         tracing::info!(status = %answer.status(), "answered");
+///         Ok(answer)
+///     }))
+///     .build();
+/// assert!(config.is_ok());
+/// ```
+pub fn from_fn<F, Fut>(f: F) -> FromFn<F>
+where
+    F: Fn(AttemptRequest, Next) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<AttemptResponse, BoxError>> + Send + 'static,
+{
+    FromFn(f)
+}
+
+/// The layer [`from_fn`] makes.
+#[derive(Clone)]
+pub struct FromFn<F>(F);
+
+impl<F> fmt::Debug for FromFn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FromFn")
+    }
+}
+
+impl<F: Clone> Layer<Next> for FromFn<F> {
+    type Service = FromFnService<F>;
+    fn layer(&self, next: Next) -> FromFnService<F> {
+        FromFnService {
+            f: self.0.clone(),
+            next,
+        }
+    }
+}
+
+/// The service of a [`from_fn`] layer over the rest of the stack.
+#[derive(Clone)]
+pub struct FromFnService<F> {
+    f: F,
+    next: Next,
+}
+
+impl<F> fmt::Debug for FromFnService<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FromFnService")
+    }
+}
+
+impl<F, Fut> Service<AttemptRequest> for FromFnService<F>
+where
+    F: Fn(AttemptRequest, Next) -> Fut,
+    Fut: Future<Output = Result<AttemptResponse, BoxError>> + Send + 'static,
+{
+    type Response = AttemptResponse;
+    type Error = BoxError;
+    type Future = AttemptFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        // The rest of the stack is made ready by `Next::run`.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: AttemptRequest) -> AttemptFuture {
+        Box::pin((self.f)(req, self.next.clone()))
+    }
+}
+
 /// A layer, erased: applied once, when the transport is made.
 #[derive(Clone)]
 pub(crate) struct Wrap(Arc<dyn Fn(Next) -> Next + Send + Sync>);

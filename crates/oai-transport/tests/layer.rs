@@ -530,3 +530,34 @@ async fn layers_apply_outermost_first() {
         .unwrap();
     assert_eq!(*order.lock().unwrap(), ["outer", "inner"]);
 }
+
+#[tokio::test]
+async fn a_function_layer_changes_the_request_and_the_answer() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("x-team", "search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"v": 1})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let layer = oai_transport::layer::from_fn(|mut req: AttemptRequest, next: Next| async move {
+        req.headers_mut()
+            .insert("x-team", HeaderValue::from_static("search"));
+        let mut answer = next.run(req).await?;
+        answer
+            .headers_mut()
+            .insert("x-seen-by", HeaderValue::from_static("layer"));
+        Ok(answer)
+    });
+    let t = transport_with(builder(&format!("{}/v1", server.uri())).layer(layer));
+    let r = RequestBuilder::new(t, Method::GET, "/models")
+        .send_with_meta::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(r.data, json!({"v": 1}));
+    assert_eq!(
+        r.meta.headers().get("x-seen-by"),
+        Some(&HeaderValue::from_static("layer"))
+    );
+    server.verify().await;
+}
