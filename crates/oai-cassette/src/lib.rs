@@ -54,7 +54,8 @@ pub struct RecordedRequest {
     /// The path with its query (`/v1/files?limit=2`), without scheme and
     /// host, so a cassette recorded against one server replays on another.
     pub path: String,
-    /// [`fingerprint`] of the method, path and body: what replay matches on.
+    /// [`fingerprint`] of the method, path and body: what replay matches on
+    /// (the path and body hashed, so nothing in it can be a secret).
     pub fingerprint: String,
     /// The body: JSON as JSON, other text as a string; absent when empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -233,18 +234,22 @@ fn represent(body: &[u8]) -> (Option<Value>, Option<String>) {
     }
 }
 
-/// The fingerprint of a request: `METHOD path hash`, the hash (FNV-1a, 64
-/// bits) over the body with the keys of every JSON object sorted, so two
-/// bodies that differ only in key order match. A body that is not JSON is
-/// hashed as its bytes.
+/// The fingerprint of a request: `v1 METHOD hash`, the hash (FNV-1a, 64
+/// bits) over the path with its query and the body with the keys of every
+/// JSON object sorted, so two bodies that differ only in key order match. A
+/// body that is not JSON is hashed as its bytes. The path is hashed, not
+/// written: a query may hold a credential, and the fingerprint is written
+/// as it is (the `path` beside it is scrubbed).
 pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
     let mut hash = Fnv::new();
+    hash.write(&(path.len() as u64).to_le_bytes());
+    hash.write(path.as_bytes());
     match serde_json::from_slice::<Value>(body) {
         Ok(json) if !body.is_empty() => canonical(&json, &mut hash),
         _ => hash.write(body),
     }
     format!(
-        "{FINGERPRINT_VERSION} {} {path} {:016x}",
+        "{FINGERPRINT_VERSION} {} {:016x}",
         method.to_ascii_uppercase(),
         hash.0
     )

@@ -132,6 +132,35 @@ impl MockServer {
         self.handle.shared.reset();
     }
 
+    /// Answers every request from `cassette` from now on, offline, instead
+    /// of the scripts and default answers: each request gets the next
+    /// exchange recorded with its fingerprint (method, path with query, and
+    /// body with keys in any order; the last one repeats), with its status,
+    /// headers and body, or its events in their order. A request that no
+    /// exchange matches gets a 404 whose message names the closest recorded
+    /// exchange and where they differ ([`unmatched`](Self::unmatched) lists
+    /// them). The API key is not checked: the cassette decides.
+    ///
+    /// Cassettes are written by `oai::record::Recorder`.
+    pub fn replay(&self, cassette: oai_cassette::Cassette) {
+        self.handle.shared.lock().replay = Some(state::Replay {
+            cassette,
+            ..Default::default()
+        });
+    }
+
+    /// Every request a replayed cassette had no exchange for, as the error
+    /// it was answered with said it.
+    pub fn unmatched(&self) -> Vec<String> {
+        self.handle
+            .shared
+            .lock()
+            .replay
+            .as_ref()
+            .map(|r| r.unmatched.clone())
+            .unwrap_or_default()
+    }
+
     /// Scripts `POST /v1/chat/completions`.
     pub fn chat(&self) -> Script<'_> {
         self.on("POST", "/v1/chat/completions")

@@ -182,6 +182,11 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     let path = parts.uri.path();
     let query = parts.uri.query();
     shared.record(received(&parts, read.clone().unwrap_or_default()));
+    if let Ok(body) = &read
+        && let Some(answer) = replay(shared, method, &parts.uri, body, number)
+    {
+        return answer;
+    }
     let outcome = match read {
         Err(error) => {
             let mut outcome = Outcome::from(error);
@@ -202,6 +207,65 @@ pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         },
     };
     respond(outcome, number)
+}
+
+/// The answer of the cassette being replayed, if there is one: the next
+/// exchange recorded for this request, or the error that names the closest.
+fn replay(
+    shared: &Shared,
+    method: &str,
+    uri: &http::Uri,
+    body: &Bytes,
+    number: u64,
+) -> Option<Response<Body>> {
+    let mut state = shared.lock();
+    let replay = state.replay.as_mut()?;
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let matches = replay.cassette.matches(method, path, body);
+    let Some(&last) = matches.last() else {
+        let fingerprint = oai_cassette::fingerprint(method, path, body);
+        let near = replay
+            .cassette
+            .closest(method, path, body)
+            .map_or_else(|| "the cassette is empty".to_owned(), |c| c.to_string());
+        let message = format!(
+            "oai-mock replay: no recorded exchange for {method} {path} ({fingerprint}); {near}"
+        );
+        replay.unmatched.push(message.clone());
+        drop(state);
+        return Some(respond(
+            ApiError::new(404, message).code("cassette_mismatch").into(),
+            number,
+        ));
+    };
+    let served = replay.served.entry(matches[0].to_string()).or_insert(0);
+    let index = matches.get(*served).copied().unwrap_or(last);
+    *served += 1;
+    let recorded = replay.cassette.exchanges()[index].response.clone();
+    drop(state);
+    let chunks = recorded
+        .body_chunks()
+        .into_iter()
+        .map(Bytes::from)
+        .collect();
+    let mut response = Response::new(server::body(chunks, None));
+    *response.status_mut() =
+        StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let map = response.headers_mut();
+    for (name, value) in &recorded.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            map.append(name, value);
+        }
+    }
+    if !recorded.complete {
+        // Recorded cut short: the stream ends there, and so does the
+        // connection.
+        map.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    Some(response)
 }
 
 /// The record of a request.

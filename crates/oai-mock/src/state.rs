@@ -29,6 +29,16 @@ pub(crate) enum Reply {
     Stall(Duration),
 }
 
+/// A cassette being served: the next recorded answer per fingerprint.
+#[derive(Debug, Default)]
+pub(crate) struct Replay {
+    pub(crate) cassette: oai_cassette::Cassette,
+    /// How many of each fingerprint's exchanges were served.
+    pub(crate) served: HashMap<String, usize>,
+    /// Requests no exchange matched, as the error each got said.
+    pub(crate) unmatched: Vec<String>,
+}
+
 /// What a request takes from its endpoint's queue.
 #[derive(Debug, Default)]
 pub(crate) struct Taken {
@@ -92,6 +102,8 @@ pub(crate) struct StoredUpload {
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
+    /// A cassette answering every request, when one was given.
+    pub(crate) replay: Option<Replay>,
     pub(crate) requests: Vec<ReceivedRequest>,
     pub(crate) scripts: HashMap<String, VecDeque<Reply>>,
     pub(crate) files: Vec<StoredFile>,

@@ -94,6 +94,8 @@ pub mod error;
 mod generated;
 pub mod poll;
 mod raw;
+#[cfg(feature = "record")]
+pub mod record;
 pub mod stream;
 #[cfg(feature = "structured")]
 pub mod structured;
