@@ -165,7 +165,13 @@ pub use oai_transport as transport;
 /// The Rust examples of the workspace README, the one shown at the
 /// repository's root, compiled as doc tests (they need a key and a server, so
 /// they are built, not run).
-#[cfg(all(doctest, feature = "chat", feature = "tools", feature = "realtime-ws"))]
+#[cfg(all(
+    doctest,
+    feature = "chat",
+    feature = "tools",
+    feature = "realtime-ws",
+    feature = "record"
+))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
