@@ -24,6 +24,30 @@ pub struct RequestBuilder {
 }
 
 impl RequestBuilder {
+    /// The request's method.
+    pub fn method(&self) -> &Method {
+        &self.request.method
+    }
+
+    /// The request's path under the base URL.
+    pub fn path(&self) -> &str {
+        &self.request.path
+    }
+
+    /// The request's JSON body as it will be sent, when it has one (before
+    /// any extra body fields of its options are merged in).
+    pub fn json_body(&self) -> Option<&[u8]> {
+        match &self.request.body {
+            crate::transport::RequestBody::Json(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// The transport the request goes through.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
     /// A request for `path` under the base URL.
     pub fn new(transport: Transport, method: Method, path: impl Into<String>) -> Self {
         Self {

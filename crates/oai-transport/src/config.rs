@@ -79,6 +79,7 @@ pub struct Config {
     pub(crate) azure: Option<crate::azure::AzureRouting>,
     pub(crate) rate_limiter: Option<crate::limiter::RateLimiter>,
     pub(crate) layers: Vec<crate::layer::Wrap>,
+    pub(crate) trace_content: bool,
     pub(crate) scrubber: Scrubber,
 }
 
@@ -122,6 +123,10 @@ impl Config {
     /// The timeouts.
     pub fn timeouts(&self) -> Timeouts {
         self.timeouts
+    }
+    /// Whether GenAI spans carry content (see [`ConfigBuilder::trace_content`]).
+    pub fn trace_content(&self) -> bool {
+        self.trace_content
     }
     /// Retries after the first attempt.
     pub fn max_retries(&self) -> u32 {
@@ -236,6 +241,7 @@ pub struct ConfigBuilder {
     insecure_http: bool,
     rate_limiter: Option<crate::limiter::RateLimiter>,
     layers: Vec<crate::layer::Wrap>,
+    trace_content: bool,
     secret_values: Vec<String>,
     error: Option<Error>,
 }
@@ -261,6 +267,7 @@ impl Default for ConfigBuilder {
             insecure_http: false,
             rate_limiter: None,
             layers: Vec::new(),
+            trace_content: false,
             secret_values: Vec::new(),
             error: None,
         }
@@ -375,6 +382,15 @@ impl ConfigBuilder {
         <L::Service as tower::Service<crate::layer::AttemptRequest>>::Future: Send + 'static,
     {
         self.layers.push(crate::layer::Wrap::new(layer));
+        self
+    }
+
+    /// Whether the GenAI spans of the `oai` facade carry the prompts and
+    /// the completions (`gen_ai.input.messages`, `gen_ai.output.messages`),
+    /// scrubbed of every credential the client knows. Off by default: a
+    /// span holds no content unless the application opts in here.
+    pub fn trace_content(mut self, on: bool) -> Self {
+        self.trace_content = on;
         self
     }
 
@@ -635,6 +651,7 @@ impl ConfigBuilder {
             azure: None,
             rate_limiter: self.rate_limiter,
             layers: self.layers,
+            trace_content: self.trace_content,
             scrubber,
         })
     }

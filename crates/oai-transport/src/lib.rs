@@ -86,7 +86,7 @@ pub use paginate::{ItemStream, PageStream};
 #[cfg(feature = "client")]
 pub use response::{RawResponse, Response, ResponseMeta};
 #[cfg(feature = "client")]
-pub use stream::{ByteStream, JsonStream, SseStream, StreamOptions};
+pub use stream::{ByteStream, JsonStream, Observer, SseStream, StreamOptions};
 #[cfg(feature = "client")]
 pub use transport::{Request, RequestBody, StreamingResponse, Transport, USER_AGENT};
 

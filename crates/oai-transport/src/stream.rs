@@ -187,13 +187,41 @@ impl Stream for SseStream {
     }
 }
 
-/// How a typed stream recognizes its end.
+/// How a typed stream recognizes its end, and who else reads its events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub struct StreamOptions {
     done_marker: bool,
     terminal_events: Cow<'static, [&'static str]>,
+    observer: Option<Observer>,
 }
+
+/// A function shown every event of a typed stream before it is decoded (the
+/// facade's telemetry reads the model, usage and finish reasons from them).
+#[derive(Clone)]
+pub struct Observer(std::sync::Arc<dyn Fn(SseEventRef<'_>) + Send + Sync>);
+
+impl Observer {
+    /// An observer calling `f` with each event.
+    pub fn new(f: impl Fn(SseEventRef<'_>) + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
+}
+
+/// Observers are equal when they are the same function.
+impl PartialEq for Observer {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Observer {}
 
 impl Default for StreamOptions {
     /// Ends at `data: [DONE]`, the chat completions convention.
@@ -201,6 +229,7 @@ impl Default for StreamOptions {
         Self {
             done_marker: true,
             terminal_events: Cow::Borrowed(&[]),
+            observer: None,
         }
     }
 }
@@ -217,7 +246,15 @@ impl StreamOptions {
         Self {
             done_marker: true,
             terminal_events: Cow::Borrowed(names),
+            observer: None,
         }
+    }
+
+    /// Shows every event to `observer` before it is decoded (on the task
+    /// that decodes, which may run ahead of the consumer).
+    pub fn observe(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     fn is_terminal(&self, ev: &SseEventRef<'_>) -> bool {
@@ -493,6 +530,9 @@ fn handle<T: DeserializeOwned>(
     events: &SseStream,
     done: &mut bool,
 ) -> Option<Result<T>> {
+    if let Some(observer) = &options.observer {
+        (observer.0)(ev);
+    }
     let api_error =
         |details| Error::api(None, events.meta.request_id().map(str::to_owned), details);
     if options.done_marker && ev.data.starts_with('[') && ev.data.trim_end() == "[DONE]" {

@@ -12,6 +12,7 @@ use oai_transport::{RawResponse, RequestBuilder, RequestOptions, StreamOptions};
 use serde::de::DeserializeOwned;
 
 use crate::stream::{ByteStream, EventStream, ItemStream, PageStream};
+use crate::telemetry::Telemetry;
 use crate::{Client, Result, WithMeta};
 
 /// How a call turns the body it read into its answer. The decoding is
@@ -195,12 +196,16 @@ impl<T: Send + 'static, D: Decoder<T>, F> Call<T, D, F> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn with_meta(self) -> Result<WithMeta<T>> {
-        let raw = self.request(false)?.send_raw().await?;
-        let meta = raw.meta.clone();
-        Ok(WithMeta {
-            data: D::decode(raw)?,
-            meta,
-        })
+        let rb = self.request(false)?;
+        let meta_of = |meta: oai_transport::ResponseMeta, data| WithMeta { data, meta };
+        match Telemetry::start(&rb) {
+            Some(telemetry) => observed::<T, D, _>(rb, telemetry, meta_of).await,
+            None => {
+                let raw = rb.send_raw().await?;
+                let meta = raw.meta.clone();
+                Ok(meta_of(meta, D::decode(raw)?))
+            }
+        }
     }
 
     /// Sends the request and returns the answer (what awaiting the call does).
@@ -208,9 +213,39 @@ impl<T: Send + 'static, D: Decoder<T>, F> Call<T, D, F> {
     /// # Errors
     /// An invalid request (before any I/O), or any [`crate::Error`] of the call.
     pub async fn send(self) -> Result<T> {
-        let raw = self.request(false)?.send_raw().await?;
-        D::decode(raw)
+        let rb = self.request(false)?;
+        match Telemetry::start(&rb) {
+            Some(telemetry) => observed::<T, D, _>(rb, telemetry, |_, data| data).await,
+            None => D::decode(rb.send_raw().await?),
+        }
     }
+}
+
+/// Sends `rb` inside its GenAI span, recording the answer's attributes (or
+/// the error) before the span ends; `wrap` shapes the decoded answer.
+async fn observed<T, D: Decoder<T>, O>(
+    rb: RequestBuilder,
+    telemetry: Telemetry,
+    wrap: impl FnOnce(oai_transport::ResponseMeta, T) -> O,
+) -> Result<O> {
+    use tracing::Instrument as _;
+    let span = telemetry.span();
+    async move {
+        let outcome = async {
+            let raw = rb.send_raw().await?;
+            telemetry.answer_attributes(&raw.body);
+            let meta = raw.meta.clone();
+            Ok(wrap(meta, D::decode(raw)?))
+        }
+        .await;
+        match &outcome {
+            Ok(_) => telemetry.close(None),
+            Err(e) => telemetry.fail(e),
+        }
+        outcome
+    }
+    .instrument(span)
+    .await
 }
 
 impl<T, D, E: DeserializeOwned> Call<T, D, Streams<E>> {
@@ -224,7 +259,19 @@ impl<T, D, E: DeserializeOwned> Call<T, D, Streams<E>> {
     pub async fn stream(self) -> Result<EventStream<E>> {
         let events = self.events.clone();
         let rb = self.request(true)?;
-        Ok(rb.stream_with(events).await?.into())
+        let Some(telemetry) = Telemetry::start(&rb) else {
+            return Ok(rb.stream_with(events).await?.into());
+        };
+        use tracing::Instrument as _;
+        let events = events.observe(telemetry.observer());
+        match rb.stream_with(events).instrument(telemetry.span()).await {
+            Ok(stream) => Ok(EventStream::from(stream).observed(telemetry)),
+            Err(e) => {
+                let e = crate::Error::from(e);
+                telemetry.fail(&e);
+                Err(e)
+            }
+        }
     }
 }
 
@@ -309,10 +356,13 @@ impl<T: Send + 'static, D: Decoder<T>, F: 'static> IntoFuture for Call<T, D, F> 
     // just before the first poll, so nothing observable moves earlier.
     fn into_future(self) -> Self::IntoFuture {
         match self.request(false) {
-            Ok(rb) => {
-                let send = rb.send_raw();
-                Box::pin(async move { D::decode(send.await?) })
-            }
+            Ok(rb) => match Telemetry::start(&rb) {
+                None => {
+                    let send = rb.send_raw();
+                    Box::pin(async move { D::decode(send.await?) })
+                }
+                Some(telemetry) => Box::pin(observed::<T, D, _>(rb, telemetry, |_, data| data)),
+            },
             Err(e) => Box::pin(std::future::ready(Err(e))),
         }
     }

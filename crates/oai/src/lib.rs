@@ -99,6 +99,7 @@ pub mod record;
 pub mod stream;
 #[cfg(feature = "structured")]
 pub mod structured;
+pub mod telemetry;
 // With only some areas enabled, some helpers have no caller.
 #[cfg_attr(not(feature = "full"), allow(dead_code))]
 mod support;

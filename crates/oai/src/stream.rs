@@ -22,6 +22,23 @@ use crate::{Error, Result};
 /// stream ends.
 pub struct EventStream<T> {
     inner: oai_transport::JsonStream<T>,
+    /// The call's GenAI span, closed at the end, the error or the drop.
+    telemetry: Option<crate::telemetry::Telemetry>,
+}
+
+impl<T> EventStream<T> {
+    pub(crate) fn observed(mut self, telemetry: crate::telemetry::Telemetry) -> Self {
+        self.telemetry = Some(telemetry);
+        self
+    }
+}
+
+impl<T> Drop for EventStream<T> {
+    fn drop(&mut self) {
+        if let Some(t) = &self.telemetry {
+            t.close(None);
+        }
+    }
 }
 
 impl<T> fmt::Debug for EventStream<T> {
@@ -39,7 +56,10 @@ impl<T: DeserializeOwned> EventStream<T> {
 
 impl<T> From<oai_transport::JsonStream<T>> for EventStream<T> {
     fn from(inner: oai_transport::JsonStream<T>) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            telemetry: None,
+        }
     }
 }
 
@@ -47,9 +67,18 @@ impl<T: DeserializeOwned + Send + 'static> Stream for EventStream<T> {
     type Item = Result<T>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner
+        let polled = self
+            .inner
             .poll_next_unpin(cx)
-            .map(|event| event.map(|e| e.map_err(Into::into)))
+            .map(|event| event.map(|e| e.map_err(Error::from)));
+        if let (Poll::Ready(item), Some(t)) = (&polled, &self.telemetry) {
+            match item {
+                Some(Ok(_)) => t.first_chunk(),
+                Some(Err(e)) => t.fail(e),
+                None => t.close(None),
+            }
+        }
+        polled
     }
 }
 

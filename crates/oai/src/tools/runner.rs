@@ -767,9 +767,29 @@ impl ToolRunner {
     /// runs: the run comes back failed with its pending calls kept.
     pub(crate) async fn drive<C: Conversation>(
         &self,
+        run: ToolRun<C>,
+        decisions: Vec<(CallToken, Decision)>,
+    ) -> ToolRun<C> {
+        use tracing::Instrument as _;
+        // The run's span: its rounds (each model call's GenAI span) and its
+        // tool calls are spans under it.
+        let span = tracing::info_span!(
+            target: "oai::gen_ai",
+            "oai.tools.run",
+            otel.name = "invoke_agent oai.tools",
+            gen_ai.operation.name = "invoke_agent",
+            gen_ai.provider.name = "openai",
+            gen_ai.agent.name = "oai.tools",
+        );
+        self.drive_in_span(run, decisions).instrument(span).await
+    }
+
+    async fn drive_in_span<C: Conversation>(
+        &self,
         mut run: ToolRun<C>,
         decisions: Vec<(CallToken, Decision)>,
     ) -> ToolRun<C> {
+        use tracing::Instrument as _;
         let started = Instant::now();
         let spent_before = run.stats.elapsed;
         let deadline = self
@@ -798,12 +818,14 @@ impl ToolRunner {
                 break RunOutcome::LimitReached(limit);
             }
             let round = run.stats.rounds + 1;
+            let round_span = tracing::info_span!(target: "oai::gen_ai", "oai.tools.round", round);
             self.emit(&RunEvent::RoundStarted { round });
             let round_started = Instant::now();
             let budget = StreamBudget::new(self.max_calls_per_round, self.max_argument_bytes);
-            let asked =
-                run.conversation
-                    .round(&self.client, self.stream, self.sink.as_ref(), budget);
+            let asked = run
+                .conversation
+                .round(&self.client, self.stream, self.sink.as_ref(), budget)
+                .instrument(round_span.clone());
             let reply = match deadline {
                 Some(deadline) => match tokio::time::timeout_at(deadline, asked).await {
                     Ok(reply) => reply,
@@ -874,6 +896,7 @@ impl ToolRunner {
             let decisions = proposed.iter().map(|_| None).collect();
             let answers = self
                 .execute(round, proposed, decisions, deadline, &mut run.stats)
+                .instrument(round_span)
                 .await;
             run.conversation.answer(answers);
         };
@@ -1104,9 +1127,27 @@ impl ToolRunner {
                                 Some(d) => timeout.min(d.saturating_duration_since(Instant::now())),
                                 None => timeout,
                             };
+                            let name = single_line(&call.name);
+                            let span = tracing::info_span!(
+                                target: "oai::gen_ai",
+                                "execute_tool",
+                                otel.name = %format_args!("execute_tool {name}"),
+                                gen_ai.operation.name = "execute_tool",
+                                gen_ai.tool.name = %name,
+                                gen_ai.tool.call.id = %single_line(&call.call_id),
+                                gen_ai.tool.type = "function",
+                                error.type = tracing::field::Empty,
+                            );
                             let started = Instant::now();
-                            let (outcome, text) =
-                                run_handler(handler, args, limit, max_output).await;
+                            let (outcome, text) = {
+                                use tracing::Instrument as _;
+                                run_handler(handler, args, limit, max_output)
+                                    .instrument(span.clone())
+                                    .await
+                            };
+                            if !matches!(outcome, CallOutcome::Succeeded { .. }) {
+                                span.record("error.type", outcome.label());
+                            }
                             (call, outcome, started.elapsed(), text)
                         }
                     }

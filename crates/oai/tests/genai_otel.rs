@@ -1,0 +1,370 @@
+//! GenAI spans exported through the OpenTelemetry SDK: a streamed chat run
+//! through the tool runner is one span tree whose attributes are the GenAI
+//! semantic conventions' names, with usage and finish reasons read from the
+//! final chunks, no content unless the application opts in, and never the
+//! key. A test binary of its own: `tracing` caches per call site whether
+//! anyone listens.
+#![cfg(all(feature = "tools", feature = "chat"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+
+use futures_util::StreamExt;
+use oai::chat::{Chat, Message};
+use oai::tools::{ToolRegistry, ToolRunner};
+use oai_mock::{MockServer, ToolCall};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{KeyValue, Value as OtelValue};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use serde_json::{Value, json};
+use tracing_subscriber::layer::SubscriberExt as _;
+
+/// The attribute names the GenAI conventions define for the spans this
+/// crate emits (inference, embeddings, execute_tool, invoke_agent), as
+/// listed in the semantic conventions' registry (v1.36, plus
+/// `gen_ai.provider.name` of v1.37), and the general ones they reference.
+const CONVENTION_NAMES: &[&str] = &[
+    "gen_ai.operation.name",
+    "gen_ai.system",
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "gen_ai.request.max_tokens",
+    "gen_ai.request.temperature",
+    "gen_ai.request.top_p",
+    "gen_ai.request.frequency_penalty",
+    "gen_ai.request.presence_penalty",
+    "gen_ai.request.seed",
+    "gen_ai.request.stop_sequences",
+    "gen_ai.request.choice.count",
+    "gen_ai.request.encoding_formats",
+    "gen_ai.response.model",
+    "gen_ai.response.id",
+    "gen_ai.response.finish_reasons",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.tool.name",
+    "gen_ai.tool.call.id",
+    "gen_ai.tool.type",
+    "gen_ai.agent.name",
+    "server.address",
+    "server.port",
+    "error.type",
+];
+
+fn weather() -> ToolRegistry {
+    let mut tools = ToolRegistry::new();
+    tools
+        .register_json(
+            "get_weather",
+            "",
+            json!({"type": "object", "properties": {"city": {"type": "string"}},
+                "required": ["city"], "additionalProperties": false}),
+            true,
+            |args: Value| async move { Ok::<_, String>(format!("-2 degrees in {}", args["city"])) },
+        )
+        .unwrap();
+    tools
+}
+
+/// Runs `f` with every span exported to memory; returns the spans.
+async fn exported<F: std::future::Future<Output = ()>>(f: F) -> Vec<SpanData> {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("oai-test")));
+    {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        f.await;
+    }
+    provider.force_flush().unwrap();
+    exporter.get_finished_spans().unwrap()
+}
+
+fn attrs(span: &SpanData) -> HashMap<String, OtelValue> {
+    span.attributes
+        .iter()
+        .map(|KeyValue { key, value, .. }| (key.to_string(), value.clone()))
+        .collect()
+}
+
+fn text(span: &SpanData, key: &str) -> Option<String> {
+    attrs(span).get(key).map(|v| v.as_str().into_owned())
+}
+
+fn everything(spans: &[SpanData]) -> String {
+    spans
+        .iter()
+        .map(|s| {
+            let events: Vec<String> = s
+                .events
+                .iter()
+                .map(|e| format!("{} {:?}", e.name, e.attributes))
+                .collect();
+            format!("{} {:?} {:?}", s.name, s.attributes, events)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn streamed_run(server: &MockServer, trace_content: bool) -> Vec<SpanData> {
+    server
+        .chat()
+        .tool_calls([ToolCall::new("get_weather", json!({"city": "Paris"}))]);
+    server.chat().text("It is cold in Paris.");
+    let config = oai::Config::builder()
+        .api_key(server.api_key())
+        .base_url(server.base_url())
+        .trace_content(trace_content)
+        .build()
+        .unwrap();
+    let client = oai::Client::new(config).unwrap();
+    exported(async move {
+        // The key pasted into the prompt: content, when recorded, is scrubbed.
+        let request = Chat::new(
+            Message::user(format!(
+                "Weather in Paris? (my key is {})",
+                server.api_key()
+            )),
+            "gpt-4o-mini",
+        )
+        .temperature(0.2)
+        .max_completion_tokens(64);
+        let run = ToolRunner::new(client, weather())
+            .on_event(|_| {})
+            .run_chat(request.build().unwrap())
+            .await;
+        assert!(run.outcome().is_completed(), "{:?}", run.outcome());
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_streamed_tool_run_is_one_span_tree_in_the_conventions() {
+    let server = MockServer::start().await;
+    let spans = streamed_run(&server, false).await;
+    let all = everything(&spans);
+    let by_id: HashMap<_, _> = spans
+        .iter()
+        .map(|s| (s.span_context.span_id(), s))
+        .collect();
+    let parent = |s: &SpanData| by_id.get(&s.parent_span_id).copied();
+
+    let run: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "invoke_agent oai.tools")
+        .collect();
+    assert_eq!(run.len(), 1, "{all}");
+    let run = run[0];
+    assert_eq!(
+        text(run, "gen_ai.operation.name").as_deref(),
+        Some("invoke_agent")
+    );
+
+    let chats: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "chat gpt-4o-mini")
+        .collect();
+    assert_eq!(chats.len(), 2, "one GenAI span per model call: {all}");
+    let mut finish = Vec::new();
+    for chat in &chats {
+        // Under a round, under the run.
+        let round = parent(chat).expect("a round span");
+        assert_eq!(round.name, "oai.tools.round", "{all}");
+        assert_eq!(
+            parent(round).map(|r| r.span_context.span_id()),
+            Some(run.span_context.span_id())
+        );
+        let a = attrs(chat);
+        for key in a.keys().filter(|k| {
+            k.starts_with("gen_ai.") || k.starts_with("server.") || k.starts_with("error.")
+        }) {
+            assert!(
+                CONVENTION_NAMES.contains(&key.as_str()),
+                "{key} is not a convention name"
+            );
+        }
+        assert_eq!(chat.span_kind, opentelemetry::trace::SpanKind::Client);
+        assert_eq!(text(chat, "gen_ai.operation.name").as_deref(), Some("chat"));
+        assert_eq!(text(chat, "gen_ai.system").as_deref(), Some("openai"));
+        assert_eq!(
+            text(chat, "gen_ai.provider.name").as_deref(),
+            Some("openai")
+        );
+        assert_eq!(
+            text(chat, "gen_ai.request.model").as_deref(),
+            Some("gpt-4o-mini")
+        );
+        assert_eq!(
+            a.get("gen_ai.request.temperature"),
+            Some(&OtelValue::F64(0.2))
+        );
+        assert_eq!(
+            a.get("gen_ai.request.max_tokens"),
+            Some(&OtelValue::I64(64))
+        );
+        assert_eq!(text(chat, "server.address").as_deref(), Some("127.0.0.1"));
+        assert!(
+            matches!(a.get("server.port"), Some(OtelValue::I64(p)) if *p > 0),
+            "{all}"
+        );
+        assert!(
+            text(chat, "gen_ai.response.id").is_some_and(|id| !id.is_empty()),
+            "{all}"
+        );
+        assert!(text(chat, "gen_ai.response.model").is_some(), "{all}");
+        // Usage from the final chunk (the runner asks for it).
+        for key in ["gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"] {
+            assert!(
+                matches!(a.get(key), Some(OtelValue::I64(n)) if *n > 0),
+                "{key}: {all}"
+            );
+        }
+        finish.push(text(chat, "gen_ai.response.finish_reasons").unwrap_or_default());
+        // Time to first chunk.
+        assert!(
+            chat.events.iter().any(|e| e.name == "gen_ai.first_chunk"),
+            "{all}"
+        );
+        // No content without the opt-in.
+        assert!(!a.contains_key("gen_ai.input.messages"));
+        assert!(!a.contains_key("gen_ai.output.messages"));
+        // Each attempt is the transport's span under it.
+        assert!(
+            spans.iter().any(|s| s.name == "oai.request" && s.parent_span_id == chat.span_context.span_id()),
+            "{all}"
+        );
+    }
+    assert_eq!(finish, ["[\"tool_calls\"]", "[\"stop\"]"], "{all}");
+
+    // The tool call is a span of the first round.
+    let tools: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "execute_tool get_weather")
+        .collect();
+    assert_eq!(tools.len(), 1, "{all}");
+    assert_eq!(
+        text(tools[0], "gen_ai.tool.name").as_deref(),
+        Some("get_weather")
+    );
+    assert_eq!(
+        text(tools[0], "gen_ai.tool.type").as_deref(),
+        Some("function")
+    );
+    assert!(text(tools[0], "gen_ai.tool.call.id").is_some());
+    assert_eq!(
+        parent(tools[0]).map(|r| r.name.as_ref()),
+        Some("oai.tools.round")
+    );
+    assert!(!all.contains(server.api_key()), "{all}");
+}
+
+#[tokio::test]
+async fn content_only_when_opted_in_and_scrubbed_then() {
+    let server = MockServer::start().await;
+    let spans = streamed_run(&server, true).await;
+    let all = everything(&spans);
+    let chats: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "chat gpt-4o-mini")
+        .collect();
+    assert_eq!(chats.len(), 2, "{all}");
+    let input = text(chats[0], "gen_ai.input.messages").expect("the prompt, opted in");
+    assert!(input.contains("Weather in Paris?"), "{input}");
+    assert!(input.contains("[REDACTED]"), "{input}");
+    let output = text(chats[1], "gen_ai.output.messages").expect("the streamed completion");
+    assert!(output.contains("cold in Paris"), "{output}");
+    assert!(!all.contains(server.api_key()), "the key in a span: {all}");
+}
+
+#[tokio::test]
+async fn a_plain_call_and_a_failed_call_end_their_spans_with_what_they_know() {
+    let server = MockServer::start().await;
+    server.chat().text("hello");
+    server.chat().error(400, "bad request");
+    let config = oai::Config::builder()
+        .api_key(server.api_key())
+        .base_url(server.base_url())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let client = oai::Client::new(config).unwrap();
+    let spans = exported(async {
+        let chat = Chat::new(Message::user("hi"), "gpt-4o-mini");
+        client
+            .chat()
+            .completions()
+            .create(chat.clone())
+            .await
+            .unwrap();
+        client.chat().completions().create(chat).await.unwrap_err();
+    })
+    .await;
+    let all = everything(&spans);
+    let chats: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "chat gpt-4o-mini")
+        .collect();
+    assert_eq!(chats.len(), 2, "{all}");
+    assert_eq!(
+        text(chats[0], "gen_ai.response.finish_reasons").as_deref(),
+        Some("[\"stop\"]")
+    );
+    assert!(
+        attrs(chats[0]).contains_key("gen_ai.usage.output_tokens"),
+        "{all}"
+    );
+    assert!(!attrs(chats[0]).contains_key("error.type"));
+    assert_eq!(
+        text(chats[1], "error.type").as_deref(),
+        Some("400"),
+        "{all}"
+    );
+    assert!(
+        matches!(chats[1].status, opentelemetry::trace::Status::Error { .. }),
+        "{all}"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_dropped_early_still_ends_its_span() {
+    let server = MockServer::start().await;
+    server.chat().text("one two three four five");
+    let config = oai::Config::builder()
+        .api_key(server.api_key())
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let client = oai::Client::new(config).unwrap();
+    let spans = exported(async {
+        let mut stream = client
+            .chat()
+            .completions()
+            .create(Chat::new(Message::user("hi"), "gpt-4o-mini"))
+            .stream()
+            .await
+            .unwrap();
+        stream.next().await.unwrap().unwrap();
+        drop(stream);
+    })
+    .await;
+    let all = everything(&spans);
+    let chats: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "chat gpt-4o-mini")
+        .collect();
+    assert_eq!(
+        chats.len(),
+        1,
+        "the span ended when the stream was dropped: {all}"
+    );
+    assert!(
+        chats[0]
+            .events
+            .iter()
+            .any(|e| e.name == "gen_ai.first_chunk")
+    );
+}
