@@ -127,6 +127,21 @@ pub fn run(args: &Args) -> Result {
         "100",
     ]))?;
     println!("interleaved calls: {}", ab.trim());
+    let h2 = capture(&mut cargo([
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "oai-bench",
+        "--bin",
+        "calls",
+        "--",
+        "ab",
+        "100",
+        "ours_h2",
+        "ours",
+    ]))?;
+    println!("interleaved calls, HTTP/2 vs HTTP/1.1: {}", h2.trim());
 
     let compile = if args.compile_time {
         Some(compile_times()?)
@@ -146,6 +161,7 @@ pub fn run(args: &Args) -> Result {
         &estimates,
         &load,
         &ab,
+        &h2,
         instructions.as_ref(),
         compile.as_ref(),
         wall,
@@ -729,6 +745,7 @@ fn render(
     estimates: &Estimates<'_>,
     load: &str,
     ab: &str,
+    h2: &str,
     instructions: Option<&Instructions>,
     compile: Option<&CompileTimes>,
     wall: f64,
@@ -919,6 +936,19 @@ fn render(
                 } else {
                     format!("**no** (+{:.0} % over)", (ratio / 1.05 - 1.0) * 100.0)
                 },
+            },
+        );
+    }
+    if let (Some(two), Some(one)) = (number_after(h2, "ours_us"), number_after(h2, "bare_us")) {
+        rows.insert(
+            1,
+            Row {
+                figure: "per call over HTTP/2 (feature `http2`, prior knowledge, h2c) vs HTTP/1.1, both oai, interleaved".into(),
+                ours: format!("{two:.1} µs"),
+                bare: format!("{one:.1} µs"),
+                ratio: format!("{:.3}x", two / one),
+                budget: "—".into(),
+                met: "—".into(),
             },
         );
     }
@@ -1226,7 +1256,7 @@ mod tests {
             strict: &empty,
             since: SystemTime::UNIX_EPOCH,
         };
-        let (report, missing) = render(&e, "{}", "{}", None, None, 1.0);
+        let (report, missing) = render(&e, "{}", "{}", "{}", None, None, 1.0);
         assert!(report.contains("| figure | ours | bare | ratio | budget | met? |"));
         assert!(missing.len() >= 20, "{missing:?}");
         let mut sources = String::new();

@@ -16,10 +16,10 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -132,7 +132,9 @@ pub async fn serve(listener: TcpListener, reply: Reply, shutdown: impl Future<Ou
         let reply = reply.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| answer(req, reply.clone()));
-            let _ = http1::Builder::new()
+            // HTTP/1.1, or HTTP/2 for a client that speaks it from the
+            // first byte (the `ours_h2` side of `calls ab`).
+            let _ = auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });

@@ -80,6 +80,7 @@ pub struct Config {
     pub(crate) rate_limiter: Option<crate::limiter::RateLimiter>,
     pub(crate) layers: Vec<crate::layer::Wrap>,
     pub(crate) trace_content: bool,
+    pub(crate) http2_prior_knowledge: bool,
     pub(crate) scrubber: Scrubber,
 }
 
@@ -202,6 +203,7 @@ impl fmt::Debug for Config {
             .field("azure", &self.azure)
             .field("rate_limiter", &self.rate_limiter)
             .field("layers", &self.layers.len())
+            .field("http2_prior_knowledge", &self.http2_prior_knowledge)
             .finish()
     }
 }
@@ -242,6 +244,7 @@ pub struct ConfigBuilder {
     rate_limiter: Option<crate::limiter::RateLimiter>,
     layers: Vec<crate::layer::Wrap>,
     trace_content: bool,
+    http2_prior_knowledge: bool,
     secret_values: Vec<String>,
     error: Option<Error>,
 }
@@ -268,6 +271,7 @@ impl Default for ConfigBuilder {
             rate_limiter: None,
             layers: Vec::new(),
             trace_content: false,
+            http2_prior_knowledge: false,
             secret_values: Vec::new(),
             error: None,
         }
@@ -560,6 +564,17 @@ impl ConfigBuilder {
         self
     }
 
+    /// Speaks HTTP/2 from the first byte, without asking (no TLS ALPN, no
+    /// upgrade): for a gateway or a local server known to speak it, HTTP/2
+    /// over plain TCP included. Over TLS the client already negotiates
+    /// HTTP/2 when the server offers it (feature `http2`); a server that
+    /// does not speak HTTP/2 fails every request with this setting.
+    #[cfg(feature = "http2")]
+    pub fn http2_prior_knowledge(mut self) -> Self {
+        self.http2_prior_knowledge = true;
+        self
+    }
+
     /// Accepts a plain `http` base URL for a host that is not loopback. Anyone
     /// on the network path can then read the API key.
     pub fn danger_accept_insecure_http(mut self, yes: bool) -> Self {
@@ -630,7 +645,12 @@ impl ConfigBuilder {
             }
         }
         let http_client = match self.http_client {
-            Some(b) => Some(http_client(b, &base_url, proxy.as_ref())?),
+            Some(b) => Some(http_client(
+                b,
+                &base_url,
+                proxy.as_ref(),
+                self.http2_prior_knowledge,
+            )?),
             None => None,
         };
         Ok(Config {
@@ -652,6 +672,7 @@ impl ConfigBuilder {
             rate_limiter: self.rate_limiter,
             layers: self.layers,
             trace_content: self.trace_content,
+            http2_prior_knowledge: self.http2_prior_knowledge,
             scrubber,
         })
     }
@@ -664,8 +685,15 @@ pub(crate) fn http_client(
     builder: reqwest::ClientBuilder,
     base_url: &Url,
     proxy: Option<&Url>,
+    http2_prior_knowledge: bool,
 ) -> Result<reqwest::Client> {
     let mut builder = builder.redirect(reqwest::redirect::Policy::none());
+    #[cfg(feature = "http2")]
+    if http2_prior_knowledge {
+        builder = builder.http2_prior_knowledge();
+    }
+    #[cfg(not(feature = "http2"))]
+    let _ = http2_prior_knowledge;
     match proxy {
         Some(p) => {
             let proxy = reqwest::Proxy::all(p.as_str())

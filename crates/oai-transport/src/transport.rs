@@ -170,6 +170,7 @@ impl Transport {
                     .user_agent(USER_AGENT),
                 &config.base_url,
                 config.proxy.as_ref(),
+                config.http2_prior_knowledge,
             )?,
         };
         Ok(Self {

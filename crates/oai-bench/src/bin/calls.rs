@@ -6,7 +6,8 @@
 //! calls ab ROUNDS [A B]
 //! ```
 //!
-//! `ours` is `client.chat().completions().create()`, `raw` the client's raw
+//! `ours` is `client.chat().completions().create()` (`ours_h2`: the same over
+//! HTTP/2 with prior knowledge), `raw` the client's raw
 //! request builder, `bare` a `reqwest` POST and `serde_json` parse of the same
 //! answer, `bare_timeout` the same under a tokio timeout (as the client puts
 //! every call under its request timeout). Run it as
@@ -30,7 +31,7 @@ use oai_bench::server::{Child, Reply, serve_until_stdin_closes};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-const USAGE: &str = "usage: calls ours|raw|bare|bare_timeout N, or calls ab ROUNDS [A B]";
+const USAGE: &str = "usage: calls ours|ours_h2|raw|bare|bare_timeout N, or calls ab ROUNDS [A B]";
 
 /// Calls per side and round in `ab` mode.
 const AB_BLOCK: usize = 100;
@@ -69,14 +70,22 @@ fn run(args: &[String]) -> Result<(), Error> {
             .base_url(&base_url)
             .build()?,
     )?;
+    let h2 = oai::Client::new(
+        oai::Config::builder()
+            .api_key("sk-bench")
+            .base_url(&base_url)
+            .http2_prior_knowledge()
+            .build()?,
+    )?;
     let bare = reqwest::Client::new();
     let url = format!("{base_url}/chat/completions");
     let one = |mode: &str| {
         let mode = mode.to_owned();
-        let (client, bare, url, request) = (&client, &bare, &url, &request);
+        let (client, h2, bare, url, request) = (&client, &h2, &bare, &url, &request);
         async move {
             let answer = match mode.as_str() {
                 "ours" => client.chat().completions().create(request.clone()).await?,
+                "ours_h2" => h2.chat().completions().create(request.clone()).await?,
                 "raw" => {
                     client
                         .post("/chat/completions")
