@@ -51,7 +51,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use oai_transport::Observer;
-use oai_transport::redact::Scrubber;
+use oai_transport::redact::{Scrubber, single_line};
 use oai_transport::sse::SseEventRef;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -81,6 +81,9 @@ struct State {
     output_tokens: Option<u64>,
     /// With content capture on: the scrubber and the streamed text so far.
     content: Option<(Scrubber, String)>,
+    /// For what the server says about its answer (id, model, finish
+    /// reasons): server text, scrubbed like any other.
+    scrubber: Scrubber,
 }
 
 /// The GenAI operation of a request, when it is a model call.
@@ -297,6 +300,7 @@ impl Telemetry {
                 input_tokens: None,
                 output_tokens: None,
                 content,
+                scrubber: rb.transport().scrubber().clone(),
             })),
             span,
         })
@@ -399,16 +403,18 @@ impl Telemetry {
         self.with_state(|s| {
             s.open = false;
             let span = &self.span;
+            let scrub = |text: &str| single_line(&s.scrubber.scrub(text)).into_owned();
             if let Some(m) = &s.response_model {
-                span.record("gen_ai.response.model", m.as_str());
+                span.record("gen_ai.response.model", scrub(m).as_str());
             }
             if let Some(id) = &s.response_id {
-                span.record("gen_ai.response.id", id.as_str());
+                span.record("gen_ai.response.id", scrub(id).as_str());
             }
             if !s.finish_reasons.is_empty() {
+                let reasons: Vec<String> = s.finish_reasons.iter().map(|r| scrub(r)).collect();
                 span.record(
                     "gen_ai.response.finish_reasons",
-                    tracing::field::debug(&s.finish_reasons),
+                    tracing::field::debug(&reasons),
                 );
             }
             if let Some(n) = s.input_tokens {

@@ -368,3 +368,67 @@ async fn a_stream_dropped_early_still_ends_its_span() {
             .any(|e| e.name == "gen_ai.first_chunk")
     );
 }
+
+#[tokio::test]
+async fn a_server_echoing_the_key_puts_it_in_no_span() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, ResponseTemplate};
+    const KEY: &str = "sk-proj-SPANsecret0123456789abcdefghijkl";
+    let server = wiremock::MockServer::start().await;
+    // The key as the answer's id, model and finish reason, in a stream's
+    // chunks, and in an error message.
+    let chunk = json!({"id": KEY, "object": "chat.completion.chunk", "created": 1, "model": KEY,
+        "choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": KEY}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}});
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"stream": true}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!("data: {chunk}\n\ndata: [DONE]\n\n"),
+            "text/event-stream",
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error": {"message": format!("bad key {KEY}"), "type": "invalid_request_error"}}),
+        ))
+        .mount(&server)
+        .await;
+    let config = oai::Config::builder()
+        .api_key(KEY)
+        .base_url(format!("{}/v1", server.uri()))
+        .max_retries(0)
+        .trace_content(true)
+        .build()
+        .unwrap();
+    let client = oai::Client::new(config).unwrap();
+    let spans = exported(async {
+        let chat = Chat::new(Message::user("hi"), "gpt-4o-mini");
+        let mut stream = client
+            .chat()
+            .completions()
+            .create(chat.clone())
+            .stream()
+            .await
+            .unwrap();
+        while stream.next().await.is_some() {}
+        drop(stream);
+        client.chat().completions().create(chat).await.unwrap_err();
+    })
+    .await;
+    let all = everything(&spans);
+    assert_eq!(
+        spans
+            .iter()
+            .filter(|s| s.name == "chat gpt-4o-mini")
+            .count(),
+        2,
+        "{all}"
+    );
+    assert!(all.contains("[REDACTED]"), "{all}");
+    for piece in [KEY, &KEY[8..20], &KEY[KEY.len() - 12..]] {
+        assert!(!all.contains(piece), "{piece:?} in a span: {all}");
+    }
+}
