@@ -83,8 +83,10 @@ pub struct Recorder {
 struct Inner {
     path: PathBuf,
     file: Mutex<File>,
-    secrets: Vec<String>,
-    kept_headers: Vec<HeaderName>,
+    /// Behind a lock so that a secret added to a clone already handed to a
+    /// client is still scrubbed (never silently dropped).
+    secrets: Mutex<Vec<String>>,
+    kept_headers: Mutex<Vec<HeaderName>>,
     /// In `append` mode, the cassette as it was, and what of it was served.
     replay: Option<Mutex<Served>>,
 }
@@ -146,35 +148,33 @@ impl Recorder {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 file: Mutex::new(file),
-                secrets: Vec::new(),
-                kept_headers: KEPT_HEADERS
-                    .iter()
-                    .map(|h| HeaderName::from_static(h))
-                    .collect(),
+                secrets: Mutex::new(Vec::new()),
+                kept_headers: Mutex::new(
+                    KEPT_HEADERS
+                        .iter()
+                        .map(|h| HeaderName::from_static(h))
+                        .collect(),
+                ),
                 replay,
             }),
         }
     }
 
     /// Also scrubs `secret` (a webhook secret, a user id, a token inside a
-    /// prompt) from everything written. Call before the recorder is shared.
+    /// prompt) from everything written from now on, by this recorder and
+    /// its clones.
     #[must_use]
-    pub fn scrub(mut self, secret: impl Into<String>) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.secrets.push(secret.into());
-        }
+    pub fn scrub(self, secret: impl Into<String>) -> Self {
+        lock(&self.inner.secrets).push(secret.into());
         self
     }
 
-    /// Also keeps the answer header `name` (its value scrubbed). Call before
-    /// the recorder is shared; a name that is not a header name is ignored.
+    /// Also keeps the answer header `name` (its value scrubbed); a name
+    /// that is not a header name is ignored.
     #[must_use]
-    pub fn keep_header(mut self, name: &str) -> Self {
-        if let (Some(inner), Ok(name)) = (
-            Arc::get_mut(&mut self.inner),
-            HeaderName::from_bytes(name.as_bytes()),
-        ) {
-            inner.kept_headers.push(name);
+    pub fn keep_header(self, name: &str) -> Self {
+        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+            lock(&self.inner.kept_headers).push(name);
         }
         self
     }
@@ -229,6 +229,11 @@ impl tower::Service<AttemptRequest> for RecorderService {
     }
 }
 
+/// A lock's content, even after a panic elsewhere poisoned it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The scrubber of one exchange: the attempt's credential, the request's
 /// organization and project, and the recorder's own secrets.
 fn scrubber_for(recorder: &Recorder, req: &AttemptRequest) -> Scrubber {
@@ -246,7 +251,7 @@ fn scrubber_for(recorder: &Recorder, req: &AttemptRequest) -> Scrubber {
             scrubber = scrubber.with_secret(v);
         }
     }
-    for secret in &recorder.inner.secrets {
+    for secret in lock(&recorder.inner.secrets).iter() {
         scrubber = scrubber.with_secret(secret);
     }
     scrubber
@@ -311,9 +316,8 @@ async fn record(
     let answer = next.run(req).await?;
     let (parts, body) = answer.into_parts();
     let status = parts.status.as_u16();
-    let headers: Vec<(String, String)> = recorder
-        .inner
-        .kept_headers
+    let kept = lock(&recorder.inner.kept_headers).clone();
+    let headers: Vec<(String, String)> = kept
         .iter()
         .flat_map(|name| parts.headers.get_all(name).iter().map(move |v| (name, v)))
         .map(|(name, v)| {

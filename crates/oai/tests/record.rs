@@ -351,3 +351,18 @@ async fn no_secret_reaches_the_cassette_whatever_the_server_echoes() {
     );
     assert!(text.contains("openai-organization"), "{text}");
 }
+
+#[tokio::test]
+async fn a_secret_added_after_the_recorder_is_shared_is_still_scrubbed() {
+    let path = cassette_path("late.jsonl");
+    let live = MockServer::start().await;
+    live.chat().text("the code word is PINEAPPLE-SECRET-42");
+    let recorder = Recorder::create(&path).unwrap();
+    let c = client(&live.base_url(), live.api_key(), Some(recorder.clone()));
+    let _ = recorder.scrub("PINEAPPLE-SECRET-42");
+    c.chat().completions().create(chat("x")).await.unwrap();
+    drop(c);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("the code word is"), "{text}");
+    assert!(!text.contains("PINEAPPLE-SECRET-42"), "{text}");
+}
