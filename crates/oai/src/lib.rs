@@ -139,8 +139,7 @@ pub use call::Call;
 pub use error::{Error, ErrorKind, Result};
 pub use oai_builders as builders;
 /// The seam around each attempt: tower layers between the retry loop and
-/// the wire ([`ConfigBuilder::layer`]); see the transport's
-/// [`layer`](oai_transport::layer) module.
+/// the wire ([`ConfigBuilder::layer`]).
 pub use oai_transport::layer;
 pub use oai_transport::secrecy::{self, SecretString};
 pub use oai_transport::{
