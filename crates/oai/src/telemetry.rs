@@ -1,5 +1,6 @@
-//! GenAI spans: every call to a model (chat completions, the Responses API,
-//! completions, embeddings) is one `tracing` span with the attributes of
+//! GenAI spans: every awaited or streamed call is one `tracing` span; a call
+//! to a model (chat completions, the Responses API, completions,
+//! embeddings) carries the attributes of
 //! OpenTelemetry's
 //! [GenAI semantic conventions](https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/),
 //! which `tracing-opentelemetry` exports as they are.
@@ -30,6 +31,11 @@
 //! through the [`metrics`](https://docs.rs/metrics) facade:
 //! `gen_ai.client.operation.duration` (seconds) and
 //! `gen_ai.client.token.usage` (`gen_ai.token.type` = `input` / `output`).
+//!
+//! Any other operation's span is named `{METHOD} {path}` and carries the
+//! provider, `server.address`, `server.port` and `error.type` only (pages
+//! and downloads read lazily have no span of their own: their requests are
+//! the transport's `oai.request` spans).
 //!
 //! Nothing here runs when no subscriber listens to the span: the request
 //! and the answer are not read a second time.
@@ -70,6 +76,8 @@ struct State {
     open: bool,
     started: Instant,
     first_chunk: bool,
+    /// Whether the GenAI attributes apply (a model call).
+    model_call: bool,
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     operation: &'static str,
     #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
@@ -185,17 +193,19 @@ struct Usage {
 }
 
 impl Telemetry {
-    /// The telemetry of a call about to send `rb`: `None` when it is not a
-    /// model call, or when nobody listens to its span.
+    /// The telemetry of a call about to send `rb`: `None` when nobody
+    /// listens to its span. A call that is not a model call gets a span
+    /// named `{METHOD} {path}` with the server, the provider and the error
+    /// only: the GenAI attributes describe model calls.
     pub(crate) fn start(rb: &oai_transport::RequestBuilder) -> Option<Self> {
-        let operation = operation(rb.method(), rb.path())?;
+        let model_call = operation(rb.method(), rb.path());
         let span = tracing::info_span!(
             target: "oai::gen_ai",
             "gen_ai",
             otel.name = Empty,
             otel.kind = "client",
             otel.status_code = Empty,
-            gen_ai.operation.name = operation,
+            gen_ai.operation.name = Empty,
             gen_ai.system = "openai",
             gen_ai.provider.name = "openai",
             gen_ai.request.model = Empty,
@@ -230,6 +240,12 @@ impl Telemetry {
         if let Some(port) = url.port_or_known_default() {
             span.record("server.port", i64::from(port));
         }
+        let Some(operation) = model_call else {
+            let path = single_line(&rb.transport().scrubber().scrub(rb.path())).into_owned();
+            span.record("otel.name", format!("{} {path}", rb.method()));
+            return Some(Self::with_span(span, "", None, None, rb));
+        };
+        span.record("gen_ai.operation.name", operation);
         let fields: RequestFields<'_> = rb
             .json_body()
             .and_then(|b| serde_json::from_slice(b).ok())
@@ -287,13 +303,24 @@ impl Telemetry {
             }
             (scrubber, String::new())
         });
-        Some(Self {
+        Some(Self::with_span(span, operation, model, content, rb))
+    }
+
+    fn with_span(
+        span: tracing::Span,
+        operation: &'static str,
+        request_model: Option<String>,
+        content: Option<(Scrubber, String)>,
+        rb: &oai_transport::RequestBuilder,
+    ) -> Self {
+        Self {
             state: Arc::new(Mutex::new(State {
                 open: true,
                 started: Instant::now(),
                 first_chunk: false,
+                model_call: !operation.is_empty(),
                 operation,
-                request_model: model,
+                request_model,
                 response_model: None,
                 response_id: None,
                 finish_reasons: Vec::new(),
@@ -303,7 +330,7 @@ impl Telemetry {
                 scrubber: rb.transport().scrubber().clone(),
             })),
             span,
-        })
+        }
     }
 
     /// The span, to enter while the call runs.
@@ -322,6 +349,9 @@ impl Telemetry {
     /// A whole answer's body arrived: its attributes (the end is
     /// [`Telemetry::close`]).
     pub(crate) fn answer_attributes(&self, body: &[u8]) {
+        if !self.state.lock().is_ok_and(|s| s.model_call) {
+            return;
+        }
         if let Ok(fields) = serde_json::from_slice::<AnswerFields<'_>>(body) {
             self.with_state(|s| {
                 s.read(&fields);
@@ -347,6 +377,9 @@ impl Telemetry {
         let this = self.clone();
         Observer::new(move |event: SseEventRef<'_>| {
             if event.data.starts_with('[') {
+                return;
+            }
+            if !this.state.lock().is_ok_and(|s| s.model_call) {
                 return;
             }
             if let Ok(fields) = serde_json::from_str::<AnswerFields<'_>>(event.data) {
@@ -433,7 +466,9 @@ impl Telemetry {
                 span.record("otel.status_code", "ERROR");
             }
             #[cfg(feature = "metrics")]
-            s.metrics(error);
+            if s.model_call {
+                s.metrics(error);
+            }
         });
     }
 }

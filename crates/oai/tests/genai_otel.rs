@@ -432,3 +432,34 @@ async fn a_server_echoing_the_key_puts_it_in_no_span() {
         assert!(!all.contains(piece), "{piece:?} in a span: {all}");
     }
 }
+
+#[tokio::test]
+async fn any_other_operation_is_a_span_without_model_attributes() {
+    let server = MockServer::start().await;
+    let config = oai::Config::builder()
+        .api_key(server.api_key())
+        .base_url(server.base_url())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let client = oai::Client::new(config).unwrap();
+    let spans = exported(async {
+        client.models().list().await.unwrap();
+        client.files().retrieve("file-missing").await.unwrap_err();
+    })
+    .await;
+    let all = everything(&spans);
+    let list = spans.iter().find(|s| s.name == "GET /models").expect(&all);
+    assert_eq!(
+        text(list, "gen_ai.provider.name").as_deref(),
+        Some("openai")
+    );
+    assert_eq!(text(list, "server.address").as_deref(), Some("127.0.0.1"));
+    assert!(!attrs(list).contains_key("gen_ai.operation.name"), "{all}");
+    assert!(!attrs(list).contains_key("gen_ai.response.id"), "{all}");
+    let missing = spans
+        .iter()
+        .find(|s| s.name == "GET /files/file-missing")
+        .expect(&all);
+    assert_eq!(text(missing, "error.type").as_deref(), Some("404"), "{all}");
+}
