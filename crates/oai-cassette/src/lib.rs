@@ -435,6 +435,43 @@ impl Cassette {
     }
 }
 
+/// A cassette being served: each request gets the next exchange recorded
+/// with its fingerprint, in recorded order; once they are used up, the last
+/// one answers again.
+#[derive(Debug, Clone, Default)]
+pub struct Replay {
+    cassette: Cassette,
+    served: std::collections::HashMap<String, usize>,
+}
+
+impl Replay {
+    /// Serving `cassette` from its first exchanges.
+    pub fn new(cassette: Cassette) -> Self {
+        Self {
+            cassette,
+            served: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The cassette served.
+    pub fn cassette(&self) -> &Cassette {
+        &self.cassette
+    }
+
+    /// The exchange that answers this request, if the cassette holds one.
+    pub fn next(&mut self, method: &str, path: &str, body: &[u8]) -> Option<&Exchange> {
+        let matches = self.cassette.matches(method, path, body);
+        let last = *matches.last()?;
+        let n = self
+            .served
+            .entry(fingerprint(method, path, body))
+            .or_insert(0);
+        let index = matches.get(*n).copied().unwrap_or(last);
+        *n += 1;
+        self.cassette.exchanges.get(index)
+    }
+}
+
 /// The recorded exchange nearest to an unmatched request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Closest {
@@ -585,6 +622,20 @@ mod tests {
         let near = c.closest("GET", "/v1/models/m", b"").unwrap();
         assert_eq!(near.line, 1);
         assert!(near.difference.contains("the path"), "{}", near.difference);
+    }
+
+    #[test]
+    fn replay_serves_repeated_requests_in_order_then_repeats_the_last() {
+        let answer = |n: u16| Exchange {
+            request: RecordedRequest::new("POST", "/v1/x", b"{}"),
+            response: RecordedResponse::new(200 + n, vec![], b"{}"),
+        };
+        let mut replay = Replay::new(Cassette::new(vec![answer(0), answer(1)]));
+        let status = |r: &mut Replay| r.next("POST", "/v1/x", b"{}").map(|e| e.response.status);
+        assert_eq!(status(&mut replay), Some(200));
+        assert_eq!(status(&mut replay), Some(201));
+        assert_eq!(status(&mut replay), Some(201));
+        assert!(replay.next("POST", "/v1/y", b"{}").is_none());
     }
 
     fn json_value() -> impl Strategy<Value = Value> {

@@ -144,8 +144,8 @@ impl MockServer {
     /// Cassettes are written by `oai::record::Recorder`.
     pub fn replay(&self, cassette: oai_cassette::Cassette) {
         self.handle.shared.lock().replay = Some(state::Replay {
-            cassette,
-            ..Default::default()
+            cassette: oai_cassette::Replay::new(cassette),
+            unmatched: Vec::new(),
         });
     }
 

@@ -221,11 +221,11 @@ fn replay(
     let mut state = shared.lock();
     let replay = state.replay.as_mut()?;
     let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    let matches = replay.cassette.matches(method, path, body);
-    let Some(&last) = matches.last() else {
+    let Some(exchange) = replay.cassette.next(method, path, body) else {
         let fingerprint = oai_cassette::fingerprint(method, path, body);
         let near = replay
             .cassette
+            .cassette()
             .closest(method, path, body)
             .map_or_else(|| "the cassette is empty".to_owned(), |c| c.to_string());
         let message = format!(
@@ -238,10 +238,7 @@ fn replay(
             number,
         ));
     };
-    let served = replay.served.entry(matches[0].to_string()).or_insert(0);
-    let index = matches.get(*served).copied().unwrap_or(last);
-    *served += 1;
-    let recorded = replay.cassette.exchanges()[index].response.clone();
+    let recorded = exchange.response.clone();
     drop(state);
     let chunks = recorded
         .body_chunks()

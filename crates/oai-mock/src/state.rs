@@ -29,12 +29,10 @@ pub(crate) enum Reply {
     Stall(Duration),
 }
 
-/// A cassette being served: the next recorded answer per fingerprint.
+/// A cassette being served.
 #[derive(Debug, Default)]
 pub(crate) struct Replay {
-    pub(crate) cassette: oai_cassette::Cassette,
-    /// How many of each fingerprint's exchanges were served.
-    pub(crate) served: HashMap<String, usize>,
+    pub(crate) cassette: oai_cassette::Replay,
     /// Requests no exchange matched, as the error each got said.
     pub(crate) unmatched: Vec<String>,
 }

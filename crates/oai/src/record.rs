@@ -41,7 +41,6 @@
 //! when the stream ends, with `"complete": false` when the consumer dropped
 //! it or it broke first (replay then ends it at the same place).
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -51,7 +50,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::HeaderName;
-use oai_cassette::{Cassette, Exchange, RecordedEvent, RecordedRequest, RecordedResponse};
+use oai_cassette::{Cassette, Exchange, RecordedEvent, RecordedRequest, RecordedResponse, Replay};
 use oai_transport::layer::{
     AttemptFuture, AttemptRequest, AttemptResponse, Body, BoxError, Credential, Next,
 };
@@ -88,12 +87,7 @@ struct Inner {
     secrets: Mutex<Vec<String>>,
     kept_headers: Mutex<Vec<HeaderName>>,
     /// In `append` mode, the cassette as it was, and what of it was served.
-    replay: Option<Mutex<Served>>,
-}
-
-struct Served {
-    cassette: Cassette,
-    served: HashMap<String, usize>,
+    replay: Option<Mutex<Replay>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -136,14 +130,14 @@ impl Recorder {
             .append(true)
             .open(path)
             .map_err(|e| crate::Error::from_io("opening the cassette", e))?;
-        let served = Served {
-            cassette,
-            served: HashMap::new(),
-        };
-        Ok(Self::with(path, file, Some(Mutex::new(served))))
+        Ok(Self::with(
+            path,
+            file,
+            Some(Mutex::new(Replay::new(cassette))),
+        ))
     }
 
-    fn with(path: &Path, file: File, replay: Option<Mutex<Served>>) -> Self {
+    fn with(path: &Path, file: File, replay: Option<Mutex<Replay>>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -291,22 +285,9 @@ async fn record(
     request.body_base64 = clean.body_base64;
 
     if let Some(replay) = &recorder.inner.replay {
-        let hit = {
-            let mut served = replay.lock().map_err(|_| "the cassette lock")?;
-            let matches = served.cassette.matches(&method, &path, &body);
-            match matches.last() {
-                None => None,
-                Some(&last) => {
-                    let n = served
-                        .served
-                        .entry(request.fingerprint.clone())
-                        .or_insert(0);
-                    let index = matches.get(*n).copied().unwrap_or(last);
-                    *n += 1;
-                    Some(served.cassette.exchanges()[index].response.clone())
-                }
-            }
-        };
+        let hit = lock(replay)
+            .next(&method, &path, &body)
+            .map(|e| e.response.clone());
         if let Some(recorded) = hit {
             return replayed(&recorded);
         }
