@@ -366,3 +366,61 @@ async fn a_secret_added_after_the_recorder_is_shared_is_still_scrubbed() {
     assert!(text.contains("the code word is"), "{text}");
     assert!(!text.contains("PINEAPPLE-SECRET-42"), "{text}");
 }
+
+/// Every recorded chat stream of a real server in the wire corpus goes
+/// through the recorder and comes back from the cassette event for event.
+#[tokio::test]
+async fn recorded_streams_of_real_servers_replay_event_for_event() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/wire");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|d| std::fs::read_dir(d.ok()?.path()).ok())
+        .flatten()
+        .filter_map(|f| Some(f.ok()?.path()))
+        .filter(|f| {
+            f.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("chat-stream--"))
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "{}", files.len());
+    let read = |client: oai::Client| async move {
+        let mut out = Vec::new();
+        match client
+            .post("/chat/completions")
+            .json(&json!({"model": "m", "messages": [], "stream": true}))
+            .stream::<Value>()
+            .await
+        {
+            Err(e) => out.push(Err(e.kind())),
+            Ok(mut s) => {
+                while let Some(item) = s.next().await {
+                    out.push(item.map_err(|e| e.kind()));
+                }
+            }
+        }
+        out
+    };
+    for (n, file) in files.iter().enumerate() {
+        let sse = std::fs::read_to_string(file).unwrap();
+        let server = wiremock::MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(sse, "text/event-stream"))
+            .mount(&server)
+            .await;
+        let path = cassette_path(&format!("real-{n}.jsonl"));
+        let base = format!("{}/v1", server.uri());
+        let recorded = read(client(
+            &base,
+            "sk-real",
+            Some(Recorder::create(&path).unwrap()),
+        ))
+        .await;
+        drop(server);
+        let offline = MockServer::start().await;
+        offline.replay(Cassette::load(&path).unwrap());
+        let replayed = read(client(&offline.base_url(), "sk-real", None)).await;
+        assert_eq!(replayed, recorded, "{}", file.display());
+        assert!(offline.unmatched().is_empty());
+    }
+}
